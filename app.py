@@ -1,0 +1,43 @@
+"""Home: what the console does, where events go, and the way through the pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+settings = ui.page_setup("Home", "🎯")
+
+st.title("TikTok Events Console")
+st.markdown(
+    "Prove a TikTok conversion setup right: build and lint Events API v1.3 payloads, send them with a "
+    "test event code, compare them with the browser Pixel, check deduplication and match quality."
+)
+if settings.target == "emulator":
+    st.info("Target: **local emulator** — events stay on this machine. Choose TikTok in the sidebar to send "
+            "for real.", icon="🧪")
+elif settings.target == "tiktok":
+    st.warning(f"Target: **{settings.target_label}**.", icon="📡")
+else:
+    st.info(f"Target: **{settings.target_label}**.", icon="🔌")
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Pixel code", settings.pixel_code or "not set")
+c2.metric("Test event code", settings.test_event_code or "not set")
+c3.metric("Access token", {"environment": "from environment", "secrets": "from secrets.toml",
+                           "session": "this session"}.get(settings.token_source or "", "not set"))
+
+st.subheader("The golden path")
+steps = [
+    ("pages/1_Build.py", "1. Build", "🧱", "a Purchase with hashed email and phone; see the exact body."),
+    ("pages/2_Lint.py", "2. Lint", "🔎", "paste what your backend sends; every problem with its path and fix."),
+    ("pages/3_Send.py", "3. Send", "📤", "to the emulator or TikTok with a test event code; copy as cURL."),
+    ("pages/4_Compare.py", "4. Compare", "🪞", "Pixel events from a HAR beside the server events."),
+    ("pages/5_Match_quality.py", "5. Match quality", "🧬", "the EMQ proxy per key and what to add next."),
+    ("pages/6_Dedup_gap.py", "6. Dedup gap", "📉", "Pixel vs server vs your orders, by segment."),
+]
+for path, label, icon, what in steps:
+    col_link, col_text = st.columns([1, 3])
+    with col_link:
+        st.page_link(path, label=label, icon=icon)
+    col_text.write(what)

@@ -1,0 +1,129 @@
+"""Real-browser fixtures: a live `streamlit run app.py` on 127.0.0.1 and Debian's Chromium via Playwright.
+
+Without Chromium these tests skip with the install command, unless CI=true: then they fail loudly, so a
+CI run where every browser test skipped never counts as a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test in tests/e2e as e2e."""
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _require_chromium() -> str:
+    if CHROMIUM:
+        return CHROMIUM
+    msg = "Chromium not found: install it with `sudo apt-get install -y chromium` (or set CHROMIUM_PATH)."
+    if os.environ.get("CI"):
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2.0).text == "ok":
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"streamlit not healthy after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live console on a free 127.0.0.1 port, with its own database; the emulator is the target."""
+    _require_chromium()
+    port = _free_port()
+    db = tmp_path_factory.mktemp("e2e") / "console.db"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TIKTOK_ACCESS_TOKEN", "TEC_TARGET", "TEC_BASE_URL")}
+    env.update(TEC_DB=str(db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    log = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.seek(0)
+        print(log.read())
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (no downloaded browser builds)."""
+    exe = _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh browser page (new Streamlit session) with a tall viewport."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2200})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def wait_for_run(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app is connected and the script finished its run."""
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+
+
+def goto_page(page, app_url: str, path: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Open `app_url/path` (e.g. "Build") and wait for the run to finish."""
+    page.goto(f"{app_url}/{path}")
+    wait_for_run(page)

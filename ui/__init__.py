@@ -1,0 +1,5 @@
+"""Shared Streamlit pieces every page uses; Streamlit lives only in app.py, pages/ and ui/."""
+
+from ui.sidebar import page_setup, secret, settings
+
+__all__ = ["page_setup", "secret", "settings"]
