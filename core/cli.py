@@ -195,11 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Extra flags per subcommand, kept beside their handlers' owners.
-def _BUILD_ARGS(p: argparse.ArgumentParser) -> None:  # noqa: N802 - a table of flags, named as such
+def _BUILD_ARGS(p: argparse.ArgumentParser) -> None:
     pass
 
 
-def _SEND_ARGS(p: argparse.ArgumentParser) -> None:  # noqa: N802
+def _SEND_ARGS(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--test-event-code", metavar="CODE")
@@ -208,7 +208,7 @@ def _SEND_ARGS(p: argparse.ArgumentParser) -> None:  # noqa: N802
     p.add_argument("--timeout", type=float)
 
 
-def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:  # noqa: N802
+def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
     pass
 
 

@@ -54,11 +54,13 @@ MAX_EVENT_AGE_DAYS: Final = 7  # policy warning, not a documented TikTok limit (
 FUTURE_TOLERANCE_SECONDS: Final = 300  # clock skew tolerated before an event_time counts as future
 
 # ISO-4217 allow-list (contract §2.4; TikTok's list repeats PHP)
-CURRENCIES: Final = frozenset(
-    "AED ARS AUD BDT BHD BIF BOB BRL CAD CHF CLP CNY COP CRC CZK DKK DZD EGP EUR GBP GTQ HKD HNL HUF IDR "
-    "ILS INR ISK JPY KES KHR KRW KWD KZT MAD MOP MXN MYR NGN NIO NOK NZD OMR PEN PHP PKR PLN PYG QAR RON "
-    "RUB SAR SEK SGD THB TRY TWD UAH USD VES VND ZAR".split()
-)
+CURRENCIES: Final = frozenset((
+    "AED", "ARS", "AUD", "BDT", "BHD", "BIF", "BOB", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CRC", "CZK",
+    "DKK", "DZD", "EGP", "EUR", "GBP", "GTQ", "HKD", "HNL", "HUF", "IDR", "ILS", "INR", "ISK", "JPY", "KES",
+    "KHR", "KRW", "KWD", "KZT", "MAD", "MOP", "MXN", "MYR", "NGN", "NIO", "NOK", "NZD", "OMR", "PEN", "PHP",
+    "PKR", "PLN", "PYG", "QAR", "RON", "RUB", "SAR", "SEK", "SGD", "THB", "TRY", "TWD", "UAH", "USD", "VES",
+    "VND", "ZAR",
+))
 
 # --- Event names (contract §5) -----------------------------------------------------------------
 # Current web standard events (TikTok update effective 1 May 2025), offered first in the builder.

@@ -72,7 +72,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("TIKTOK_ACCESS_TOKEN", "TEC_TARGET", "TEC_BASE_URL")}
     env.update(TEC_DB=str(db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    log = tempfile.TemporaryFile("w+")
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in finally after the server stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),

@@ -1,0 +1,85 @@
+"""Server events as rows: bodies, bare events, lists, JSONL and CSV all become SERVER_COLUMNS frames."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from core.errors import InvalidFile
+from core.events import SERVER_COLUMNS, iter_events, load_server_events, parse_documents, server_frame
+
+HASH = "a" * 64
+BODY = {
+    "event_source": "web", "event_source_id": "C1", "test_event_code": "TEST1",
+    "data": [
+        {"event": "Purchase", "event_time": 1735689600, "event_id": "ord_1_purchase",
+         "user": {"email": ["", HASH], "phone": HASH, "ip": "203.0.113.7"},
+         "properties": {"value": 46.0, "currency": "USD", "order_id": "1"},
+         "page": {"url": "https://shop.example/thanks"}},
+        {"event": "AddToCart", "event_time": 1735689600123, "event_id": 17},
+    ],
+}
+
+
+def test_body_rows_keep_wire_values() -> None:
+    """A v1.3 body yields one row per event with hashed values as sent, ms converted, ids as text."""
+    df = server_frame([BODY])
+    assert list(df.columns) == SERVER_COLUMNS
+    first, second = df.iloc[0], df.iloc[1]
+    assert (first.pixel_code, first.event, first.event_id, first.email) == ("C1", "Purchase", "ord_1_purchase", HASH)
+    assert (first.value, first.currency, first.order_id, first.test_event_code) == (46.0, "USD", "1", "TEST1")
+    assert first.url == "https://shop.example/thanks"
+    assert second.event_time == pytest.approx(1735689600.123)
+    assert second.event_id == "17"
+    assert math.isnan(second.value)
+
+
+@pytest.mark.parametrize(
+    ("doc", "count"),
+    [
+        (BODY, 2),
+        ({"event": "Lead"}, 1),
+        ([{"event": "Lead"}, BODY], 3),
+        ({"pixel_code": "C9", "batch": [{"event": "CompletePayment"}]}, 1),
+        ("not an event", 0),
+        ({"data": "nope"}, 0),
+    ],
+)
+def test_iter_events_shapes(doc: object, count: int) -> None:
+    """Full bodies, bare events, lists and 1.0 batches are read; other shapes yield nothing."""
+    assert len(list(iter_events(doc))) == count
+
+
+def test_parse_documents_jsonl_and_errors() -> None:
+    """JSONL gives one document per line; a broken line is named."""
+    assert len(parse_documents('{"event":"A"}\n\n{"event":"B"}\n')) == 2
+    with pytest.raises(InvalidFile, match="line 2"):
+        parse_documents('{"event":"A"}\n{"event":\n')
+    with pytest.raises(InvalidFile, match="empty"):
+        parse_documents("  ")
+    with pytest.raises(InvalidFile, match="not valid JSON"):
+        parse_documents("{nope")
+
+
+def test_load_csv_and_jsonl(tmp_path: Path) -> None:
+    """CSV with the event columns and JSONL of bodies load to the same columns."""
+    csv = tmp_path / "server.csv"
+    csv.write_text("event_source_id,event,event_id,event_time,value\nC1,Purchase,0042,1735689600,9.5\n")
+    df = load_server_events(csv)
+    assert (df.pixel_code[0], df.event_id[0], df.event_time[0], df.value[0]) == ("C1", "0042", 1735689600.0, 9.5)
+    jsonl = tmp_path / "server.jsonl"
+    jsonl.write_text("\n".join(json.dumps(BODY) for _ in range(3)))
+    assert len(load_server_events(jsonl)) == 6
+
+
+def test_load_csv_missing_columns_named(tmp_path: Path) -> None:
+    """A CSV without the required columns is refused with their names."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event,when\nPurchase,1\n")
+    with pytest.raises(InvalidFile, match="event_id, event_time"):
+        load_server_events(bad)
+    with pytest.raises(InvalidFile, match="no such file"):
+        load_server_events(tmp_path / "missing.csv")
