@@ -1,9 +1,66 @@
-"""Lint page (being built)."""
+"""Lint: paste or upload a request body -> every finding at its JSON path with the fix, and the marked body."""
+
+from __future__ import annotations
 
 import streamlit as st
 
 import ui
+from core.errors import InvalidPayload
+from core.lint import SAMPLE_BODIES, findings_json, lint, parse_body, sample_body_text
+from ui.findings import render_body_with_markers, render_findings
 
-ui.page_setup("Lint")
-st.title("Lint" .replace("_", " "))
-st.info("This page is being built.")
+settings = ui.page_setup("Lint", "🔎")
+st.title("🔎 Lint a request body")
+st.caption(
+    "Paste what your server sends to `/open_api/v1.3/event/track/`: a full body, one event, a list of "
+    "events or a legacy Events API 1.0 body. Every problem comes back at once, at its JSON path, with the fix."
+)
+
+OWN = "(paste your own)"
+st.session_state.setdefault("lint_text", "")
+st.session_state.setdefault("lint_upload_seen", None)
+
+
+def _load_sample() -> None:
+    # a callback runs before the text area exists, so it may set the text area's value
+    name = st.session_state["lint_sample"]
+    if name in SAMPLE_BODIES:
+        st.session_state["lint_text"] = sample_body_text(name)
+
+
+col_sample, col_upload = st.columns([1, 1])
+col_sample.selectbox("Start from a sample", [OWN, *SAMPLE_BODIES], key="lint_sample", on_change=_load_sample,
+                     help="A valid purchase, a Meta CAPI body pasted by mistake, and a body with typical bugs.")
+upload = col_upload.file_uploader("…or upload a .json file", type=["json"], key="lint_upload")
+if upload is not None and upload.file_id != st.session_state["lint_upload_seen"]:
+    st.session_state["lint_upload_seen"] = upload.file_id  # load each new upload once; edits then stick
+    try:
+        st.session_state["lint_text"] = upload.getvalue().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        st.error(f"{upload.name} is not UTF-8 text. Export it as UTF-8 JSON and upload it again.")
+
+st.text_area("Request body (JSON)", key="lint_text", height=340,
+             placeholder='{"event_source": "web", "event_source_id": "C4A1...", "data": [{"event": "Purchase", ...}]}')
+st.button("Lint", key="lint_run", type="primary", help="Edits are also linted when you leave the box.")
+
+text = st.session_state["lint_text"]
+if not text.strip():
+    st.info("Paste a body above, upload a .json file, or pick a sample to see the linter at work.")
+    st.stop()
+
+try:
+    body = parse_body(text)
+except InvalidPayload as exc:
+    st.error(f"{exc.message} {exc.hint or ''}".strip())
+    st.code(text, language="json", line_numbers=True)
+    st.stop()
+
+findings = lint(body)
+
+st.subheader("Findings")
+render_findings(findings, key="lint_findings")
+st.download_button("Download findings (JSON)", findings_json(findings), file_name="findings.json",
+                   mime="application/json", key="lint_download", disabled=not findings)
+
+st.subheader("Body with markers")
+render_body_with_markers(body, findings)

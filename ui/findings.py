@@ -1,24 +1,48 @@
-"""The findings table and the body-with-markers view (stub: being built)."""
+"""The findings table and the body-with-markers view, shared by the Lint and Build pages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
-from core.lint import Finding
+from core.lint import SEVERITY_BADGE, Finding, annotate_json, count_findings
+
+_COLUMNS = {
+    "severity": st.column_config.TextColumn("Severity", width="small"),
+    "path": st.column_config.TextColumn("Path", help="JSON path of the offending key"),
+    "code": st.column_config.TextColumn("Code", help="Stable code, documented in docs/findings.md"),
+    "message": st.column_config.TextColumn("What is wrong", width="large"),
+    "fix": st.column_config.TextColumn("Fix", width="large"),
+}
+
+
+def summary_line(findings: Sequence[Finding]) -> str:
+    """One line of counts, e.g. "🔴 2 errors · 🟠 1 warning · 🔵 0 info"."""
+    c = count_findings(findings)
+    plural = "" if c["error"] == 1 else "s"
+    wplural = "" if c["warning"] == 1 else "s"
+    return f"🔴 **{c['error']}** error{plural} · 🟠 **{c['warning']}** warning{wplural} · 🔵 **{c['info']}** info"
 
 
 def render_findings(findings: Sequence[Finding], *, key: str) -> None:
-    """Count summary plus a table of findings; st.success when there are none."""
+    """Count summary and a table (severity badge, path, code, message, fix); st.success when empty."""
     if not findings:
-        st.success("No findings: the body follows every rule the linter knows.")
+        st.success("No findings: the body follows every rule the linter knows.", icon="✅")
         return
-    st.dataframe([f.as_dict() for f in findings], key=key, width="stretch")
+    st.markdown(summary_line(findings))
+    frame = pd.DataFrame(
+        [{**f.as_dict(), "severity": SEVERITY_BADGE[f.severity]} for f in findings],
+        columns=list(_COLUMNS),
+    )
+    st.dataframe(frame, key=key, width="stretch", hide_index=True, column_config=_COLUMNS)
 
 
 def render_body_with_markers(body: object, findings: Sequence[Finding]) -> None:
-    """The pretty JSON with the offending lines pointed out."""
-    import json
-
-    st.code(json.dumps(body, indent=2, ensure_ascii=False), language="json")
+    """The pretty JSON with `◀ 🔴 code` at the end of every line that holds a finding."""
+    text, by_line = annotate_json(body, findings)
+    if by_line:
+        lines = ", ".join(str(n) for n in sorted(by_line))
+        st.caption(f"Lines with a finding: {lines}. A missing key is marked on the line of its object.")
+    st.code(text, language="json", line_numbers=True)
