@@ -79,35 +79,225 @@ def cmd_hash(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Build a v1.3 body from flags (implemented with core.payload)."""
-    raise NotImplementedError
+    """Build a v1.3 body from flags; prints the body (stdout) and notes/rejections (stderr); exit 1 if rejected.
+
+    `--format json` prints {"body", "identifiers", "suppressed", "rejected", "notes"} instead. The Pixel
+    code, test event code and region fall back to TEC_PIXEL_CODE / TEC_TEST_EVENT_CODE / TEC_DEFAULT_REGION.
+    """
+    from core.config import load_settings
+    from core.errors import ConfigError
+    from core.payload import ContentItem, EventSpec, build_body
+
+    settings = load_settings(os.environ)
+    pixel = args.pixel_code or settings.pixel_code
+    if not pixel:
+        raise ConfigError("No Pixel code.", hint="Pass --pixel-code (Events Manager > Data sources) "
+                                                 "or set TEC_PIXEL_CODE.")
+    spec = EventSpec(
+        event=args.event, event_time=args.event_time, event_id=args.event_id, order_id=args.order_id,
+        email=args.email, phone=args.phone, external_id=args.external_id, first_name=args.first_name,
+        last_name=args.last_name, zip_code=args.zip_code, city=args.city, state=args.state,
+        country=args.country, ttclid=args.ttclid, ttp=args.ttp, ip=args.ip, user_agent=args.user_agent,
+        locale=args.locale, page_url=args.url, referrer=args.referrer, value=args.value,
+        currency=args.currency, content_type=args.content_type,
+        contents=[ContentItem(cid) for cid in args.content_id or []], search_string=args.search_string,
+        description=args.description, ad_user_data=args.ad_user_data,
+        ad_personalization=args.ad_personalization, forward_consent=args.forward_consent,
+        event_id_template=args.event_id_template,
+    )
+    result = build_body(spec, pixel_code=pixel, test_event_code=args.test_event_code or settings.test_event_code,
+                        region=args.region or settings.default_region)
+    if args.format == "json":
+        emit(result.as_dict(), "json")
+    else:
+        emit(result.body, "text")  # JSON on stdout, so `build ... | tiktok-events validate -` works
+        for h in result.rejected:
+            print(f"rejected {h.kind} {h.input!r}: {h.error}. {h.hint or ''}".rstrip(), file=sys.stderr)
+        for s in result.suppressed:
+            if not s.reason.startswith("invalid"):
+                print(f"{s.field}: {s.reason}", file=sys.stderr)
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+    return EXIT_FINDINGS if result.rejected else EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Lint FILE|-; exit 1 when any finding is an error (implemented with core.lint)."""
-    raise NotImplementedError
+    """Lint FILE|-; exit 1 when any finding is an error, 2 when FILE is missing or not JSON."""
+    from core.errors import InvalidPayload
+    from core.lint import count_findings, has_errors, lint, parse_body
+
+    text = read_text_arg(args.file)
+    try:
+        body = parse_body(text)
+    except InvalidPayload as exc:  # name the file: "-" reads as standard input
+        where = "standard input" if args.file == "-" else args.file
+        raise InvalidPayload(f"{where}: {exc.message}", hint=exc.hint) from None
+    findings = lint(body)
+    doc = {"findings": [f.as_dict() for f in findings], "counts": count_findings(findings)}
+
+    def text_report(d: dict[str, Any]) -> str:
+        lines = [f"{f['severity'].upper():<8}{f['path'] or '(body)'}  [{f['code']}]\n"
+                 f"        {f['message']}\n        fix: {f['fix']}" for f in d["findings"]]
+        c = d["counts"]
+        lines.append(f"{c['error']} error(s), {c['warning']} warning(s), {c['info']} info"
+                     if d["findings"] else "No findings: the body follows every rule the linter knows.")
+        return "\n".join(lines)
+
+    emit(doc, args.format, text_report)
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
 # --- issue 3: send / outbox / emulator -------------------------------------------------------------
 def cmd_send(args: argparse.Namespace) -> int:
-    """Send FILE to the Events API (implemented with core.transport + core.store)."""
-    raise NotImplementedError
+    """Send FILE (a v1.3 body, or JSONL of bodies/events) through the outbox; exit 1 unless all accepted.
+
+    Everything that can be wrong before sending is checked first (file, token, test code) and exits 2
+    with nothing sent. Test mode needs a test event code (flag, TEC_TEST_EVENT_CODE or in the body);
+    `--live` sends without one and the events count in reporting.
+    """
+    from core.config import TOKEN_ENV, load_settings
+    from core.errors import ConfigError
+    from core.store import Store
+    from core.transport import (
+        Sender,
+        apply_test_event_code,
+        count_events,
+        parse_bodies,
+        report_text,
+        send_with_outbox,
+        settings_for_cli,
+    )
+
+    settings = settings_for_cli(load_settings(), base_url=args.base_url, timeout=args.timeout)
+    bodies = parse_bodies(read_text_arg(args.file), pixel_code=settings.pixel_code)
+    if not settings.access_token:
+        raise ConfigError(f"No access token: set {TOKEN_ENV}.",
+                          hint="Events Manager > your Pixel > Settings > Events API > Generate Access Token.")
+    if not args.live:
+        bodies = apply_test_event_code(bodies, args.test_event_code or settings.test_event_code)
+        if not all(isinstance(b.get("test_event_code"), str) and b["test_event_code"] for b in bodies):
+            raise ConfigError("No test event code: these events would count in reporting.",
+                              hint="Pass --test-event-code CODE (Events Manager > Test Events), or --live to send "
+                                   "for real.")
+    n = count_events(bodies)
+    mode = "LIVE: events count in reporting" if args.live else "test mode"
+    print(f"Sending {n} events to {settings.target_label} ({mode}).", file=sys.stderr)
+    with Store(settings.db_path) as store, Sender(settings) as sender:
+        sid = store.create_session(f"cli send {Path(args.file).name}", target=settings.target,
+                                   base_url=settings.base_url or "")
+        report = send_with_outbox(store, sid, bodies, sender)
+    out = {"target": settings.target_label, "live": bool(args.live), **report.to_dict()}
+    emit(out, args.format, lambda _: report_text(report))
+    return EXIT_OK if report.all_accepted else EXIT_FINDINGS
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    """List or retry the outbox (implemented with core.store + core.transport)."""
-    raise NotImplementedError
+    """`outbox list`: events not yet accepted (exit 0); `outbox retry`: resend them, same event_ids.
+
+    Retry exits 0 when everything left was accepted (or nothing was left), 1 otherwise, 2 without a token.
+    """
+    from core.config import TOKEN_ENV, load_settings
+    from core.errors import ConfigError
+    from core.store import Store
+    from core.transport import Sender, report_text, retry_outbox, settings_for_cli
+
+    settings = load_settings()
+    if args.action == "list":
+        with Store(settings.db_path) as store:
+            rows = store.outbox_rows(statuses=("pending", "rejected"))
+        items = [{"id": r.id, "session_id": r.session_id, "event": r.event_name, "event_id": r.event_id,
+                  "status": r.status, "attempts": r.attempts, "last_code": r.last_code, "last_error": r.last_error,
+                  "test_event_code": r.top.get("test_event_code"), "event_source_id": r.top.get("event_source_id")}
+                 for r in rows]
+
+        def text(rs: list[dict[str, Any]]) -> str:
+            if not rs:
+                return "Outbox empty: every event was accepted."
+            lines = [f"{r['id']:>6}  {r['status']:<8} {r['event']:<18} {r['event_id'] or '(no event_id)':<24} "
+                     f"attempts {r['attempts']}  {r['last_code'] if r['last_code'] is not None else ''} "
+                     f"{(r['last_error'] or '')[:60]}" for r in rs]
+            return "\n".join([*lines, f"{len(rs)} event(s) waiting. Resend with `tiktok-events outbox retry`."])
+
+        emit(items, args.format, text)
+        return EXIT_OK
+    settings = settings_for_cli(settings, base_url=args.base_url, timeout=args.timeout)
+    if not settings.access_token:
+        raise ConfigError(f"No access token: set {TOKEN_ENV}.", hint="The outbox is resent with your token.")
+    with Store(settings.db_path) as store, Sender(settings) as sender:
+        report = retry_outbox(store, sender)
+    if report.events == 0:
+        emit(report.to_dict(), args.format, lambda _: "Outbox empty: nothing to resend.")
+        return EXIT_OK
+    print(f"Resent {report.events} events to {settings.target_label}.", file=sys.stderr)
+    emit({"target": settings.target_label, **report.to_dict()}, args.format, lambda _: report_text(report))
+    return EXIT_OK if report.all_accepted else EXIT_FINDINGS
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    """Run the local Events API emulator in the foreground (core.emulator)."""
-    raise NotImplementedError
+    """Run the local Events API emulator in the foreground until Ctrl-C (the token is never printed)."""
+    import time
+
+    from core.emulator import start_emulator
+    from core.errors import ConfigError
+
+    try:
+        emu = start_emulator(token=args.token, port=args.port)
+    except OSError as exc:
+        raise ConfigError(f"Cannot listen on 127.0.0.1:{args.port} ({exc.strerror}).",
+                          hint="Pick another --port, or 0 for a free one.") from None
+    info = {"url": emu.url, "track_url": emu.track_url, "events_view": emu.url + "/_emulator/events",
+            "token": "only the --token value" if args.token else "any non-empty Access-Token"}
+    emit(info, args.format, lambda i: (f"TikTok Events API emulator on {i['url']}\n"
+                                       f"  POST {i['track_url']}\n  Test Events view: {i['events_view']}\n"
+                                       f"  Accepts: {i['token']}. Ctrl-C to stop."))
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        emu.stop()
 
 
 # --- issue 4: pixels / dedup / demo ----------------------------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
-    """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.pixel)."""
-    raise NotImplementedError
+    """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.pixel); `-` reads stdin.
+
+    Exit 1 when a TikTok hit or row was broken (malformed body, no pixel code, unreadable row) — noise
+    such as telemetry, loaders and EnrichAM is skipped without failing; exit 2 for an unreadable file.
+    """
+    from core.pixel import load_pixel_events
+
+    source: Any = sys.stdin.buffer.read() if args.file == "-" else args.file
+    result = load_pixel_events(source, name="stdin" if args.file == "-" else None)
+    broken = [s for s in result.skipped if s.kind in ("malformed", "no_pixel_code", "no_event", "bad_row")]
+
+    def text(doc: dict[str, Any]) -> str:
+        from datetime import UTC, datetime
+
+        lines = []
+        for ev in doc["events"]:
+            ts = ev["timestamp"]
+            when = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" \
+                if isinstance(ts, int | float) else "(no time)"
+            value = f" {ev['value']:g} {ev['currency']}".rstrip() if isinstance(ev["value"], int | float) else ""
+            lines.append(f"{when}  {ev['pixel_code']}  {ev['event']}  "
+                         f"event_id={ev['event_id'] or '(none)'}  keys={ev['user_keys'] or '-'}{value}")
+        counts: dict[str, int] = {}
+        for s in doc["skipped"]:
+            counts[s["kind"]] = counts.get(s["kind"], 0) + 1
+        summary = f"{len(doc['events'])} Pixel event(s) from {doc['entries']} {doc['format'].upper()} item(s)"
+        if counts:
+            summary += "; skipped " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        lines.append(summary)
+        lines.extend(f"  entry {s['entry']}: {s['reason']}  {s['url']}".rstrip() for s in doc["skipped"]
+                     if s["kind"] in ("malformed", "no_pixel_code", "no_event", "bad_row"))
+        lines.extend(f"note: {n}" for n in doc["notes"])
+        return "\n".join(lines)
+
+    emit(result.as_dict(), args.format, text)
+    return EXIT_FINDINGS if broken else EXIT_OK
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
@@ -122,8 +312,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- issue 5: quality ------------------------------------------------------------------------------
 def cmd_quality(args: argparse.Namespace) -> int:
-    """Score every event's match keys with the EMQ proxy (core.quality)."""
-    raise NotImplementedError
+    """Score every event's match keys with the EMQ proxy (core.quality); FILE is JSON/JSONL/CSV or -.
+
+    Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input.
+    """
+    from core.errors import InvalidFile
+    from core.quality import KEY_LABELS, KEYS, LABEL, load_quality_input, score_frame, score_text, to_cli_json
+
+    if args.file == "-" or not Path(args.file).is_file():
+        result = score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
+    else:
+        frame = load_quality_input(args.file)
+        if frame.empty:
+            raise InvalidFile(f"{args.file} holds no events.", hint="Pass v1.3 bodies, events, or a CSV.")
+        result = score_frame(frame)
+    if args.format == "json":
+        emit(to_cli_json(result), "json")
+        return EXIT_OK
+
+    def text(_: Any) -> str:
+        s = result.summary
+        lines = [f"{LABEL} (mean) {s['mean_score']:.2f} / 10 over {s['events']} event(s); median "
+                 f"{s['median_score']:.2f}. A transparent estimate: TikTok does not publish EMQ's weights.",
+                 "", f"{'key':<12}{'points':>7}{'valid':>8}{'sent':>8}  invalid (top reason)"]
+        for key in KEYS:
+            bad = s["invalid"].get(key) or {}
+            top = max(bad, key=bad.__getitem__) if bad else ""
+            lines.append(f"{key:<12}{s['weights'][key]:>7.2f}{s['coverage'][key]:>8.0%}"
+                         f"{s['presence'][key]:>8.0%}  " + (f"{sum(bad.values())} ({top})" if bad else "-"))
+        lines += ["", "by event type:"]
+        lines += [f"  {r['event']:<24}{r['events']:>8} events  mean {r['mean_score']:.2f}"
+                  for r in s["by_event_type"]]
+        if result.recommendations:
+            lines += ["", "what to do next:"]
+            lines += [f"  +{r.impact:.2f} overall ({r.event}, {KEY_LABELS[r.key]}): {r.message}"
+                      for r in result.recommendations[:5]]
+        return "\n".join(lines)
+
+    emit(None, args.format, text)
+    return EXIT_OK
 
 
 # --- app -------------------------------------------------------------------------------------------
@@ -196,7 +423,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Extra flags per subcommand, kept beside their handlers' owners.
 def _BUILD_ARGS(p: argparse.ArgumentParser) -> None:
-    pass
+    def consent(value: str) -> str:
+        state = value.strip().upper()
+        if state not in ("GRANTED", "DENIED"):
+            raise argparse.ArgumentTypeError(f"{value!r} is not GRANTED or DENIED")
+        return state
+
+    add = p.add_argument
+    add("--pixel-code", help="event_source_id (default: TEC_PIXEL_CODE)")
+    add("--event", default="Purchase", help="event name, exact case (default: Purchase)")
+    add("--event-id", help="explicit event_id (default: derived from --order-id)")
+    add("--event-id-template", default="ord_{order_id}_{event}",
+        help="how the event_id is derived: {order_id}, {event} (snake case), {event_name}")
+    add("--order-id", help="order id: sent as properties.order_id and used for the event_id")
+    add("--event-time", help="Unix seconds or ISO 8601 (default: now)")
+    add("--email", action="append", help="raw or hashed; repeat for several")
+    add("--phone", action="append", help="raw (with --region for national numbers) or hashed; repeatable")
+    add("--external-id", action="append", help="your user id; repeatable")
+    add("--first-name")
+    add("--last-name")
+    add("--zip", dest="zip_code")
+    add("--city")
+    add("--state")
+    add("--country")
+    add("--ip", help="the shopper's public IP (sent unhashed)")
+    add("--user-agent", help="the shopper's browser user agent (sent unhashed)")
+    add("--locale", help="BCP-47, e.g. en-US")
+    add("--ttclid", help="TikTok click id (default: taken from --url's ?ttclid=)")
+    add("--ttp", help="the _ttp cookie value")
+    add("--url", help="page URL (page.url)")
+    add("--referrer", help="page referrer (page.referrer)")
+    add("--value", help="order total, a plain number such as 129.99")
+    add("--currency", help="ISO 4217 code, e.g. USD")
+    add("--content-id", action="append", help="a SKU in properties.contents; repeatable")
+    add("--content-type", choices=("product", "product_group"))
+    add("--search-string")
+    add("--description")
+    add("--test-event-code", help="Events Manager > Test Events code (default: TEC_TEST_EVENT_CODE)")
+    add("--region", help="default region for national phone numbers, e.g. US, GB (default: TEC_DEFAULT_REGION)")
+    add("--ad-user-data", type=consent, default="GRANTED", metavar="GRANTED|DENIED",
+        help="DENIED removes email, phone, external_id, names and zip")
+    add("--ad-personalization", type=consent, default="GRANTED", metavar="GRANTED|DENIED",
+        help="DENIED sets limited_data_use: true")
+    add("--forward-consent", action="store_true", help="also send both consent states as properties")
 
 
 def _SEND_ARGS(p: argparse.ArgumentParser) -> None:

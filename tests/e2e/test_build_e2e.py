@@ -1,0 +1,47 @@
+"""The Build page in headless Chromium: from home to a hashed Purchase preview, its table and a finding."""
+
+from __future__ import annotations
+
+import os
+
+from tests.e2e.conftest import goto_page, wait_for_run
+
+PIXEL = "C4A1B2C3D4E5F6G7H8I9"
+
+
+def _type(page, key: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill the keyed text input and commit it (Enter), then wait for the rerun."""
+    field = page.locator(f".st-key-{key} input, .st-key-{key} textarea").first
+    field.fill(text)
+    field.press("Enter")
+    wait_for_run(page)
+
+
+def test_build_golden_purchase_in_browser(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Home -> Build, Pixel code in the sidebar, example Purchase: hashed preview, table, rejected phone."""
+    goto_page(page, app_url)
+    page.locator("[data-testid='stPageLink'] a", has_text="Build").first.click()
+    wait_for_run(page)
+    assert "/Build" in page.url
+    assert page.get_by_text("Set the Pixel code", exact=False).first.is_visible()
+
+    _type(page, "_tec_pixel_code", PIXEL)
+    page.locator(".st-key-build_example").get_by_role("button", name="Use the golden-path example").click()
+    wait_for_run(page)
+    preview = page.locator("[data-testid='stJson']").first
+    preview.wait_for(state="visible")
+    text = preview.inner_text()
+    assert "ord_10492_purchase" in text and PIXEL in text
+    assert "ff8d9819fc0e12bf0d24892e45987e249a28dce836a85cad60e28eaaa8c6d976" in text  # sha256(alice@example.com)
+    assert "alice@example.com" not in text
+    assert page.locator("[data-testid='stDataFrame']").first.is_visible()  # before/after table
+    assert page.locator(".st-key-build_download").is_visible()
+    assert page.get_by_role("heading", name="Findings").is_visible()
+
+    _type(page, "build_phone", "213 373 4253")  # national number, no default region: rejected
+    error = page.locator("[data-testid='stAlertContentError']").filter(has_text="no country code").first
+    error.wait_for(state="visible")
+    assert "region" in error.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+    if os.environ.get("TEC_E2E_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["TEC_E2E_SCREENSHOTS"], "build.png"))
