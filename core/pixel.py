@@ -1,0 +1,1158 @@
+"""Browser Pixel events in: DevTools HAR files and JSON / JSONL / CSV exports -> Pixel event rows.
+
+TikTok (contract §6.2–6.3): the Pixel POSTs one JSON body per event to `analytics.tiktok.com`
+`/api/v2/pixel` (or `/pixel/act`, the Shopify `shopify_pixel` variants, or a first-party proxy path
+ending the same way), usually as `text/plain` from `sendBeacon`, or GETs it base64-encoded in
+`?analytics_message=`. An `/act` hit may carry several pixel codes (`context.pixel.codes = "C1|C2"`):
+it is one event per code. Loader, telemetry and the internal `EnrichAM` probe are not events.
+
+Decisions where the contract is silent or UNSURE (documented here, tested in tests/test_pixel.py):
+- `/act` hits without `event` but with `action` ("Click" with a trigger element, "Pf" with
+  `page_trigger: "PageView"`) are auto-collected interactions, not `ttq.track`/`ttq.page` events: they
+  carry no event_id, never deduplicate against a server event, and a "Pf"/PageView one would double-count
+  the Pageview the Pixel already sent to `/api/v2/pixel`. They are skipped with kind `action_only`.
+- A hit whose response is missing or status 0 (blocked, cancelled) is kept: the browser did fire it.
+  `http_status` says what happened, so the Compare page can point at ad blockers.
+- ttp comes only from the body (`context.user.anonymous_id` / `ttp`); cookies of a request to
+  analytics.tiktok.com are TikTok's third-party ones, not the site's first-party `_ttp`.
+- ttclid comes from `context.ad.callback` (1.0-era builds), else the page URL's `ttclid` query parameter.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import csv
+import gzip
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pandas as pd
+
+from core.contract import (
+    CURRENCIES,
+    DEDUP_WINDOW_SECONDS,
+    LEGACY_EVENTS,
+    MERGE_WINDOW_SECONDS,
+    MS_TIMESTAMP_THRESHOLD,
+)
+from core.errors import InvalidFile, InvalidPayload
+from core.identity import hash_identifier, is_empty_hash, is_sha256
+
+PIXEL_COLUMNS = [
+    "pixel_code", "event", "event_id", "timestamp", "source", "url", "referrer", "message_id",
+    "user_keys", "hashed_keys", "email", "phone", "external_id", "ttp", "ttclid", "user_agent",
+    "value", "currency", "order_id", "content_ids", "content_type", "properties",
+    "signal_diagnostic_labels", "identity_params", "action", "endpoint", "library", "partner",
+    "http_status", "entry",
+]
+_FLOAT_COLUMNS = ("timestamp", "value")
+_INT_COLUMNS = ("http_status", "entry")
+_STRING_COLUMNS = [c for c in PIXEL_COLUMNS if c not in (*_FLOAT_COLUMNS, *_INT_COLUMNS)]
+# Match keys a Pixel row can carry, in the server frame's names (core.events.SERVER_COLUMNS).
+PIXEL_KEY_COLUMNS = ("email", "phone", "external_id", "ttp", "ttclid")
+HASHABLE_KEYS = ("email", "phone", "external_id")
+# context.user key -> our column; sha256_* are ttq.identify's pre-hashed spellings (contract §6.1).
+_USER_KEY_MAP = {
+    "email": "email", "sha256_email": "email", "phone_number": "phone", "sha256_phone_number": "phone",
+    "phone": "phone", "external_id": "external_id", "anonymous_id": "ttp", "ttp": "ttp", "ttclid": "ttclid",
+}
+# Flat-row column aliases seen in exports (ours, Segment/RudderStack-like, server-style names).
+_ALIASES = {
+    "event_source_id": "pixel_code", "pixel_id": "pixel_code", "pixel": "pixel_code", "code": "pixel_code",
+    "event_name": "event", "page_url": "url", "userAgent": "user_agent", "phone_number": "phone",
+    "messageId": "message_id", "message id": "message_id",
+}
+FLAT_REQUIRED = ("pixel_code", "event", "timestamp")
+_CHUNK_ROWS = 10_000
+
+_TIKTOK_HOST = re.compile(r"(^|\.)(analytics(-ipv6)?\.tiktok\.com|tiktokw\.us|analytics\.tiktok\.(us|eu))$")
+# Event endpoints, matched as a path suffix on any host (first-party proxies keep the suffix).
+_EVENT_PATH = re.compile(r"/api/v\d+/(?P<kind>shopify_pixel|pixel)(?P<act>/act)?/?$")
+_V1_TRACK_PATH = re.compile(r"/api/v1/track/?$")  # 2020-era Pixel; only on TikTok hosts (generic path)
+_TELEMETRY_PATH = re.compile(
+    r"/api/v\d+/(?:(?:shopify_)?pixel/(?:inter|perf|monitor)|monitor|interaction|performance[^/]*|pcm)(?:/|$)"
+    r"|/enrich_ipv6"
+)
+_LOADER_PATH = re.compile(
+    r"/i18n/pixel/|/(?:events|sdk|config|identify|main\.[0-9a-f]+)\.js$|/(?:enable|disable)_cookie"
+)
+_INTERNAL_EVENTS = {"EnrichAM": "EnrichAM is the Pixel's internal advanced-matching probe, not an event"}
+
+SkipKind = Literal[
+    "telemetry", "loader", "internal", "malformed", "no_body", "no_pixel_code", "no_event", "action_only",
+    "bad_row", "other_tiktok", "redirect",
+]
+
+
+@dataclass(slots=True)
+class Skipped:
+    """One request (HAR entry) or row that was not turned into a Pixel event, and why.
+
+    `entry` is the 0-based HAR entry or input row; `kind` a stable code for tests and counts.
+    """
+
+    entry: int
+    url: str
+    reason: str
+    kind: str = "malformed"
+
+
+@dataclass(slots=True)
+class PixelImport:
+    """The Pixel events found in one input plus everything skipped, with the format that was read.
+
+    `events` has PIXEL_COLUMNS; `entries` counts HAR entries (or input items/rows) scanned; `notes`
+    holds file-level remarks (e.g. "no event_id column") the page and CLI show.
+    """
+
+    events: pd.DataFrame
+    skipped: list[Skipped]
+    format: str
+    entries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def skipped_frame(self) -> pd.DataFrame:
+        """The skipped list as a frame (entry, kind, url, reason) for display."""
+        return pd.DataFrame([asdict(s) for s in self.skipped], columns=["entry", "kind", "url", "reason"])
+
+    def skipped_counts(self) -> dict[str, int]:
+        """How many were skipped per kind."""
+        counts: dict[str, int] = {}
+        for s in self.skipped:
+            counts[s.kind] = counts.get(s.kind, 0) + 1
+        return counts
+
+    def as_dict(self) -> dict[str, Any]:
+        """`{"format", "entries", "events": [...], "skipped": [...], "notes"}`, JSON-ready (NaN -> null)."""
+        return {
+            "format": self.format,
+            "entries": self.entries,
+            "events": frame_records(self.events),
+            "skipped": [asdict(s) for s in self.skipped],
+            "notes": list(self.notes),
+        }
+
+
+class UnusableHit(InvalidPayload):
+    """A Pixel body that yields no event; `kind` is the Skipped kind (EnrichAM, no pixel code, ...)."""
+
+    def __init__(self, message: str, kind: SkipKind) -> None:
+        super().__init__(message)
+        self.kind: SkipKind = kind
+
+
+# --- small value readers -------------------------------------------------------------------------
+def _text(value: object) -> str:
+    """A scalar as text ("" for None); integral floats without ".0" (ids arrive as numbers)."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def parse_timestamp(value: object) -> float:
+    """A Pixel timestamp as float UTC epoch seconds; NaN when absent or unreadable.
+
+    TikTok: the Pixel sends ISO-8601 with milliseconds and `Z` ("2026-06-29T17:47:07.730Z"); exports
+    may hold epoch seconds or milliseconds (values above 10^11 are milliseconds).
+    """
+    if value is None or isinstance(value, bool):
+        return math.nan
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if not text:
+            return math.nan
+        try:
+            number = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text.replace("z", "Z"))
+            except ValueError:
+                return math.nan
+            if parsed.tzinfo is None:  # a naive stamp is taken as UTC, the Pixel's own zone
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.timestamp()
+    if not math.isfinite(number):
+        return math.nan
+    return number / 1000.0 if number > MS_TIMESTAMP_THRESHOLD else number
+
+
+def _number(value: object) -> float:
+    """properties.value as float; TikTok's Pixel may send it as a string ("99.95")."""
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def _compact(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _content_ids(props: Mapping[str, Any]) -> list[str]:
+    """Content ids from `contents[].content_id`, else `content_ids`, else a flat `content_id`."""
+    contents = props.get("contents")
+    if isinstance(contents, list):
+        ids = [_text(c.get("content_id")) for c in contents if isinstance(c, dict)]
+        ids = [i for i in ids if i]
+        if ids:
+            return ids
+    raw = props.get("content_ids")
+    if isinstance(raw, list):
+        return [t for t in (_text(v) for v in raw) if t]
+    if raw not in (None, ""):
+        return [_text(raw)]
+    single = _text(props.get("content_id"))
+    return [single] if single else []
+
+
+def _decode_url(url: str) -> str:
+    """Older Pixel builds URL-encode page.url ("https%3A%2F%2F..."); decode those only."""
+    return unquote(url) if re.match(r"^https?%3A", url, re.IGNORECASE) else url
+
+
+def _query_param(url: str, name: str) -> str:
+    try:
+        values = parse_qs(urlsplit(url).query).get(name)
+    except ValueError:
+        return ""
+    return values[0] if values else ""
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# --- one body -> rows ----------------------------------------------------------------------------
+def pixel_event_from_body(
+    body: dict[str, Any], *, entry: int, url: str, user_agent: str = "", endpoint: str = "",
+    http_status: int = 0,
+) -> list[dict[str, Any]]:
+    """Turn one Pixel wire body into Pixel rows: one per pixel code (the `/act` fan-out).
+
+    Contract: rows have every PIXEL_COLUMNS key; event names are kept exactly (case matters to TikTok);
+    `event_id` is "" when unset; `timestamp` is float UTC epoch seconds. Raises UnusableHit (an
+    InvalidPayload) with a kind for bodies that are no event: EnrichAM, no pixel code, no event name.
+    TikTok: `context.pixel.codes = "C1|C2"` means the same event for each pixel (contract §6.3).
+    """
+    if not isinstance(body, dict):
+        raise UnusableHit(f"body is a JSON {type(body).__name__}, not an object", "malformed")
+    context = _dict(body.get("context"))
+    event = body.get("event")
+    event_name = event if isinstance(event, str) else _text(event)
+    if event_name in _INTERNAL_EVENTS:
+        raise UnusableHit(_INTERNAL_EVENTS[event_name], "internal")
+    pixel = _dict(context.get("pixel"))
+    codes: list[str] = []
+    for raw in (pixel.get("code"), *str(pixel.get("codes") or "").split("|"),
+                body.get("pixel_code"), body.get("sdkid")):
+        code = _text(raw)
+        if code and code not in codes:
+            codes.append(code)
+    if not codes:
+        raise UnusableHit("no pixel code (context.pixel.code / codes): TikTok treats the hit as invalid",
+                          "no_pixel_code")
+    if not event_name.strip():
+        action = _text(body.get("action"))
+        if action:
+            trigger = _text(body.get("page_trigger") or _dict(body.get("auto_collected_properties")).get(
+                "page_trigger"))
+            detail = f", page_trigger {trigger!r}" if trigger else ""
+            raise UnusableHit(
+                f"auto-collected action {action!r}{detail} without an event name: no event_id, "
+                "never deduplicates against a server event", "action_only")
+        raise UnusableHit("no event name", "no_event")
+
+    page = _dict(context.get("page"))
+    user = _dict(context.get("user"))
+    ad = _dict(context.get("ad"))
+    props = _dict(body.get("properties"))
+    library = _dict(context.get("library"))
+    page_url = _decode_url(_text(page.get("url")))
+    keys: dict[str, str] = {}
+    for raw_key, column in _USER_KEY_MAP.items():
+        value = user.get(raw_key)
+        if isinstance(value, list):  # identify() accepts arrays; the first value is what matches first
+            value = next((v for v in value if v not in (None, "")), None)
+        text = _text(value)
+        if text and column not in keys:
+            keys[column] = text
+    if "ttclid" not in keys:
+        ttclid = _text(ad.get("callback")) or _query_param(page_url, "ttclid")
+        if ttclid:
+            keys["ttclid"] = ttclid
+    hashed = [k for k in HASHABLE_KEYS if k in keys and is_sha256(keys[k])]
+    labels = body.get("signal_diagnostic_labels")
+    inspection = _dict(body.get("_inspection")).get("identity_params")
+    ids = _content_ids(props)
+    base: dict[str, Any] = {
+        "event": event_name,
+        "event_id": _text(body.get("event_id")),
+        "timestamp": parse_timestamp(body.get("timestamp")),
+        "source": "pixel",
+        "url": page_url,
+        "referrer": _decode_url(_text(page.get("referrer"))),
+        "message_id": _text(body.get("message_id")),
+        "user_keys": ",".join(k for k in PIXEL_KEY_COLUMNS if k in keys),
+        "hashed_keys": ",".join(hashed),
+        **{k: keys.get(k, "") for k in PIXEL_KEY_COLUMNS},
+        "user_agent": _text(context.get("userAgent") or context.get("user_agent")) or user_agent,
+        "value": _number(props.get("value")),
+        "currency": _text(props.get("currency")),
+        "order_id": _text(props.get("order_id")),
+        "content_ids": ",".join(ids),
+        "content_type": _text(props.get("content_type")),
+        "properties": _compact(props),
+        "signal_diagnostic_labels": _compact(labels) if isinstance(labels, dict) else "",
+        "identity_params": _compact(inspection) if isinstance(inspection, dict) else "",
+        "action": _text(body.get("action")),
+        "endpoint": endpoint,
+        "library": " ".join(t for t in (_text(library.get("name")), _text(library.get("version"))) if t),
+        "partner": _text(body.get("partner") or context.get("partner")),
+        "http_status": int(http_status),
+        "entry": int(entry),
+    }
+    return [{"pixel_code": code, **base} for code in codes]
+
+
+def pixel_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows (dicts with PIXEL_COLUMNS keys) -> a typed frame; an empty input gives an empty typed frame."""
+    df = pd.DataFrame(list(rows), columns=PIXEL_COLUMNS)
+    for col in _STRING_COLUMNS:
+        df[col] = df[col].astype("string").fillna("")
+    for col in _FLOAT_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    for col in _INT_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
+    return df
+
+
+def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as JSON-ready records: NaN/NA -> None, numpy scalars -> Python."""
+    out: list[dict[str, Any]] = json.loads(df.to_json(orient="records", force_ascii=False))
+    return out
+
+
+# --- HAR -----------------------------------------------------------------------------------------
+def _header(headers: object, name: str) -> str:
+    if isinstance(headers, list):
+        for h in headers:
+            if isinstance(h, dict) and str(h.get("name", "")).lower() == name:
+                return _text(h.get("value"))
+    return ""
+
+
+def decode_analytics_message(value: str) -> Any:
+    """Decode the GET form's `analytics_message`: base64 (standard or URL-safe, padding optional) JSON.
+
+    Raises InvalidPayload when it is not base64 of UTF-8 JSON. TikTok: contract §6.2 (single-sourced).
+    """
+    text = unquote(value).strip().replace(" ", "+")  # a raw '+' in a query string reads as a space
+    text = text.replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise InvalidPayload(f"analytics_message is not base64 JSON ({exc.__class__.__name__})") from None
+
+
+def _classify(url: str) -> tuple[str, str]:
+    """("event", endpoint) | ("telemetry"|"loader"|"other_tiktok", "") | ("ignore", "") for one URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "ignore", ""
+    host = (parts.hostname or "").lower()
+    path = parts.path
+    tiktok = bool(_TIKTOK_HOST.search(host))
+    if (m := _EVENT_PATH.search(path)) is not None:
+        return "event", m.group("kind") + ("/act" if m.group("act") else "")
+    if tiktok and _V1_TRACK_PATH.search(path):
+        return "event", "v1/track"
+    if _TELEMETRY_PATH.search(path) and (tiktok or "/pixel/" in path or "tiktok" in path.lower()):
+        return "telemetry", ""
+    if _LOADER_PATH.search(path) and (tiktok or "/i18n/pixel/" in path or "tiktok" in path.lower()):
+        return "loader", ""
+    if tiktok:
+        return "other_tiktok", ""
+    return "ignore", ""
+
+
+def _entry_bodies(entry: Mapping[str, Any], url: str) -> list[Any]:
+    """The JSON body(ies) of one HAR request: postData.text (any MIME type) or `?analytics_message=`."""
+    request = _dict(entry.get("request"))
+    post = _dict(request.get("postData"))
+    text = post.get("text")
+    if isinstance(text, str) and text.strip():
+        if str(post.get("encoding", "")).lower() == "base64":
+            try:
+                text = base64.b64decode(text).decode("utf-8")
+            except (binascii.Error, ValueError):
+                raise InvalidPayload("postData is base64 but not UTF-8 text") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidPayload(f"body is not JSON ({exc.msg} at char {exc.pos})") from None
+        return doc if isinstance(doc, list) else [doc]
+    raw_query = urlsplit(url).query
+    for part in raw_query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "analytics_message" and value:
+            doc = decode_analytics_message(value)
+            return doc if isinstance(doc, list) else [doc]
+    raise UnusableHit("no body: neither postData.text nor ?analytics_message=", "no_body")
+
+
+def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """Pixel rows and skips for one HAR entry; non-TikTok requests give ([], [])."""
+    request = _dict(entry.get("request"))
+    url = _text(request.get("url"))
+    kind, endpoint = _classify(url)
+    if kind == "ignore":
+        return [], []
+    if kind == "telemetry":
+        return [], [Skipped(index, url, "telemetry (performance / interaction beacon), not an event", kind)]
+    if kind == "loader":
+        return [], [Skipped(index, url, "Pixel loader / config script, not an event", kind)]
+    if kind == "other_tiktok":
+        return [], [Skipped(index, url, "TikTok request that is not a Pixel event endpoint", kind)]
+    if _text(request.get("method")).upper() in ("OPTIONS", "HEAD"):  # CORS preflight: no event, no body
+        return [], []
+    response = _dict(entry.get("response"))
+    status = response.get("status")
+    http_status = int(status) if isinstance(status, int | float) and not isinstance(status, bool) else 0
+    if http_status in (307, 308) and _text(response.get("redirectURL")):
+        # the browser re-sends the same body to redirectURL, recorded as its own entry: count that one
+        return [], [Skipped(index, url, f"redirected ({http_status}) to {response['redirectURL']}; the "
+                                        "follow-up request carries the event", "redirect")]
+    ua = _header(request.get("headers"), "user-agent")
+    try:
+        bodies = _entry_bodies(entry, url)
+    except UnusableHit as exc:
+        return [], [Skipped(index, url, exc.message, exc.kind)]
+    except InvalidPayload as exc:
+        return [], [Skipped(index, url, f"malformed: {exc.message}", "malformed")]
+    rows: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
+    fallback_time = parse_timestamp(entry.get("startedDateTime"))
+    for body in bodies:
+        try:
+            found = pixel_event_from_body(body, entry=index, url=url, user_agent=ua, endpoint=endpoint,
+                                          http_status=http_status)
+        except UnusableHit as exc:
+            skipped.append(Skipped(index, url, exc.message, exc.kind))
+            continue
+        for row in found:
+            if math.isnan(row["timestamp"]):  # no body timestamp: when the browser sent the request
+                row["timestamp"] = fallback_time
+        rows.extend(found)
+    return rows, skipped
+
+
+class _HeadReader:
+    """Wraps a binary stream and remembers its first bytes, so a non-HAR can be named after streaming."""
+
+    def __init__(self, raw: IO[bytes], keep: int = 4096) -> None:
+        self._raw, self._keep, self.head = raw, keep, b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if len(self.head) < self._keep:
+            self.head += data[: self._keep - len(self.head)]
+        return data
+
+
+def _open_binary(source: str | Path | IO[bytes] | bytes) -> tuple[IO[bytes], list[IO[bytes]]]:
+    """A binary stream for `source` (gzip read transparently) and the streams we opened (to close)."""
+    opened: list[IO[bytes]] = []
+    if isinstance(source, bytes):
+        stream: IO[bytes] = io.BytesIO(source)
+    elif isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidFile(f"{path}: no such file.", hint="Check the path of the exported HAR.")
+        stream = path.open("rb")
+        opened.append(stream)
+    else:
+        stream = source
+    if stream.seekable():
+        stream.seek(0)
+        magic = stream.read(2)
+        stream.seek(0)
+    else:  # a pipe: put the sniffed bytes back in front
+        magic = stream.read(2)
+        stream = _Prefixed(magic, stream)  # type: ignore[assignment]
+    if magic == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        opened.append(stream)
+    return stream, opened
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with some already-read bytes put back in front."""
+
+    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
+        self._prefix, self._raw = prefix, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self._prefix = self._prefix + self._raw.read(), b""
+            return data
+        if self._prefix:
+            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            return data
+        return self._raw.read(size)
+
+
+def parse_har(source: str | Path | IO[bytes] | bytes, *, name: str | None = None) -> PixelImport:
+    """Stream a DevTools HAR (path, bytes or binary stream) into Pixel events plus skipped hits.
+
+    Entries are read one at a time with ijson over `log.entries.item`, so a 100 MB HAR is never held
+    twice; gzip-compressed HARs are read too. Non-TikTok requests are ignored silently (counted in
+    `entries`); TikTok telemetry, loaders, EnrichAM, bodiless and malformed hits are skipped with a
+    reason. Raises InvalidFile when the input is not JSON or has no `log.entries`.
+    TikTok: contract §6.2 (endpoints, any MIME type, GET analytics_message, proxies by path suffix).
+    """
+    import ijson
+
+    label = name or (Path(source).name if isinstance(source, str | Path) else "the file")
+    stream, opened = _open_binary(source)
+    reader = _HeadReader(stream)
+    rows: list[dict[str, Any]] = []
+    chunks: list[pd.DataFrame] = []
+    skipped: list[Skipped] = []
+    count = 0
+    try:
+        for count, entry in enumerate(ijson.items(reader, "log.entries.item", use_float=True), start=1):
+            if not isinstance(entry, dict):
+                skipped.append(Skipped(count - 1, "", "HAR entry is not an object", "malformed"))
+                continue
+            found, skips = har_entry_events(entry, count - 1)
+            rows.extend(found)
+            skipped.extend(skips)
+            if len(rows) >= _CHUNK_ROWS:  # typed columns hold a Pixel-dense HAR in far less than dicts
+                chunks.append(pixel_frame(rows))
+                rows = []
+    except ijson.JSONError as exc:
+        if count == 0:
+            raise InvalidFile(f"{label} is not a HAR: it is not valid JSON ({exc}).",
+                              hint="Export it from DevTools > Network > ⤓ 'Export HAR'.") from None
+        raise InvalidFile(f"{label} is cut off or corrupt after entry {count} ({exc}).",
+                          hint="Export the HAR again; the file looks truncated.") from None
+    except (OSError, EOFError) as exc:
+        raise InvalidFile(f"{label} cannot be read ({exc}).", hint="Export the HAR again.") from None
+    finally:
+        for fh in reversed(opened):
+            fh.close()
+    if count == 0 and not re.search(rb'"log"\s*:\s*\{', reader.head):
+        raise InvalidFile(f"{label} is not a HAR: there is no log.entries list.",
+                          hint="Export it from DevTools > Network > ⤓ 'Export HAR', or upload JSON/CSV "
+                               "Pixel events instead.")
+    chunks.append(pixel_frame(rows))
+    events = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    notes = [] if len(events) else ["No TikTok Pixel event in this HAR: was the page recorded with the "
+                                    "Network tab open and 'Preserve log' on?"]
+    return PixelImport(events, skipped, "har", count, notes)
+
+
+# --- JSON / JSONL / CSV exports ------------------------------------------------------------------
+def _is_wire_body(item: Mapping[str, Any]) -> bool:
+    return isinstance(item.get("context"), dict) or ("message_id" in item and "pixel_code" not in item)
+
+
+def _flat_user(row: dict[str, Any]) -> dict[str, Any]:
+    """A flat export row whose `user` is a dict of keys, or a list/str of key names, spread into columns."""
+    user = row.pop("user", None)
+    if isinstance(user, str) and user.strip().startswith("{"):
+        with contextlib.suppress(json.JSONDecodeError):
+            user = json.loads(user)
+    if isinstance(user, dict):
+        for raw_key, column in _USER_KEY_MAP.items():
+            text = _text(user.get(raw_key))
+            if text and not row.get(column):
+                row[column] = text
+        for column in (*PIXEL_KEY_COLUMNS, "user_agent"):
+            text = _text(user.get(column))
+            if text and not row.get(column):
+                row[column] = text
+    elif isinstance(user, list | str) and "user_keys" not in row:
+        names = user if isinstance(user, list) else re.split(r"[,;| ]+", user)
+        row["user_keys"] = ",".join(str(n).strip() for n in names if str(n).strip())
+    props = row.get("properties")
+    if isinstance(props, dict):  # flat exports often keep value/currency only inside properties
+        for col in ("value", "currency", "order_id", "content_type"):
+            if row.get(col) in (None, "") and props.get(col) not in (None, ""):
+                row[col] = props[col]
+        if not row.get("content_ids"):
+            row["content_ids"] = ",".join(_content_ids(props))
+    for col in ("properties", "signal_diagnostic_labels", "identity_params"):
+        if isinstance(row.get(col), dict | list):
+            row[col] = _compact(row[col])
+    return row
+
+
+def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input") -> tuple[pd.DataFrame, list[Skipped]]:
+    """Coerce an export frame (flat Pixel rows) to PIXEL_COLUMNS, vectorized; bad rows are skipped.
+
+    Needs `pixel_code` (or `event_source_id`), `event` and `timestamp` (or `event_time`) columns, else
+    InvalidFile naming the missing ones. Timestamps may be ISO-8601 or epoch seconds/milliseconds.
+    Rows without a pixel code, an event name or a readable timestamp are skipped with the reason.
+    """
+    df = df.rename(columns={c: _ALIASES.get(str(c).strip(), str(c).strip()) for c in df.columns})
+    if "timestamp" not in df.columns and "event_time" in df.columns:
+        df = df.rename(columns={"event_time": "timestamp"})
+    df = df.loc[:, ~df.columns.duplicated()]
+    missing = [c for c in FLAT_REQUIRED if c not in df.columns]
+    if missing:
+        raise InvalidFile(
+            f"{name} lacks the column(s) {', '.join(missing)}.",
+            hint="A Pixel export needs pixel_code, event, event_id and timestamp (UTC ISO-8601 or epoch "
+                 "seconds), or upload the DevTools HAR itself.",
+        )
+    n = len(df)
+    out = pd.DataFrame(index=pd.RangeIndex(n))
+    src = df.reset_index(drop=True)
+    for col in _STRING_COLUMNS:
+        out[col] = (src[col].astype("string").fillna("").str.strip() if col in src.columns
+                    else pd.Series([""] * n, dtype="string"))
+    out["event_id"] = out["event_id"].str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+    out["source"] = pd.Series(["pixel"] * n, dtype="string")
+    raw_time = src["timestamp"]
+    numeric = pd.to_numeric(raw_time, errors="coerce").astype("float64")
+    numeric = numeric.where(~(numeric > MS_TIMESTAMP_THRESHOLD), numeric / 1000.0)
+    needs_parse = numeric.isna() & raw_time.notna() & (raw_time.astype("string").str.strip() != "")
+    if needs_parse.any():
+        parsed = pd.to_datetime(raw_time[needs_parse].astype("string"), utc=True, errors="coerce",
+                                format="ISO8601")
+        seconds = (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+        numeric.loc[needs_parse] = seconds.astype("float64").round(6)  # timedelta division drifts by 1 ulp
+    out["timestamp"] = numeric
+    out["value"] = (pd.to_numeric(src["value"].astype("string").str.strip(), errors="coerce").astype("float64")
+                    if "value" in src.columns else math.nan)
+    for col in _INT_COLUMNS:
+        out[col] = (pd.to_numeric(src[col], errors="coerce").fillna(0).astype("int64") if col in src.columns
+                    else (pd.Series(range(n), dtype="int64") if col == "entry" else 0))
+    # user_keys / hashed_keys: what the export says, else derived from the identifier columns present
+    derived = pd.Series([""] * n, dtype="string")
+    for k in PIXEL_KEY_COLUMNS:
+        derived = derived.where(out[k] == "", derived + "," + k)
+    given = out["user_keys"].str.replace(r"[;| ]+", ",", regex=True).str.strip(",")
+    out["user_keys"] = given.where(given != "", derived.str.lstrip(","))
+    hashed = pd.Series([""] * n, dtype="string")
+    for k in HASHABLE_KEYS:
+        is_hex = out[k].str.fullmatch(r"[A-Fa-f0-9]{64}").fillna(False).astype(bool)
+        hashed = hashed.where(~is_hex, hashed + "," + k)
+    out["hashed_keys"] = out["hashed_keys"].where(out["hashed_keys"] != "", hashed.str.lstrip(","))
+    bad = (out["pixel_code"] == "") | (out["event"] == "") | out["timestamp"].isna()
+    skipped: list[Skipped] = []
+    if bad.any():
+        for i in bad[bad].index[:100_000]:  # only the bad rows are visited
+            row = out.loc[i]
+            why = ("no pixel code" if row["pixel_code"] == "" else "no event name" if row["event"] == ""
+                   else f"timestamp {str(raw_time.iloc[i])!r} is not ISO-8601 or epoch seconds")
+            skipped.append(Skipped(int(row["entry"]), str(row["url"]), f"row {i + 1}: {why}", "bad_row"))
+    return out.loc[~bad, PIXEL_COLUMNS].reset_index(drop=True), skipped
+
+
+def _items(doc: object) -> tuple[list[Any], list[Skipped]]:
+    """The event items of one parsed JSON document and any skipped list it carries (our own export)."""
+    if isinstance(doc, list):
+        return doc, []
+    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        carried = [Skipped(int(s.get("entry", -1)), str(s.get("url", "")), str(s.get("reason", "")),
+                           str(s.get("kind", "malformed")))
+                   for s in doc.get("skipped") or [] if isinstance(s, dict)]
+        return doc["events"], carried
+    return [doc], []
+
+
+def _rows_from_items(items: list[Any], name: str, fmt: str) -> PixelImport:
+    wire_rows: list[dict[str, Any]] = []
+    flat: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            skipped.append(Skipped(index, "", f"item {index + 1} is a JSON {type(item).__name__}, "
+                                              "not an object", "malformed"))
+            continue
+        if _is_wire_body(item):
+            try:
+                wire_rows.extend(pixel_event_from_body(item, entry=index, url=""))
+            except UnusableHit as exc:
+                url = _text(_dict(_dict(item.get("context")).get("page")).get("url"))
+                skipped.append(Skipped(index, url, exc.message, exc.kind))
+        else:
+            flat.append({"entry": index, **_flat_user(dict(item))})
+    frames = [pixel_frame(wire_rows)] if wire_rows else []
+    if flat:
+        frame, bad = normalize_pixel_frame(pd.DataFrame(flat), name=name)
+        frames.append(frame)
+        skipped.extend(bad)
+    events = (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]) if frames \
+        else pixel_frame([])
+    events = events.sort_values("entry", kind="stable").reset_index(drop=True)  # input order, fan-out kept
+    return PixelImport(events, skipped, fmt, len(items))
+
+
+def parse_pixel_json(text_or_path: str | Path | bytes, *, name: str | None = None) -> PixelImport:
+    """Pixel events from JSON (array, `{"events": [...]}`, one body) or JSONL text, or such a file.
+
+    Items may be Pixel wire bodies (contract §6.3, fanned out per pixel code) or already-flat rows
+    (PIXEL_COLUMNS names; `user` may be a dict of keys). A JSON document that is a HAR is read as one.
+    A str is a path when it does not start with `{`/`[` and names an existing file.
+    Raises InvalidFile for unreadable text and InvalidFile naming missing columns of flat rows.
+    """
+    from core.events import parse_documents
+
+    label = name or "input"
+    if isinstance(text_or_path, Path) or (
+        isinstance(text_or_path, str) and not text_or_path.lstrip("\ufeff \t\r\n").startswith(("{", "["))
+        and len(text_or_path) < 4096 and Path(text_or_path).is_file()
+    ):
+        path = Path(text_or_path)
+        label = name or path.name
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidFile(f"{label} cannot be read as UTF-8 text ({exc.__class__.__name__}).",
+                              hint="Export the events as UTF-8 JSON.") from None
+    elif isinstance(text_or_path, bytes):
+        try:
+            text = text_or_path.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidFile(f"{label} is not UTF-8 text.", hint="Export the events as UTF-8 JSON.") from None
+    else:
+        text = text_or_path
+    docs = parse_documents(text, label)
+    if len(docs) == 1 and isinstance(docs[0], dict) and isinstance(docs[0].get("log"), dict):
+        return parse_har(text.encode("utf-8"), name=label)
+    items: list[Any] = []
+    carried: list[Skipped] = []
+    for doc in docs:
+        found, skips = _items(doc)
+        items.extend(found)
+        carried.extend(skips)
+    result = _rows_from_items(items, label, "jsonl" if len(docs) > 1 else "json")
+    result.skipped[:0] = carried
+    return result
+
+
+def _csv_bytes(path_or_buffer: str | Path | IO[bytes] | bytes) -> tuple[bytes, str]:
+    if isinstance(path_or_buffer, bytes):
+        return path_or_buffer, "input.csv"
+    if isinstance(path_or_buffer, str | Path):
+        path = Path(path_or_buffer)
+        if not path.is_file():
+            raise InvalidFile(f"{path}: no such file.", hint="Check the path of the CSV export.")
+        return path.read_bytes(), path.name
+    if hasattr(path_or_buffer, "seek"):
+        path_or_buffer.seek(0)
+    return path_or_buffer.read(), str(getattr(path_or_buffer, "name", "input.csv"))
+
+
+def parse_pixel_csv(path_or_buffer: str | Path | IO[bytes] | bytes, *, name: str | None = None) -> PixelImport:
+    """Pixel events from a CSV export with PIXEL_COLUMNS names, read and coerced vectorized (pyarrow).
+
+    Every column is read as text first (ids and phone numbers keep leading zeros), then typed.
+    Needs pixel_code (or event_source_id), event and timestamp columns; InvalidFile names missing ones.
+    """
+    data, default_name = _csv_bytes(path_or_buffer)
+    label = name or default_name
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if not data.strip():
+        raise InvalidFile(f"{label} is empty.", hint="Export the Pixel events with a header row.")
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    header = next(csv.reader([first_line]), [])
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        table = pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in header}, strings_can_be_null=False))
+        df = table.to_pandas()
+    except Exception as exc:  # pyarrow is strict about ragged rows; pandas' python engine names them
+        try:
+            df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        except Exception:
+            raise InvalidFile(f"{label} is not a readable CSV: {exc}",
+                              hint="Export comma-separated UTF-8 with one header row.") from None
+    if "user" in df.columns and "user_keys" not in df.columns:
+        df = df.rename(columns={"user": "user_keys"})
+    if "event_id" not in df.columns:
+        notes = ["No event_id column: every Pixel event counts as sent without an event_id, so none "
+                 "can deduplicate against a server event."]
+    else:
+        notes = []
+    events, skipped = normalize_pixel_frame(df, name=label)
+    return PixelImport(events, skipped, "csv", len(df), notes)
+
+
+def _sniff(head: bytes, name: str) -> str:
+    suffix = name.lower().rsplit(".", 2)
+    ext = suffix[-1] if len(suffix) > 1 else ""
+    if ext == "gz" or head[:2] == b"\x1f\x8b":
+        return "har"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if re.match(rb'\{\s*"log"\s*:', text):
+        return "har"
+    if ext == "har":
+        return "har"
+    if text[:1] in (b"{", b"["):
+        return "json"
+    if ext in ("json", "jsonl", "ndjson"):
+        return "json"
+    first = text.split(b"\n", 1)[0]
+    if ext == "csv" or (b"," in first and b"event" in first.lower()):
+        return "csv"
+    return "unknown"
+
+
+def load_pixel_events(path_or_upload: str | Path | IO[bytes] | bytes, name: str | None = None) -> PixelImport:
+    """Read Pixel events from a HAR, JSON, JSONL or CSV file or upload, sniffing the format.
+
+    `path_or_upload` is a path, bytes, or a binary file object (e.g. Streamlit's UploadedFile, whose
+    `.name` is used). HARs are streamed; others are read once. Raises InvalidFile for a missing,
+    empty or unrecognised file, with the formats the console reads.
+    """
+    if isinstance(path_or_upload, str | Path):
+        path = Path(path_or_upload)
+        if not path.is_file():
+            raise InvalidFile(f"{path}: no such file.", hint="Check the path.")
+        label = name or path.name
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    elif isinstance(path_or_upload, bytes):
+        label = name or "upload"
+        head = path_or_upload[:4096]
+    else:
+        label = name or str(getattr(path_or_upload, "name", "upload"))
+        if hasattr(path_or_upload, "seek"):
+            path_or_upload.seek(0)
+        head = path_or_upload.read(4096)
+        path_or_upload.seek(0)
+    if not head.strip():
+        raise InvalidFile(f"{label} is empty.", hint="Upload a DevTools HAR or a JSON/JSONL/CSV Pixel export.")
+    kind = _sniff(head, label)
+    if kind == "har":
+        return parse_har(path_or_upload, name=label)
+    if kind == "csv":
+        return parse_pixel_csv(path_or_upload, name=label)
+    if kind == "json":
+        if isinstance(path_or_upload, str | Path):
+            return parse_pixel_json(Path(path_or_upload), name=label)
+        data = path_or_upload if isinstance(path_or_upload, bytes) else path_or_upload.read()
+        return parse_pixel_json(data, name=label)
+    raise InvalidFile(f"{label} is not a HAR, JSON, JSONL or CSV file.",
+                      hint="Export DevTools > Network as HAR, or Pixel events as JSON/JSONL/CSV.")
+
+
+# --- field diff: one Pixel event beside one server event -----------------------------------------
+DiffStatus = Literal["same", "different", "pixel only", "server only", "neither"]
+MATCH_KEYS = ("email", "phone", "external_id", "ttclid", "ttp", "ip", "user_agent")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDiff:
+    """One compared field: the value on each side (as text), a status and what it means for TikTok.
+
+    status: "same" | "different" | "pixel only" | "server only" | "neither" (the last only for
+    event_id, where absence on both sides is itself the finding).
+    """
+
+    field: str
+    pixel: str
+    server: str
+    status: DiffStatus
+    note: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """Plain dict for tables and JSON."""
+        return asdict(self)
+
+
+def _iso(seconds: float) -> str:
+    if math.isnan(seconds):
+        return ""
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def _server_view(server: Mapping[str, Any]) -> dict[str, Any]:
+    """A server event as flat fields: accepts a SERVER_COLUMNS row, a v1.3 `data[]` event or a body."""
+    top: Mapping[str, Any] = {}
+    event: Mapping[str, Any] = server
+    if isinstance(server.get("data"), list) and server["data"] and isinstance(server["data"][0], dict):
+        top, event = server, server["data"][0]
+    user = _dict(event.get("user"))
+    props = _dict(event.get("properties"))
+    page = _dict(event.get("page"))
+    keys: dict[str, str] = {}
+    for k in MATCH_KEYS:
+        raw = user.get(k, event.get(k))
+        if isinstance(raw, list):
+            raw = next((v for v in raw if v not in (None, "")), None)
+        if isinstance(raw, float) and math.isnan(raw):
+            raw = None
+        keys[k] = _text(raw)
+    ids = _content_ids(props)
+    if not ids and isinstance(event.get("content_ids"), str):
+        ids = [i for i in event["content_ids"].split(",") if i]
+    # a flat SERVER_COLUMNS row has no contents: unknown, not absent, so it is not compared
+    knows_contents = bool(props) or "content_ids" in event
+    value = props.get("value", event.get("value"))
+    return {
+        "pixel_code": _text(top.get("event_source_id") or event.get("pixel_code") or event.get("event_source_id")),
+        "event": _text(event.get("event")),
+        "event_id": _text(event.get("event_id")),
+        "time": parse_timestamp(event.get("event_time")),
+        "value": _number(value), "value_raw": value,
+        "currency": _text(props.get("currency", event.get("currency"))),
+        "order_id": _text(props.get("order_id", event.get("order_id"))),
+        "content_ids": ids, "knows_contents": knows_contents,
+        "url": _text(page.get("url") or event.get("url")),
+        "keys": keys,
+    }
+
+
+def _pixel_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    raw_props = row.get("properties")
+    if isinstance(raw_props, dict):
+        props = raw_props
+    elif isinstance(raw_props, str) and raw_props.strip().startswith("{"):
+        try:
+            props = json.loads(raw_props)
+        except json.JSONDecodeError:
+            props = {}
+    ids = _content_ids(props) or [i for i in _text(row.get("content_ids")).split(",") if i]
+    keys = {k: ("" if (v := row.get(k)) is None or (isinstance(v, float) and math.isnan(v)) else _text(v))
+            for k in MATCH_KEYS}
+    ts = row.get("timestamp")
+    return {
+        "pixel_code": _text(row.get("pixel_code")), "event": _text(row.get("event")),
+        "event_id": _text(row.get("event_id")),
+        "time": parse_timestamp(ts) if ts is not None else math.nan,
+        "value": _number(row.get("value")), "value_raw": props.get("value", row.get("value")),
+        "currency": _text(row.get("currency")), "order_id": _text(row.get("order_id")),
+        "content_ids": ids, "keys": keys,
+    }
+
+
+def _presence(field_name: str, pv: str, sv: str) -> DiffStatus | None:
+    if pv and sv:
+        return "same" if pv == sv else "different"
+    if pv:
+        return "pixel only"
+    if sv:
+        return "server only"
+    return None
+
+
+def _event_id_note(pv: str, sv: str) -> tuple[DiffStatus, str]:
+    if pv and sv:
+        if pv == sv:
+            return "same", "dedup key matches: TikTok pairs the two (pixel code + event + event_id)"
+        if pv.lower() == sv.lower():
+            return "different", "ids differ only in case: TikTok compares them exactly, no dedup"
+        if pv in sv or sv in pv:
+            return "different", ("near miss: one id contains the other (mangled on one side, e.g. a prefix "
+                                 "or suffix added); TikTok sees two different events")
+        return "different", "different ids: TikTok counts both events (no dedup)"
+    if pv or sv:
+        side = "server" if pv else "Pixel"
+        return ("pixel only" if pv else "server only"), (
+            f"no event_id on the {side} side: TikTok cannot deduplicate by id (it may fall back to ttp, "
+            "UNSURE); pass the same event_id to ttq.track and the Events API")
+    return "neither", "neither side has an event_id: the pair cannot deduplicate, both may count"
+
+
+def _time_note(pt: float, st_: float) -> tuple[DiffStatus, str]:
+    delta = st_ - pt
+    order = "after" if delta >= 0 else "before"
+    gap = abs(delta)
+    text = f"server event_time {gap:,.1f} s {order} the Pixel"
+    if gap <= MERGE_WINDOW_SECONDS:
+        return "same", (f"{text}: within 5 min, TikTok merges the later copy into the first "
+                        "(its match keys enrich the first)")
+    if gap <= DEDUP_WINDOW_SECONDS:
+        return "different", (f"{text} ({gap / 3600:,.1f} h): between 5 min and 48 h, TikTok drops the "
+                             "later copy without merging its keys")
+    return "different", (f"{text} ({gap / 86400:,.1f} days): beyond 48 h, TikTok does not deduplicate — "
+                         "both count")
+
+
+def _key_note(key: str, pv: str, sv: str) -> tuple[DiffStatus, str]:
+    """Compare one match key; hashed keys compare by identity (raw on one side is hashed first)."""
+    status = _presence(key, pv, sv)
+    assert status is not None
+    if key in HASHABLE_KEYS:
+        state = {side: ("empty-string hash" if is_empty_hash(v) else "hashed" if is_sha256(v) else "raw")
+                 for side, v in (("pixel", pv), ("server", sv)) if v}
+        desc = ", ".join(f"{s}: {h}" for s, h in state.items())
+        if state.get("server") == "raw":  # TikTok rejects unhashed PII on the Events API (40062)
+            desc += " (the Events API needs it normalized and SHA-256 hashed)"
+        if status == "different":
+            pv_h = pv.lower() if is_sha256(pv) else hash_identifier(key, pv).sha256
+            sv_h = sv.lower() if is_sha256(sv) else hash_identifier(key, sv).sha256
+            if pv_h and pv_h == sv_h:
+                return "same", f"{desc}; the same identity once normalized and hashed"
+            return "different", (f"{desc}; different values: another person, or normalized differently "
+                                 "(email trimmed + lower-case, phone E.164 with +) before SHA-256")
+        if "empty-string hash" in state.values():
+            return status, f"{desc}; the SHA-256 of an empty string matches nobody"
+        if status == "server only" and key == "external_id":
+            return status, f"{desc}; the Pixel can send it via ttq.identify({{external_id}})"
+        return status, desc
+    if key == "ip":
+        if status == "server only":
+            return status, "the Pixel's IP is the browser's connection (not in the body); TikTok sees it anyway"
+        return status, ""
+    if key == "user_agent":
+        if status == "different":
+            return status, "server user_agent should be the browser's (forward the request's User-Agent)"
+        if status == "pixel only":
+            return status, "add user_agent to the server event (with ip it is a match key)"
+        return status, ""
+    if key == "ttclid" and status == "pixel only":
+        return status, "server event lacks ttclid: read it from the landing URL or the ttclid cookie"
+    if key == "ttp" and status == "pixel only":
+        return status, "server event lacks ttp: forward the _ttp cookie"
+    return status, ""
+
+
+def field_diff(pixel_row: Mapping[str, Any], server_event: Mapping[str, Any]) -> list[FieldDiff]:
+    """Field-by-field comparison of one Pixel row with one server event, each with what TikTok makes of it.
+
+    `pixel_row` is a PIXEL_COLUMNS row (dict or Series); `server_event` a SERVER_COLUMNS row, a v1.3
+    `data[]` event or a whole body (its first event). Rows: pixel_code, event (case-aware), event_id
+    (near misses named), event_time skew (5 min merge / 48 h dedup windows), value, currency,
+    content_ids (only when the server side carries properties), order_id, then each match key present
+    on either side (hashed where, same identity?).
+    Fields absent on both sides are left out, except event_id ("neither").
+    TikTok: dedup key = pixel code + event + event_id (contract §8).
+    """
+    p, s = _pixel_view(pixel_row), _server_view(server_event)
+    out: list[FieldDiff] = []
+    if (status := _presence("pixel_code", p["pixel_code"], s["pixel_code"])) is not None:
+        note = "different pixels never deduplicate" if status == "different" else ""
+        out.append(FieldDiff("pixel_code", p["pixel_code"], s["pixel_code"], status, note))
+    pe, se = p["event"], s["event"]
+    if pe == se:
+        out.append(FieldDiff("event", pe, se, "same" if pe else "neither", "" if pe else "no event name"))
+    elif pe and se:
+        if pe.lower() == se.lower():
+            note = "differ only in case: TikTok compares event names exactly, so these never deduplicate"
+        elif LEGACY_EVENTS.get(pe) == se or LEGACY_EVENTS.get(se) == pe:
+            note = ("legacy and current name of the same event; TikTok deduplicates identical names only — "
+                    "send the same name on both sides")
+        else:
+            note = "different events never deduplicate"
+        out.append(FieldDiff("event", pe, se, "different", note))
+    else:
+        out.append(FieldDiff("event", pe, se, "pixel only" if pe else "server only", ""))
+    status, note = _event_id_note(p["event_id"], s["event_id"])
+    out.append(FieldDiff("event_id", p["event_id"], s["event_id"], status, note))
+    pt, st_ = p["time"], s["time"]
+    if not (math.isnan(pt) and math.isnan(st_)):
+        if math.isnan(pt) or math.isnan(st_):
+            out.append(FieldDiff("event_time", _iso(pt), _iso(st_),
+                                 "server only" if math.isnan(pt) else "pixel only", "no time on one side"))
+        else:
+            status, note = _time_note(pt, st_)
+            if not (p["event_id"] and p["event_id"] == s["event_id"] and pe == se
+                    and p["pixel_code"] == s["pixel_code"]):
+                note = "if the key matched: " + note  # windows only apply to events that share the key
+            out.append(FieldDiff("event_time", _iso(pt), _iso(st_), status, note))
+    pv, sv = p["value"], s["value"]
+    if not (math.isnan(pv) and math.isnan(sv)):
+        ptxt = "" if math.isnan(pv) else f"{pv:g}"
+        stxt = "" if math.isnan(sv) else f"{sv:g}"
+        if math.isnan(pv) or math.isnan(sv):
+            out.append(FieldDiff("value", ptxt, stxt, "server only" if math.isnan(pv) else "pixel only",
+                                 "value on one side only: reported revenue depends on which copy TikTok keeps"))
+        else:
+            same = abs(pv - sv) < 0.005
+            notes = []
+            if not same:
+                notes.append(f"differs by {sv - pv:+g}")
+            if isinstance(p["value_raw"], str):
+                notes.append(f"Pixel sent value as a string ({p['value_raw']!r}); send a number")
+            if isinstance(s["value_raw"], str):
+                notes.append(f"server sent value as a string ({s['value_raw']!r}); send a number")
+            out.append(FieldDiff("value", ptxt, stxt, "same" if same else "different", "; ".join(notes)))
+    pc, sc = p["currency"], s["currency"]
+    if (status := _presence("currency", pc.upper(), sc.upper())) is not None:
+        notes = [f"{c!r} is not an ISO-4217 code TikTok accepts" for c in {pc, sc} if c and c.upper()
+                 not in CURRENCIES]
+        if status == "same" and pc != sc:
+            notes.append("same code in different case")
+        out.append(FieldDiff("currency", pc, sc, status, "; ".join(sorted(notes))))
+    pids, sids = p["content_ids"], s["content_ids"]
+    if (pids or sids) and s["knows_contents"]:
+        status = _presence("content_ids", ",".join(sorted(pids)), ",".join(sorted(sids))) or "same"
+        note = ""
+        if status == "different":
+            only_p = sorted(set(pids) - set(sids))
+            only_s = sorted(set(sids) - set(pids))
+            note = "; ".join(t for t in (f"Pixel only: {', '.join(only_p)}" if only_p else "",
+                                         f"server only: {', '.join(only_s)}" if only_s else "") if t) \
+                or "same ids, different count or order"
+        out.append(FieldDiff("content_ids", ",".join(pids), ",".join(sids), status, note))
+    if (status := _presence("order_id", p["order_id"], s["order_id"])) is not None:
+        out.append(FieldDiff("order_id", p["order_id"], s["order_id"], status, ""))
+    for key in MATCH_KEYS:
+        pk, sk = p["keys"][key], s["keys"][key]
+        if not pk and not sk:
+            continue
+        status, note = _key_note(key, pk, sk)
+        out.append(FieldDiff(key, pk, sk, status, note))
+    return out
+
+
+def iter_rows(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """Rows of a frame as dicts (for small frames: a picked pair, a page of the table)."""
+    for record in df.to_dict(orient="records"):
+        yield {str(k): v for k, v in record.items()}
+
+
+def near_partners(df: pd.DataFrame, event: str, event_id: str, limit: int = 5) -> pd.DataFrame:
+    """Rows of the other side whose event_id contains, or is contained in, `event_id` (same event name,
+    any case): the partner a mangled id ("atc_88213_1" vs "88213_1") was meant to pair with.
+
+    Returns at most `limit` rows, nearest id length first; empty for ids shorter than 3 characters.
+    TikTok: ids are compared exactly, so such pairs never deduplicate (contract §8, "near-matches").
+    """
+    if len(event_id) < 3 or df.empty:
+        return df.iloc[0:0]
+    same = df[(df["event"].str.lower() == event.lower()) & (df["event_id"] != event_id)
+              & (df["event_id"].str.len() >= 3)]
+    if same.empty:
+        return same
+    ids = same["event_id"]
+    contains = ids.str.contains(event_id, regex=False)
+    inside = ids.map(lambda other: other in event_id).astype(bool)  # loop only over one event's rows
+    hits = same[contains | inside]
+    order = (hits["event_id"].str.len() - len(event_id)).abs().sort_values(kind="stable").index
+    return hits.loc[order].head(limit)

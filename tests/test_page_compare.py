@@ -1,0 +1,120 @@
+"""Compare page (AppTest): demo data, uploads (HAR + server JSON), the store as server side, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from core.dedup import simulate
+from core.demo import generate_store
+from core.events import load_server_events
+from core.pixel import parse_har
+from core.store import Store
+from core.transport import Exchange
+
+PAGE = "pages/4_Compare.py"
+FIX = Path(__file__).parent / "fixtures"
+HAR = FIX / "devtools_shop.har"
+SERVER = FIX / "server_events.json"
+
+
+def _table(at, column: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The first dataframe on the page that has `column`."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _metrics(at) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {m.label: m.value for m in at.metric}
+
+
+def test_demo_data_pairs_filters_and_field_diff(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Guard first; the demo button loads both sides, shares them, and the pairs follow TikTok's dedup."""
+    at = app_test(PAGE).run()
+    assert not at.exception and not at.metric
+    assert any("use the demo store month" in i.value for i in at.info)
+
+    at.button(key="compare_demo").click().run()
+    assert not at.exception and not at.error
+    demo = generate_store(orders=400, seed=7)
+    report = simulate(demo.pixel, demo.server)
+    metrics = _metrics(at)
+    assert metrics["Pixel events"] == f"{report.summary['pixel_events']:,}"
+    assert metrics["Merged"] == f"{report.summary['merged_pairs']:,}"
+    assert metrics["Server only"] == f"{report.summary['server_only']:,}"
+    pd.testing.assert_frame_equal(at.session_state["pixel_events"], demo.pixel)  # shared with other pages
+    pd.testing.assert_frame_equal(at.session_state["server_events"], demo.server)
+    assert len(_table(at, "reason")) == len(report.keys)
+
+    at.multiselect(key="compare_filter_verdict").set_value(["merged"]).run()
+    pairs = _table(at, "reason")
+    assert len(pairs) == (report.keys["verdict"] == "merged").sum()
+    assert set(pairs["verdict"]) == {"🟢 merged"}
+    picked = at.selectbox(key="compare_pick").value
+    assert picked in pairs.index
+    diff = _table(at, "note").set_index("field")
+    assert diff.loc["event_id", "status"] == "✅ same" and diff.loc["event", "status"] == "✅ same"
+    assert "within 5 min" in diff.loc["event_time", "note"]
+    assert any("merged" in m.value for m in at.markdown)
+    assert not at.exception
+
+
+def test_har_and_server_uploads_with_near_miss(app_test) -> None:  # type: ignore[no-untyped-def]
+    """A DevTools HAR against uploaded v1.3 bodies: import summary, the merged Purchase, the mangled AddToCart."""
+    at = app_test(PAGE).run()
+    at.file_uploader(key="compare_pixel_upload").set_value(("shop.har", HAR.read_bytes(), "application/json"))
+    at.radio(key="compare_server_source").set_value("Upload a file").run()
+    at.file_uploader(key="compare_server_upload").set_value(("server.json", SERVER.read_bytes(), "application/json"))
+    at.run()
+    assert not at.exception and not at.error
+    har = parse_har(HAR)
+    assert any(f"Read {len(har.events)} Pixel event(s) from {har.entries} HAR item(s)" in c.value for c in at.caption)
+    assert len(_table(at, "kind")) == len(har.skipped)  # the skipped list is shown
+    report = simulate(har.events, load_server_events(SERVER))
+    assert _metrics(at)["Merged"] == str(report.summary["merged_pairs"])
+
+    at.text_input(key="compare_filter_id").input("10492").run()
+    assert at.selectbox(key="compare_pick").options == ["Purchase · ord_10492_purchase · merged"]
+    diff = _table(at, "note").set_index("field")
+    assert set(diff.loc[["event", "event_id", "value", "currency", "content_ids", "email", "phone"], "status"]) \
+        == {"✅ same"}
+    assert diff.loc["external_id", "status"] == "✅ same" and "same identity" in diff.loc["external_id", "note"]
+    assert diff.loc["ip", "status"] == "🟧 server only"
+    server_json = json.loads(at.json[1].value)  # the event as sent, beside the Pixel row
+    assert server_json["data"][0]["event_id"] == "ord_10492_purchase"
+
+    at.text_input(key="compare_filter_id").input("atc_88213").run()
+    assert at.selectbox(key="compare_pick").value is not None
+    assert any("88213_1" in w.value and "Near miss" in w.value for w in at.warning)
+    diff = _table(at, "note").set_index("field")
+    assert diff.loc["event_id", "status"] == "❌ different" and "near miss" in diff.loc["event_id", "note"]
+    assert diff.loc["user_agent", "status"] == "❌ different"
+    assert not at.exception
+
+
+def test_store_as_server_side_and_bad_upload(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Events sent from this console are the default server side; a non-HAR upload is a clear error."""
+    body = json.loads(SERVER.read_text())
+    with Store(os.environ["TEC_DB"]) as store:
+        session = store.create_session("test")
+        batch = store.queue_batch(session, body)
+        store.add_exchange(session, Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {}, body,
+                                             status=200, response_body={"code": 0, "message": "OK",
+                                                                        "request_id": "req-e2e-1"},
+                                             code=0, message="OK", request_id="req-e2e-1"),
+                           batch_id=batch.batch_id)
+    at = app_test(PAGE).run()
+    at.file_uploader(key="compare_pixel_upload").set_value(("shop.har", HAR.read_bytes(), "application/json")).run()
+    assert not at.exception and not at.error
+    assert len(at.session_state["server_events"]) == 2
+    assert _metrics(at)["Merged"] == "1"
+    assert at.selectbox(key="compare_pick").value is not None
+    assert any("request that carried it" in h.value for h in at.subheader)
+    assert "req-e2e-1" in " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.json, *at.code))
+
+    at.file_uploader(key="compare_pixel_upload").set_value(
+        ("broken.har", (FIX / "not_a_har.har").read_bytes(), "application/json")).run()
+    assert not at.exception
+    assert any("not a HAR" in e.value and "Export HAR" in e.value for e in at.error)

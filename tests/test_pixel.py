@@ -1,0 +1,471 @@
+"""core.pixel: HAR / JSON / JSONL / CSV Pixel exports -> Pixel rows, and the Pixel-vs-server field diff."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from core import cli
+from core.errors import InvalidFile, InvalidPayload
+from core.pixel import (
+    PIXEL_COLUMNS,
+    UnusableHit,
+    decode_analytics_message,
+    field_diff,
+    load_pixel_events,
+    parse_har,
+    parse_pixel_csv,
+    parse_pixel_json,
+    parse_timestamp,
+    pixel_event_from_body,
+)
+
+FIX = Path(__file__).parent / "fixtures"
+HAR = FIX / "devtools_shop.har"
+C1, C2 = "CQ1ABCDE2FGH3IJK4LMN", "CP9ZYXWV8UTS7RQP6ONM"
+
+
+def _iso_seconds(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
+def _har_bodies() -> dict[int, Any]:
+    """The fixture's request bodies by entry index, decoded independently of core.pixel."""
+    entries = json.loads(HAR.read_text())["log"]["entries"]
+    out: dict[int, Any] = {}
+    for i, e in enumerate(entries):
+        text = e["request"].get("postData", {}).get("text")
+        if text:
+            with contextlib.suppress(json.JSONDecodeError):
+                out[i] = json.loads(text)
+        elif "analytics_message=" in e["request"]["url"]:
+            raw = e["request"]["url"].split("analytics_message=")[1]
+            out[i] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    return out
+
+
+def _body(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event": "AddToCart", "event_id": "atc_1", "message_id": f"messageId-1773483400077-1234567890123-{C1}",
+        "timestamp": "2026-03-14T10:16:40.077Z",
+        "context": {"pixel": {"code": C1}, "page": {"url": "https://shop.example.com/p"}, "user": {},
+                    "userAgent": "UA/1"},
+        "properties": {"value": "99.95", "currency": "EUR"},
+    }
+    body.update(over)
+    return body
+
+
+# --- HAR: the acceptance fixture -----------------------------------------------------------------
+def test_devtools_har_yields_exactly_its_pixel_events() -> None:
+    """The DevTools HAR gives its 7 events (act fan-out, proxied path, Shopify, GET), in order, UTC seconds."""
+    result = parse_har(HAR)
+    got = result.events[["entry", "pixel_code", "event", "event_id", "endpoint"]].values.tolist()
+    assert got == [
+        [2, C1, "Pageview", "", "pixel"],
+        [5, C1, "AddToCart", "atc_88213_1", "pixel"],
+        [6, C1, "InitiateCheckout", "chk_88213", "pixel/act"],
+        [6, C2, "InitiateCheckout", "chk_88213", "pixel/act"],
+        [8, C1, "Purchase", "ord_10492_purchase", "pixel"],
+        [9, C1, "ViewContent", "vc_204_1773483750", "shopify_pixel"],
+        [10, C1, "AddToWishlist", "wl_204", "pixel"],
+    ]
+    bodies = _har_bodies()
+    for row in result.events.itertuples():
+        assert row.timestamp == pytest.approx(_iso_seconds(bodies[row.entry]["timestamp"]), abs=1e-6)
+        assert row.source == "pixel"
+    assert list(result.events.columns) == PIXEL_COLUMNS
+    assert result.format == "har" and result.entries == len(json.loads(HAR.read_text())["log"]["entries"])
+    assert result.events["timestamp"].dtype == "float64" and result.events["value"].dtype == "float64"
+
+
+def test_devtools_har_skips_noise_and_broken_hits_with_reasons() -> None:
+    """Loader, telemetry, EnrichAM, action-only, malformed and code-less hits are skipped; others ignored."""
+    result = parse_har(HAR)
+    assert [(s.entry, s.kind) for s in result.skipped] == [
+        (1, "loader"), (3, "telemetry"), (4, "internal"), (7, "action_only"), (11, "telemetry"),
+        (12, "malformed"), (14, "no_pixel_code"),
+    ]
+    assert all(s.reason and s.url.startswith("https://") for s in result.skipped)
+    assert "EnrichAM" in result.skipped[2].reason and "'Click'" in result.skipped[3].reason
+    ignored = {0, 13}  # the shop's document and Google Analytics: not TikTok, not listed
+    assert ignored.isdisjoint({s.entry for s in result.skipped} | set(result.events["entry"]))
+
+
+def test_har_rows_carry_keys_values_and_tiktok_labels() -> None:
+    """User keys with hashed flags, string value as float, content ids, UA, ttclid and TikTok's labels."""
+    ev = parse_har(HAR).events.set_index(["entry", "pixel_code"])
+    bodies = _har_bodies()
+    atc = ev.loc[(5, C1)]
+    user = bodies[5]["context"]["user"]
+    assert (atc.email, atc.phone, atc.external_id) == (user["email"], user["phone_number"], user["external_id"])
+    assert atc.user_keys == "email,phone,external_id,ttclid" and atc.hashed_keys == "email,phone"
+    assert atc.value == float(bodies[5]["properties"]["value"]) and atc.currency == "EUR"
+    assert atc.content_ids == "119" and atc.ttclid == "E.C.P.Cv4BZ2xQd8kLrA"
+    assert atc.user_agent == bodies[5]["context"]["userAgent"]
+    assert json.loads(atc.signal_diagnostic_labels) == bodies[5]["signal_diagnostic_labels"]
+    assert json.loads(atc.properties) == bodies[5]["properties"]
+    assert json.loads(atc.identity_params) == bodies[5]["_inspection"]["identity_params"]
+    purchase = ev.loc[(8, C1)]
+    assert purchase.http_status == 204 and purchase.order_id == "10492" and purchase.content_ids == "119,204"
+    assert ev.loc[(9, C1)].partner == "Shopify"
+    assert ev.loc[(2, C1)].signal_diagnostic_labels != "" and ev.loc[(10, C1)].message_id.startswith("messageId-")
+
+
+@pytest.mark.parametrize("wrap", ["path", "bytes", "stream", "gzip"])
+def test_har_sources_are_equivalent(wrap: str, tmp_path: Path) -> None:
+    """A path, bytes, a binary stream and a gzip-compressed HAR give the same events."""
+    raw = HAR.read_bytes()
+    source: Any = {"path": HAR, "bytes": raw, "stream": io.BytesIO(raw)}.get(wrap)
+    if wrap == "gzip":
+        source = tmp_path / "shop.har.gz"
+        source.write_bytes(gzip.compress(raw))
+    expected = parse_har(HAR).events
+    pd.testing.assert_frame_equal(parse_har(source).events, expected)
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"<html>not json</html>", "not valid JSON"),
+    (b'{"version": "1.2", "entries": []}', "no log.entries"),
+    (b"[1, 2, 3]", "no log.entries"),
+    (HAR.read_bytes()[:20_000], "cut off or corrupt"),
+])
+def test_not_a_har_is_invalid_file(content: bytes, fragment: str) -> None:
+    """Non-JSON, JSON without log.entries and a truncated HAR raise InvalidFile naming the problem."""
+    with pytest.raises(InvalidFile) as err:
+        parse_har(content, name="upload.har")
+    assert fragment in str(err.value) and "upload.har" in str(err.value)
+
+
+def test_empty_har_is_valid_with_a_note() -> None:
+    """A real HAR with no TikTok traffic gives no events and a note saying what to check."""
+    result = parse_har(b'{"log": {"version": "1.2", "entries": []}}')
+    assert result.events.empty and list(result.events.columns) == PIXEL_COLUMNS
+    assert result.notes and "Preserve log" in result.notes[0]
+
+
+# --- one body ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("pixel", "codes"), [
+    ({"code": C1}, [C1]),
+    ({"codes": f"{C1}|{C2}"}, [C1, C2]),
+    ({"code": C1, "codes": f"{C1}|{C2}|"}, [C1, C2]),
+    ({"codes": f"{C2}"}, [C2]),
+])
+def test_body_fans_out_once_per_pixel_code(pixel: dict[str, str], codes: list[str]) -> None:
+    """One row per distinct pixel code in context.pixel.code / codes (TikTok's /act fan-out)."""
+    body = _body(context={"pixel": pixel})
+    rows = pixel_event_from_body(body, entry=3, url="u")
+    assert [r["pixel_code"] for r in rows] == codes
+    assert all(r["event"] == body["event"] and r["entry"] == 3 for r in rows)
+
+
+@pytest.mark.parametrize(("over", "field", "expected"), [
+    ({"event": "pageview"}, "event", "pageview"),  # names kept exactly: case matters to TikTok
+    ({"event_id": 10492}, "event_id", "10492"),
+    ({"event_id": None}, "event_id", ""),
+    ({"properties": {"value": "99.95"}}, "value", 99.95),
+    ({"properties": {"value": 12}}, "value", 12.0),
+    ({"properties": {"value": "n/a"}}, "value", math.nan),
+    ({"properties": {"content_id": 119}}, "content_ids", "119"),
+    ({"properties": {"content_ids": [1, "2"]}}, "content_ids", "1,2"),
+    ({"context": {"pixel": {"code": C1}, "user": {"anonymous_id": "2F7h37YkS1j57AYSKTI7IHhJPYH"}}}, "ttp",
+     "2F7h37YkS1j57AYSKTI7IHhJPYH"),
+    ({"context": {"pixel": {"code": C1}, "ad": {"callback": "E.C.P.xyz"}}}, "ttclid", "E.C.P.xyz"),
+    ({"context": {"pixel": {"code": C1}, "page": {"url": "https%3A%2F%2Fshop.example.com%2Fp%3Fa%3D1"}}},
+     "url", "https://shop.example.com/p?a=1"),
+    ({"context": {"pixel": {"code": C1}, "user": {"sha256_email": "A" * 64, "external_id": "123456"}}},
+     "hashed_keys", "email"),
+    ({"context": {"pixel": {"code": C1}, "user": {"email": "", "phone_number": "b" * 64}}}, "user_keys", "phone"),
+    ({"timestamp": 1773483400077}, "timestamp", 1773483400.077),
+])
+def test_body_fields(over: dict[str, Any], field: str, expected: object) -> None:
+    """Each Pixel body field lands in its row column, typed and normalized as documented."""
+    value = pixel_event_from_body(_body(**over), entry=0, url="u")[0][field]
+    if isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(value)
+    else:
+        assert value == expected
+
+
+def test_user_agent_falls_back_to_request_header() -> None:
+    """Without context.userAgent the HAR request's User-Agent header is used."""
+    body = _body(context={"pixel": {"code": C1}})
+    assert pixel_event_from_body(body, entry=0, url="u", user_agent="HeaderUA")[0]["user_agent"] == "HeaderUA"
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    (_body(event="EnrichAM"), "internal"),
+    (_body(context={"page": {}}), "no_pixel_code"),
+    (_body(context={"pixel": {"codes": "|"}}), "no_pixel_code"),
+    ({"action": "Pf", "page_trigger": "PageView", "context": {"pixel": {"code": C1}}}, "action_only"),
+    ({"action": "Click", "context": {"pixel": {"code": C1}}}, "action_only"),
+    ({"event": "", "context": {"pixel": {"code": C1}}}, "no_event"),
+    ([1, 2], "malformed"),
+])
+def test_unusable_bodies_raise_with_kind(body: Any, kind: str) -> None:
+    """EnrichAM, code-less, action-only, nameless and non-object bodies raise UnusableHit with a kind."""
+    with pytest.raises(UnusableHit) as err:
+        pixel_event_from_body(body, entry=0, url="u")
+    assert err.value.kind == kind and isinstance(err.value, InvalidPayload)
+
+
+# --- timestamps and analytics_message --------------------------------------------------------------
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("2026-06-29T17:47:07.730Z", datetime(2026, 6, 29, 17, 47, 7, 730000, tzinfo=UTC).timestamp()),
+    ("2026-06-29T19:47:07.730+02:00", datetime(2026, 6, 29, 17, 47, 7, 730000, tzinfo=UTC).timestamp()),
+    ("2026-06-29T17:47:07", datetime(2026, 6, 29, 17, 47, 7, tzinfo=UTC).timestamp()),
+    (1782755227, 1782755227.0),
+    (1782755227730, 1782755227.73),
+    ("1782755227.5", 1782755227.5),
+])
+def test_parse_timestamp_valid(raw: object, expected: float) -> None:
+    """ISO-8601 (Z, offset, naive as UTC), epoch seconds and milliseconds -> UTC epoch seconds."""
+    assert parse_timestamp(raw) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("raw", [None, "", "yesterday", True, float("inf"), {"t": 1}])
+def test_parse_timestamp_invalid(raw: object) -> None:
+    """Absent or unreadable timestamps are NaN, never an exception."""
+    assert math.isnan(parse_timestamp(raw))
+
+
+_MSG = {"event": "Search", "context": {"pixel": {"code": C1}}, "properties": {"query": "shirt?&+"}}
+_RAW = json.dumps(_MSG).encode()
+
+
+@pytest.mark.parametrize("encoded", [
+    base64.b64encode(_RAW).decode(),
+    base64.b64encode(_RAW).decode().rstrip("="),
+    base64.urlsafe_b64encode(_RAW).decode().rstrip("="),
+    base64.b64encode(_RAW).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D"),
+    base64.b64encode(_RAW).decode().replace("+", " "),
+])
+def test_decode_analytics_message_valid(encoded: str) -> None:
+    """Standard, URL-safe, unpadded, percent-encoded and '+'-as-space base64 all decode."""
+    assert decode_analytics_message(encoded) == _MSG
+
+
+@pytest.mark.parametrize("encoded", ["%%%", base64.b64encode(b"not json").decode(), "////"])
+def test_decode_analytics_message_invalid(encoded: str) -> None:
+    """Text that is not base64 of UTF-8 JSON raises InvalidPayload."""
+    with pytest.raises(InvalidPayload):
+        decode_analytics_message(encoded)
+
+
+# --- JSON / JSONL / CSV ------------------------------------------------------------------------------
+def test_json_array_of_wire_bodies() -> None:
+    """A JSON array of Pixel bodies fans out like a HAR and skips EnrichAM / code-less bodies."""
+    bodies = json.loads((FIX / "pixel_bodies.json").read_text())
+    result = parse_pixel_json(FIX / "pixel_bodies.json")
+    assert result.format == "json" and result.entries == len(bodies)
+    assert result.events[["entry", "pixel_code", "event"]].values.tolist() == [
+        [0, C1, "Pageview"], [1, C1, "AddToCart"], [2, C1, "InitiateCheckout"], [2, C2, "InitiateCheckout"]]
+    assert [s.kind for s in result.skipped] == ["internal", "no_pixel_code"]
+
+
+def test_jsonl_flat_rows() -> None:
+    """JSONL of flat rows: user dicts spread into keys, numeric ids stringified, bad timestamps skipped."""
+    lines = [json.loads(x) for x in (FIX / "pixel_rows.jsonl").read_text().splitlines()]
+    result = load_pixel_events(FIX / "pixel_rows.jsonl")
+    assert result.format == "jsonl"
+    ev = result.events
+    assert ev["event_id"].tolist() == [lines[0]["event_id"], str(lines[1]["event_id"])]
+    assert ev["timestamp"].tolist() == pytest.approx([_iso_seconds(lines[0]["timestamp"]), lines[1]["timestamp"]])
+    assert ev["user_keys"].tolist() == ["email,phone", "external_id"]
+    assert ev["value"].tolist() == [129.9, 54.0]
+    assert [(s.entry, s.kind) for s in result.skipped] == [(2, "bad_row")] and "yesterday" in result.skipped[0].reason
+
+
+def test_cli_json_output_round_trips() -> None:
+    """`{"events": [...], "skipped": [...]}` (the CLI's JSON) reads back to the same events."""
+    first = parse_har(HAR)
+    again = parse_pixel_json(json.dumps(first.as_dict()))
+    pd.testing.assert_frame_equal(again.events, first.events)
+    assert [s.kind for s in again.skipped] == [s.kind for s in first.skipped]
+
+
+def test_csv_export_vectorized() -> None:
+    """CSV: leading zeros kept, ms and ISO timestamps, user_keys derived, bad rows skipped by row."""
+    result = parse_pixel_csv(FIX / "pixel_rows.csv")
+    raw = pd.read_csv(FIX / "pixel_rows.csv", dtype=str, keep_default_na=False)
+    ev = result.events
+    assert ev["event_id"].tolist() == raw["event_id"][:3].tolist()
+    assert ev["event_id"][1] == "007"
+    assert ev["timestamp"].tolist() == pytest.approx(
+        [_iso_seconds(raw["timestamp"][0]), int(raw["timestamp"][1]) / 1000, float(raw["timestamp"][2])])
+    assert ev["user_keys"].tolist() == ["email,phone", "external_id", ""]
+    assert ev["hashed_keys"][0] == "email,phone" and math.isnan(ev["value"][2])
+    assert [(s.entry, s.kind) for s in result.skipped] == [(3, "bad_row"), (4, "bad_row")]
+    assert "not-a-time" in result.skipped[0].reason and "no pixel code" in result.skipped[1].reason
+
+
+@pytest.mark.parametrize(("text", "missing"), [
+    ("event,event_id\nPurchase,1\n", "pixel_code, timestamp"),
+    ("pixel_code,event_id,timestamp\nC1,1,1700000000\n", "event"),
+])
+def test_csv_missing_columns_named(text: str, missing: str) -> None:
+    """A CSV without the required columns raises InvalidFile naming each missing one."""
+    with pytest.raises(InvalidFile) as err:
+        parse_pixel_csv(text.encode(), name="export.csv")
+    assert f"lacks the column(s) {missing}" in str(err.value)
+
+
+def test_csv_without_event_id_notes_it() -> None:
+    """No event_id column is allowed but noted: none of those events can deduplicate."""
+    result = parse_pixel_csv(b"event_source_id,event,event_time\nC1,Purchase,1700000000\n")
+    assert result.events["event_id"].tolist() == [""] and result.events["pixel_code"].tolist() == ["C1"]
+    assert "No event_id column" in result.notes[0]
+
+
+@pytest.mark.parametrize(("name", "content", "fmt"), [
+    ("capture.json", HAR.read_bytes(), "har"),          # a HAR saved as .json is still a HAR
+    ("capture.har", HAR.read_bytes(), "har"),
+    ("events.txt", (FIX / "pixel_rows.csv").read_bytes(), "csv"),
+    ("events.jsonl", (FIX / "pixel_rows.jsonl").read_bytes(), "jsonl"),
+    ("bodies", (FIX / "pixel_bodies.json").read_bytes(), "json"),
+])
+def test_load_pixel_events_sniffs_uploads(name: str, content: bytes, fmt: str) -> None:
+    """Uploads are recognised by content first, then by name."""
+    upload = io.BytesIO(content)
+    upload.name = name  # type: ignore[attr-defined]
+    result = load_pixel_events(upload)
+    assert result.format == fmt and not result.events.empty
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"", "is empty"),
+    (b"   \n", "is empty"),
+    (b"hello world", "is not a HAR, JSON, JSONL or CSV"),
+])
+def test_load_pixel_events_rejects_unknown(content: bytes, fragment: str) -> None:
+    """Empty or unrecognisable uploads raise InvalidFile listing the formats read."""
+    with pytest.raises(InvalidFile) as err:
+        load_pixel_events(content, name="x.bin")
+    assert fragment in str(err.value)
+
+
+# --- field diff --------------------------------------------------------------------------------------
+def _pixel_row(**over: Any) -> dict[str, Any]:
+    row = parse_har(HAR).events.set_index(["entry", "pixel_code"]).loc[(8, C1)].to_dict()
+    row.update(pixel_code=C1, **over)
+    return row
+
+
+def _server(event: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    row = _pixel_row()
+    ev = {"event": "Purchase", "event_id": "ord_10492_purchase", "event_time": int(row["timestamp"]) + 30,
+          "user": {"email": row["email"], "phone": row["phone"],
+                   "external_id": hashlib.sha256(b"cust-20931").hexdigest(),
+                   "ip": "203.0.113.7", "user_agent": row["user_agent"]},
+          "properties": {"value": 129.9, "currency": "EUR", "contents": [{"content_id": "119"},
+                                                                          {"content_id": "204"}]}}
+    ev.update(event or {})
+    return {"event_source": "web", "event_source_id": top.get("code", C1), "data": [ev]}
+
+
+def _by_field(diffs: list[Any]) -> dict[str, Any]:
+    return {d.field: d for d in diffs}
+
+
+def test_field_diff_matching_pair() -> None:
+    """A well-built pair: same ids, merge window, same hashed identities (raw external_id hashed to match)."""
+    d = _by_field(field_diff(_pixel_row(), _server()))
+    for name in ("pixel_code", "event", "event_id", "event_time", "value", "currency", "content_ids",
+                 "email", "phone", "external_id", "user_agent"):
+        assert d[name].status == "same", (name, d[name])
+    assert "merges" in d["event_time"].note and "same identity" in d["external_id"].note
+    assert d["ip"].status == "server only" and "connection" in d["ip"].note
+    assert d["order_id"].status == "pixel only"
+
+
+@pytest.mark.parametrize(("server_over", "field", "status", "note"), [
+    ({"event": "purchase"}, "event", "different", "only in case"),
+    ({"event": "CompletePayment"}, "event", "different", "legacy"),
+    ({"event": "AddToCart"}, "event", "different", "never deduplicate"),
+    ({"event_id": "10492"}, "event_id", "different", "near miss"),
+    ({"event_id": "ORD_10492_PURCHASE"}, "event_id", "different", "only in case"),
+    ({"event_id": "abc"}, "event_id", "different", "both"),
+    ({"event_id": None}, "event_id", "pixel only", "no event_id on the server side"),
+    ({"event_time": "+600"}, "event_time", "different", "drops the later copy"),
+    ({"event_time": "+200000"}, "event_time", "different", "beyond 48 h"),
+    ({"properties": {"value": "129.95", "currency": "USD"}}, "value", "different", "string"),
+    ({"properties": {"value": 129.9, "currency": "usd"}}, "currency", "different", ""),
+    ({"properties": {"currency": "EURO"}}, "currency", "different", "not an ISO-4217"),
+    ({"properties": {"currency": "EUR", "content_ids": ["119", "999"]}}, "content_ids", "different",
+     "server only: 999"),
+    ({"user": {"email": hashlib.sha256(b"bob@example.com").hexdigest()}}, "email", "different", "another person"),
+    ({"user": {"email": "ALICE@example.com "}}, "email", "same", "needs it normalized"),
+    ({"user": {}}, "email", "pixel only", "pixel: hashed"),
+    ({"user": {"user_agent": "python-httpx/0.28"}}, "user_agent", "different", "browser's"),
+])
+def test_field_diff_differences(server_over: dict[str, Any], field: str, status: str, note: str) -> None:
+    """Each kind of mismatch gets its status and a note saying what TikTok does with it."""
+    server = _server()
+    ev = server["data"][0]
+    for key, value in server_over.items():
+        if key == "event_time" and isinstance(value, str):
+            value = ev["event_time"] + int(value)
+        if key == "user":
+            value = {**ev["user"], **value} if value else {}
+        ev[key] = value
+    if ev.get("event_id") is None:
+        ev.pop("event_id")
+    d = _by_field(field_diff(_pixel_row(), server))
+    assert d[field].status == status, d[field]
+    assert note.lower() in d[field].note.lower()
+
+
+def test_field_diff_flat_server_row_and_neither_event_id() -> None:
+    """A SERVER_COLUMNS row works too; missing event_id on both sides is reported as 'neither'."""
+    pixel = _pixel_row(event_id="", ttclid="E.C.P.Cv4BZ2xQd8kLrA")
+    server = {"pixel_code": C2, "event": "Purchase", "event_id": "", "event_time": pixel["timestamp"] + 1,
+              "value": float("nan"), "currency": "", "email": "", "ip": "", "user_agent": ""}
+    d = _by_field(field_diff(pixel, server))
+    assert d["event_id"].status == "neither" and d["pixel_code"].status == "different"
+    assert d["value"].status == "pixel only" and "ip" not in d
+    assert d["ttclid"].status == "pixel only" and "landing URL" in d["ttclid"].note
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+def test_cli_pixels_json_and_exit_codes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pixels FILE --format json` prints events + skipped; broken hits exit 1, a clean file 0, a non-HAR 2."""
+    assert cli.main(["pixels", str(HAR), "--format", "json"]) == cli.EXIT_FINDINGS
+    doc = json.loads(capsys.readouterr().out)
+    assert [e["event"] for e in doc["events"]] == parse_har(HAR).events["event"].tolist()
+    assert {s["kind"] for s in doc["skipped"]} >= {"telemetry", "malformed"}
+    clean = json.dumps([_body()])
+    assert cli.main(["pixels", str(FIX / "not_a_har.har")]) == cli.EXIT_USAGE
+    assert "not a HAR" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(clean.encode())))
+    assert cli.main(["pixels", "-"]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "AddToCart" in out and "1 Pixel event(s)" in out
+
+
+def _entry(method: str, status: int, redirect: str = "", body: str | None = None) -> dict[str, Any]:
+    req: dict[str, Any] = {"method": method, "url": "https://analytics.tiktok.com/api/v2/pixel", "headers": []}
+    if body is not None:
+        req["postData"] = {"mimeType": "text/plain", "text": body}
+    return {"request": req, "response": {"status": status, "redirectURL": redirect}}
+
+
+def test_preflight_and_redirect_are_not_counted_twice() -> None:
+    """A CORS preflight is ignored and a 307 hop is skipped, so one beacon gives one event."""
+    body = json.dumps(_body())
+    har = {"log": {"entries": [_entry("OPTIONS", 204), _entry("POST", 307, "https://analytics.tiktok.com/x", body),
+                               _entry("POST", 200, body=body), _entry("POST", 0, body=body)]}}
+    result = parse_har(json.dumps(har).encode())
+    assert result.events["entry"].tolist() == [2, 3]  # status 0 (blocked / cancelled) is kept, flagged
+    assert result.events["http_status"].tolist() == [200, 0]
+    assert [(s.entry, s.kind) for s in result.skipped] == [(1, "redirect")]
