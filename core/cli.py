@@ -301,13 +301,79 @@ def cmd_pixels(args: argparse.Namespace) -> int:
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
-    """Simulate TikTok's deduplication over Pixel + server events (core.dedup)."""
-    raise NotImplementedError
+    """Simulate TikTok's deduplication over Pixel + server events (core.dedup); exit 0, or 2 on bad input.
+
+    JSON: the summary figures at the top level (pixel_events, server_events, counted, ...), plus
+    `near_misses` (count per kind) and, with --details, `keys` (one object per key verdict).
+    """
+    from core.dedup import simulate
+    from core.events import load_server_events
+    from core.orders import load_orders, segment_columns, truth_filter
+    from core.pixel import load_pixel_events
+
+    pixel = load_pixel_events(args.pixel).events
+    server = load_server_events(args.server)
+    orders = None
+    if args.orders:
+        loaded = load_orders(args.orders)
+        for warning in loaded.warnings:
+            print(f"tiktok-events dedup: {warning}", file=sys.stderr)
+        orders = segment_columns(truth_filter(loaded, utm_source=args.utm_source,
+                                              require_ttclid_or_utm=not args.all_orders))
+    report = simulate(pixel, server, orders=orders, link=args.link, template=args.template)
+    out: dict[str, Any] = dict(report.summary)
+    out["near_misses"] = {str(k): int(v) for k, v in report.near_misses["kind"].value_counts().items()}
+    if args.details:
+        keys = report.keys.astype(object).where(report.keys.notna(), None)
+        out["keys"] = keys.to_dict(orient="records")
+
+    def text(o: dict[str, Any]) -> str:
+        lines = [f"{name:<24}{o[name]:>12,}" for name in (
+            "pixel_events", "server_events", "counted", "merged_pairs", "deduplicated_pairs", "pixel_only",
+            "server_only", "same_source_duplicates", "outside_window", "missing_event_id")]
+        if o.get("missing_time"):
+            lines.append(f"{'missing_time':<24}{o['missing_time']:>12,}  (no usable time: counted alone)")
+        if o.get("ttp_fallback_candidates"):
+            lines.append(f"{'ttp_fallback_candidates':<24}{o['ttp_fallback_candidates']:>12,}  "
+                         "(hint only: TikTok's _ttp fallback, not counted)")
+        if "truth" in o:
+            def pct(v: float | None) -> str:
+                return "n/a" if v is None else f"{v:.1%}"
+            rule = "all orders" if args.all_orders else f"utm_source={args.utm_source} or a ttclid"
+            lines += [f"{'truth':<24}{o['truth']:>12,}  ({rule})",
+                      f"{'truth_pixel':<24}{o['truth_pixel']:>12,}",
+                      f"{'truth_counted':<24}{o['truth_counted']:>12,}",
+                      f"{'truth_over_counted':<24}{o['truth_over_counted']:>12,}",
+                      f"{'pixel_gap':<24}{pct(o['pixel_gap']):>12}",
+                      f"{'recovered_share':<24}{pct(o['recovered_share']):>12}"]
+        for kind, n in o["near_misses"].items():
+            lines.append(f"near miss: {kind:<22}{n:>8,}")
+        for k in o.get("keys", []):
+            lines.append(f"{k['verdict']:<17} {k['pixel_code']} {k['event']} {k['event_id']!r}: {k['reason']}")
+        return "\n".join(lines)
+
+    emit(out, args.format, text)
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Write a synthetic store month (core.demo)."""
-    raise NotImplementedError
+    """Write a synthetic store month (core.demo): orders.csv, pixel.csv/.jsonl, server.csv/.jsonl."""
+    from core.demo import generate_store, write_store
+
+    store = generate_store(args.orders, seed=args.seed)
+    paths = write_store(store, args.out)
+    out = {"orders": len(store.orders), "pixel_events": len(store.pixel), "server_events": len(store.server),
+           "seed": args.seed, "files": {name: str(path) for name, path in paths.items()}}
+
+    def text(o: dict[str, Any]) -> str:
+        files = "\n".join(f"  {path}" for path in o["files"].values())
+        return (f"Wrote a synthetic month: {o['orders']:,} orders, {o['pixel_events']:,} Pixel events, "
+                f"{o['server_events']:,} server events (seed {o['seed']}; rates are illustrative).\n{files}\n"
+                f"Try: tiktok-events dedup --pixel {o['files']['pixel.csv']} --server {o['files']['server.csv']} "
+                f"--orders {o['files']['orders.csv']}")
+
+    emit(out, args.format, text)
+    return EXIT_OK
 
 
 # --- issue 5: quality ------------------------------------------------------------------------------
@@ -478,7 +544,13 @@ def _SEND_ARGS(p: argparse.ArgumentParser) -> None:
 
 
 def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--link", choices=("order_id", "event_id_template"), default="order_id",
+                   help="how orders link to events: properties.order_id, or an event_id template")
+    p.add_argument("--template", default="ord_{order_id}_purchase",
+                   help="event_id template with one {order_id} (with --link event_id_template)")
+    p.add_argument("--utm-source", default="tiktok",
+                   help="truth set: orders with this utm_source or a ttclid (default tiktok)")
+    p.add_argument("--all-orders", action="store_true", help="truth set: every order (no TikTok filter)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

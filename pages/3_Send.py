@@ -1,9 +1,116 @@
-"""Send page (being built)."""
+"""Send: a built, pasted or uploaded body to the emulator or TikTok — test mode first, every exchange kept."""
+
+from __future__ import annotations
+
+import json
 
 import streamlit as st
 
 import ui
+from core import transport as tx
+from core.errors import ConsoleError
+from core.lint import has_errors
+from core.store import Store
+from ui import exchange as ux
+from ui.findings import render_findings, summary_line
 
-ui.page_setup("Send")
-st.title("Send" .replace("_", " "))
-st.info("This page is being built.")
+settings = ux.send_settings(ui.page_setup("Send", "📤"))
+st.title("📤 Send")
+ux.target_banner(settings)
+ss = st.session_state
+for k, v in {"send_session_id": None, "send_last_ids": [], "send_confirm_open": False}.items():
+    ss.setdefault(k, v)
+SOURCES = ["Built on the Build page", "Paste JSON", "Upload JSON/JSONL"]
+
+source = st.radio("Source", SOURCES, key="send_source", horizontal=True)
+text, problem = None, None
+if source == SOURCES[0]:
+    text = json.dumps(ss["built_body"]) if ss.get("built_body") else None
+    problem = None if text else "Nothing built yet: build an event on the Build page, or paste JSON here."
+elif source == SOURCES[1]:
+    text = st.text_area("v1.3 body, or JSONL of bodies/events", key="send_text", height=220,
+                        placeholder='{"event_source": "web", "event_source_id": "C...", "data": [...]}') or None
+    problem = None if text else "Paste the body your backend POSTs to /open_api/v1.3/event/track/."
+else:
+    upload = st.file_uploader("A .json body or .jsonl of bodies/events (large batches are split by 1,000)",
+                              type=["json", "jsonl", "ndjson"], key="send_upload")
+    try:
+        text = ux.read_upload(upload.getvalue, upload.name) if upload else None
+    except ValueError as exc:
+        st.error(str(exc))
+    problem = None if text else "Upload a JSON body or a JSONL file."
+
+bodies = None
+if text:
+    try:
+        parsed = tx.parse_bodies(text, pixel_code=settings.pixel_code)
+        bodies = tx.apply_test_event_code(parsed, settings.test_event_code)
+    except ConsoleError as exc:
+        st.error(f"Cannot send this: {exc}")
+elif problem:
+    st.info(problem)
+
+if bodies:
+    n = tx.count_events(bodies)
+    test_mode = all(isinstance(b.get("test_event_code"), str) and b["test_event_code"] for b in bodies)
+    codes = sorted({b.get("test_event_code") or "" for b in bodies})
+    st.caption(f"{n} event(s) in {len(bodies)} body(ies), sent in requests of at most 1,000 · "
+               + (f"test event code `{', '.join(codes)}`" if test_mode else "**no test event code (live)**"))
+    findings, partial_lint = ux.lint_bodies(bodies)
+    with st.expander(f"Linter before sending — {summary_line(findings)}", expanded=has_errors(findings)):
+        render_findings(findings, key="send_findings")
+        if partial_lint:
+            st.caption("Linted the first 2,000 events only.")
+    if not test_mode:
+        st.warning("No test event code: set one in the sidebar (Events Manager > Test Events) to test safely. "
+                   "Sending now needs a confirmation.", icon="⚠️")
+    if st.button(f"Send {n} event(s)", key="send_go", type="primary"):
+        ss["send_pending" if test_mode else "send_confirm_open"] = True
+    if ss["send_confirm_open"] and not test_mode:
+        ux.confirm_live(settings.pixel_code or str(bodies[0].get("event_source_id", "")), n, settings.target_label,
+                     settings.target == "emulator")
+    if ss.pop("send_pending", False):
+        bar = st.progress(0.0, text="Queued in the outbox…")
+        try:
+            with Store(settings.db_path) as store, tx.Sender(settings) as sender:
+                if ss["send_session_id"] is None:
+                    ss["send_session_id"] = store.create_session("Send page", target=settings.target,
+                                                                 base_url=settings.base_url or "")
+                report = tx.send_with_outbox(store, ss["send_session_id"], bodies, sender,
+                                          progress=lambda d, t: bar.progress(d / max(t, 1), text=f"{d:,}/{t:,} events"))
+            ss["send_last_ids"] = report.exchange_ids
+            ss["send_last_codes"] = codes
+            ss["send_last_summary"] = {k: v for k, v in report.to_dict().items() if k != "exchanges"}
+        except ConsoleError as exc:
+            st.error(f"Not sent: {exc}")
+
+if ss["send_session_id"]:
+    with Store(settings.db_path) as store:
+        last = store.exchanges(ss["send_session_id"], ids=ss["send_last_ids"][:3])
+        history = store.history(ss["send_session_id"])
+    if last and (summary := ss.get("send_last_summary")):
+        st.subheader("Result")
+        n_req = len(ss["send_last_ids"])
+        msg = f"{summary['accepted']:,}/{summary['events']:,} event(s) accepted in {n_req} request(s)"
+        if summary["all_accepted"]:
+            st.success(msg)
+        else:
+            st.warning(msg + f" — {summary['partial']} partial, {summary['rejected']} rejected, "
+                       f"{summary['undelivered']} undelivered. Those not accepted stay in the outbox "
+                       "(resend: `tiktok-events outbox retry`).")
+        for i, ex in enumerate(last):
+            ux.render_exchange(ex, key=f"send_ex_{i}")
+        if n_req > 3:
+            st.caption(f"{n_req - 3} more request(s) in the history and the session download.")
+        st.markdown("**Copy as cURL** (the token stays in `$TIKTOK_ACCESS_TOKEN`)")
+        with st.container(key="send_curl"):
+            st.code(tx.to_curl(tx.Exchange.from_dict(last[0])), language="bash")
+    st.subheader("Session history")
+    ux.render_history(history)
+    st.download_button("Download the session (JSON)", ux.session_export(settings.db_path, ss["send_session_id"]),
+                       file_name=f"send-session-{ss['send_session_id']}.json", mime="application/json",
+                       key="send_download", on_click="ignore")
+
+if settings.target == "emulator":
+    st.subheader("What TikTok received (emulator's Test Events view)")
+    ux.render_received(ux.emulator_server(), [*ss.get("send_last_codes", []), settings.test_event_code])

@@ -1,0 +1,117 @@
+"""Send throughput to the local emulator: events per second and peak memory for a bulk send.
+
+    .venv/bin/python bench/send_bench.py [--events 100000] [--batch 1000] [--in-process]
+
+Runs two passes over the same events against `tiktok-events emulator` in its own process (as TikTok is
+another machine; --in-process shares this process and its GIL instead):
+  transport  Sender.send_body: serialize, POST, parse, retry bookkeeping
+  outbox     send_with_outbox: the real path (SQLite outbox written before sending, exchanges stored)
+Prints figures only; asserts nothing (speed is measured here, never in tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.config import Settings  # noqa: E402 - after the path set-up above
+from core.store import Store  # noqa: E402
+from core.transport import Sender, send_with_outbox, split_body  # noqa: E402
+
+TOKEN = "bench-token-not-a-secret"
+HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
+
+
+def make_events(n: int) -> list[dict[str, Any]]:
+    """Realistic Purchase events (~550 bytes each): hashed keys, ip/ua, ttp, page, contents."""
+    return [{
+        "event": "Purchase", "event_time": 1735689600 + i, "event_id": f"ord_{i}_purchase",
+        "user": {"email": [HASH], "phone": [HASH], "external_id": [HASH], "ip": "203.0.113.7",
+                 "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15",
+                 "ttp": "01K0T8BYGJH63785W68YS5NN1R_.tt.1"},
+        "page": {"url": f"https://shop.example/thanks?order={i}"},
+        "properties": {"currency": "USD", "value": 46.0, "content_type": "product",
+                       "contents": [{"content_id": "1077218", "price": 8, "quantity": 2}]},
+    } for i in range(n)]
+
+
+def start_emulator_process() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "emulator", "--token", TOKEN, "--format", "json"],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())["url"]
+
+
+def peak_rss_mib(pid: int | None = None) -> float:
+    """Peak resident memory (VmHWM) of a process, this one by default."""
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=1000, help="events per request (TikTok's maximum is 1,000)")
+    ap.add_argument("--in-process", action="store_true", help="run the emulator in this process")
+    args = ap.parse_args()
+
+    proc = None
+    if args.in_process:
+        from core.emulator import start_emulator
+
+        emu = start_emulator(token=TOKEN)
+        url = emu.url
+    else:
+        proc, url = start_emulator_process()
+    events = make_events(args.events)
+    body = {"event_source": "web", "event_source_id": "CBENCHPIXEL", "test_event_code": "TESTBENCH", "data": events}
+    parts = split_body(body, args.batch)
+    settings = Settings(target="custom", base_url=url, access_token=TOKEN, timeout_s=30, max_attempts=2)
+    print(f"{args.events:,} events in {len(parts)} requests of ≤{args.batch:,} to the emulator "
+          f"({'in-process' if args.in_process else 'own process'}); machine load {os.getloadavg()[0]:.2f}")
+    try:
+        with Sender(settings) as sender:
+            sender.send_one(parts[0])  # warm-up: connection, imports
+            t0 = time.perf_counter()
+            exchanges = [sender.send_one(p) for p in parts]
+            dt = time.perf_counter() - t0
+            ok = sum(e.event_count for e in exchanges if e.accepted)
+            lat = sorted(e.latency_ms for e in exchanges)
+            print(f"transport: {args.events / dt:,.0f} events/s ({dt:.2f} s; {ok:,} accepted; request latency "
+                  f"p50 {lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms)")
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Path(tmp) / "bench.db"
+                with Store(db) as store:
+                    sid = store.create_session("bench")
+                    t0 = time.perf_counter()
+                    report = send_with_outbox(store, sid, [{**body, "data": events}], sender)
+                    dt = time.perf_counter() - t0
+                size = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 2**20
+                print(f"outbox:    {args.events / dt:,.0f} events/s ({dt:.2f} s; {report.accepted:,} accepted; "
+                      f"database {size:.0f} MiB)")
+        print(f"peak memory: client {peak_rss_mib():.0f} MiB"
+              + (f", emulator {peak_rss_mib(proc.pid):.0f} MiB" if proc else " (emulator included)"))
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""The SQLite store: schema and migrations, the outbox life cycle, exchanges, readers, and no raw PII."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.errors import StoreError
+from core.store import MIGRATIONS, Store, scrub_body, scrub_event
+from core.transport import Attempt, Exchange
+
+HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
+RAW_EMAIL = "alice.raw@example.com"
+
+
+def body(n: int = 2, code: str = "TEST1", user: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"event_source": "web", "event_source_id": "CPIX", "test_event_code": code,
+            "data": [{"event": "Purchase", "event_time": 1735689600, "event_id": f"ord_{i}",
+                      "user": dict(user or {"email": [HASH]})} for i in range(n)]}
+
+
+def exchange(b: dict[str, Any], code: int = 0) -> Exchange:
+    return Exchange("POST", "http://x/open_api/v1.3/event/track/", {"Access-Token": "***redacted***"}, b,
+                    status=200, code=code, message="OK", request_id="r1",
+                    attempts=[Attempt(started_at=1.0, latency_ms=5.0, status=200, code=code)], latency_ms=5.0)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "db" / "console.db") as s:
+        yield s
+
+
+def test_schema_version_and_wal(store: Store) -> None:
+    """A new file is at the latest schema version, in WAL mode."""
+    assert store.schema_version == len(MIGRATIONS)
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopen_keeps_data_and_version(tmp_path: Path) -> None:
+    """Reopening applies no migration twice and keeps what was written."""
+    path = tmp_path / "c.db"
+    with Store(path) as s:
+        sid = s.create_session("first")
+        s.add_outbox(sid, body(3))
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        assert s.outbox_counts()["pending"] == 3 and s.sessions()[0]["label"] == "first"
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A file from a newer console is a StoreError with the fix, not silently used."""
+    path = tmp_path / "c.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE schema_version SET version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        Store(path)
+
+
+def test_unwritable_path_is_a_store_error(tmp_path: Path) -> None:
+    """A path that cannot be a database gives StoreError naming TEC_DB."""
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StoreError, match="TEC_DB"):
+        Store(tmp_path / "dir.db")
+
+
+@pytest.mark.parametrize(("user", "kept", "dropped"), [
+    ({"email": [HASH], "ip": "1.2.3.4"}, {"email": [HASH], "ip": "1.2.3.4"}, []),
+    ({"email": RAW_EMAIL}, {}, ["user.email"]),
+    ({"email": [HASH, RAW_EMAIL]}, {"email": [HASH]}, ["user.email"]),
+    ({"phone": ["+12133734253"], "external_id": "user_123"}, {"external_id": "user_123"}, ["user.phone"]),
+    ({"first_name": "alice", "zip_code": HASH}, {"zip_code": HASH}, ["user.first_name"]),
+    ({"email": "", "phone": []}, {"email": "", "phone": []}, []),
+])
+def test_scrub_event(user: dict[str, Any], kept: dict[str, Any], dropped: list[str]) -> None:
+    """Raw email / phone / names are dropped with their paths; hashed and non-PII fields stay."""
+    ev = {"event": "Purchase", "user": user}
+    clean, paths = scrub_event(ev)
+    assert clean["user"] == kept and paths == dropped
+    assert ev["user"] is user  # input untouched
+    if not dropped:
+        assert clean is ev
+
+
+def test_scrub_body_paths() -> None:
+    """scrub_body names the event index of each dropped value."""
+    b = body(2)
+    b["data"][1]["user"] = {"email": RAW_EMAIL}
+    clean, paths = scrub_body(b)
+    assert paths == ["data[1].user.email"] and "email" not in clean["data"][1]["user"]
+    assert b["data"][1]["user"]["email"] == RAW_EMAIL
+
+
+def test_queue_batch_content_is_the_body(store: Store) -> None:
+    """The queued bytes are exactly the body; the rows are pending, in order, with name and event_id."""
+    sid = store.create_session()
+    b = body(3)
+    q = store.queue_batch(sid, b)
+    assert json.loads(q.content) == b and len(q.ids) == 3
+    rows = store.outbox_rows()
+    assert [(r.id, r.event_id, r.event_name, r.status) for r in rows] == [
+        (q.ids[i], f"ord_{i}", "Purchase", "pending") for i in range(3)]
+    assert rows[0].top == {"event_source": "web", "event_source_id": "CPIX", "test_event_code": "TEST1"}
+    assert rows[0].event == b["data"][0]
+
+
+def test_raw_pii_never_reaches_the_file(tmp_path: Path) -> None:
+    """A body with a raw email is sent as given but stored without it, in outbox and exchange alike."""
+    path = tmp_path / "c.db"
+    with Store(path) as s:
+        sid = s.create_session()
+        b = body(1, user={"email": RAW_EMAIL, "ip": "203.0.113.7"})
+        q = s.queue_batch(sid, b)
+        assert RAW_EMAIL in q.content.decode()  # the wire gets what the user asked for
+        s.add_exchange(sid, exchange(b, code=40062))
+        (row,) = s.outbox_rows()
+        assert row.pii_dropped == ["user.email"] and row.event["user"] == {"ip": "203.0.113.7"}
+        assert RAW_EMAIL not in s.export_session(sid).decode()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("c.db*"))
+    assert RAW_EMAIL.encode() not in raw
+
+
+def test_outbox_life_cycle(store: Store) -> None:
+    """Rows move pending -> rejected/accepted with attempts, code and error; counts follow."""
+    sid = store.create_session()
+    ids = store.add_outbox(sid, body(4))
+    store.mark_outbox(ids[:2], "rejected", code=40105, error="Access token is incorrect", exchange_id=None)
+    store.mark_outbox(ids[2:], "accepted", code=0)
+    assert store.outbox_counts(sid) == {"pending": 0, "accepted": 2, "partial": 0, "rejected": 2}
+    rejected = store.outbox_rows(statuses=("rejected",))
+    assert [(r.attempts, r.last_code, r.last_error) for r in rejected] == [(1, 40105, "Access token is incorrect")] * 2
+    store.mark_outbox(ids[:2], "accepted", code=0)
+    assert store.outbox_rows(statuses=("rejected",)) == []
+    assert store.outbox_rows(statuses=("accepted",))[0].attempts == 2
+    with pytest.raises(ValueError, match="status"):
+        store.mark_outbox(ids, "lost")
+
+
+def test_outbox_rows_filters_by_session_and_limit(store: Store) -> None:
+    """outbox_rows keeps to one session when asked and honours limit."""
+    a, b = store.create_session(), store.create_session()
+    store.add_outbox(a, body(2))
+    store.add_outbox(b, body(3, code="T2"))
+    assert len(store.outbox_rows(session_id=b)) == 3 and len(store.outbox_rows(limit=4)) == 4
+    assert {r.session_id for r in store.outbox_rows(session_id=a)} == {a}
+
+
+def test_exchanges_round_trip_with_batch_reference(store: Store) -> None:
+    """An exchange stored against its batch reads back with the events, stored once."""
+    sid = store.create_session()
+    b = body(2)
+    q = store.queue_batch(sid, b)
+    ex_id = store.add_exchange(sid, exchange(b), batch_id=q.batch_id)
+    other = store.add_exchange(sid, exchange(body(1, code="T9"), code=40002))
+    got = store.exchanges(sid)
+    assert [g["id"] for g in got] == [ex_id, other]
+    assert got[0]["request_body"] == b and got[0]["accepted"] is True and got[0]["decoded"]["name"] == "OK"
+    assert got[1]["request_body"]["test_event_code"] == "T9" and got[1]["outcome"] == "rejected"
+    assert [g["id"] for g in store.exchanges(sid, limit=1)] == [other]
+    assert [g["id"] for g in store.exchanges(sid, ids=[ex_id])] == [ex_id]
+    assert Exchange.from_dict(got[0]).request_id == "r1"
+
+
+def test_history_joins_request_ids(store: Store) -> None:
+    """history() gives one row per event with status, attempts and the request_id that settled it."""
+    sid = store.create_session()
+    b = body(2)
+    ids = store.add_outbox(sid, b)
+    ex_id = store.add_exchange(sid, exchange(b))
+    store.mark_outbox(ids, "accepted", code=0, exchange_id=ex_id)
+    rows = store.history(sid)
+    assert [(r["event"], r["event_id"], r["status"], r["request_id"], r["attempts"]) for r in rows] == [
+        ("Purchase", "ord_0", "accepted", "r1", 1), ("Purchase", "ord_1", "accepted", "r1", 1)]
+
+
+def test_readers_for_compare_pages(store: Store) -> None:
+    """iter_sent_events / server_events give the sent events with top level and status, in order."""
+    sid = store.create_session()
+    ids = store.add_outbox(sid, body(2))
+    store.add_outbox(sid, body(1, code="T2"))
+    store.mark_outbox(ids, "accepted", code=0)
+    got = list(store.iter_sent_events(sid))
+    assert [(t["test_event_code"], e["event_id"], s) for t, e, s in got] == [
+        ("TEST1", "ord_0", "accepted"), ("TEST1", "ord_1", "accepted"), ("T2", "ord_0", "pending")]
+    assert all("data" not in t for t, _, _ in got)
+    bodies = store.server_events(sid)
+    assert [len(b["data"]) for b in bodies] == [2, 1]
+    assert [len(b["data"]) for b in store.server_events(sid, accepted_only=True)] == [2]
+
+
+def test_export_session(store: Store) -> None:
+    """The session export is JSON with the session, its exchanges, per-event rows and counts."""
+    sid = store.create_session("demo", target="emulator", base_url="http://127.0.0.1:1")
+    b = body(1)
+    q = store.queue_batch(sid, b)
+    store.add_exchange(sid, exchange(b), batch_id=q.batch_id)
+    doc = json.loads(store.export_session(sid))
+    assert doc["session"]["label"] == "demo" and doc["session"]["target"] == "emulator"
+    assert len(doc["exchanges"]) == 1 and doc["exchanges"][0]["request_body"] == b
+    assert doc["events"][0]["event_id"] == "ord_0" and doc["outbox"]["pending"] == 1
+    with pytest.raises(StoreError, match="No session"):
+        store.export_session("nope")

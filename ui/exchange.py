@@ -1,0 +1,208 @@
+"""Shared Streamlit pieces for sending: the app's one emulator, the request/response view, the Test Events
+panel, the live-send confirmation and the session history. Logic stays in core; this only renders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.config import Settings
+from core.emulator import EmulatorServer, start_emulator
+from core.store import Store
+from core.transport import Exchange, split_body
+
+OUTCOME_BADGE = {"accepted": "✅ accepted", "partial": "◐ partial", "rejected": "❌ rejected",
+                 "undelivered": "⏳ undelivered"}
+_BIG_BODY = 20  # events above which the request JSON starts collapsed
+
+
+@st.cache_resource(show_spinner="Starting the local Events API emulator…", on_release=lambda emu: emu.stop())
+def emulator_server() -> EmulatorServer:
+    """The one in-process emulator every session of this app talks to (any non-empty token accepted)."""
+    return start_emulator()
+
+
+def send_settings(settings: Settings) -> Settings:
+    """Settings with a base URL: for the emulator target, the running emulator's URL."""
+    if settings.target == "emulator":
+        return settings.with_overrides(base_url=emulator_server().url)
+    return settings
+
+
+def target_banner(settings: Settings) -> None:
+    """Say which target is live, loudly when events leave the machine."""
+    if settings.target == "emulator":
+        st.info(f"Target: **local emulator** at `{settings.base_url}` — nothing leaves this machine.", icon="🧪")
+    elif settings.target == "tiktok":
+        st.warning(f"Target: **TikTok Events API** (`{settings.base_url}`) — real requests with your token.",
+                   icon="📡")
+    else:
+        st.info(f"Target: **custom endpoint** `{settings.base_url}`.", icon="🔌")
+
+
+def _as_dict(ex: Exchange | dict[str, Any]) -> dict[str, Any]:
+    return ex.to_dict() if isinstance(ex, Exchange) else ex
+
+
+def render_exchange(ex: Exchange | dict[str, Any], key: str) -> None:
+    """One round trip: request and response side by side, the decoded code, and the attempts timeline."""
+    d = _as_dict(ex)
+    decoded = d.get("decoded") or {}
+    outcome = d.get("outcome", "")
+    code = d.get("code")
+    head = f"**{OUTCOME_BADGE.get(outcome, outcome)}** · "
+    head += f"code `{code}` {decoded.get('name', '')}" if code is not None else f"{decoded.get('name', 'no answer')}"
+    head += f" · request_id `{d.get('request_id') or '-'}` · {d.get('latency_ms', 0):.0f} ms"
+    head += f" · {len(d.get('attempts') or [])} attempt(s)"
+    with st.container(border=True, key=f"{key}_box"):
+        st.markdown(head)
+        meaning = f"{decoded.get('meaning', '')} **Fix:** {decoded.get('fix', '')}"
+        if outcome == "accepted":
+            st.caption(meaning)
+        elif outcome == "partial":
+            st.warning(f"{d.get('message') or ''} — {meaning}")
+        else:
+            st.error(f"{d.get('message') or d.get('error') or ''} — {meaning}")
+        left, right = st.columns(2)
+        body = d.get("request_body") or {}
+        n = len(body.get("data") or []) if isinstance(body, dict) else 0
+        with left:
+            st.markdown(f"**Request** · `{d.get('method', 'POST')} {d.get('url', '')}` · {n} event(s)")
+            st.json(d.get("request_headers") or {}, expanded=True)
+            st.json(body, expanded=n <= _BIG_BODY)
+        with right:
+            st.markdown(f"**Response** · HTTP `{d.get('status') if d.get('status') is not None else '—'}`")
+            st.json(d.get("response_headers") or {}, expanded=False)
+            resp = d.get("response_body")
+            if isinstance(resp, dict):
+                st.json(resp, expanded=True)
+            elif resp:
+                st.code(str(resp), language="html")
+            else:
+                st.caption(d.get("error") or "No response body.")
+        attempts = d.get("attempts") or []
+        if len(attempts) > 1 or d.get("error"):
+            rows = [{"#": i, "status": a.get("status"), "code": a.get("code"), "error": a.get("error"),
+                     "latency_ms": round(a.get("latency_ms") or 0, 1), "retry in (s)": a.get("retry_in_s")}
+                    for i, a in enumerate(attempts, 1)]
+            st.caption("Attempts (transient failures are retried with backoff and the same event_ids)")
+            with st.container(key=f"{key}_attempts"):
+                st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def render_received(emu: EmulatorServer, preferred: Sequence[str]) -> None:
+    """What the emulator received, like Events Manager's Test Events tab, with deduplication flags.
+
+    One test event code at a time (a selectbox when there are several), the first of `preferred` that
+    has events (the codes just sent, then the sidebar's) else the most recent one.
+    """
+    codes_view = emu.view(limit=500)["test_event_codes"]
+    if not codes_view:
+        st.caption("Nothing received yet.")
+        return
+    recent = sorted(codes_view, key=lambda c: codes_view[c]["events"][-1]["received_at"] if codes_view[c]["events"]
+                    else 0, reverse=True)
+    default = next((c for c in preferred if c in codes_view), recent[0])
+    code = default
+    if len(recent) > 1:
+        code = st.selectbox("Test event code", recent, index=recent.index(default), key="send_received_code",
+                            format_func=lambda c: c or "(live: no test event code)")
+    view = codes_view[code]
+    events = view["events"]
+    label = f"test event code `{code}`" if code else "live (no test event code)"
+    st.caption(f"{view['received']} event(s) received for {label}; {view['deduplicated']} "
+               "deduplicated (same event + event_id within 48 h of the first copy).")
+    if not events:
+        return
+    frame = pd.DataFrame(events)
+    frame["received_at"] = pd.to_datetime(frame["received_at"], unit="s", utc=True)
+    frame["event_time"] = pd.to_datetime(frame["event_time"], unit="s", utc=True)
+    frame["match_keys"] = frame["match_keys"].map(", ".join)
+    cols = ["received_at", "event", "event_id", "event_time", "deduplicated", "duplicate_of", "match_keys",
+            "value", "currency", "request_id"]
+    with st.container(key="send_received"):  # keyed container: st.dataframe's own key is not exposed to tests
+        st.dataframe(frame[cols].iloc[::-1], hide_index=True, width="stretch")
+
+
+@st.dialog("Send without a test event code?")
+def confirm_live(pixel_code: str, n_events: int, target_label: str, is_emulator: bool) -> None:
+    """The explicit confirmation a live send needs; Yes sets `send_pending`."""
+    where = "the local emulator files them as live events" if is_emulator else (
+        "they will count in reporting and optimization, like real conversions")
+    st.markdown(f"{n_events} event(s) for Pixel **{pixel_code or '(no Pixel code)'}** go to {target_label} "
+                f"without a test event code: {where}.")
+    st.caption("To test instead, cancel and set the test event code from Events Manager > Test Events in the sidebar.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, send live", key="send_confirm_live", type="primary"):
+        st.session_state["send_pending"] = True
+        st.session_state["send_confirm_open"] = False
+        st.rerun()
+    if no.button("Cancel", key="send_confirm_cancel"):
+        st.session_state["send_confirm_open"] = False
+        st.rerun()
+
+
+def render_history(rows: Sequence[dict[str, Any]]) -> None:
+    """The session's events (one row each) with filters by event, status and event_id."""
+    if not rows:
+        st.caption("Nothing sent in this session yet.")
+        return
+    frame = pd.DataFrame(rows)
+    frame["updated_at"] = pd.to_datetime(frame["updated_at"], unit="s", utc=True)
+    c1, c2, c3 = st.columns(3)
+    events = c1.multiselect("Event", sorted(frame["event"].unique()), key="send_filter_event")
+    statuses = c2.multiselect("Status", ["accepted", "partial", "rejected", "pending"], key="send_filter_status")
+    needle = c3.text_input("event_id contains", key="send_filter_event_id")
+    if events:
+        frame = frame[frame["event"].isin(events)]
+    if statuses:
+        frame = frame[frame["status"].isin(statuses)]
+    if needle:
+        frame = frame[frame["event_id"].str.contains(needle, regex=False)]
+    st.caption(f"{len(frame)} of {len(rows)} event(s)")
+    cols = ["updated_at", "event", "event_id", "status", "code", "attempts", "request_id", "error"]
+    with st.container(key="send_history"):
+        st.dataframe(frame[cols], hide_index=True, width="stretch")
+
+
+def lint_bodies(bodies: Sequence[dict[str, Any]], max_events: int = 2000) -> tuple[list[Any], bool]:
+    """Linter findings per ≤1,000-event request, for the first `max_events` events; True when some were skipped."""
+    from core.lint import lint
+
+    findings: list[Any] = []
+    seen = 0
+    for part in (p for body in bodies for p in split_body(body)):
+        if seen >= max_events:
+            return findings, True
+        findings.extend(lint(part))
+        data = part.get("data")
+        seen += len(data) if isinstance(data, list) else 1
+    return findings, False
+
+
+def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:
+    """A zero-argument callable for st.download_button: the session JSON is built only when clicked."""
+
+    def build() -> bytes:
+        with Store(db_path) as store:  # its own connection: Streamlit runs this on another thread
+            return store.export_session(session_id)
+
+    return build
+
+
+def read_upload(getvalue: Callable[[], bytes], name: str) -> str:
+    """Text of an uploaded file (UTF-8, BOM tolerated); ValueError with the fix otherwise."""
+    try:
+        return getvalue().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not UTF-8 text: export it as UTF-8 JSON or JSONL.") from None
+
+
+def pretty(obj: Any) -> str:
+    """Indented JSON for st.code."""
+    return json.dumps(obj, indent=2, ensure_ascii=False)
