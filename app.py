@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from core.errors import StoreError
+from core.store import Store
 
 settings = ui.page_setup("Home", "🎯")
 
@@ -26,6 +28,28 @@ c1.metric("Pixel code", settings.pixel_code or "not set")
 c2.metric("Test event code", settings.test_event_code or "not set")
 c3.metric("Access token", {"environment": "from environment", "secrets": "from secrets.toml",
                            "session": "this session"}.get(settings.token_source or "", "not set"))
+
+st.subheader("Session status")
+try:
+    with Store(settings.db_path) as store:
+        counts, sessions = store.outbox_counts(), store.sessions()
+except StoreError as exc:
+    st.warning(f"The history database cannot be opened: {exc}")
+else:
+    s1, s2, s3, s4 = st.columns(4)
+    s1.metric("Send sessions", len(sessions))
+    s2.metric("Events accepted", counts.get("accepted", 0) + counts.get("partial", 0))
+    s3.metric("Waiting in outbox", counts.get("pending", 0),
+              help="Queued before sending; they leave the outbox only when TikTok accepted them.")
+    s4.metric("Rejected", counts.get("rejected", 0))
+    if sessions:
+        last = sessions[0]
+        st.caption(f"Last session `{last['id']}` to {last['target'] or 'unknown target'}: "
+                   f"{last['exchanges']} request(s). History file: `{settings.db_path}`.")
+loaded = [f"{len(st.session_state[key]):,} {name}" for name, key in
+          (("Pixel events", "pixel_events"), ("server events", "server_events")) if key in st.session_state]
+if loaded:
+    st.caption("Loaded in this session: " + ", ".join(loaded) + ".")
 
 st.subheader("The golden path")
 steps = [

@@ -47,3 +47,21 @@ def test_token_is_never_rendered(app_test, monkeypatch: pytest.MonkeyPatch) -> N
     rendered = " ".join(str(el.proto) for el in [*at.main, *at.sidebar])
     assert "from environment" in rendered
     assert token not in rendered
+
+
+def test_home_shows_outbox_status_from_the_store(app_test, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events queued in the SQLite store show on the home page as waiting in the outbox."""
+    from core.store import Store
+
+    db = tmp_path / "status.db"
+    monkeypatch.setenv("TEC_DB", str(db))
+    with Store(db) as store:
+        sid = store.create_session("t", target="emulator")
+        store.queue_batch(sid, {"event_source": "web", "event_source_id": "C1",
+                                "data": [{"event": "Purchase", "event_id": f"ord_{i}_purchase",
+                                          "event_time": 1735689600} for i in range(3)]})
+    at = app_test().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Send sessions"] == "1"
+    assert metrics["Waiting in outbox"] == "3"
+    assert metrics["Events accepted"] == "0"
