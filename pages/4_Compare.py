@@ -11,9 +11,10 @@ import streamlit as st
 import ui
 from core.dedup import simulate
 from core.demo import generate_store
+from core.diff import field_diff, near_partners
 from core.errors import ConsoleError
 from core.events import iter_events, load_server_events, parse_documents, server_frame
-from core.pixel import field_diff, load_pixel_events, near_partners
+from core.pixel import load_pixel_events
 from core.store import Store
 from ui.diff import badge, render_field_diff, render_json_diff, render_pairs, row_document, rows_for_key
 from ui.exchange import render_exchange

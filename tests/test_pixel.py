@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 
 from core import cli
+from core.diff import field_diff
 from core.errors import InvalidFile, InvalidPayload
 from core.pixel import (
     PIXEL_COLUMNS,
     UnusableHit,
     decode_analytics_message,
-    field_diff,
     load_pixel_events,
     parse_har,
     parse_pixel_csv,

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.pixel import FieldDiff
+from core.diff import FieldDiff
 
 STATUS_BADGES = {
     "same": "✅ same", "different": "❌ different", "pixel only": "🟦 pixel only",
