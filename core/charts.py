@@ -5,8 +5,204 @@ Each section belongs to one analysis; figures take plain frames/dicts and return
 
 from __future__ import annotations
 
-import plotly.graph_objects as go  # noqa: F401 - used by the sections below
+import plotly.graph_objects as go
 
 # === dedup / gap figures (core.dedup) ==============================================================
+# Parameters are typed `object` and cast inside, like the other sections: no module-level imports.
+GAP_COLORS = {"merged": "#1a9850", "deduplicated": "#66bd63", "outside window": "#d73027",
+              "pixel only": "#fdae61", "server only": "#74add1", "missing event_id": "#9e9e9e"}
+
+
+def gap_waterfall(summary: object) -> go.Figure:
+    """Waterfall from what should count to what TikTok counts, from DedupReport.summary.
+
+    With orders: truth orders -> missed by the Pixel -> recovered by server events -> counted orders.
+    Without: Pixel counted alone -> + server-only events -> counted events (TikTok's total).
+    """
+    from typing import Any, cast
+
+    s = cast(dict[str, Any], summary)
+    if s.get("truth") is not None:
+        truth, pix, cnt = int(s["truth"]), int(s["truth_pixel"]), int(s["truth_counted"])
+        x = ["Truth (TikTok orders)", "Missed by Pixel", "Recovered by server", "Counted orders"]
+        y = [truth, pix - truth, cnt - pix, cnt]
+        title = "Truth → Pixel → + server → counted (orders)"
+    else:
+        pix = int(s["pixel_counted_alone"])
+        cnt = int(s["counted"])
+        x = ["Pixel counted alone", "+ server events", "Counted by TikTok"]
+        y = [pix, cnt - pix, cnt]
+        title = "Pixel → + server → counted (events)"
+    measure = ["absolute", *(["relative"] * (len(x) - 2)), "total"]
+    fig = go.Figure(go.Waterfall(
+        x=x, y=y, measure=measure, text=[f"{v:+,}" if m == "relative" else f"{v:,}" for v, m in zip(y, measure,
+                                                                                                   strict=True)],
+        textposition="outside", connector={"line": {"color": "#9e9e9e"}},
+        decreasing={"marker": {"color": "#d73027"}}, increasing={"marker": {"color": "#1a9850"}},
+        totals={"marker": {"color": "#4575b4"}},
+    ))
+    fig.update_layout(title=title, height=380, showlegend=False, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def verdict_mix(keys: object) -> go.Figure:
+    """Horizontal bars: how many keys (occurrence pairs / events without id) got each verdict."""
+    from typing import cast
+
+    import pandas as pd
+
+    from core.dedup import VERDICTS
+
+    counts = cast(pd.DataFrame, keys)["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
+    fig = go.Figure(go.Bar(
+        x=counts.to_numpy().tolist(), y=list(counts.index), orientation="h", text=counts.to_numpy().tolist(),
+        texttemplate="%{text:,}", marker_color=[GAP_COLORS[v] for v in counts.index],
+        hovertemplate="%{y}: %{x:,}<extra></extra>",
+    ))
+    fig.update_layout(title="Verdict per key", height=320, yaxis={"autorange": "reversed"},
+                      xaxis_title="keys", margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def gap_by_segment(segments: object, by: str) -> go.Figure:
+    """Grouped bars per value of dimension `by`: the Pixel's gap and the gap left after server events."""
+    from typing import cast
+
+    import pandas as pd
+
+    frame = cast(pd.DataFrame, segments)
+    rows = frame[frame["dimension"] == by].sort_values("truth", ascending=False)
+    labels = [f"{v} ({n:,})" for v, n in zip(rows["value"], rows["truth"], strict=True)]
+    fig = go.Figure([
+        go.Bar(name="Pixel gap", x=labels, y=rows["pixel_gap"].tolist(), marker_color="#fdae61",
+               texttemplate="%{y:.0%}"),
+        go.Bar(name="gap after server events", x=labels, y=rows["counted_gap"].tolist(),
+               marker_color="#4575b4", texttemplate="%{y:.0%}"),
+    ])
+    fig.update_layout(barmode="group", title=f"Gap against truth by {by.replace('_', ' ')}",
+                      yaxis={"tickformat": ".0%", "title": "share of truth orders not counted"},
+                      height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def daily_series(daily: object) -> go.Figure:
+    """Lines per UTC day: truth orders, Pixel-counted and counted (orders), or Pixel alone and counted."""
+    from typing import cast
+
+    import pandas as pd
+
+    frame = cast(pd.DataFrame, daily)
+    names = {"truth": "truth orders", "truth_pixel": "Pixel counted (orders)",
+             "truth_counted": "counted (orders)"}
+    if "truth" not in frame.columns:
+        names = {"pixel_alone": "Pixel counted alone (events)", "counted": "counted by TikTok (events)"}
+    colors = ["#4d4d4d", "#fdae61", "#4575b4"] if len(names) == 3 else ["#fdae61", "#4575b4"]
+    fig = go.Figure([go.Scatter(x=frame["day"].tolist(), y=frame[col].tolist(), name=label, mode="lines+markers",
+                                line={"color": color})
+                     for (col, label), color in zip(names.items(), colors, strict=True)])
+    fig.update_layout(title="Daily series (UTC)", height=360, hovermode="x unified",
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def figure_csv(frame: object) -> bytes:
+    """UTF-8 CSV bytes of a figure's source frame (or of a summary dict as metric,value rows)."""
+    from typing import cast
+
+    import pandas as pd
+
+    if isinstance(frame, dict):
+        frame = pd.DataFrame({"metric": list(frame), "value": list(frame.values())})
+    text: str = cast(pd.DataFrame, frame).to_csv(index=False)
+    return text.encode("utf-8")
+
+
+def waterfall_frame(summary: object) -> object:
+    """The waterfall's steps as a frame (step, value, measure), for its CSV download."""
+    from typing import cast
+
+    import pandas as pd
+
+    trace = gap_waterfall(summary).data[0]
+    return pd.DataFrame({"step": list(cast(tuple[str, ...], trace.x)), "value": list(cast(tuple[int, ...], trace.y)),
+                         "measure": list(cast(tuple[str, ...], trace.measure))})
+
 
 # === match quality figures (core.quality) ==========================================================
+# Parameters are typed `object` and cast inside: this section adds no module-level imports to the
+# shared file (pandas frames / dicts come from core.quality.QualityResult).
+
+
+def quality_coverage_heatmap(coverage: object) -> go.Figure:
+    """Event type x key heat map of valid coverage (share 0..1), from QualityResult.coverage.
+
+    Rows are event types ("All events" first, then by volume), columns the seven scored keys in weight
+    order labelled with their points; each cell prints its percentage.
+    """
+    from typing import cast
+
+    import pandas as pd
+
+    from core.quality import KEYS, WEIGHT
+
+    # plotly draws the first row at the bottom: reverse so "All events" sits on top
+    rows = cast(pd.DataFrame, coverage).iloc[::-1]
+    z = rows[list(KEYS)].to_numpy(dtype=float)
+    fig = go.Figure(go.Heatmap(
+        z=z.tolist(), x=[f"{k} ({WEIGHT[k]:g} pts)" for k in KEYS],
+        y=[f"{e} ({n:,})" for e, n in zip(rows["event"], rows["events"], strict=True)],
+        zmin=0.0, zmax=1.0, colorscale="RdYlGn", text=[[f"{v:.0%}" for v in r] for r in z],
+        texttemplate="%{text}", hovertemplate="%{y}<br>%{x}: %{text} valid<extra></extra>",
+        colorbar={"title": "valid", "tickformat": ".0%"},
+    ))
+    fig.update_layout(title="Valid coverage by event type and key", height=140 + 34 * len(rows),
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, xaxis={"side": "top"})
+    return fig
+
+
+def quality_score_histogram(summary: object) -> go.Figure:
+    """Bar chart of how many events fall in each 1-point band of the EMQ proxy, with the mean marked.
+
+    `summary` is QualityResult.summary, or one of its "by_event_type" entries (both carry
+    "distribution", "mean_score" and "events"; an entry also names its "event").
+    """
+    from typing import Any, cast
+
+    from core.quality import LABEL
+
+    info = cast(dict[str, Any], summary)
+    bands = info["distribution"]
+    fig = go.Figure(go.Bar(
+        x=[f"{b['from']:g}–{b['to']:g}" for b in bands], y=[b["events"] for b in bands],
+        marker_color=["#d73027" if b["to"] <= 4 else "#fdae61" if b["to"] <= 7 else "#1a9850" for b in bands],
+        hovertemplate=f"{LABEL} %{{x}}: %{{y:,}} events<extra></extra>",
+    ))
+    mean = float(info["mean_score"])
+    fig.add_vline(x=min(mean, 9.999) - 0.5, line_dash="dash",
+                  annotation_text=f"mean {mean:.2f}", annotation_position="top")
+    scope = info.get("event", "All events")
+    fig.update_layout(title=f"{LABEL} distribution: {scope} ({info['events']:,} events)", bargap=0.05,
+                      xaxis_title=f"{LABEL} band", yaxis_title="events", height=360,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def quality_what_if_bars(projection: object) -> go.Figure:
+    """Grouped bars of the current and projected mean EMQ proxy per event type (from quality.what_if)."""
+    from typing import cast
+
+    import pandas as pd
+
+    from core.quality import LABEL
+
+    frame = cast(pd.DataFrame, projection)
+    fig = go.Figure([
+        go.Bar(name="now", x=frame["event"], y=frame["current_mean"], marker_color="#9e9e9e",
+               texttemplate="%{y:.2f}"),
+        go.Bar(name="projected", x=frame["event"], y=frame["projected_mean"],
+               marker_color="#1a9850", texttemplate="%{y:.2f}"),
+    ])
+    fig.update_layout(barmode="group", title=f"Mean {LABEL}: now and with the targets",
+                      yaxis={"range": [0, 10], "title": f"mean {LABEL}"}, height=360,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig

@@ -1,9 +1,136 @@
-"""Match_quality page (being built)."""
+"""Match quality: the EMQ proxy per event and event type, what to add next, and what-if targets."""
 
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
 import streamlit as st
 
 import ui
+from core import charts
+from core import quality as q
+from core.errors import ConsoleError
 
-ui.page_setup("Match_quality")
-st.title("Match_quality" .replace("_", " "))
-st.info("This page is being built.")
+settings = ui.page_setup("Match quality", "🧬")
+ss = st.session_state
+SENT, PASTE, UPLOAD, DEMO, LOADED = ("Events sent this session", "Paste JSON", "Upload file", "Demo store month",
+                                     "Events loaded on Compare")
+PCT = st.column_config.NumberColumn(format="percent")
+
+st.title("Match quality")
+st.caption("Which match keys your events carry, whether TikTok can use them, and which key to add next. Scores "
+           "use the console's **EMQ proxy** (0–10): TikTok publishes no weights or scale for its own EMQ.")
+sources = [SENT, PASTE, UPLOAD, DEMO]
+if any(isinstance(ss.get(k), pd.DataFrame) for k in ("server_events", "pixel_events")):
+    sources.append(LOADED)
+source = st.radio("Events to review", sources, key="quality_source", horizontal=True)
+text = st.text_area("v1.3 bodies or events (JSON or JSONL)", key="quality_text", height=160,
+                    placeholder='{"event_source": "web", "data": [{"event": "Purchase", "user": {...}}]}'
+                    ) if source == PASTE else ""
+upload = st.file_uploader("Server events (JSON, JSONL, CSV) or a Pixel HAR", key="quality_upload",
+                          type=["json", "jsonl", "ndjson", "csv", "har"]) if source == UPLOAD else None
+
+
+@st.cache_data(show_spinner="Generating the demo store month…")
+def _demo() -> tuple[pd.DataFrame, pd.DataFrame]:
+    from core.demo import generate_store
+
+    demo = generate_store()
+    return demo.server, demo.pixel
+
+
+def _load() -> tuple[str, pd.DataFrame | None, pd.DataFrame | None]:
+    """(signature, rows to score, Pixel rows for TikTok's verdicts) for the chosen source."""
+    if source == SENT:
+        sent = q.sent_events_frame(settings.db_path)
+        return f"sent:{len(sent)}", sent, None
+    if source == PASTE:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return f"paste:{digest}", q.text_frame(text) if text.strip() else None, None
+    if source == UPLOAD:
+        if upload is None:
+            return "upload:", None, None
+        rows = q.load_quality_upload(upload.getvalue(), upload.name)
+        return f"upload:{upload.file_id}", rows, rows if upload.name.lower().endswith(".har") else None
+    if source == DEMO:
+        return "demo", *_demo()
+    server, pixel = ss.get("server_events"), ss.get("pixel_events")
+    rows = server if isinstance(server, pd.DataFrame) and not server.empty else pixel
+    return f"loaded:{id(server)}:{id(pixel)}", rows, pixel
+
+
+try:
+    signature, rows, pixel_rows = _load()
+    if rows is not None and not rows.empty and ss.get("quality_sig") != signature:
+        with st.spinner(f"Scoring {len(rows):,} events…"):
+            ss["quality_result"], ss["quality_sig"] = q.score_frame(rows), signature
+        for key in q.KEYS:  # new input: the what-if sliders start again at the recommended targets
+            ss[f"quality_target_{key}"] = round(q.DEFAULT_TARGETS[key] * 100)
+except ConsoleError as exc:
+    st.error(f"{exc.message}  \n{exc.hint or ''}", icon="🚫")
+    st.stop()
+if rows is None or rows.empty:
+    st.info({SENT: "No events sent yet in this console. Send some on the Send page, or pick another source.",
+             PASTE: "Paste one or more v1.3 bodies (or bare events) above.",
+             UPLOAD: "Upload a JSON/JSONL/CSV of server events, or a HAR of Pixel hits.",
+             }.get(source, "The chosen source holds no events."), icon="👆")
+    st.stop()
+result: q.QualityResult = ss["quality_result"]
+s, by = result.summary, result.by_event_type
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("EMQ proxy (mean)", f"{s['mean_score']:.2f} / 10")
+c2.metric("Events", f"{s['events']:,}")
+c3.metric("Median EMQ proxy", f"{s['median_score']:.2f}")
+c4.metric("Events at 7 or more", f"{by['share_7_plus'].iloc[0]:.0%}")
+st.caption("EMQ proxy = the points of the valid keys (weights below, 10 in all); invalid keys score like missing "
+           "ones. It is the console's transparent estimate: TikTok's EMQ is not published and may differ.")
+with st.expander("How the EMQ proxy is computed"):
+    st.dataframe(q.weights_frame(), key="quality_weights", hide_index=True, width="stretch")
+scope = st.selectbox("Event type (histogram and advice)", by["event"].tolist(), key="quality_scope")
+left, right = st.columns(2)
+left.plotly_chart(charts.quality_coverage_heatmap(result.coverage), key="quality_heatmap", width="stretch")
+right.plotly_chart(charts.quality_score_histogram(next(e for e in s["by_event_type"] if e["event"] == scope)),
+                   key="quality_histogram", width="stretch")
+
+st.subheader(f"What to add or fix next: {scope}")
+recs = q.recommendations_frame(result, scope)
+if recs.empty:
+    st.success(f"Every key already meets its target on {scope}.")
+else:
+    st.dataframe(recs, key="quality_recs", hide_index=True, width="stretch",
+                 column_config={"gain": st.column_config.NumberColumn(format="+%.2f"), "current": PCT,
+                                "target": PCT})
+if not result.invalid_reasons.empty:
+    st.markdown("**Invalid keys by reason** — sent, but they score like missing ones")
+    st.dataframe(result.invalid_reasons, key="quality_invalid", hide_index=True, width="stretch",
+                 column_config={"share_of_present": PCT})
+
+st.subheader("What if")
+st.caption("Bring each key's valid coverage to at least this share. Exact under the additive model: each "
+           "event type's mean moves by (target − coverage) × weight.")
+for col, key in zip(st.columns(len(q.KEYS)), q.KEYS, strict=True):
+    ss.setdefault(f"quality_target_{key}", round(q.DEFAULT_TARGETS[key] * 100))
+    col.slider(f"{key} %", 0, 100, step=5, key=f"quality_target_{key}")
+projection = q.what_if(result, {k: ss[f"quality_target_{k}"] / 100 for k in q.KEYS})
+st.plotly_chart(charts.quality_what_if_bars(projection), key="quality_what_if_chart", width="stretch")
+st.dataframe(projection, key="quality_what_if", hide_index=True, width="stretch")
+
+st.subheader("Per event")
+shown = result.per_event[["index", "event", "score", "next_key", *[f"{k}_reason" for k in q.KEYS]]].head(500)
+st.caption(f"First {len(shown):,} of {s['events']:,} events; a reason is empty when the key is valid. The CSV "
+           "holds every event with present / valid / points / reason per key.")
+st.dataframe(shown, key="quality_events", hide_index=True, width="stretch")
+st.download_button("Download per-event CSV", data=lambda: q.result_csv(result), file_name="emq_proxy.csv",
+                   mime="text/csv", key="quality_download", on_click="ignore", icon="⬇️")
+
+st.subheader("The Pixel's own verdicts")
+labels = q.pixel_labels_frame(pixel_rows) if pixel_rows is not None else pd.DataFrame()
+if labels.empty:
+    st.caption("No Pixel rows with `signal_diagnostic_labels` loaded. Upload a HAR here (or on Compare) to see "
+               "TikTok's per-signal verdicts next to ours.")
+else:
+    st.dataframe(q.compare_verdicts(pixel_rows), key="quality_verdicts", hide_index=True, width="stretch",
+                 column_config={c: PCT for c in ("ours_valid", "tiktok_valid", "tiktok_invalid", "tiktok_missing")})
+    st.dataframe(labels, key="quality_labels", hide_index=True, width="stretch", column_config={"share": PCT})

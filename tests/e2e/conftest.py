@@ -121,6 +121,10 @@ def wait_for_run(page) -> None:  # type: ignore[no-untyped-def]
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
     page.wait_for_timeout(300)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+    # elements of the previous run linger, marked stale, until the new run replaces them
+    page.wait_for_function(
+        "document.querySelectorAll('[data-stale=\"true\"], [data-testid=\"stSkeleton\"]').length === 0",
+        timeout=30_000)
 
 
 def goto_page(page, app_url: str, path: str = "") -> None:  # type: ignore[no-untyped-def]
