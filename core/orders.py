@@ -1,0 +1,313 @@
+"""The store's orders as the truth set: Shopify / WooCommerce exports or any CSV with a column mapping.
+
+Canonical columns: order_id (str, "#1001" -> "1001"), created_at (datetime64 UTC), total (float64),
+currency (str), and when present utm_source, ttclid, user_agent (str, "" when absent), cookie_age_days,
+page_load_s (float64, NaN when absent). A `landing_site` URL fills utm_source / ttclid from its query
+string where those columns are blank (Shopify's "Landing Site", WooCommerce's attribution entry page).
+
+The truth set is the TikTok-attributable orders: utm_source = tiktok or a ttclid (TikTok appends `ttclid`
+to landing URLs, contract §6.4); `truth_filter` keeps the rule visible and adjustable. Segments follow the
+methodology analysts use: browser family and OS major (ua-parser, unique user agents only), iOS 17+
+(Link Tracking Protection strips click ids), cookie age (7 days: Safari ITP caps script-set cookies),
+page load over 5 s, and day.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InvalidFile, InvalidInput
+
+REQUIRED: Final = ("order_id", "created_at", "total", "currency")
+OPTIONAL: Final = ("utm_source", "ttclid", "user_agent", "cookie_age_days", "page_load_s", "landing_site")
+CANONICAL: Final = REQUIRED + OPTIONAL
+SEGMENT_DIMENSIONS: Final = ("browser", "os", "ios_ltp", "cookie_age", "page_load", "day")
+COOKIE_AGE_DAYS: Final = 7  # Safari ITP caps script-set first-party cookies (such as _ttp) at 7 days
+SLOW_PAGE_S: Final = 5.0  # the page-load bucket analysts use: the Pixel often never fires after 5 s
+LTP_IOS_MAJOR: Final = 17  # iOS 17 Link Tracking Protection strips click ids such as ttclid
+
+# Known column names per canonical column, compared after _norm() (case, spaces, dashes ignored).
+ALIASES: Final[dict[str, tuple[str, ...]]] = {
+    "order_id": ("order_id", "name", "order_number", "order", "order_no", "id", "order_name"),
+    "created_at": ("created_at", "order_date", "date_created", "date", "created", "processed_at",
+                   "paid_at"),
+    "total": ("total", "order_total", "total_price", "order_total_amount", "amount", "net_sales"),
+    "currency": ("currency", "order_currency", "currency_code"),
+    "utm_source": ("utm_source", "wc_order_attribution_utm_source", "meta_wc_order_attribution_utm_source",
+                   "source_utm", "first_utm_source"),
+    "ttclid": ("ttclid", "tiktok_click_id", "click_id"),
+    "user_agent": ("user_agent", "wc_order_attribution_user_agent", "meta_wc_order_attribution_user_agent",
+                   "browser_user_agent", "client_details_user_agent"),
+    "cookie_age_days": ("cookie_age_days", "cookie_age", "ttp_age_days", "cookie_age_d"),
+    "page_load_s": ("page_load_s", "page_load_time", "page_load_seconds", "load_time_s", "page_load"),
+    "landing_site": ("landing_site", "landing_page", "landing_page_url", "wc_order_attribution_session_entry",
+                     "meta_wc_order_attribution_session_entry"),
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", str(name).strip().lower().replace("#", "number")).strip("_") \
+        .replace("meta__", "meta_").replace("order_number_", "order_number")
+
+
+@dataclass(frozen=True)
+class Orders:
+    """Orders read from a file: the canonical `frame`, which export it was, and how columns mapped."""
+
+    frame: pd.DataFrame
+    source: str  # "shopify" | "woocommerce" | "generic"
+    mapping: dict[str, str]  # canonical column -> the file's column
+    rows_read: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def sniff_format(columns: Iterable[str]) -> str:
+    """'shopify' (line-item export: Name + Lineitem columns), 'woocommerce', or 'generic'."""
+    cols = {_norm(c) for c in columns}
+    if "name" in cols and any(c.startswith("lineitem") for c in cols):
+        return "shopify"
+    if any("wc_order_attribution" in c for c in cols) or (
+            {"order_number", "order_date"} <= cols or {"order_id", "order_total"} <= cols):
+        return "woocommerce"
+    return "generic"
+
+
+def suggest_mapping(columns: Iterable[str]) -> dict[str, str]:
+    """canonical column -> the first of the file's columns that is a known alias (only those found)."""
+    cols = list(columns)
+    by_norm: dict[str, str] = {}
+    for c in cols:
+        by_norm.setdefault(_norm(c), c)
+    out: dict[str, str] = {}
+    for canon, names in ALIASES.items():
+        for name in names:
+            if name in by_norm:
+                out[canon] = by_norm[name]
+                break
+    return out
+
+
+def read_columns(path: str | Path) -> list[str]:
+    """The header of a CSV file (for a column-mapping step); InvalidFile when unreadable."""
+    return list(_read(Path(path), nrows=0).columns)
+
+
+def _read(p: Path, nrows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    if not p.is_file():
+        raise InvalidFile(f"{p}: no such file.", hint="Check the path of the orders export.")
+    try:
+        if nrows is None:  # whole file: pyarrow's multi-threaded reader, the needed columns as text
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+
+            header = list(pd.read_csv(p, dtype=str, nrows=0, encoding="utf-8-sig").columns)
+            table = pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header}, strings_can_be_null=False,
+                include_columns=columns or header))
+            return table.to_pandas()
+        return pd.read_csv(p, dtype=str, keep_default_na=False, nrows=nrows, encoding="utf-8-sig")
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidFile(f"{p.name} is not UTF-8 text.", hint="Export the orders as UTF-8 CSV.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InvalidFile(f"{p.name} is not a readable CSV: {exc}",
+                          hint="Export the orders as comma-separated CSV with a header row.") from None
+
+
+def parse_created_at(values: pd.Series) -> pd.Series:
+    """Order times as UTC datetimes: ISO-8601, Shopify's '2026-05-01 10:15:32 -0400', or epoch seconds."""
+    text = values.astype("string").fillna("").str.strip()
+    if len(text) and pd.to_numeric(text.head(1000), errors="coerce").notna().mean() > 0.5:
+        numeric = _float(text)
+        secs = numeric.where(numeric < 1e11, numeric / 1000.0)
+        return pd.to_datetime(secs, unit="s", utc=True, errors="coerce")
+    for fmt in ("ISO8601", "%Y-%m-%d %H:%M:%S %z"):
+        parsed = pd.to_datetime(text, utc=True, format=fmt, errors="coerce")
+        if parsed.notna().sum() >= (text != "").sum():
+            return parsed
+    return pd.to_datetime(text, utc=True, format="mixed", errors="coerce")
+
+
+def _float(values: pd.Series) -> pd.Series:
+    """Text to float64 (NaN for blanks and junk) with Arrow's cast, pandas' parser only as a fallback."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_trim_whitespace(pa.array(values.astype("string").fillna(""), from_pandas=True))
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    try:
+        return pd.Series(arr.cast(pa.float64()), index=values.index).astype("float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # junk in some cells: slower, lenient path
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def _money(values: pd.Series) -> pd.Series:
+    cleaned = values.astype("string").fillna("").str.replace(r"[^0-9.\-]", "", regex=True)
+    return _float(cleaned)
+
+
+def load_orders(path: str | Path, mapping: Mapping[str, str] | None = None) -> Orders:
+    """Read an orders export into canonical columns, one row per order.
+
+    Shopify's admin export (one row per line item) is grouped by `Name` ("#1001" -> "1001"), taking each
+    order's first non-blank value; WooCommerce exports and any other CSV map through ALIASES, then
+    through `mapping` (canonical -> file column), which wins. Raises InvalidFile naming the missing
+    canonical columns and the file's columns, so the caller can offer a mapping step.
+    """
+    p = Path(path)
+    header = [str(c) for c in _read(p, nrows=0).columns]
+    source = sniff_format(header)
+    found = suggest_mapping(header)
+    for canon, col in (mapping or {}).items():
+        if canon not in CANONICAL:
+            raise InvalidInput(f"{canon!r} is not an orders column.", hint=f"Map one of {', '.join(CANONICAL)}.")
+        if col:
+            if col not in header:
+                raise InvalidFile(f"{p.name} has no column {col!r} (mapped to {canon}).",
+                                  hint=f"Its columns are: {', '.join(header)}.")
+            found[canon] = col
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise InvalidFile(
+            f"{p.name}: no column for {', '.join(missing)} (read as a {source} export).",
+            hint=f"Map them to one of its columns ({', '.join(header[:30])}), e.g. "
+                 f"mapping={{'{missing[0]}': '<column>'}} or the column-mapping step in the app.")
+    raw = _read(p, columns=list(dict.fromkeys(found.values())))
+    frame = pd.DataFrame({canon: raw[col] for canon, col in found.items()})
+    oid = _norm_ids(frame["order_id"])
+    frame["order_id"] = oid
+    frame = frame[(oid != "").to_numpy()]
+    if source == "shopify" or frame["order_id"].duplicated().any():
+        # line-item rows: later rows of an order leave order-level fields blank, so take each order's
+        # first row that has a created_at (or its first row when none has): sort by order, dated first
+        codes, _ = pd.factorize(frame["order_id"])
+        undated = (frame["created_at"].astype("string").fillna("").str.strip() == "").to_numpy()
+        order = np.lexsort((np.arange(len(frame)), undated, codes))
+        keep = np.ones(len(order), dtype=bool)
+        keep[1:] = codes[order][1:] != codes[order][:-1]
+        frame = frame.iloc[np.sort(order[keep])]
+    return _canonical(frame, source, found, len(raw), p.name)
+
+
+def _norm_ids(values: pd.Series) -> pd.Series:
+    """Order ids as text: trimmed, without Shopify's leading '#', '1001.0' read back as '1001'."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype("string").fillna(""), from_pandas=True)
+    arr = pc.utf8_ltrim(pc.utf8_trim_whitespace(arr), characters="#")
+    arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+    return pd.Series(arr, index=values.index, dtype="str")
+
+
+def _query_param(urls: pd.Series, name: str) -> pd.Series:
+    """The value of query parameter `name` in each URL ("" when absent), with Arrow's regex kernel."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(urls.astype("string").fillna(""), from_pandas=True)
+    found = pc.struct_field(pc.extract_regex(arr, pattern=rf"[?&]{name}=(?P<v>[^&#]*)"), [0])
+    return pd.Series(pc.fill_null(found, ""), index=urls.index, dtype="str")
+
+
+def _canonical(frame: pd.DataFrame, source: str, found: dict[str, str], rows: int, name: str) -> Orders:
+    out = pd.DataFrame({"order_id": frame["order_id"].astype("string").fillna("")})
+    out["created_at"] = parse_created_at(frame["created_at"])
+    out["total"] = _money(frame["total"])
+    out["currency"] = frame["currency"].astype("string").fillna("").str.strip().str.upper()
+    for col in ("utm_source", "ttclid", "user_agent", "landing_site"):
+        out[col] = frame[col].astype("string").fillna("").str.strip() if col in frame else ""
+    for col in ("cookie_age_days", "page_load_s"):
+        out[col] = _float(frame[col]) if col in frame else np.nan
+    if "landing_site" in frame:
+        query = out["landing_site"]
+        utm, tt = _query_param(query, "utm_source"), _query_param(query, "ttclid")
+        out["utm_source"] = out["utm_source"].where(out["utm_source"] != "", utm)
+        out["ttclid"] = out["ttclid"].where(out["ttclid"] != "", tt)
+    warnings = []
+    bad_dates = int(out["created_at"].isna().sum())
+    if bad_dates:
+        warnings.append(f"{bad_dates} order(s) in {name} have an unreadable created_at; they have no day.")
+    bad_totals = int(out["total"].isna().sum())
+    if bad_totals:
+        warnings.append(f"{bad_totals} order(s) in {name} have no readable total.")
+    return Orders(frame=out.reset_index(drop=True), source=source, mapping=found, rows_read=rows,
+                  warnings=warnings)
+
+
+def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
+                 require_ttclid_or_utm: bool = True) -> pd.DataFrame:
+    """The TikTok-attributable orders: utm_source equal to `utm_source` (case-insensitive) or a ttclid.
+
+    With require_ttclid_or_utm=False every order is kept (a gap against all orders). An empty
+    `utm_source` keeps only orders with a ttclid. TikTok appends ttclid to ad landing URLs (contract §6.4).
+    """
+    frame = orders.frame if isinstance(orders, Orders) else orders
+    if not require_ttclid_or_utm:
+        return frame.reset_index(drop=True)
+    utm = frame.get("utm_source", pd.Series("", index=frame.index)).astype("string").fillna("")
+    clid = frame.get("ttclid", pd.Series("", index=frame.index)).astype("string").fillna("")
+    want = utm_source.strip().lower()
+    mask = (clid.str.strip() != "")
+    if want:
+        mask = mask | (utm.str.strip().str.lower() == want)
+    return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def parse_user_agents(user_agents: pd.Series) -> pd.DataFrame:
+    """browser family and OS family/major per user agent, parsing each distinct string once (ua-parser)."""
+    from ua_parser import parse
+
+    ua = user_agents.astype("string").fillna("").to_numpy(dtype=object, na_value="")
+    uniq, inv = np.unique(ua, return_inverse=True)
+    fam, osf, osm = [], [], []
+    for text in uniq.tolist():  # distinct user agents only: a month has thousands, not a million
+        if not text:
+            fam.append("unknown")
+            osf.append("unknown")
+            osm.append(-1)
+            continue
+        r = parse(text)
+        fam.append(r.user_agent.family if r.user_agent else "Other")
+        osf.append(r.os.family if r.os else "Other")
+        osm.append(int(r.os.major) if r.os and r.os.major and r.os.major.isdigit() else -1)
+    return pd.DataFrame({"browser": np.array(fam, dtype=object)[inv], "os_family": np.array(osf, dtype=object)[inv],
+                         "os_major": np.array(osm, dtype=np.int64)[inv]})
+
+
+def segment_columns(orders: Orders | pd.DataFrame) -> pd.DataFrame:
+    """The orders frame plus SEGMENT_DIMENSIONS columns (labels ready for charts).
+
+    browser ("Mobile Safari"), os ("iOS 17"), ios_ltp ("iOS 17+" / "iOS ≤16" / "not iOS"), cookie_age
+    ("≤7 d" / ">7 d" / "unknown"), page_load ("≤5 s" / ">5 s" / "unknown"), day ("YYYY-MM-DD" UTC).
+    """
+    frame = (orders.frame if isinstance(orders, Orders) else orders).reset_index(drop=True).copy()
+    ua = frame["user_agent"] if "user_agent" in frame else pd.Series("", index=frame.index)
+    parsed = parse_user_agents(ua)
+    frame["browser"] = parsed["browser"].to_numpy()
+    major = parsed["os_major"].to_numpy()
+    osf = parsed["os_family"].to_numpy(dtype=object)
+    frame["os"] = np.where(major >= 0, osf + " " + major.astype(str), osf)
+    is_ios = osf == "iOS"
+    frame["ios_ltp"] = np.where(is_ios & (major >= LTP_IOS_MAJOR), f"iOS {LTP_IOS_MAJOR}+",
+                                np.where(is_ios, f"iOS ≤{LTP_IOS_MAJOR - 1}", "not iOS"))
+    age = pd.to_numeric(frame.get("cookie_age_days", pd.Series(np.nan, index=frame.index)), errors="coerce")
+    frame["cookie_age"] = np.where(age.isna(), "unknown",
+                                   np.where(age > COOKIE_AGE_DAYS, f">{COOKIE_AGE_DAYS} d", f"≤{COOKIE_AGE_DAYS} d"))
+    load = pd.to_numeric(frame.get("page_load_s", pd.Series(np.nan, index=frame.index)), errors="coerce")
+    frame["page_load"] = np.where(load.isna(), "unknown",
+                                  np.where(load > SLOW_PAGE_S, f">{SLOW_PAGE_S:g} s", f"≤{SLOW_PAGE_S:g} s"))
+    created = frame["created_at"] if "created_at" in frame else pd.Series(pd.NaT, index=frame.index)
+    days = pd.to_datetime(created, utc=True, errors="coerce").dt.floor("D")
+    codes, uniq = pd.factorize(days)  # format each distinct day once, not a million times
+    labels = np.append(pd.DatetimeIndex(uniq).strftime("%Y-%m-%d").to_numpy(dtype=object), "")
+    frame["day"] = labels[codes]
+    return frame

@@ -1,0 +1,156 @@
+"""core.orders: Shopify / WooCommerce / mapped CSV exports, the truth filter and the segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.errors import InvalidFile, InvalidInput
+from core.orders import (
+    COOKIE_AGE_DAYS,
+    SEGMENT_DIMENSIONS,
+    load_orders,
+    read_columns,
+    segment_columns,
+    sniff_format,
+    suggest_mapping,
+    truth_filter,
+)
+
+IOS17 = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+         "Version/17.5 Mobile/15E148 Safari/604.1")
+IOS16 = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+         "Version/16.6 Mobile/15E148 Safari/604.1")
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/124.0.0.0 Safari/537.36")
+
+SHOPIFY = """Name,Email,Financial Status,Currency,Total,Created at,Lineitem quantity,Lineitem name,Landing Site
+#1001,a@example.com,paid,USD,120.50,2026-05-01 10:15:32 -0400,1,Shirt,/p?utm_source=tiktok&ttclid=E.C.P.abc
+#1001,,,,,,2,Mug,
+#1002,b@example.com,paid,EUR,"1,049.00",2026-05-02 08:00:00 +0000,1,Lamp,/p?utm_source=google
+"""
+WOO = """order_id,order_number,order_date,order_total,order_currency,_wc_order_attribution_utm_source,\
+_wc_order_attribution_user_agent
+501,501,2026-05-03T09:00:00+00:00,30.00,USD,tiktok,"{ua}"
+502,502,2026-05-03T10:00:00+00:00,45.10,USD,(direct),"{ua}"
+""".replace("{ua}", CHROME)
+GENERIC = """ref,when,amount,cur,src
+X1,2026-05-04T00:00:00Z,10,usd,tiktok
+X2,2026-05-05T00:00:00Z,20,usd,
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shopify_line_items_group_by_name(tmp_path: Path) -> None:
+    """Shopify's export: one order per Name, '#' dropped, order-level fields from the first row."""
+    orders = load_orders(write(tmp_path, "orders_export.csv", SHOPIFY))
+    f = orders.frame.set_index("order_id")
+    assert orders.source == "shopify" and orders.rows_read == 3
+    assert list(f.index) == ["1001", "1002"]
+    assert f.loc["1001", "total"] == pytest.approx(120.5) and f.loc["1002", "total"] == pytest.approx(1049.0)
+    assert f.loc["1001", "created_at"] == pd.Timestamp("2026-05-01 14:15:32", tz="UTC")
+    assert (f.loc["1001", "utm_source"], f.loc["1001", "ttclid"]) == ("tiktok", "E.C.P.abc")
+    assert (f.loc["1002", "currency"], f.loc["1002", "ttclid"]) == ("EUR", "")
+    assert orders.warnings == []
+
+
+def test_woocommerce_attribution_columns(tmp_path: Path) -> None:
+    """WooCommerce's order-attribution meta fills utm_source and user_agent."""
+    orders = load_orders(write(tmp_path, "woo.csv", WOO))
+    assert orders.source == "woocommerce"
+    assert list(orders.frame["order_id"]) == ["501", "502"]
+    assert list(orders.frame["utm_source"]) == ["tiktok", "(direct)"]
+    assert orders.frame["user_agent"].iloc[0] == CHROME
+
+
+def test_generic_csv_needs_a_mapping(tmp_path: Path) -> None:
+    """An unknown export raises InvalidFile naming missing columns; a mapping reads it."""
+    path = write(tmp_path, "mine.csv", GENERIC)
+    with pytest.raises(InvalidFile, match="order_id, created_at, currency") as err:
+        load_orders(path)
+    assert "ref" in str(err.value)  # the file's columns are offered for the mapping
+    mapping = {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur", "utm_source": "src"}
+    orders = load_orders(path, mapping)
+    assert orders.source == "generic" and orders.mapping["order_id"] == "ref"
+    assert list(orders.frame["currency"]) == ["USD", "USD"]
+    assert list(truth_filter(orders)["order_id"]) == ["X1"]
+    assert read_columns(path) == ["ref", "when", "amount", "cur", "src"]
+
+
+@pytest.mark.parametrize(("mapping", "error", "needle"), [
+    ({"order_id": "nope"}, InvalidFile, "no column 'nope'"),
+    ({"colour": "ref"}, InvalidInput, "not an orders column"),
+])
+def test_bad_mappings_are_rejected(tmp_path: Path, mapping: dict, error: type, needle: str) -> None:
+    """A mapping to a column the file lacks, or to an unknown field, is rejected with the fix."""
+    with pytest.raises(error, match=needle):
+        load_orders(write(tmp_path, "mine.csv", GENERIC), mapping)
+
+
+@pytest.mark.parametrize(("text", "needle"), [("", "not a readable CSV"), (None, "no such file")])
+def test_unreadable_files(tmp_path: Path, text: str | None, needle: str) -> None:
+    """Missing or empty files raise InvalidFile."""
+    path = tmp_path / "o.csv"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(InvalidFile, match=needle):
+        load_orders(path)
+
+
+@pytest.mark.parametrize(("columns", "fmt"), [
+    (["Name", "Created at", "Total", "Lineitem name"], "shopify"),
+    (["order_number", "order_date", "order_total"], "woocommerce"),
+    (["Order ID", "_wc_order_attribution_utm_source"], "woocommerce"),
+    (["id", "date", "total", "currency"], "generic"),
+])
+def test_sniff_format(columns: list[str], fmt: str) -> None:
+    """The export kind is recognised from its header."""
+    assert sniff_format(columns) == fmt
+
+
+def test_suggest_mapping_ignores_case_and_spacing() -> None:
+    """Aliases match whatever the case and separators."""
+    assert suggest_mapping(["ORDER NUMBER", "Order-Date", "Order Total", "Currency", "TTCLID"]) == {
+        "order_id": "ORDER NUMBER", "created_at": "Order-Date", "total": "Order Total", "currency": "Currency",
+        "ttclid": "TTCLID"}
+
+
+FRAME = pd.DataFrame({"order_id": ["1", "2", "3", "4"], "utm_source": ["TikTok", "google", "", "tiktok"],
+                      "ttclid": ["", "E.C.P.x", "", ""]})
+
+
+@pytest.mark.parametrize(("kwargs", "kept"), [
+    ({}, ["1", "2", "4"]),
+    ({"utm_source": ""}, ["2"]),
+    ({"utm_source": "google"}, ["2"]),
+    ({"require_ttclid_or_utm": False}, ["1", "2", "3", "4"]),
+])
+def test_truth_filter(kwargs: dict, kept: list[str]) -> None:
+    """The truth set is utm_source match (any case) or a ttclid, unless the filter is off."""
+    assert list(truth_filter(FRAME, **kwargs)["order_id"]) == kept
+
+
+def test_segment_columns() -> None:
+    """Segments: browser and OS major from ua-parser, iOS 17+, cookie age, page load and day."""
+    frame = pd.DataFrame({
+        "order_id": ["1", "2", "3", "4"], "user_agent": [IOS17, IOS16, CHROME, ""],
+        "cookie_age_days": [0.0, COOKIE_AGE_DAYS + 1, float("nan"), COOKIE_AGE_DAYS],
+        "page_load_s": [1.0, 6.5, float("nan"), 5.0],
+        "created_at": pd.to_datetime(["2026-05-01T23:59:00Z", "2026-05-02T00:01:00Z", None, "2026-05-02T10:00:00Z"],
+                                     utc=True),
+    })
+    seg = segment_columns(frame)
+    assert set(SEGMENT_DIMENSIONS) <= set(seg.columns)
+    assert list(seg["browser"]) == ["Mobile Safari", "Mobile Safari", "Chrome", "unknown"]
+    assert list(seg["os"]) == ["iOS 17", "iOS 16", "Windows 10", "unknown"]
+    assert list(seg["ios_ltp"]) == ["iOS 17+", "iOS ≤16", "not iOS", "not iOS"]
+    assert list(seg["cookie_age"]) == ["≤7 d", ">7 d", "unknown", "≤7 d"]
+    assert list(seg["page_load"]) == ["≤5 s", ">5 s", "unknown", "≤5 s"]
+    assert list(seg["day"]) == ["2026-05-01", "2026-05-02", "", "2026-05-02"]
