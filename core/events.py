@@ -197,8 +197,9 @@ def normalize_server_frame(df: pd.DataFrame) -> pd.DataFrame:
         else:
             out[col] = pd.NA
     for col in _STRING_COLUMNS:
-        out[col] = out[col].astype("string").fillna("").str.strip()
-    out["event_id"] = out["event_id"].str.replace(r"\.0$", "", regex=True)
+        text = out[col].astype("string").fillna("")
+        # event_id is compared exactly by TikTok: a stray space must stay visible to dedup's near-miss report
+        out[col] = text if col == "event_id" else text.str.strip()
     out["source"] = "server"
     times = pd.to_numeric(out["event_time"], errors="coerce").astype("float64")
     out["event_time"] = times.where(~(times > MS_TIMESTAMP_THRESHOLD), times / 1000.0)

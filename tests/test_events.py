@@ -83,3 +83,12 @@ def test_load_csv_missing_columns_named(tmp_path: Path) -> None:
         load_server_events(bad)
     with pytest.raises(InvalidFile, match="no such file"):
         load_server_events(tmp_path / "missing.csv")
+
+
+def test_event_id_is_kept_exactly(tmp_path: Path) -> None:
+    """TikTok compares event_id exactly: whitespace and case survive loading from JSON and CSV."""
+    df = server_frame([{"event": "Purchase", "event_id": "ord_1_purchase "}, {"event": "Purchase", "event_id": "ORD_2"}])
+    assert list(df.event_id) == ["ord_1_purchase ", "ORD_2"]
+    csv = tmp_path / "server.csv"
+    csv.write_text('event_source_id,event,event_id,event_time\nC1,Purchase," ord_3",1735689600\n')
+    assert load_server_events(csv).event_id[0] == " ord_3"
