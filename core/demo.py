@@ -46,6 +46,8 @@ LOSS_MODES: Final[dict[str, tuple[float, str]]] = {
     "webhook_duplicate": (0.01, "webhook delivered twice within minutes (same event_id)"),
     "server_clock_skew": (0.03, "server clock 6-12 min off: the pair deduplicates instead of merging"),
     "server_no_event_id": (0.02, "legacy integration sending no event_id"),
+    "server_ip_as_ip": (0.04, "server events carrying the shop's own internal address (10.x) as user.ip"),
+    "server_library_ua": (0.03, "server events carrying the webhook worker's user agent (python-requests)"),
     "mangled_event_id": (0.06, "server event_id differs: 'order_' prefix, upper case, bare number, "
                                "CompletePayment instead of Purchase, or a trailing space"),
 }
@@ -116,6 +118,16 @@ def _blank(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+PUBLIC_FIRST_OCTETS = np.array(["24", "31", "46", "73", "81", "86", "90", "98", "142", "176", "185", "212"])
+_ULID_ALPHABET = np.array(list("0123456789ABCDEFGHJKMNPQRSTVWXYZ"))
+
+
+def _ttp_cookies(rng: np.random.Generator, n: int, prefix: str) -> np.ndarray:
+    """`_ttp` values in today's shape: a 26-character ULID plus the `_.tt.1` suffix (contract §6.4)."""
+    body = _ULID_ALPHABET[rng.integers(0, 32, (n, 26 - len(prefix)))]
+    return np.char.add(np.char.add(prefix, body.view(f"<U{26 - len(prefix)}").ravel()), "_.tt.1").astype(object)
+
+
 def generate_store(orders: int = 5000, seed: int = 7, start: date = date(2026, 5, 1)) -> DemoStore:
     """A month of orders from `start` with their Pixel and server Purchase events (seeded, vectorized).
 
@@ -174,8 +186,8 @@ def generate_store(orders: int = 5000, seed: int = 7, start: date = date(2026, 5
     fired = ((rng.random(n) >= adblock) & ~((page_load > 5) & (rng.random(n) < rate("slow_page_loss")))
              & (rng.random(n) >= rate("consent_denied")))
     truncated = safari & (cookie_age > 7) & (rng.random(n) < rate("itp_cookie_truncation"))
-    ttp_stored = np.char.add(np.char.add("01J", rng.integers(10**15, 10**16, n).astype(str)), "_.tt.1").astype(object)
-    ttp_fresh = np.char.add(np.char.add("01K", rng.integers(10**15, 10**16, n).astype(str)), "_.tt.1").astype(object)
+    ttp_stored = _ttp_cookies(rng, n, "01J")
+    ttp_fresh = _ttp_cookies(rng, n, "01K")
     eid = "ord_" + oid + "_purchase"
     f = np.flatnonzero(fired)
     reload = f[rng.random(f.size) < rate("pixel_reload")]
@@ -237,9 +249,13 @@ def generate_store(orders: int = 5000, seed: int = 7, start: date = date(2026, 5
     s_time = np.concatenate([s_t, s_t[dup] + rng.uniform(5, 600, dup.size)])
     o = sent[take]
     has_ip6 = rng.random(n) < 0.25
-    ip = np.where(has_ip6, "2001:db8::" + np.char.mod("%x", customer).astype(object),
-                  "203.0." + (customer % 256).astype(str).astype(object) + "."
-                  + ((customer // 256) % 256).astype(str).astype(object))
+    # public-looking customer addresses (RIPE/ARIN-allocated blocks), never the documentation ranges,
+    # which TikTok cannot place and the EMQ proxy rightly scores as not public
+    first = PUBLIC_FIRST_OCTETS[customer % len(PUBLIC_FIRST_OCTETS)].astype(object)
+    ip = np.where(has_ip6, "2a02:810d:" + np.char.mod("%x", customer % 65536).astype(object) + "::1",
+                  first + "." + ((customer // 7) % 256).astype(str).astype(object) + "."
+                  + ((customer // 256) % 256).astype(str).astype(object) + "."
+                  + (1 + customer % 254).astype(str).astype(object))
     server = pd.DataFrame({
         "pixel_code": DEMO_PIXEL_CODE, "event": s_event[take], "event_id": s_eid[take],
         "event_time": np.round(s_time, 3), "source": "server", "url": "https://" + DEMO_DOMAIN
@@ -254,6 +270,11 @@ def generate_store(orders: int = 5000, seed: int = 7, start: date = date(2026, 5
         "first_name": "", "last_name": "", "zip_code": "", "test_event_code": "",
         "limited_data_use": False,
     })
+    # integration bugs the EMQ proxy should catch: the server's own address and user agent sent as the customer's
+    own_ip = (rng.random(len(server)) < rate("server_ip_as_ip")) & (server["ip"] != "")
+    server.loc[own_ip, "ip"] = "10.20.0." + pd.Series(rng.integers(2, 250, int(own_ip.sum()))).astype(str).values
+    lib_ua = (rng.random(len(server)) < rate("server_library_ua")) & (server["user_agent"] != "")
+    server.loc[lib_ua, "user_agent"] = "python-requests/2.32.3"
     server = server.sort_values("event_time", kind="stable").reset_index(drop=True)
     server["index"] = np.arange(len(server), dtype=np.int64)
     return DemoStore(orders=orders_df, pixel=pixel, server=server, seed=seed, start=start)
