@@ -60,7 +60,7 @@ findings = lint(body)
 st.subheader("Findings")
 render_findings(findings, key="lint_findings")
 st.download_button("Download findings (JSON)", findings_json(findings), file_name="findings.json",
-                   mime="application/json", key="lint_download", disabled=not findings)
+                   mime="application/json", key="lint_download", disabled=not findings, on_click="ignore")
 
 st.subheader("Body with markers")
 render_body_with_markers(body, findings)

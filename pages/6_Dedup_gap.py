@@ -127,23 +127,24 @@ if "truth" in s:
 left, right = st.columns(2)
 left.plotly_chart(charts.gap_waterfall(s), width="stretch", key="gap_fig_waterfall")
 left.download_button("Waterfall CSV", charts.figure_csv(charts.waterfall_frame(s)), "gap_waterfall.csv",
-                     "text/csv", key="gap_dl_waterfall")
+                     "text/csv", key="gap_dl_waterfall", on_click="ignore")
 right.plotly_chart(charts.verdict_mix(report.keys), width="stretch", key="gap_fig_verdicts")
 right.download_button("Verdicts CSV (every key with its reason)", lambda: charts.figure_csv(report.keys),
-                      "dedup_verdicts.csv", "text/csv", key="gap_dl_verdicts")
+                      "dedup_verdicts.csv", "text/csv", key="gap_dl_verdicts", on_click="ignore")
 if report.segments is not None:
     dims = [d for d in SEGMENT_DIMENSIONS if d != "day"]
     by = st.selectbox("Segment", dims, key="gap_segment", format_func=lambda d: d.replace("_", " "))
     st.plotly_chart(charts.gap_by_segment(report.segments, by), width="stretch", key="gap_fig_segments")
     st.download_button("Segments CSV", charts.figure_csv(report.segments), "gap_segments.csv", "text/csv",
-                       key="gap_dl_segments")
+                       key="gap_dl_segments", on_click="ignore")
 else:
     st.info("Upload an orders export to see the gap by browser, OS, iOS 17+, cookie age and page load.")
 st.plotly_chart(charts.daily_series(report.daily), width="stretch", key="gap_fig_daily")
-st.download_button("Daily CSV", charts.figure_csv(report.daily), "gap_daily.csv", "text/csv", key="gap_dl_daily")
+st.download_button("Daily CSV", charts.figure_csv(report.daily), "gap_daily.csv", "text/csv", key="gap_dl_daily",
+                   on_click="ignore")
 
 st.subheader(f"Near misses ({len(report.near_misses):,})")
 st.caption("Keys that would pair if the ids or names matched exactly, and pairs a clock skew pushed out of a window.")
 st.dataframe(report.near_misses.head(2000), width="stretch", hide_index=True, key="gap_near_misses")
 st.download_button("Near misses CSV", charts.figure_csv(report.near_misses), "near_misses.csv", "text/csv",
-                   key="gap_dl_near_misses")
+                   key="gap_dl_near_misses", on_click="ignore")

@@ -63,9 +63,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 90.0) 
     raise TimeoutError(f"streamlit not healthy after {timeout}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A live console on a free 127.0.0.1 port, with its own database; the emulator is the target."""
+    """A live console on a free 127.0.0.1 port for each test module, with its own database and emulator.
+
+    Module scope keeps tests order-independent: one module's sends never show up in another's pages.
+    """
     _require_chromium()
     port = _free_port()
     db = tmp_path_factory.mktemp("e2e") / "console.db"

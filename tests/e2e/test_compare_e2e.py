@@ -14,8 +14,9 @@ HAR = Path(__file__).resolve().parents[1] / "fixtures" / "devtools_shop.har"
 def test_demo_pairs_and_field_diff_render(page: Page, app_url: str) -> None:
     """The demo button fills both sides; metrics, the pairs table and the field diff appear, no traceback."""
     goto_page(page, app_url, "Compare")
-    expect(page.get_by_text("use the demo store month", exact=False)).to_be_visible()
-    page.locator(".st-key-compare_demo button").click()
+    demo = page.get_by_role("button", name="Use the demo store month on both sides")
+    expect(demo).to_be_visible()
+    demo.click()
     wait_for_run(page)
     # generating the demo month can take seconds on a loaded 2-core machine
     expect(page.get_by_test_id("stMetric").filter(has_text="Merged")).to_be_visible(timeout=60_000)
