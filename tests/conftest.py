@@ -33,6 +33,16 @@ def _clear_streamlit_caches() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="module")
+def emu_server(request: pytest.FixtureRequest) -> Iterator[object]:
+    """A real Events API emulator on 127.0.0.1 for the test module, accepting the module's `TOKEN`."""
+    from core.emulator import start_emulator
+
+    server = start_emulator(token=getattr(request.module, "TOKEN", None))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def app_test():
     """Factory: an AppTest of app.py switched to `page` (e.g. "pages/1_Build.py"), not yet run."""

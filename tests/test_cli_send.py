@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,6 @@ def events(n: int, start: int = 0) -> list[dict[str, Any]]:
 
 def body(n: int = 2, **top: Any) -> dict[str, Any]:
     return {"event_source": "web", "event_source_id": "CPIXEL123", **top, "data": events(n)}
-
-
-@pytest.fixture(scope="module")
-def emu_server() -> Iterator[EmulatorServer]:
-    server = start_emulator(token=TOKEN)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

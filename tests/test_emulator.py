@@ -37,11 +37,9 @@ def body(n: int = 1, code: str | None = "TEST123", **over: Any) -> dict[str, Any
     return b
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorServer]:
-    server = start_emulator(token=TOKEN)
-    yield server
-    server.stop()
+@pytest.fixture
+def emu(emu_server: EmulatorServer) -> EmulatorServer:
+    return emu_server
 
 
 @pytest.fixture

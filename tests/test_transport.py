@@ -48,13 +48,6 @@ def cfg(url: str, **over: Any) -> Settings:
     return Settings(**base)
 
 
-@pytest.fixture(scope="module")
-def emu_server() -> Iterator[EmulatorServer]:
-    server = start_emulator(token=TOKEN)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def emu(emu_server: EmulatorServer) -> EmulatorServer:
     emu_server.clear()
