@@ -26,7 +26,8 @@ COMPARED = ("pixel_events", "server_events", "counted", "merged_pairs", "dedupli
             "server_only", "same_source_duplicates", "outside_window", "missing_event_id", "truth",
             "truth_pixel", "truth_counted")
 
-# The same counts in SQL. The server side's event_id is trimmed because core.events' loader trims it.
+# The same counts in SQL. The server side's pixel code, event and order_id are trimmed as core.events'
+# loader trims them; event_id is kept exactly as sent on both sides (TikTok compares ids exactly).
 REFERENCE_SQL = r"""
 SET enable_progress_bar = false;
 CREATE TEMP TABLE ev AS
@@ -34,7 +35,7 @@ CREATE TEMP TABLE ev AS
          coalesce(event_id, '') AS event_id, TRY_CAST(timestamp AS DOUBLE) AS t, coalesce(order_id, '') AS order_id
   FROM read_csv('{pixel}', all_varchar = true)
   UNION ALL
-  SELECT 1, coalesce(trim(event_source_id), ''), coalesce(trim(event), ''), coalesce(trim(event_id), ''),
+  SELECT 1, coalesce(trim(event_source_id), ''), coalesce(trim(event), ''), coalesce(event_id, ''),
          TRY_CAST(event_time AS DOUBLE), coalesce(trim(order_id), '')
   FROM read_csv('{server}', all_varchar = true);
 CREATE TEMP TABLE keyed AS

@@ -306,20 +306,38 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     JSON: the summary figures at the top level (pixel_events, server_events, counted, ...), plus
     `near_misses` (count per kind) and, with --details, `keys` (one object per key verdict).
     """
-    from core.dedup import simulate
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from core.dedup import PIXEL_INPUT_COLUMNS, SERVER_INPUT_COLUMNS, simulate
     from core.events import load_server_events
     from core.orders import load_orders, segment_columns, truth_filter
     from core.pixel import load_pixel_events
 
-    pixel = load_pixel_events(args.pixel).events
-    server = load_server_events(args.server)
-    orders = None
-    if args.orders:
-        loaded = load_orders(args.orders)
-        for warning in loaded.warnings:
-            print(f"tiktok-events dedup: {warning}", file=sys.stderr)
-        orders = segment_columns(truth_filter(loaded, utm_source=args.utm_source,
-                                              require_ttclid_or_utm=not args.all_orders))
+    # Arrow keeps freed buffers for reuse; each stage's scratch is handed back so the peak stays low
+    release = pa.default_memory_pool().release_unused
+
+    def truth_set(path: str) -> tuple[list[str], pd.DataFrame]:
+        loaded = load_orders(path)  # every order of the month; only the truth set leaves this function
+        return loaded.warnings, segment_columns(truth_filter(loaded, utm_source=args.utm_source,
+                                                             require_ttclid_or_utm=not args.all_orders))
+
+    # The orders file is independent of the event files: read it on a second thread while the events
+    # load (Arrow's parsers and kernels release the GIL). Only the columns dedup reads are loaded.
+    # Errors surface in a sequential run's order (Pixel, server, orders); warnings print after the events.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        truth = pool.submit(truth_set, args.orders) if args.orders else None
+        pixel = load_pixel_events(args.pixel, columns=PIXEL_INPUT_COLUMNS).events
+        release()
+        server = load_server_events(args.server, columns=SERVER_INPUT_COLUMNS)
+        orders = None
+        if truth is not None:
+            warnings, orders = truth.result()
+            for warning in warnings:
+                print(f"tiktok-events dedup: {warning}", file=sys.stderr)
+        release()
     report = simulate(pixel, server, orders=orders, link=args.link, template=args.template)
     out: dict[str, Any] = dict(report.summary)
     out["near_misses"] = {str(k): int(v) for k, v in report.near_misses["kind"].value_counts().items()}

@@ -54,6 +54,9 @@ SUMMARY_FIELDS: Final = (
 )
 ORDER_FIELDS: Final = ("truth", "truth_pixel", "truth_counted", "truth_over_counted", "pixel_gap",
                        "recovered_share")
+# The event columns simulate reads: a loader's `columns=` for them keeps results and saves the rest.
+PIXEL_INPUT_COLUMNS: Final = ("pixel_code", "event", "event_id", "timestamp", "ttp", "order_id")
+SERVER_INPUT_COLUMNS: Final = ("pixel_code", "event", "event_id", "event_time", "ttp", "order_id")
 KEY_COLUMNS: Final = ("pixel_code", "event", "event_id", "occurrence", "pixel_time", "server_time", "delta_s",
                       "pixel_events", "server_events", "counted", "verdict", "reason")
 NEAR_MISS_COLUMNS: Final = ("kind", "pixel_code", "pixel_event", "pixel_event_id", "server_pixel_code",
@@ -170,12 +173,18 @@ def _occurrences(group: np.ndarray, t_ms: np.ndarray) -> tuple[np.ndarray, np.nd
     return order, anchor, anchor_pos
 
 
-def _human(seconds: np.ndarray) -> pa.Array:
-    """'42 s', '3 min', '7 h', '3 d' for absolute durations (vectorized)."""
+def _human_parts(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unit 0-3 for s/min/h/d, whole number in it) of absolute durations; NaN and inf as 0 s."""
     a = np.abs(np.nan_to_num(seconds, nan=0.0, posinf=0.0, neginf=0.0))
     unit = np.select([a < 90, a < 5400, a < 172800], [0, 1, 2], 3)
     val = np.select([a < 90, a < 5400, a < 172800], [a, a / 60, a / 3600], a / 86400)
-    return _join(_str_int(np.round(val)), _pick((" s", " min", " h", " d"), unit))
+    return unit, np.round(val).astype(np.int64)
+
+
+def _human(seconds: np.ndarray) -> pa.Array:
+    """'42 s', '3 min', '7 h', '3 d' for absolute durations (vectorized)."""
+    unit, val = _human_parts(seconds)
+    return _join(_str_int(val), _pick((" s", " min", " h", " d"), unit))
 
 
 _PAIR_TAIL: Final = (
@@ -216,8 +225,7 @@ def simulate(
 
     # one integer per key across both sides; codes follow first appearance, so the first row of
     # key k is where the running maximum first reaches k
-    encoded = pc.dictionary_encode(_join_key(cols))
-    key = _np(encoded.indices).astype(np.int64)
+    key = _key_codes(cols)
     first_rows = np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0) if len(key) else key
 
     idx = np.flatnonzero(pairable)
@@ -333,6 +341,24 @@ def simulate(
                        orders=report_orders)
 
 
+def _key_codes(cols: dict[str, pa.Array]) -> np.ndarray:
+    """One int64 per row for pixel_code + event + event_id, numbered by first appearance.
+
+    The same numbering as dictionary-encoding the joined key strings, without building a million
+    joined strings: each column is dictionary-encoded and the codes are combined.
+    """
+    return _combine(*(_np(pc.dictionary_encode(cols[c]).indices) for c in ("pixel_code", "event", "event_id")))
+
+
+def _combine(*parts: np.ndarray) -> np.ndarray:
+    """One code 0..k-1 per distinct row of the non-negative integer columns `parts` (first appearance)."""
+    code = np.zeros(len(parts[0]), np.int64)
+    for part in parts:
+        col = part.astype(np.int64)
+        code = pd.factorize(code * (int(col.max(initial=0)) + 1) + col)[0].astype(np.int64)
+    return code
+
+
 def _join_key(cols: dict[str, pa.Array]) -> pa.Array:
     # \x1f (unit separator) cannot occur in a pixel code, event name or sane event_id
     return pc.binary_join_element_wise(cols["pixel_code"], cols["event"], cols["event_id"],
@@ -344,14 +370,13 @@ def _keys_frame(cols: dict[str, pa.Array], first: np.ndarray, occurrence: np.nda
                 verdict: np.ndarray) -> pd.DataFrame:
     """One row per (key, occurrence pair) with its verdict and a reason a person can act on."""
     take = pa.array(first.astype(np.int64))
+    # the reason depends on a handful of small numbers: write it once per distinct combination
     paired = verdict <= 2
-    pair_text = _join("server arrived ", _human(delta), _pick((" after", " before"), (delta < 0).astype(int)),
-                      " pixel: ", _pick(_PAIR_TAIL, np.minimum(verdict, 2)))
-    reason = pc.if_else(pa.array(paired), pair_text, _pick(_ONE_SIDE, verdict))
-    for n, label in ((n_p, " Pixel"), (n_s, " server")):
-        if (n > 1).any():
-            note = _join("; ", _str_int(np.maximum(n - 1, 0)), label, " repeat(s) within 48 h dropped")
-            reason = _join(reason, pc.if_else(pa.array(n > 1), note, pa.scalar("", pa.large_string())))
+    unit, value = _human_parts(delta)
+    combo = _combine(verdict, np.where(paired, unit, 0), np.where(paired, value, 0), paired & (delta < 0),
+                     np.maximum(n_p - 1, 0), np.maximum(n_s - 1, 0))
+    rep = np.unique(combo, return_index=True)[1]
+    reason = _reasons(delta[rep], verdict[rep], n_p[rep], n_s[rep]).take(pa.array(combo))
     return pa.table({
         "pixel_code": cols["pixel_code"].take(take),
         "event": cols["event"].take(take),
@@ -363,6 +388,19 @@ def _keys_frame(cols: dict[str, pa.Array], first: np.ndarray, occurrence: np.nda
         "verdict": _pick(VERDICTS, verdict),
         "reason": reason,
     }).to_pandas()
+
+
+def _reasons(delta: np.ndarray, verdict: np.ndarray, n_p: np.ndarray, n_s: np.ndarray) -> pa.Array:
+    """The reason a person can act on, per key verdict (see _keys_frame)."""
+    paired = verdict <= 2
+    pair_text = _join("server arrived ", _human(delta), _pick((" after", " before"), (delta < 0).astype(int)),
+                      " pixel: ", _pick(_PAIR_TAIL, np.minimum(verdict, 2)))
+    reason = pc.if_else(pa.array(paired), pair_text, _pick(_ONE_SIDE, verdict))
+    for n, label in ((n_p, " Pixel"), (n_s, " server")):
+        if (n > 1).any():
+            note = _join("; ", _str_int(np.maximum(n - 1, 0)), label, " repeat(s) within 48 h dropped")
+            reason = _join(reason, pc.if_else(pa.array(n > 1), note, pa.scalar("", pa.large_string())))
+    return reason
 
 
 def _lone_frame(cols: dict[str, pa.Array], side: np.ndarray, t: np.ndarray, missing_id: np.ndarray,
@@ -538,8 +576,16 @@ def _classify_near(m: pd.DataFrame) -> pd.DataFrame:
 
 # --- orders ---------------------------------------------------------------------------------------
 def _norm_order_ids(ids: pa.Array) -> pa.Array:
-    s = pc.utf8_ltrim(pc.utf8_trim_whitespace(ids), characters="#")
-    return pc.replace_substring_regex(s, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+    """Trimmed, without leading '#', '1001.0' as '1001'; a step runs only when some id needs it."""
+    edge = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(ids, 0, 1)),
+                  pc.utf8_is_space(pc.utf8_slice_codeunits(ids, -1)))
+    if pc.any(edge).as_py():
+        ids = pc.utf8_trim_whitespace(ids)
+    if pc.any(pc.starts_with(ids, "#")).as_py():
+        ids = pc.utf8_ltrim(ids, characters="#")
+    if pc.any(pc.match_substring(ids, ".")).as_py():
+        ids = pc.replace_substring_regex(ids, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+    return ids
 
 
 def _link_orders(orders: pd.DataFrame, cols: dict[str, pa.Array], side: np.ndarray, counts_row: np.ndarray,
@@ -558,17 +604,19 @@ def _link_orders(orders: pd.DataFrame, cols: dict[str, pa.Array], side: np.ndarr
         ev_key, o_key = cols["event_id"], _join(pre, oid, post)
     else:
         raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use order_id or event_id_template.")
-    n_o = len(o_key)
-    codes = _np(pc.dictionary_encode(pa.concat_arrays([o_key, ev_key])).indices).astype(np.int64)
-    o_codes, e_codes = codes[:n_o], codes[n_o:]
-    linked = _np(pc.not_equal(ev_key, ""))
-    size = int(codes.max()) + 1 if len(codes) else 1
+    # number the orders' keys, then look each event's key up among them (a hash of the orders only)
+    encoded = pc.dictionary_encode(o_key)
+    o_codes = _np(encoded.indices).astype(np.int64)
+    size = max(len(encoded.dictionary), 1)
+    found = pc.index_in(ev_key, value_set=encoded.dictionary)
+    linked = _np(pc.and_(pc.not_equal(ev_key, ""), pc.is_valid(found)))
+    e_codes = _np(pc.fill_null(found, 0)).astype(np.int64)
 
     def per_order(weights: np.ndarray) -> np.ndarray:
         out: np.ndarray = np.bincount(e_codes[linked], weights=weights[linked], minlength=size)[o_codes]
         return out
 
-    out = orders.copy()
+    out = orders.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
     out["order_id"] = pd.Series(oid, index=out.index, dtype="str")
     # a linked Pixel event always counts (its occurrence's first event does), so seen = counted alone
     out["pixel"] = per_order((side == 0).astype(np.float64)) > 0

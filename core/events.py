@@ -6,16 +6,18 @@ A row is one `data[]` event as it was (or would be) sent: identifiers are the va
 
 from __future__ import annotations
 
+import csv
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.contract import MS_TIMESTAMP_THRESHOLD
-from core.errors import InvalidFile
+from core.errors import InvalidFile, InvalidInput
 
 SERVER_COLUMNS = [
     "pixel_code", "event", "event_id", "event_time", "source", "url", "value", "currency", "order_id",
@@ -211,35 +213,90 @@ def normalize_server_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, columns: Collection[str] | None = None) -> pd.DataFrame:
+    """The CSV as text-typed columns; with `columns` only the file's columns whose stripped name is one."""
+    import pyarrow as pa
+
+    types: dict[str, Any] = {"event_id": "string", "order_id": "string", "event_source_id": "string",
+                             "pixel_code": "string", "phone": "string", "external_id": "string"}
+    include: list[str] = []
+    attempts = [types]
+    if columns is not None:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            header = next(csv.reader([fh.readline()]), [])
+        include = [h for h in header if h.strip() in columns]
+        # Every projected column typed up front: inferring a type keeps the file's parsed blocks alive
+        # (four times the memory). event_time as float64 is what inference gives when every value is a
+        # number; otherwise the inferring read below runs as before.
+        attempts.insert(0, {h: pa.float64() if h.strip() == "event_time" else pa.string() for h in include})
     try:
         import pyarrow.csv as pacsv
 
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={"event_id": "string", "order_id": "string", "event_source_id": "string",
-                          "pixel_code": "string", "phone": "string", "external_id": "string"},
-            strings_can_be_null=False,
-        ))
+        for attempt, column_types in enumerate(attempts, start=1):
+            try:
+                table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                    column_types=column_types, strings_can_be_null=False, include_columns=include))
+                break
+            except pa.ArrowInvalid:
+                if attempt == len(attempts):
+                    raise
         return table.to_pandas()
     except Exception as exc:  # pyarrow's errors name the row; fall back to pandas for odd dialects
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            return pd.read_csv(path, dtype=str, keep_default_na=False,
+                               usecols=include or None)
         except Exception:
             raise InvalidFile(f"{path.name} is not a readable CSV: {exc}",
                               hint="Export as comma-separated UTF-8 with a header row.") from None
 
 
-def load_server_events(path: str | Path) -> pd.DataFrame:
+def _blank_absent(df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    """Fill the SERVER_COLUMNS a projected load drops with what normalize_server_frame makes of an absent
+    column ("", NaN, False), as cheap Arrow blanks instead of a million pd.NA objects each."""
+    import pyarrow as pa
+
+    n = len(df)
+    blank = pd.array(pa.repeat(pa.scalar("", pa.large_string()), n), dtype=pd.StringDtype("pyarrow"))
+    fill: dict[str, Any] = {}
+    for col in SERVER_COLUMNS:
+        if col in df.columns or col in keep or col == "index":
+            continue
+        fill[col] = np.full(n, np.nan) if col == "value" else blank
+    return df.assign(**fill) if fill else df
+
+
+def server_projection(columns: Iterable[str] | None) -> list[str]:
+    """The SERVER_COLUMNS a loader returns for `columns` (None: all), in SERVER_COLUMNS order.
+
+    The CSV's required columns (pixel_code, event, event_id, event_time) are always included; unknown
+    names raise InvalidInput.
+    """
+    if columns is None:
+        return list(SERVER_COLUMNS)
+    wanted = set(columns)
+    unknown = sorted(wanted - set(SERVER_COLUMNS))
+    if unknown:
+        raise InvalidInput(f"Unknown server column(s) {', '.join(unknown)}.",
+                           hint=f"Pick from {', '.join(SERVER_COLUMNS)}.")
+    wanted |= {*CSV_REQUIRED, "pixel_code"}
+    return [c for c in SERVER_COLUMNS if c in wanted]
+
+
+def load_server_events(path: str | Path, *, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """Server events from a file: JSON/JSONL v1.3 bodies or events, or CSV with event columns.
 
     CSV needs `event`, `event_id`, `event_time` and `event_source_id` (or `pixel_code`); other
-    SERVER_COLUMNS are read when present. Raises InvalidFile naming what is missing.
+    SERVER_COLUMNS are read when present. Raises InvalidFile naming what is missing. With `columns`
+    the frame holds only those (see server_projection), with the same values as a full load; a CSV then
+    reads only those columns of the file (the dedup command needs six of twenty-two).
     """
+    keep = server_projection(columns)
     p = Path(path)
     if not p.is_file():
         raise InvalidFile(f"{p}: no such file.", hint="Check the path.")
     if p.suffix.lower() == ".csv":
-        df = _read_csv(p)
+        read = None if columns is None else {*keep, *(["event_source_id"] if "pixel_code" in keep else [])}
+        df = _read_csv(p, read)
         df.columns = [str(c).strip() for c in df.columns]
         if "event_source_id" in df.columns and "pixel_code" not in df.columns:
             df = df.rename(columns={"event_source_id": "pixel_code"})
@@ -249,9 +306,12 @@ def load_server_events(path: str | Path) -> pd.DataFrame:
                 f"{p.name} lacks the column(s) {', '.join(missing)}.",
                 hint="A server-event CSV needs event_source_id, event, event_id and event_time columns.",
             )
-        return normalize_server_frame(df)
+        if columns is None:
+            return normalize_server_frame(df)
+        return normalize_server_frame(_blank_absent(df, keep))[keep]
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidFile(f"{p.name} is not UTF-8 text.", hint="Export it as UTF-8 JSON or CSV.") from None
-    return server_frame(parse_documents(text, p.name))
+    frame = server_frame(parse_documents(text, p.name))
+    return frame if columns is None else frame[keep]

@@ -108,7 +108,9 @@ def _read(p: Path, nrows: int | None = None, columns: list[str] | None = None) -
             import pyarrow.csv as pacsv
 
             header = list(pd.read_csv(p, dtype=str, nrows=0, encoding="utf-8-sig").columns)
-            table = pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(
+            # 16 MB blocks: few chunks per column, so the line-item dedup's row take stays fast
+            table = pacsv.read_csv(p, read_options=pacsv.ReadOptions(block_size=1 << 24),
+                                   convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header}, strings_can_be_null=False,
                 include_columns=columns or header))
             return table.to_pandas()
@@ -149,6 +151,19 @@ def _float(values: pd.Series) -> pd.Series:
         return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
+def _stripped(values: pd.Series) -> pd.Series:
+    """Text ("" for missing) without surrounding whitespace, exactly as `.str.strip()` gives it, but
+    without rewriting a column when no value starts or ends with whitespace (the usual export)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values.astype("string").fillna("")
+    arr = pa.array(text)
+    edge = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(arr, 0, 1)),
+                  pc.utf8_is_space(pc.utf8_slice_codeunits(arr, -1)))
+    return text.str.strip() if pc.any(edge).as_py() else text
+
+
 def _money(values: pd.Series) -> pd.Series:
     cleaned = values.astype("string").fillna("").str.replace(r"[^0-9.\-]", "", regex=True)
     return _float(cleaned)
@@ -182,9 +197,13 @@ def load_orders(path: str | Path, mapping: Mapping[str, str] | None = None) -> O
                  f"mapping={{'{missing[0]}': '<column>'}} or the column-mapping step in the app.")
     raw = _read(p, columns=list(dict.fromkeys(found.values())))
     frame = pd.DataFrame({canon: raw[col] for canon, col in found.items()})
+    rows_read = len(raw)
+    del raw  # the file's columns live on in `frame` only until its rows are picked
     oid = _norm_ids(frame["order_id"])
     frame["order_id"] = oid
-    frame = frame[(oid != "").to_numpy()]
+    has_id = (oid != "").to_numpy()
+    if not has_id.all():  # rows without an order id are dropped; no copy when there are none
+        frame = frame[has_id]
     if source == "shopify" or frame["order_id"].duplicated().any():
         # line-item rows: later rows of an order leave order-level fields blank, so take each order's
         # first row that has a created_at (or its first row when none has): sort by order, dated first
@@ -194,7 +213,7 @@ def load_orders(path: str | Path, mapping: Mapping[str, str] | None = None) -> O
         keep = np.ones(len(order), dtype=bool)
         keep[1:] = codes[order][1:] != codes[order][:-1]
         frame = frame.iloc[np.sort(order[keep])]
-    return _canonical(frame, source, found, len(raw), p.name)
+    return _canonical(frame, source, found, rows_read, p.name)
 
 
 def _norm_ids(values: pd.Series) -> pd.Series:
@@ -202,9 +221,11 @@ def _norm_ids(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.astype("string").fillna(""), from_pandas=True)
-    arr = pc.utf8_ltrim(pc.utf8_trim_whitespace(arr), characters="#")
-    arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+    arr = pa.array(_stripped(values), from_pandas=True)
+    if pc.any(pc.starts_with(arr, "#")).as_py():
+        arr = pc.utf8_ltrim(arr, characters="#")
+    if pc.any(pc.match_substring(arr, ".")).as_py():  # the regex pass only when some id could be "1001.0"
+        arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
     return pd.Series(arr, index=values.index, dtype="str")
 
 
@@ -222,9 +243,9 @@ def _canonical(frame: pd.DataFrame, source: str, found: dict[str, str], rows: in
     out = pd.DataFrame({"order_id": frame["order_id"].astype("string").fillna("")})
     out["created_at"] = parse_created_at(frame["created_at"])
     out["total"] = _money(frame["total"])
-    out["currency"] = frame["currency"].astype("string").fillna("").str.strip().str.upper()
+    out["currency"] = _stripped(frame["currency"]).str.upper()
     for col in ("utm_source", "ttclid", "user_agent", "landing_site"):
-        out[col] = frame[col].astype("string").fillna("").str.strip() if col in frame else ""
+        out[col] = _stripped(frame[col]) if col in frame else ""
     for col in ("cookie_age_days", "page_load_s"):
         out[col] = _float(frame[col]) if col in frame else np.nan
     if "landing_site" in frame:
@@ -262,14 +283,16 @@ def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
     return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def parse_user_agents(user_agents: pd.Series) -> pd.DataFrame:
-    """browser family and OS family/major per user agent, parsing each distinct string once (ua-parser)."""
+def _distinct_user_agents(user_agents: pd.Series) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+    """(code per row, browser family, OS family, OS major per distinct user agent), each parsed once."""
     from ua_parser import parse
 
-    ua = user_agents.astype("string").fillna("").to_numpy(dtype=object, na_value="")
-    uniq, inv = np.unique(ua, return_inverse=True)
-    fam, osf, osm = [], [], []
-    for text in uniq.tolist():  # distinct user agents only: a month has thousands, not a million
+    # hash-factorize (no sort of a million Python strings); "" stays a value of its own
+    inv, uniq = pd.factorize(user_agents.astype("string").fillna(""), use_na_sentinel=False)
+    fam: list[str] = []
+    osf: list[str] = []
+    osm: list[int] = []
+    for text in list(uniq):  # distinct user agents only: a month has thousands, not a million
         if not text:
             fam.append("unknown")
             osf.append("unknown")
@@ -279,8 +302,19 @@ def parse_user_agents(user_agents: pd.Series) -> pd.DataFrame:
         fam.append(r.user_agent.family if r.user_agent else "Other")
         osf.append(r.os.family if r.os else "Other")
         osm.append(int(r.os.major) if r.os and r.os.major and r.os.major.isdigit() else -1)
+    return np.asarray(inv, dtype=np.int64), fam, osf, osm
+
+
+def parse_user_agents(user_agents: pd.Series) -> pd.DataFrame:
+    """browser family and OS family/major per user agent, parsing each distinct string once (ua-parser)."""
+    inv, fam, osf, osm = _distinct_user_agents(user_agents)
     return pd.DataFrame({"browser": np.array(fam, dtype=object)[inv], "os_family": np.array(osf, dtype=object)[inv],
                          "os_major": np.array(osm, dtype=np.int64)[inv]})
+
+
+def _labels(labels: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """labels[codes] as a text column, by Arrow's take rather than a million Python strings."""
+    return pd.array(labels, dtype="str").take(np.asarray(codes, dtype=np.int64))
 
 
 def segment_columns(orders: Orders | pd.DataFrame) -> pd.DataFrame:
@@ -289,25 +323,24 @@ def segment_columns(orders: Orders | pd.DataFrame) -> pd.DataFrame:
     browser ("Mobile Safari"), os ("iOS 17"), ios_ltp ("iOS 17+" / "iOS ≤16" / "not iOS"), cookie_age
     ("≤7 d" / ">7 d" / "unknown"), page_load ("≤5 s" / ">5 s" / "unknown"), day ("YYYY-MM-DD" UTC).
     """
-    frame = (orders.frame if isinstance(orders, Orders) else orders).reset_index(drop=True).copy()
+    frame = (orders.frame if isinstance(orders, Orders) else orders).reset_index(drop=True).copy(deep=False)
     ua = frame["user_agent"] if "user_agent" in frame else pd.Series("", index=frame.index)
-    parsed = parse_user_agents(ua)
-    frame["browser"] = parsed["browser"].to_numpy()
-    major = parsed["os_major"].to_numpy()
-    osf = parsed["os_family"].to_numpy(dtype=object)
-    frame["os"] = np.where(major >= 0, osf + " " + major.astype(str), osf)
-    is_ios = osf == "iOS"
-    frame["ios_ltp"] = np.where(is_ios & (major >= LTP_IOS_MAJOR), f"iOS {LTP_IOS_MAJOR}+",
-                                np.where(is_ios, f"iOS ≤{LTP_IOS_MAJOR - 1}", "not iOS"))
+    # labels are worked out per distinct user agent, then spread to the rows
+    inv, fam, osf, osm = _distinct_user_agents(ua)
+    frame["browser"] = _labels(fam, inv)
+    frame["os"] = _labels([f"{f} {m}" if m >= 0 else f for f, m in zip(osf, osm, strict=True)], inv)
+    ltp = [f"iOS {LTP_IOS_MAJOR}+" if f == "iOS" and m >= LTP_IOS_MAJOR else f"iOS ≤{LTP_IOS_MAJOR - 1}"
+           if f == "iOS" else "not iOS" for f, m in zip(osf, osm, strict=True)]
+    frame["ios_ltp"] = _labels(ltp, inv)
     age = pd.to_numeric(frame.get("cookie_age_days", pd.Series(np.nan, index=frame.index)), errors="coerce")
-    frame["cookie_age"] = np.where(age.isna(), "unknown",
-                                   np.where(age > COOKIE_AGE_DAYS, f">{COOKIE_AGE_DAYS} d", f"≤{COOKIE_AGE_DAYS} d"))
+    frame["cookie_age"] = _labels(["unknown", f">{COOKIE_AGE_DAYS} d", f"≤{COOKIE_AGE_DAYS} d"],
+                                  np.where(age.isna(), 0, np.where(age > COOKIE_AGE_DAYS, 1, 2)))
     load = pd.to_numeric(frame.get("page_load_s", pd.Series(np.nan, index=frame.index)), errors="coerce")
-    frame["page_load"] = np.where(load.isna(), "unknown",
-                                  np.where(load > SLOW_PAGE_S, f">{SLOW_PAGE_S:g} s", f"≤{SLOW_PAGE_S:g} s"))
+    frame["page_load"] = _labels(["unknown", f">{SLOW_PAGE_S:g} s", f"≤{SLOW_PAGE_S:g} s"],
+                                 np.where(load.isna(), 0, np.where(load > SLOW_PAGE_S, 1, 2)))
     created = frame["created_at"] if "created_at" in frame else pd.Series(pd.NaT, index=frame.index)
     days = pd.to_datetime(created, utc=True, errors="coerce").dt.floor("D")
     codes, uniq = pd.factorize(days)  # format each distinct day once, not a million times
-    labels = np.append(pd.DatetimeIndex(uniq).strftime("%Y-%m-%d").to_numpy(dtype=object), "")
-    frame["day"] = labels[codes]
+    labels = [*pd.DatetimeIndex(uniq).strftime("%Y-%m-%d").tolist(), ""]
+    frame["day"] = _labels(labels, codes)  # code -1 (no date) takes the trailing ""
     return frame

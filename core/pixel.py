@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from core.contract import MS_TIMESTAMP_THRESHOLD
-from core.errors import InvalidFile, InvalidPayload
+from core.errors import InvalidFile, InvalidInput, InvalidPayload
 from core.identity import is_sha256
 
 PIXEL_COLUMNS = [
@@ -339,6 +339,19 @@ def pixel_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
+def _stripped(values: pd.Series) -> pd.Series:
+    """Text ("" for missing) without surrounding whitespace, exactly as `.str.strip()` gives it, but
+    without rewriting a column when no value starts or ends with whitespace (the usual export)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values.astype("string").fillna("")
+    arr = pa.array(text)
+    edge = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(arr, 0, 1)),
+                  pc.utf8_is_space(pc.utf8_slice_codeunits(arr, -1)))
+    return text.str.strip() if pc.any(edge).as_py() else text
+
+
 def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame as JSON-ready records: NaN/NA -> None, numpy scalars -> Python."""
     out: list[dict[str, Any]] = json.loads(df.to_json(orient="records", force_ascii=False))
@@ -613,13 +626,46 @@ def _flat_user(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input") -> tuple[pd.DataFrame, list[Skipped]]:
+def pixel_projection(columns: Iterable[str] | None) -> list[str]:
+    """The PIXEL_COLUMNS a loader returns for `columns` (None: all), in PIXEL_COLUMNS order.
+
+    The columns that decide whether a row is kept (pixel_code, event, timestamp) and `entry` are always
+    included, so a projected load keeps and skips exactly the rows a full load does. Raises
+    InvalidInput naming unknown columns.
+    """
+    if columns is None:
+        return list(PIXEL_COLUMNS)
+    wanted = set(columns)
+    unknown = sorted(wanted - set(PIXEL_COLUMNS))
+    if unknown:
+        raise InvalidInput(f"Unknown Pixel column(s) {', '.join(unknown)}.",
+                           hint=f"Pick from {', '.join(PIXEL_COLUMNS)}.")
+    wanted |= {*FLAT_REQUIRED, "entry"}
+    return [c for c in PIXEL_COLUMNS if c in wanted]
+
+
+def _needed_columns(keep: list[str]) -> set[str]:
+    """`keep` plus the columns its derived columns are computed from (user_keys, hashed_keys)."""
+    needed = set(keep)
+    if "user_keys" in needed:
+        needed |= set(PIXEL_KEY_COLUMNS)
+    if "hashed_keys" in needed:
+        needed |= set(HASHABLE_KEYS)
+    return needed
+
+
+def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input",
+                          columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, list[Skipped]]:
     """Coerce an export frame (flat Pixel rows) to PIXEL_COLUMNS, vectorized; bad rows are skipped.
 
     Needs `pixel_code` (or `event_source_id`), `event` and `timestamp` (or `event_time`) columns, else
     InvalidFile naming the missing ones. Timestamps may be ISO-8601 or epoch seconds/milliseconds.
     Rows without a pixel code, an event name or a readable timestamp are skipped with the reason.
+    With `columns` only those (see pixel_projection) are built and returned: the same rows and values as
+    a full load, less work and memory; a skipped row's url is "" unless `url` is among them.
     """
+    keep = pixel_projection(columns)
+    needed = _needed_columns(keep)
     df = df.rename(columns={c: _ALIASES.get(str(c).strip(), str(c).strip()) for c in df.columns})
     if "timestamp" not in df.columns and "event_time" in df.columns:
         df = df.rename(columns={"event_time": "timestamp"})
@@ -635,10 +681,13 @@ def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input") -> tuple[pd.
     out = pd.DataFrame(index=pd.RangeIndex(n))
     src = df.reset_index(drop=True)
     for col in _STRING_COLUMNS:
-        out[col] = (src[col].astype("string").fillna("").str.strip() if col in src.columns
-                    else pd.Series([""] * n, dtype="string"))
-    out["event_id"] = out["event_id"].str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    out["source"] = pd.Series(["pixel"] * n, dtype="string")
+        if col not in needed:
+            continue
+        out[col] = (_stripped(src[col]) if col in src.columns else pd.Series([""] * n, dtype="string"))
+    if "event_id" in needed:
+        out["event_id"] = out["event_id"].str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+    if "source" in needed:
+        out["source"] = pd.Series(["pixel"] * n, dtype="string")
     raw_time = src["timestamp"]
     numeric = pd.to_numeric(raw_time, errors="coerce").astype("float64")
     numeric = numeric.where(~(numeric > MS_TIMESTAMP_THRESHOLD), numeric / 1000.0)
@@ -649,22 +698,26 @@ def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input") -> tuple[pd.
         seconds = (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
         numeric.loc[needs_parse] = seconds.astype("float64").round(6)  # timedelta division drifts by 1 ulp
     out["timestamp"] = numeric
-    out["value"] = (pd.to_numeric(src["value"].astype("string").str.strip(), errors="coerce").astype("float64")
-                    if "value" in src.columns else math.nan)
+    if "value" in needed:
+        out["value"] = (pd.to_numeric(src["value"].astype("string").str.strip(), errors="coerce")
+                        .astype("float64") if "value" in src.columns else math.nan)
     for col in _INT_COLUMNS:
-        out[col] = (pd.to_numeric(src[col], errors="coerce").fillna(0).astype("int64") if col in src.columns
-                    else (pd.Series(range(n), dtype="int64") if col == "entry" else 0))
+        if col in needed:
+            out[col] = (pd.to_numeric(src[col], errors="coerce").fillna(0).astype("int64") if col in src.columns
+                        else (pd.Series(range(n), dtype="int64") if col == "entry" else 0))
     # user_keys / hashed_keys: what the export says, else derived from the identifier columns present
-    derived = pd.Series([""] * n, dtype="string")
-    for k in PIXEL_KEY_COLUMNS:
-        derived = derived.where(out[k] == "", derived + "," + k)
-    given = out["user_keys"].str.replace(r"[;| ]+", ",", regex=True).str.strip(",")
-    out["user_keys"] = given.where(given != "", derived.str.lstrip(","))
-    hashed = pd.Series([""] * n, dtype="string")
-    for k in HASHABLE_KEYS:
-        is_hex = out[k].str.fullmatch(r"[A-Fa-f0-9]{64}").fillna(False).astype(bool)
-        hashed = hashed.where(~is_hex, hashed + "," + k)
-    out["hashed_keys"] = out["hashed_keys"].where(out["hashed_keys"] != "", hashed.str.lstrip(","))
+    if "user_keys" in needed:
+        derived = pd.Series([""] * n, dtype="string")
+        for k in PIXEL_KEY_COLUMNS:
+            derived = derived.where(out[k] == "", derived + "," + k)
+        given = out["user_keys"].str.replace(r"[;| ]+", ",", regex=True).str.strip(",")
+        out["user_keys"] = given.where(given != "", derived.str.lstrip(","))
+    if "hashed_keys" in needed:
+        hashed = pd.Series([""] * n, dtype="string")
+        for k in HASHABLE_KEYS:
+            is_hex = out[k].str.fullmatch(r"[A-Fa-f0-9]{64}").fillna(False).astype(bool)
+            hashed = hashed.where(~is_hex, hashed + "," + k)
+        out["hashed_keys"] = out["hashed_keys"].where(out["hashed_keys"] != "", hashed.str.lstrip(","))
     bad = (out["pixel_code"] == "") | (out["event"] == "") | out["timestamp"].isna()
     skipped: list[Skipped] = []
     if bad.any():
@@ -672,8 +725,11 @@ def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input") -> tuple[pd.
             row = out.loc[i]
             why = ("no pixel code" if row["pixel_code"] == "" else "no event name" if row["event"] == ""
                    else f"timestamp {str(raw_time.iloc[i])!r} is not ISO-8601 or epoch seconds")
-            skipped.append(Skipped(int(row["entry"]), str(row["url"]), f"row {i + 1}: {why}", "bad_row"))
-    return out.loc[~bad, PIXEL_COLUMNS].reset_index(drop=True), skipped
+            url = str(row["url"]) if "url" in out.columns else ""
+            skipped.append(Skipped(int(row["entry"]), url, f"row {i + 1}: {why}", "bad_row"))
+    if not bad.any():  # nothing to drop: no copy of a million rows
+        return out[keep], skipped
+    return out.loc[~bad, keep].reset_index(drop=True), skipped
 
 
 def _items(doc: object) -> tuple[list[Any], list[Skipped]]:
@@ -772,29 +828,82 @@ def _csv_bytes(path_or_buffer: str | Path | IO[bytes] | bytes) -> tuple[bytes, s
     return path_or_buffer.read(), str(getattr(path_or_buffer, "name", "input.csv"))
 
 
-def parse_pixel_csv(path_or_buffer: str | Path | IO[bytes] | bytes, *, name: str | None = None) -> PixelImport:
+def _csv_head(path_or_buffer: str | Path | IO[bytes] | bytes) -> tuple[bytes | Path, bytes, str]:
+    """(what pyarrow reads, the first line without BOM, the name) of a CSV input; InvalidFile if blank.
+
+    A path is handed to pyarrow as is (it streams the file and skips a BOM) instead of being read into
+    memory first; bytes and uploads are read once.
+    """
+    bom = b"\xef\xbb\xbf"
+    if isinstance(path_or_buffer, str | Path):
+        path = Path(path_or_buffer)
+        if not path.is_file():
+            raise InvalidFile(f"{path}: no such file.", hint="Check the path of the CSV export.")
+        with path.open("rb") as fh:
+            first = fh.readline().removeprefix(bom)
+            blank = first.isspace() or not first
+            if blank:  # a blank first line: the rest decides (rare, so reading it all is fine)
+                rest = fh.read()
+                blank = not rest or rest.isspace()
+        source: bytes | Path = path
+        label = path.name
+    else:
+        data, label = _csv_bytes(path_or_buffer)
+        data = data.removeprefix(bom)
+        blank = not data or data.isspace()  # no stripped copy of a large upload
+        cut = data.find(b"\n")
+        first = data if cut < 0 else data[:cut]
+        source = data
+    if blank:
+        raise InvalidFile(f"{label} is empty.", hint="Export the Pixel events with a header row.")
+    return source, first.split(b"\n", 1)[0], label
+
+
+def _csv_read_columns(header: list[str], keep: list[str]) -> list[str] | None:
+    """The header's columns a projected load needs (aliases and `user`/`event_time` included)."""
+    needed = _needed_columns(keep)
+    has_timestamp = any(_ALIASES.get(h.strip(), h.strip()) == "timestamp" for h in header)
+    picked = []
+    for h in header:
+        canon = _ALIASES.get(h.strip(), h.strip())
+        if canon == "user" and "user_keys" not in header:
+            canon = "user_keys"
+        if canon == "event_time" and not has_timestamp:
+            canon = "timestamp"
+        if canon in needed or h == "event_id":
+            picked.append(h)
+    return list(dict.fromkeys(picked))
+
+
+def parse_pixel_csv(path_or_buffer: str | Path | IO[bytes] | bytes, *, name: str | None = None,
+                    columns: Iterable[str] | None = None) -> PixelImport:
     """Pixel events from a CSV export with PIXEL_COLUMNS names, read and coerced vectorized (pyarrow).
 
     Every column is read as text first (ids and phone numbers keep leading zeros), then typed.
     Needs pixel_code (or event_source_id), event and timestamp columns; InvalidFile names missing ones.
+    With `columns` (see pixel_projection) only the file's columns those need are read: same rows and
+    values for them, far less memory (the dedup command reads six of thirty columns this way).
     """
-    data, default_name = _csv_bytes(path_or_buffer)
+    keep = pixel_projection(columns)
+    source, first_line_bytes, default_name = _csv_head(path_or_buffer)
     label = name or default_name
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    if not data.strip():
-        raise InvalidFile(f"{label} is empty.", hint="Export the Pixel events with a header row.")
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    first_line = first_line_bytes.decode("utf-8", errors="replace")
     header = next(csv.reader([first_line]), [])
+    include = _csv_read_columns(header, keep) if columns is not None else None
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        table = pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header}, strings_can_be_null=False))
+        table = pacsv.read_csv(io.BytesIO(source) if isinstance(source, bytes) else source,
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types={c: pa.string() for c in header}, strings_can_be_null=False,
+                                   include_columns=include or []))
         df = table.to_pandas()
+        del table
     except Exception as exc:  # pyarrow is strict about ragged rows; pandas' python engine names them
         try:
-            df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+            df = pd.read_csv(io.BytesIO(source) if isinstance(source, bytes) else source, dtype=str,
+                             keep_default_na=False, encoding="utf-8-sig")
         except Exception:
             raise InvalidFile(f"{label} is not a readable CSV: {exc}",
                               hint="Export comma-separated UTF-8 with one header row.") from None
@@ -805,8 +914,9 @@ def parse_pixel_csv(path_or_buffer: str | Path | IO[bytes] | bytes, *, name: str
                  "can deduplicate against a server event."]
     else:
         notes = []
-    events, skipped = normalize_pixel_frame(df, name=label)
-    return PixelImport(events, skipped, "csv", len(df), notes)
+    rows = len(df)
+    events, skipped = normalize_pixel_frame(df, name=label, columns=columns)
+    return PixelImport(events, skipped, "csv", rows, notes)
 
 
 def _sniff(head: bytes, name: str) -> str:
@@ -829,13 +939,16 @@ def _sniff(head: bytes, name: str) -> str:
     return "unknown"
 
 
-def load_pixel_events(path_or_upload: str | Path | IO[bytes] | bytes, name: str | None = None) -> PixelImport:
+def load_pixel_events(path_or_upload: str | Path | IO[bytes] | bytes, name: str | None = None, *,
+                      columns: Iterable[str] | None = None) -> PixelImport:
     """Read Pixel events from a HAR, JSON, JSONL or CSV file or upload, sniffing the format.
 
     `path_or_upload` is a path, bytes, or a binary file object (e.g. Streamlit's UploadedFile, whose
     `.name` is used). HARs are streamed; others are read once. Raises InvalidFile for a missing,
-    empty or unrecognised file, with the formats the console reads.
+    empty or unrecognised file, with the formats the console reads. With `columns` the events frame
+    holds only those (see pixel_projection); a CSV then reads only the file's columns they need.
     """
+    keep = pixel_projection(columns)
     if isinstance(path_or_upload, str | Path):
         path = Path(path_or_upload)
         if not path.is_file():
@@ -855,14 +968,19 @@ def load_pixel_events(path_or_upload: str | Path | IO[bytes] | bytes, name: str 
     if not head.strip():
         raise InvalidFile(f"{label} is empty.", hint="Upload a DevTools HAR or a JSON/JSONL/CSV Pixel export.")
     kind = _sniff(head, label)
-    if kind == "har":
-        return parse_har(path_or_upload, name=label)
     if kind == "csv":
-        return parse_pixel_csv(path_or_upload, name=label)
-    if kind == "json":
+        return parse_pixel_csv(path_or_upload, name=label, columns=columns)
+    if kind == "har":
+        result = parse_har(path_or_upload, name=label)
+    elif kind == "json":
         if isinstance(path_or_upload, str | Path):
-            return parse_pixel_json(Path(path_or_upload), name=label)
-        data = path_or_upload if isinstance(path_or_upload, bytes) else path_or_upload.read()
-        return parse_pixel_json(data, name=label)
-    raise InvalidFile(f"{label} is not a HAR, JSON, JSONL or CSV file.",
-                      hint="Export DevTools > Network as HAR, or Pixel events as JSON/JSONL/CSV.")
+            result = parse_pixel_json(Path(path_or_upload), name=label)
+        else:
+            data = path_or_upload if isinstance(path_or_upload, bytes) else path_or_upload.read()
+            result = parse_pixel_json(data, name=label)
+    else:
+        raise InvalidFile(f"{label} is not a HAR, JSON, JSONL or CSV file.",
+                          hint="Export DevTools > Network as HAR, or Pixel events as JSON/JSONL/CSV.")
+    if columns is not None:
+        result.events = result.events[keep]
+    return result

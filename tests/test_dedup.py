@@ -6,6 +6,8 @@ import json
 from itertools import pairwise
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from core import charts
 from core.contract import DEDUP_WINDOW_SECONDS as W
 from core.contract import MERGE_WINDOW_SECONDS as M
-from core.dedup import SUMMARY_FIELDS, VERDICTS, normalize_event_id, simulate
+from core.dedup import SUMMARY_FIELDS, VERDICTS, _join_key, _key_codes, _reasons, normalize_event_id, simulate
 from core.errors import InvalidInput
 
 T = 1_780_000_000.0
@@ -330,3 +332,50 @@ def test_figure_csv_bytes() -> None:
     assert len(text.splitlines()) == len(r.segments) + 1
     rows = charts.figure_csv({"counted": 3}).decode().splitlines()
     assert rows == ["metric,value", "counted,3"]
+
+
+# --- the fast paths give what the plain ones gave ----------------------------------------------------
+def test_reasons_written_per_combination_equal_row_by_row() -> None:
+    """Each key's reason, written once per distinct combination, is the one written for its own row."""
+    p, s = frames([("a", 0), ("b", 0), ("b", 60), ("c", 0), ("d", 0), ("e", 0), ("f", 0), ("f", 3 * W)],
+                  [("a", 61), ("b", -H), ("c", 7 * 60), ("c", 8 * 60), ("c", 9 * 60), ("e", 3 * W), ("g", 0),
+                   ("h", 5), ("f", 5)])
+    keys = simulate(p, s).keys
+    paired = keys[keys["verdict"] != "missing event_id"]
+    code = paired["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).to_numpy()
+    want = _reasons(paired["delta_s"].to_numpy(), code, paired["pixel_events"].to_numpy(),
+                    paired["server_events"].to_numpy())
+    assert paired["reason"].tolist() == want.to_pylist()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["C1", "C2"]), st.sampled_from(["Purchase", "purchase", "View"]),
+                          st.sampled_from(["", "1", "01", "1 ", "a", "A"])), max_size=40))
+def test_key_codes_number_keys_like_joined_strings(rows: list[tuple[str, str, str]]) -> None:
+    """Per-column codes combined number the keys exactly as dictionary-encoding the joined key would."""
+    cols = {name: pa.array([r[i] for r in rows], pa.large_string())
+            for i, name in enumerate(("pixel_code", "event", "event_id"))}
+    want = pc.dictionary_encode(_join_key(cols)).indices.to_numpy(zero_copy_only=False)
+    assert _key_codes(cols).tolist() == want.tolist()
+
+
+def test_orders_link_repeated_and_unknown_order_ids() -> None:
+    """An order id listed twice gets its events on both rows; events of unknown orders link to none."""
+    p, s = frames([("a", 0), ("b", 0)], [("a", 10), ("z", 0)])
+    p["order_id"] = ["1", "2"]
+    s["order_id"] = ["1", "99"]
+    orders = pd.DataFrame({"order_id": ["1", "1", "3"], "created_at": pd.to_datetime([T] * 3, unit="s", utc=True)})
+    linked = simulate(p, s, orders=orders).orders
+    assert linked["pixel"].tolist() == [True, True, False]
+    assert linked["server"].tolist() == [True, True, False]
+    assert linked["conversions"].tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (["#1001", "1002"], ["1001", "1002"]), ([" 1001.0 ", "1002"], ["1001", "1002"]),
+    (["1001", ""], ["1001", ""]), (["##7.00", "v1.0"], ["7", "v1.0"]), (["# 5", "5.5"], [" 5", "5.5"]),
+])
+def test_event_order_ids_are_normalized(raw: list[str], expected: list[str]) -> None:
+    """Event order ids link like the orders' ids: trimmed, no leading '#', '1001.0' as '1001'."""
+    from core.dedup import _norm_order_ids
+
+    assert _norm_order_ids(pa.array(raw, pa.large_string())).to_pylist() == expected

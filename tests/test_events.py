@@ -6,10 +6,18 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from core.errors import InvalidFile
-from core.events import SERVER_COLUMNS, iter_events, load_server_events, parse_documents, server_frame
+from core.errors import InvalidFile, InvalidInput
+from core.events import (
+    SERVER_COLUMNS,
+    iter_events,
+    load_server_events,
+    parse_documents,
+    server_frame,
+    server_projection,
+)
 
 HASH = "a" * 64
 BODY = {
@@ -87,8 +95,44 @@ def test_load_csv_missing_columns_named(tmp_path: Path) -> None:
 
 def test_event_id_is_kept_exactly(tmp_path: Path) -> None:
     """TikTok compares event_id exactly: whitespace and case survive loading from JSON and CSV."""
-    df = server_frame([{"event": "Purchase", "event_id": "ord_1_purchase "}, {"event": "Purchase", "event_id": "ORD_2"}])
+    df = server_frame([{"event": "Purchase", "event_id": "ord_1_purchase "},
+                       {"event": "Purchase", "event_id": "ORD_2"}])
     assert list(df.event_id) == ["ord_1_purchase ", "ORD_2"]
     csv = tmp_path / "server.csv"
     csv.write_text('event_source_id,event,event_id,event_time\nC1,Purchase," ord_3",1735689600\n')
     assert load_server_events(csv).event_id[0] == " ord_3"
+
+
+SERVER_CSV = (' event_source_id ,event,event_id,event_time,ttp,order_id,value,limited_data_use,index,email\n'
+              ' C1 ,Purchase, ord_1 ,1735689600123,t1, 1 ,9.5,true,7,' + HASH + '\n'
+              'C1,Purchase,ord_2.0,,t2,2,,no,,\n')
+
+
+@pytest.mark.parametrize("columns", [
+    ("pixel_code", "event", "event_id", "event_time", "ttp", "order_id"), ("value", "limited_data_use", "index"),
+    ("email",), ("source", "url"),
+])
+@pytest.mark.parametrize("kind", ["csv", "csv-junk-time", "csv-int-time", "jsonl"])
+def test_projected_load_matches_full_load(tmp_path: Path, kind: str, columns: tuple[str, ...]) -> None:
+    """columns= returns those columns (plus the required ones) with the full load's values."""
+    path = tmp_path / f"server.{kind.split('-')[0]}"
+    if kind == "csv":
+        path.write_text(SERVER_CSV)
+    elif kind == "csv-junk-time":  # not a number everywhere: read the way a full load reads it
+        path.write_text(SERVER_CSV.replace(",,t2,", ",soon,t2,"))
+    elif kind == "csv-int-time":
+        path.write_text(SERVER_CSV.replace(",,t2,", ",1735689600,t2,"))
+    else:
+        path.write_text("\n".join(json.dumps(BODY) for _ in range(2)))
+    full = load_server_events(path)
+    part = load_server_events(path, columns=columns)
+    assert list(part.columns) == server_projection(columns)
+    pd.testing.assert_frame_equal(part, full[server_projection(columns)])
+
+
+def test_server_projection() -> None:
+    """The required columns are always kept, in SERVER_COLUMNS order; unknown names are refused."""
+    assert server_projection(["ttp"]) == ["pixel_code", "event", "event_id", "event_time", "ttp"]
+    assert server_projection(None) == SERVER_COLUMNS
+    with pytest.raises(InvalidInput, match="Unknown server column"):
+        server_projection(["event_name"])

@@ -154,3 +154,28 @@ def test_segment_columns() -> None:
     assert list(seg["cookie_age"]) == ["≤7 d", ">7 d", "unknown", "≤7 d"]
     assert list(seg["page_load"]) == ["≤5 s", ">5 s", "unknown", "≤5 s"]
     assert list(seg["day"]) == ["2026-05-01", "2026-05-02", "", "2026-05-02"]
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "b c", ""], [" a", "b"], ["a\u00a0", "b"], ["\u3000a", None], ["a\t\n", "b"], [None, None], [],
+])
+def test_stripped_equals_str_strip(values: list[str | None]) -> None:
+    """The whitespace-free text column equals .str.strip(), whether or not any value needed trimming."""
+    from core.orders import _stripped
+
+    series = pd.Series(values, dtype="string")
+    pd.testing.assert_series_equal(_stripped(series), series.fillna("").str.strip())
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (["#1001", "1002"], ["1001", "1002"]),
+    ([" 1001.0 ", "1002"], ["1001", "1002"]),
+    (["1001", "1002"], ["1001", "1002"]),
+    (["##7.00", "v1.0", None], ["7", "v1.0", ""]),
+    (["# 5", "5.5"], [" 5", "5.5"]),
+])
+def test_order_ids_are_normalized(raw: list[str | None], expected: list[str]) -> None:
+    """Order ids: trimmed, leading '#' dropped, '1001.0' as '1001'; steps no id needs change nothing."""
+    from core.orders import _norm_ids
+
+    assert _norm_ids(pd.Series(raw, dtype="string")).tolist() == expected

@@ -18,7 +18,7 @@ import pytest
 
 from core import cli
 from core.diff import field_diff
-from core.errors import InvalidFile, InvalidPayload
+from core.errors import InvalidFile, InvalidInput, InvalidPayload
 from core.pixel import (
     PIXEL_COLUMNS,
     UnusableHit,
@@ -29,6 +29,7 @@ from core.pixel import (
     parse_pixel_json,
     parse_timestamp,
     pixel_event_from_body,
+    pixel_projection,
 )
 
 FIX = Path(__file__).parent / "fixtures"
@@ -469,3 +470,58 @@ def test_preflight_and_redirect_are_not_counted_twice() -> None:
     assert result.events["entry"].tolist() == [2, 3]  # status 0 (blocked / cancelled) is kept, flagged
     assert result.events["http_status"].tolist() == [200, 0]
     assert [(s.entry, s.kind) for s in result.skipped] == [(1, "redirect")]
+
+
+# --- projected loads (the dedup command reads only the columns it needs) ----------------------------
+DEDUP_COLUMNS = ("pixel_code", "event", "event_id", "timestamp", "ttp", "order_id")
+ALIASED_CSV = (b"\xef\xbb\xbfevent_source_id,event_name,event_id,event_time,ttp,extra\n"
+               b" C1 ,Purchase,12.0,1700000000123,t1,x\n,Purchase,2,1700000000,t2,y\nC1,Purchase,3,nope,t3,z\n")
+
+
+@pytest.mark.parametrize("source", [
+    FIX / "pixel_rows.csv", str(FIX / "pixel_rows.csv"), (FIX / "pixel_rows.csv").read_bytes(),
+    io.BytesIO((FIX / "pixel_rows.csv").read_bytes()), FIX / "pixel_rows.jsonl", HAR, ALIASED_CSV,
+], ids=["csv-path", "csv-str", "csv-bytes", "csv-upload", "jsonl", "har", "aliased-csv-bom"])
+@pytest.mark.parametrize("columns", [DEDUP_COLUMNS, ("user_keys", "hashed_keys"), ("event_id",)])
+def test_projected_load_matches_full_load(source: Any, columns: tuple[str, ...]) -> None:
+    """columns= gives the full load's rows and values for those columns, the same skipped rows and notes."""
+    full = load_pixel_events(source, name="export.csv" if isinstance(source, bytes) else None)
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    part = load_pixel_events(source, name="export.csv" if isinstance(source, bytes) else None, columns=columns)
+    assert list(part.events.columns) == pixel_projection(columns)
+    pd.testing.assert_frame_equal(part.events, full.events[pixel_projection(columns)])
+    assert [(s.entry, s.kind) for s in part.skipped] == [(s.entry, s.kind) for s in full.skipped]
+    assert (part.format, part.entries, part.notes) == (full.format, full.entries, full.notes)
+
+
+def test_projection_always_keeps_the_row_deciding_columns() -> None:
+    """pixel_code, event, timestamp and entry decide which rows are kept, so they are always returned."""
+    assert pixel_projection(["event_id"]) == ["pixel_code", "event", "event_id", "timestamp", "entry"]
+    assert pixel_projection(None) == PIXEL_COLUMNS
+
+
+def test_projection_rejects_unknown_columns() -> None:
+    """An unknown column name is an InvalidInput that lists the columns to pick from."""
+    with pytest.raises(InvalidInput, match="Unknown Pixel column"):
+        parse_pixel_csv(FIX / "pixel_rows.csv", columns=("event", "evnt"))
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n ", b"\xef\xbb\xbf\n\n"])
+def test_blank_csv_path_is_refused(tmp_path: Path, content: bytes) -> None:
+    """A blank CSV file read from its path (streamed, not loaded) is still 'empty'."""
+    path = tmp_path / "pixel.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidFile, match="empty"):
+        parse_pixel_csv(path, columns=DEDUP_COLUMNS)
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "b c", ""], [" a", "b"], ["a\u00a0", "b"], ["\u3000a", None], ["a\t\n", "b"], [None, None], [],
+])
+def test_stripped_equals_str_strip(values: list[str | None]) -> None:
+    """The whitespace-free text column equals .str.strip(), whether or not any value needed trimming."""
+    from core.pixel import _stripped
+
+    series = pd.Series(values, dtype="string")
+    pd.testing.assert_series_equal(_stripped(series), series.fillna("").str.strip())
