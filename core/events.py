@@ -217,8 +217,8 @@ def _read_csv(path: Path, columns: Collection[str] | None = None) -> pd.DataFram
     """The CSV as text-typed columns; with `columns` only the file's columns whose stripped name is one."""
     import pyarrow as pa
 
-    types: dict[str, Any] = {"event_id": "string", "order_id": "string", "event_source_id": "string",
-                             "pixel_code": "string", "phone": "string", "external_id": "string"}
+    # every text column typed as text: inference would turn an id like "007" into the number 7
+    types: dict[str, Any] = {c: "string" for c in (*_STRING_COLUMNS, "event_source_id")}
     include: list[str] = []
     attempts = [types]
     if columns is not None:

@@ -146,7 +146,7 @@ class UnusableHit(InvalidPayload):
 
 
 # --- small value readers -------------------------------------------------------------------------
-def _text(value: object) -> str:
+def _text(value: object, *, strip: bool = True) -> str:
     """A scalar as text ("" for None); integral floats without ".0" (ids arrive as numbers)."""
     if value is None or isinstance(value, dict | list):
         return ""
@@ -154,7 +154,7 @@ def _text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return str(value).strip()
+    return str(value).strip() if strip else str(value)
 
 
 def parse_timestamp(value: object) -> float:
@@ -299,7 +299,7 @@ def pixel_event_from_body(
     ids = _content_ids(props)
     base: dict[str, Any] = {
         "event": event_name,
-        "event_id": _text(body.get("event_id")),
+        "event_id": _text(body.get("event_id"), strip=False),
         "timestamp": parse_timestamp(body.get("timestamp")),
         "source": "pixel",
         "url": page_url,
@@ -683,7 +683,12 @@ def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input",
     for col in _STRING_COLUMNS:
         if col not in needed:
             continue
-        out[col] = (_stripped(src[col]) if col in src.columns else pd.Series([""] * n, dtype="string"))
+        if col not in src.columns:
+            out[col] = pd.Series([""] * n, dtype="string")
+        elif col == "event_id":  # TikTok compares event_id exactly: a stray space is a real mismatch
+            out[col] = src[col].astype("string").fillna("")
+        else:
+            out[col] = _stripped(src[col])
     if "event_id" in needed:
         out["event_id"] = out["event_id"].str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
     if "source" in needed:

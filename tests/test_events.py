@@ -136,3 +136,11 @@ def test_server_projection() -> None:
     assert server_projection(None) == SERVER_COLUMNS
     with pytest.raises(InvalidInput, match="Unknown server column"):
         server_projection(["event_name"])
+
+
+def test_numeric_looking_text_stays_text(tmp_path: Path) -> None:
+    """Ids, names and hashes that look like numbers keep their exact text (leading zeros included)."""
+    csv = tmp_path / "server.csv"
+    csv.write_text("event_source_id,event,event_id,event_time,order_id,ttp\n0012,007,000123,1735689600,0042,0099\n")
+    row = load_server_events(csv).iloc[0]
+    assert (row.pixel_code, row.event, row.event_id, row.order_id, row.ttp) == ("0012", "007", "000123", "0042", "0099")

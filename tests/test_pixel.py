@@ -525,3 +525,16 @@ def test_stripped_equals_str_strip(values: list[str | None]) -> None:
 
     series = pd.Series(values, dtype="string")
     pd.testing.assert_series_equal(_stripped(series), series.fillna("").str.strip())
+
+
+def test_pixel_event_id_is_kept_exactly() -> None:
+    """TikTok compares event_id exactly: whitespace around a Pixel event_id survives body and row parsing."""
+    from core.pixel import normalize_pixel_frame, pixel_event_from_body
+
+    body = {"event": "Purchase", "event_id": " ord_1_purchase", "timestamp": "2026-06-29T17:47:07.730Z",
+            "context": {"pixel": {"code": "C1"}}}
+    (row,) = pixel_event_from_body(body, entry=0, url="https://analytics.tiktok.com/api/v2/pixel")
+    assert row["event_id"] == " ord_1_purchase"
+    rows = pd.DataFrame([{"pixel_code": "C1", "event": "Purchase", "event_id": "ord_2 ", "timestamp": 1735689600}])
+    frame, _skipped = normalize_pixel_frame(rows)
+    assert frame["event_id"].iloc[0] == "ord_2 "
