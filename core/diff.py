@@ -19,7 +19,14 @@ import pandas as pd
 
 from core.contract import CURRENCIES, DEDUP_WINDOW_SECONDS, LEGACY_EVENTS, MERGE_WINDOW_SECONDS
 from core.identity import hash_identifier, is_empty_hash, is_sha256
-from core.pixel import HASHABLE_KEYS, _content_ids, _dict, _number, _text, parse_timestamp  # read as on import
+from core.pixel import (  # read as on import
+    HASHABLE_KEYS,
+    as_text,
+    content_ids_of,
+    dict_or_empty,
+    parse_number,
+    parse_timestamp,
+)
 
 DiffStatus = Literal["same", "different", "pixel only", "server only", "neither"]
 MATCH_KEYS = ("email", "phone", "external_id", "ttclid", "ttp", "ip", "user_agent")
@@ -57,9 +64,9 @@ def _server_view(server: Mapping[str, Any]) -> dict[str, Any]:
     event: Mapping[str, Any] = server
     if isinstance(server.get("data"), list) and server["data"] and isinstance(server["data"][0], dict):
         top, event = server, server["data"][0]
-    user = _dict(event.get("user"))
-    props = _dict(event.get("properties"))
-    page = _dict(event.get("page"))
+    user = dict_or_empty(event.get("user"))
+    props = dict_or_empty(event.get("properties"))
+    page = dict_or_empty(event.get("page"))
     keys: dict[str, str] = {}
     for k in MATCH_KEYS:
         raw = user.get(k, event.get(k))
@@ -67,23 +74,23 @@ def _server_view(server: Mapping[str, Any]) -> dict[str, Any]:
             raw = next((v for v in raw if v not in (None, "")), None)
         if isinstance(raw, float) and math.isnan(raw):
             raw = None
-        keys[k] = _text(raw)
-    ids = _content_ids(props)
+        keys[k] = as_text(raw)
+    ids = content_ids_of(props)
     if not ids and isinstance(event.get("content_ids"), str):
         ids = [i for i in event["content_ids"].split(",") if i]
     # a flat SERVER_COLUMNS row has no contents: unknown, not absent, so it is not compared
     knows_contents = bool(props) or "content_ids" in event
     value = props.get("value", event.get("value"))
     return {
-        "pixel_code": _text(top.get("event_source_id") or event.get("pixel_code") or event.get("event_source_id")),
-        "event": _text(event.get("event")),
-        "event_id": _text(event.get("event_id")),
+        "pixel_code": as_text(top.get("event_source_id") or event.get("pixel_code") or event.get("event_source_id")),
+        "event": as_text(event.get("event")),
+        "event_id": as_text(event.get("event_id")),
         "time": parse_timestamp(event.get("event_time")),
-        "value": _number(value), "value_raw": value,
-        "currency": _text(props.get("currency", event.get("currency"))),
-        "order_id": _text(props.get("order_id", event.get("order_id"))),
+        "value": parse_number(value), "value_raw": value,
+        "currency": as_text(props.get("currency", event.get("currency"))),
+        "order_id": as_text(props.get("order_id", event.get("order_id"))),
         "content_ids": ids, "knows_contents": knows_contents,
-        "url": _text(page.get("url") or event.get("url")),
+        "url": as_text(page.get("url") or event.get("url")),
         "keys": keys,
     }
 
@@ -98,16 +105,16 @@ def _pixel_view(row: Mapping[str, Any]) -> dict[str, Any]:
             props = json.loads(raw_props)
         except json.JSONDecodeError:
             props = {}
-    ids = _content_ids(props) or [i for i in _text(row.get("content_ids")).split(",") if i]
-    keys = {k: ("" if (v := row.get(k)) is None or (isinstance(v, float) and math.isnan(v)) else _text(v))
+    ids = content_ids_of(props) or [i for i in as_text(row.get("content_ids")).split(",") if i]
+    keys = {k: ("" if (v := row.get(k)) is None or (isinstance(v, float) and math.isnan(v)) else as_text(v))
             for k in MATCH_KEYS}
     ts = row.get("timestamp")
     return {
-        "pixel_code": _text(row.get("pixel_code")), "event": _text(row.get("event")),
-        "event_id": _text(row.get("event_id")),
+        "pixel_code": as_text(row.get("pixel_code")), "event": as_text(row.get("event")),
+        "event_id": as_text(row.get("event_id")),
         "time": parse_timestamp(ts) if ts is not None else math.nan,
-        "value": _number(row.get("value")), "value_raw": props.get("value", row.get("value")),
-        "currency": _text(row.get("currency")), "order_id": _text(row.get("order_id")),
+        "value": parse_number(row.get("value")), "value_raw": props.get("value", row.get("value")),
+        "currency": as_text(row.get("currency")), "order_id": as_text(row.get("order_id")),
         "content_ids": ids, "keys": keys,
     }
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from core.jsonpath import _path_key, line_for, locate_paths, pretty_json
+from core.jsonpath import line_for, locate_paths, path_sort_key, pretty_json
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_RANK: Final[dict[str, int]] = {"error": 0, "warning": 1, "info": 2}
@@ -296,7 +296,7 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Errors first, then warnings, then info; by path (in body order for data[i]) and code within."""
-    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], _path_key(f.path), f.code))
+    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], path_sort_key(f.path), f.code))
 
 
 

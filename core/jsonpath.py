@@ -40,8 +40,8 @@ def parent_path(path: str) -> str:
     return path[: starts[-1]] if starts else ""
 
 
-def _path_key(path: str) -> tuple[tuple[int, int | str], ...]:
-    # numeric indexes compare as numbers so data[2] sorts before data[10]
+def path_sort_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key for a JSON path; numeric indexes compare as numbers so data[2] sorts before data[10]."""
     return tuple((0, int(m.group(0)[1:-1])) if m.group(0).startswith("[") and m.group(0)[1:-1].isdigit()
                  else (1, m.group(0).lstrip(".")) for m in _SEGMENT_RE.finditer(path))
 

@@ -26,42 +26,24 @@ Decisions (where TikTok is silent):
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import math
-import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
 
+from core.checker import EventContext, is_present, json_excerpt, json_kind, parse_iso_seconds
 from core.contract import (
-    APP_EVENTS,
-    CONSENT_SUPPRESSED_FIELDS,
-    CONTENT_TYPES,
-    CURRENCIES,
-    EMPTY_SHA256,
     EVENT_FIELDS,
     EVENT_SOURCES,
-    FUTURE_TOLERANCE_SECONDS,
-    KNOWN_EVENTS,
-    LEGACY_EVENTS,
-    MAX_EVENT_AGE_DAYS,
     MAX_EVENTS_PER_REQUEST,
     META_TOP_KEYS,
-    META_USER_KEYS,
-    MS_TIMESTAMP_THRESHOLD,
-    PAGEVIEW_EVENT,
-    PIXEL_DEDUPLICATED_EVENTS,
-    STANDARD_EVENTS,
     TOP_LEVEL_FIELDS,
     TRACK_PATH,
-    USER_FIELDS,
     VALUE_EVENTS,
 )
 from core.errors import InvalidPayload
+from core.event_checks import EventChecks
 from core.findings import (
     CATALOGUE,
     SEVERITY_BADGE,
@@ -76,8 +58,8 @@ from core.findings import (
     render_catalogue_markdown,
     sort_findings,
 )
-from core.identity import hash_identifier
 from core.jsonpath import join_index, join_key, line_for, locate_paths, parent_path, pretty_json
+from core.user_checks import UserChecks
 
 # The finding model and catalogue (core.findings) and the path helpers (core.jsonpath) are re-exported:
 # `from core.lint import Finding, lint, has_errors` is the import pages, the CLI and tests use.
@@ -107,26 +89,7 @@ __all__ = [
     "sort_findings",
 ]
 
-_HEX_RE: Final = re.compile(r"^[A-Fa-f0-9]+$")
-_EMAIL_IN_TEXT_RE: Final = re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")
-# a phone written as one: "+" with 8-15 digits and optional separators, or NANP with separators
-_PHONE_IN_TEXT_RE: Final = re.compile(r"\+\d(?:[\s().-]?\d){7,14}|\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
-_SERVER_UA_RE: Final = re.compile(
-    r"python-requests|python-urllib|python-httpx|\bhttpx/|aiohttp|curl/|Go-http-client|axios|node-fetch|"
-    r"undici|okhttp|Java/|Apache-HttpClient|PostmanRuntime|Guzzle|\bRuby\b|Wget|libwww-perl|Dart/|Scrapy",
-    re.IGNORECASE,
-)
-_LOCALE_RE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_PLACEHOLDERS: Final = frozenset(("undefined", "null", "none", "nan", "n/a", "[object object]", "-", "nil"))
-_DOC_NETS: Final = tuple(ipaddress.ip_network(n) for n in
-                         ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
-_HASH_ALGOS: Final = {32: "MD5", 40: "SHA-1", 128: "SHA-512"}
 _LEGACY_USER_KEYS: Final = {"email": "email", "phone_number": "phone", "external_id": "external_id"}
-_USER_KEY_ALIASES: Final = {
-    "phone_number": "phone", "emails": "email", "phones": "phone", "ip_address": "ip", "userAgent": "user_agent",
-    "useragent": "user_agent", "zip": "zip_code", "postal_code": "zip_code", "firstname": "first_name",
-    "lastname": "last_name", "externalId": "external_id", "anonymous_id": "ttp",
-}
 _EVENT_KEY_HINTS: Final = {
     "timestamp": "Events API 1.0 name: send integer Unix seconds as event_time.",
     "context": "Events API 1.0 shape: move context.user to user, context.page to page, context.ip and "
@@ -138,48 +101,17 @@ _EVENT_KEY_HINTS: Final = {
 }
 _TOP_EVENT_KEYS: Final = frozenset(("event", "event_time", "event_id", "user", "properties", "page",
                                     "limited_data_use"))
-# GA4 / Meta spellings TikTok users paste; the key is lower-case without _ - or spaces
-_NAME_ALIASES: Final = {
-    "begincheckout": "InitiateCheckout", "viewitem": "ViewContent", "signup": "CompleteRegistration",
-    "generatelead": "Lead", "pageview": PAGEVIEW_EVENT, "page": PAGEVIEW_EVENT, "checkout": "InitiateCheckout",
-    "completepurchase": "Purchase", "order": "Purchase", "addtobasket": "AddToCart",
-}
-
-
-def _name_key(name: str) -> str:
-    return re.sub(r"[\s_\-.]", "", name).lower()
-
-
-_NAME_LOOKUP: Final[dict[str, str]] = {
-    **_NAME_ALIASES, **{_name_key(n): n for n in (*APP_EVENTS, *LEGACY_EVENTS, *STANDARD_EVENTS)},
-    _name_key(PAGEVIEW_EVENT): PAGEVIEW_EVENT,
-}
 
 
 # --- the linter ----------------------------------------------------------------------------------
-@dataclass
-class _Ctx:
-    """What one event's checks need to know about the body around it."""
-
-    source: str | None = None  # event_source when known and valid
-    denied: str | None = None  # path of an ad_user_data DENIED that covers this event
-    seen_ids: dict[tuple[str, str], str] = field(default_factory=dict)
-
-
-class _Linter:
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.out: list[Finding] = []
-
-    def add(self, code: str, path: str, message: str, fix: str | None = None) -> None:
-        doc = CATALOGUE[code]  # a KeyError here is a bug: every emitted code is catalogued
-        self.out.append(Finding(doc.severity, code, path, message, fix or doc.fix))
+class _Linter(EventChecks, UserChecks):
+    """The body-shape dispatch and the event walk; the per-area checks come from the mixins."""
 
     # --- body dispatch ---
     def body(self, body: object) -> None:
         if isinstance(body, list):
             self.add("body.event_list", "", f"A list of {len(body)} event(s): read as the data array.")
-            self.events(body, "", _Ctx(source=None))
+            self.events(body, "", EventContext(source=None))
             return
         if not isinstance(body, dict):
             kind = "null" if body is None else type(body).__name__
@@ -193,19 +125,19 @@ class _Linter:
             return
         if "data" not in body and any(k in body for k in (*_TOP_EVENT_KEYS, *META_TOP_KEYS)):
             self.add("body.bare_event", "", "A single event without the body around it; checked as data[0].")
-            self.event(body, "", _Ctx(source=None, denied=_denied_path(body, "")))
+            self.event(body, "", EventContext(source=None, denied=_denied_path(body, "")))
             return
         self.full(body)
 
     def full(self, body: dict[str, Any]) -> None:
         source = self.top_level(body)
-        ctx = _Ctx(source=source, denied=_denied_path(body, ""))
+        ctx = EventContext(source=source, denied=_denied_path(body, ""))
         if "data" not in body:
             self.add("data.missing", "data", "The body has no data array, so it carries no events.")
             return
         data = body["data"]
         if not isinstance(data, list):
-            self.add("data.not_array", "data", f"data is a JSON {_kind(data)}, not an array of events.")
+            self.add("data.not_array", "data", f"data is a JSON {json_kind(data)}, not an array of events.")
             if isinstance(data, dict):
                 self.event(data, "data", ctx)
             return
@@ -215,7 +147,7 @@ class _Linter:
             self.add("test_event_code.batched", "test_event_code",
                      f"{len(data)} events sent together with a test event code.")
 
-    def events(self, data: list[Any], prefix: str, ctx: _Ctx) -> None:
+    def events(self, data: list[Any], prefix: str, ctx: EventContext) -> None:
         if not data:
             self.add("data.empty", prefix or "", "The request carries no events.")
         elif len(data) > MAX_EVENTS_PER_REQUEST:
@@ -225,10 +157,10 @@ class _Linter:
         for i, item in enumerate(data):
             path = join_index(prefix, i)
             if not isinstance(item, dict):
-                self.add("data.item_not_object", path, f"Event {i} is a JSON {_kind(item)}, not an object.")
+                self.add("data.item_not_object", path, f"Event {i} is a JSON {json_kind(item)}, not an object.")
                 continue
             own = _denied_path(item, path)
-            self.event(item, path, _Ctx(ctx.source, own or ctx.denied, ctx.seen_ids))
+            self.event(item, path, EventContext(ctx.source, own or ctx.denied, ctx.seen_ids))
 
     def top_level(self, body: dict[str, Any]) -> str | None:
         source = body.get("event_source")
@@ -243,7 +175,7 @@ class _Linter:
                 if guess:
                     fix = f"Send \"event_source\": \"{guess}\"."
             self.add("event_source.invalid", "event_source",
-                     f"event_source {_short(source)} is not one of web, app, offline, crm.", fix)
+                     f"event_source {json_excerpt(source)} is not one of web, app, offline, crm.", fix)
         else:
             valid_source = source
         sid = body.get("event_source_id")
@@ -251,8 +183,8 @@ class _Linter:
             self.add("event_source_id.missing", "event_source_id", "event_source_id (the Pixel code) is missing.")
         elif not isinstance(sid, str):
             self.add("event_source_id.not_string", "event_source_id",
-                     f"event_source_id is a JSON {_kind(sid)}; TikTok rejects it with 40002.",
-                     f"Quote it: \"event_source_id\": \"{_short(sid)}\".")
+                     f"event_source_id is a JSON {json_kind(sid)}; TikTok rejects it with 40002.",
+                     f"Quote it: \"event_source_id\": \"{json_excerpt(sid)}\".")
         elif valid_source:
             digits = sid.strip().isdigit()
             if valid_source == "web" and digits:
@@ -267,7 +199,7 @@ class _Linter:
             tec = body["test_event_code"]
             if not isinstance(tec, str):
                 self.add("test_event_code.not_string", "test_event_code",
-                         f"test_event_code is a JSON {_kind(tec)}.")
+                         f"test_event_code is a JSON {json_kind(tec)}.")
             elif not tec.strip():
                 self.add("test_event_code.empty", "test_event_code", "test_event_code is empty.")
         if "partner_name" in body:
@@ -297,7 +229,7 @@ class _Linter:
         self.add("meta.key", path, f"{key} is a Meta Conversions API key; TikTok ignores it.", fix)
 
     # --- one v2 event ---
-    def event(self, ev: dict[str, Any], prefix: str, ctx: _Ctx) -> None:
+    def event(self, ev: dict[str, Any], prefix: str, ctx: EventContext) -> None:
         name = self.event_name(ev, prefix, ctx, meta_name="event_name" in ev)
         self.event_time(ev, prefix)
         self.event_id(ev, prefix, ctx, name)
@@ -321,7 +253,7 @@ class _Linter:
         for key in ("user", "properties", "page", "lead", "app", "ad", "device"):
             if key in ev and not isinstance(ev[key], dict):
                 self.add("event.not_object", join_key(prefix, key),
-                         f"{key} is a JSON {_kind(ev[key])}, not an object.")
+                         f"{key} is a JSON {json_kind(ev[key])}, not an object.")
         user = ev.get("user")
         if isinstance(user, dict):
             self.user(user, join_key(prefix, "user"), ctx)
@@ -339,362 +271,12 @@ class _Linter:
         if "limited_data_use" in ev and not isinstance(ev["limited_data_use"], bool):
             ldu = ev["limited_data_use"]
             self.add("event.limited_data_use.not_boolean", join_key(prefix, "limited_data_use"),
-                     f"limited_data_use is {_short(ldu)}, not true or false.",
+                     f"limited_data_use is {json_excerpt(ldu)}, not true or false.",
                      f"Send {'true' if _truthy(ldu) else 'false'} without quotes.")
         if ctx.source == "crm":
             lead = ev.get("lead")
             if not isinstance(lead, dict) or not lead.get("lead_id"):
                 self.add("event.lead.missing", join_key(prefix, "lead"), "A CRM event without lead.lead_id.")
-
-    def event_name(self, ev: Mapping[str, Any], prefix: str, ctx: _Ctx, *, meta_name: bool = False,
-                   key: str = "event") -> str | None:
-        path = join_key(prefix, key)
-        if key not in ev or ev[key] is None or ev[key] == "":
-            if not meta_name:  # the Meta key finding already says to rename event_name
-                self.add("event.name.missing", path, "The event has no name.")
-            return None
-        name = ev[key]
-        if not isinstance(name, str):
-            self.add("event.name.not_string", path, f"The event name is a JSON {_kind(name)}.")
-            return None
-        canonical = _NAME_LOOKUP.get(_name_key(name))
-        if name in LEGACY_EVENTS:
-            self.add("event.name.legacy", path, f"{name} is a legacy event name (still accepted).",
-                     f"Use \"{LEGACY_EVENTS[name]}\" when you can.")
-        elif name in KNOWN_EVENTS:
-            if ctx.source == "web" and name in APP_EVENTS and name not in STANDARD_EVENTS:
-                self.add("event.name.app_event", path, f"{name} is an app event; on web it is custom.")
-        elif canonical is not None:
-            current = LEGACY_EVENTS.get(canonical)
-            self.add("event.name.near_miss", path,
-                     f"\"{name}\" is not a TikTok event name; names are case-sensitive.",
-                     f"Use \"{current}\" (\"{canonical}\" is its legacy name)." if current
-                     else f"Use \"{canonical}\".")
-            return canonical
-        elif ctx.source == "offline":
-            self.add("event.name.offline_custom", path, f"\"{name}\" is not a standard event.")
-        else:
-            self.add("event.name.custom", path, f"\"{name}\" is a custom event.")
-        return name
-
-    def event_time(self, ev: Mapping[str, Any], prefix: str) -> None:
-        path = join_key(prefix, "event_time")
-        if "event_time" not in ev:
-            hint = None
-            if isinstance(ev.get("timestamp"), str):
-                secs = _iso_seconds(ev["timestamp"])
-                if secs is not None:
-                    hint = f"Replace timestamp with \"event_time\": {secs}."
-            self.add("event.event_time.missing", path, "The event has no event_time.", hint)
-            return
-        self.time_value(ev["event_time"], path)
-
-    def time_value(self, value: object, path: str) -> None:
-        if isinstance(value, str):
-            text = value.strip()
-            secs: int | None = None
-            if re.fullmatch(r"\d{1,20}(\.\d+)?", text):
-                secs = int(text.split(".")[0])
-                if secs > MS_TIMESTAMP_THRESHOLD:
-                    secs //= 1000 if secs < 10**14 else 1_000_000
-            else:
-                secs = _iso_seconds(text)
-            fix = (f"Send the integer without quotes: \"event_time\": {secs}." if secs is not None
-                   else "Send integer Unix seconds, e.g. 1735689600.")
-            self.add("event.event_time.string", path,
-                     f"event_time is the text {_short(value)}, not an integer.", fix)
-            if secs is not None:
-                self._time_range(secs, path)
-            return
-        # beyond 10**17 it is neither seconds, milliseconds nor microseconds of any real date
-        if not _is_number(value) or value <= 0 or value >= 10**17:  # type: ignore[operator]
-            self.add("event.event_time.invalid", path, f"event_time is {_short(value)}, not Unix seconds.")
-            return
-        num: int | float = value  # type: ignore[assignment]
-        if num > MS_TIMESTAMP_THRESHOLD:
-            micro = num >= 10**14
-            secs = int(num // (1_000_000 if micro else 1000))
-            self.add("event.event_time.milliseconds", path,
-                     f"event_time {_short(num)} is in {'micro' if micro else 'milli'}seconds.",
-                     f"Send seconds: \"event_time\": {secs}.")
-            return
-        if isinstance(num, float) and not num.is_integer():
-            self.add("event.event_time.fraction", path, f"event_time {num} has a fraction of a second.",
-                     f"Send \"event_time\": {math.floor(num)}.")
-        self._time_range(num, path)
-
-    def _time_range(self, secs: float, path: str) -> None:
-        if secs > self.now + FUTURE_TOLERANCE_SECONDS:
-            ahead = (secs - self.now) / 3600
-            self.add("event.event_time.future", path,
-                     f"event_time is {_duration(ahead)} in the future ({_utc(secs)}).")
-        elif secs < self.now - MAX_EVENT_AGE_DAYS * 86400:
-            self.add("event.event_time.too_old", path,
-                     f"event_time is {_duration((self.now - secs) / 3600)} old ({_utc(secs)}).")
-
-    def event_id(self, ev: Mapping[str, Any], prefix: str, ctx: _Ctx, name: str | None,
-                 *, web: bool | None = None) -> None:
-        path = join_key(prefix, "event_id")
-        eid = ev.get("event_id")
-        is_web = web if web is not None else ctx.source in (None, "web")
-        if eid is None or (isinstance(eid, str) and not eid.strip()):
-            if is_web and name in PIXEL_DEDUPLICATED_EVENTS:
-                self.add("event.event_id.missing", path,
-                         f"{name} has no event_id, so it cannot be deduplicated against the Pixel.")
-            return
-        if not isinstance(eid, str):
-            self.add("event.event_id.not_string", path,
-                     f"event_id is a JSON {_kind(eid)}; TikTok rejects it with 40002.",
-                     f"Quote it: \"event_id\": \"{_short(eid)}\".")
-            eid = _short(eid, 200)
-        if _EMAIL_IN_TEXT_RE.search(eid):
-            self.add("event.event_id.pii", path, "event_id contains an email address.")
-        elif _PHONE_IN_TEXT_RE.search(eid):
-            self.add("event.event_id.pii", path, "event_id contains a phone number.")
-        key = (name or "", eid)
-        first = ctx.seen_ids.get(key)
-        if first is None:
-            ctx.seen_ids[key] = path
-        else:
-            self.add("event.event_id.duplicate", path,
-                     f"{name or 'The event'} with event_id {_short(eid)} already appears at {first}.")
-
-    # --- user ---
-    def user(self, user: dict[str, Any], prefix: str, ctx: _Ctx) -> None:
-        for key, value in user.items():
-            path = join_key(prefix, key)
-            if key in META_USER_KEYS and META_USER_KEYS[key] != key:
-                target = META_USER_KEYS[key]
-                self.add("meta.user_key", path, f"{key} is a Meta Conversions API user key; TikTok ignores it.",
-                         f"Rename it to {target}." if target else f"Remove {key}: TikTok has no such key.")
-                continue
-            if key not in USER_FIELDS:
-                alias = _USER_KEY_ALIASES.get(key)
-                if alias:  # a known misspelling: the match key it carries is lost
-                    self.add("user.misnamed_key", path, f"{key} is not a TikTok user field; TikTok ignores it.",
-                             f"Rename it to {alias}" + (" (and hash it)." if alias in CONSENT_SUPPRESSED_FIELDS
-                                                        else "."))
-                    self.user_value(alias, value, path)  # lint what it carries as if already renamed
-                else:
-                    self.add("user.unknown_key", path, f"User key {key!r} is not a TikTok user field.")
-                continue
-            self.user_value(key, value, path)
-        if ctx.denied:
-            for key in CONSENT_SUPPRESSED_FIELDS:
-                if _present(user.get(key)):
-                    self.add("consent.denied_with_pii", join_key(prefix, key),
-                             f"{key} is sent although ad_user_data is DENIED at {ctx.denied or 'the top level'}.",
-                             f"Remove user.{key} for this event (and the other personal identifiers).")
-
-    def user_value(self, kind: str, value: object, path: str) -> None:
-        """Check one user field (string or, for email/phone/external_id, an array of strings)."""
-        if isinstance(value, list) and kind in ("email", "phone", "external_id"):
-            for i, item in enumerate(value):
-                self.user_scalar(kind, item, join_index(path, i))
-            return
-        self.user_scalar(kind, value, path)
-
-    def user_scalar(self, kind: str, value: object, path: str) -> None:
-        if value is None:
-            return
-        if not isinstance(value, str):
-            arrays = kind in ("email", "phone", "external_id")
-            self.add("user.value.type", path,
-                     f"{kind} is a JSON {_kind(value)}; it must be a string"
-                     + (" or an array of strings." if arrays else "."))
-            return
-        if not value.strip():
-            self.add("user.value.empty", path, f"{kind} is an empty string.")
-            return
-        if value.strip().lower() in _PLACEHOLDERS:
-            self.add("user.value.placeholder", path, f"{kind} is the placeholder {value.strip()!r}.")
-            return
-        if kind in ("email", "phone", "external_id", "first_name", "last_name", "zip_code"):
-            self.hashed_value(kind, value, path)
-        elif kind in ("ttclid", "ttp"):
-            if _HEX_RE.match(value.strip()) and len(value.strip()) == 64:
-                self.add(f"user.{kind}.hashed", path, f"{kind} looks like a SHA-256 hash; it must be raw.")
-        elif kind in ("city", "state", "country"):
-            if _HEX_RE.match(value.strip()) and len(value.strip()) == 64:
-                self.add("user.location.hashed", path, f"{kind} looks hashed.")
-        elif kind == "ip":
-            self.ip(value, path)
-        elif kind == "user_agent":
-            m = _SERVER_UA_RE.search(value)
-            if m:
-                self.add("user.user_agent.server_library", path,
-                         f"user_agent is a server HTTP library ({m.group(0)}), not the customer's browser.")
-        elif kind == "locale" and not _LOCALE_RE.match(value):
-            fixed = value.replace("_", "-")
-            self.add("user.locale.format", path, f"locale {value!r} is not BCP-47.",
-                     f"Send {fixed!r}." if _LOCALE_RE.match(fixed) else None)
-
-    def hashed_value(self, kind: str, value: str, path: str) -> None:
-        stripped = value.strip()
-        if _HEX_RE.match(stripped) and len(stripped) == 64:
-            if stripped.lower() == EMPTY_SHA256:
-                self.add("user.hash.empty", path, f"{kind} is the SHA-256 of an empty string.")
-            elif stripped != value:
-                self.add("user.hash.whitespace", path, f"The {kind} hash has spaces around it.",
-                         "Trim the value.")
-            elif stripped != stripped.lower():
-                self.add("user.hash.uppercase", path, f"The {kind} hash is upper-case hex.",
-                         "Lower-case it.")
-            return
-        if _HEX_RE.match(stripped) and len(stripped) in _HASH_ALGOS and kind != "external_id":
-            algo = _HASH_ALGOS[len(stripped)]
-            self.add("user.hash.wrong_algorithm", path,
-                     f"{kind} is {len(stripped)} hex characters, like {algo}, not SHA-256.",
-                     f"Hash the normalized {kind} with SHA-256 instead of {algo}.")
-            return
-        h = hash_identifier(kind, value)
-        code = f"user.{kind}.unhashed"
-        if h.sha256 is not None:
-            self.add(code, path, f"{kind} is sent in plain text, not as a SHA-256 hash.",
-                     f"Send the SHA-256 of {h.normalized!r}: {h.sha256}.")
-        else:
-            self.add(code, path, f"{kind} is plain text and not a usable {kind} ({h.error}).",
-                     f"{h.hint or 'Fix the value'} Then normalize and SHA-256 hash it.")
-
-    def meta_user_keys(self, user_data: dict[str, Any], prefix: str) -> None:
-        for key in user_data:
-            target = META_USER_KEYS.get(key)
-            if key in META_USER_KEYS and target != key:
-                self.add("meta.user_key", join_key(prefix, key),
-                         f"{key} is a Meta Conversions API user key.",
-                         f"Rename it to user.{target}." if target else f"Remove {key}: TikTok has no such key.")
-
-    def ip(self, value: str, path: str) -> None:
-        text = value.strip()
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            if "," in text:
-                fix = "Send only the first address of the X-Forwarded-For list (the client)."
-            elif len(text) == 64 and _HEX_RE.match(text):
-                fix = "Send the IP unhashed: TikTok hashes nothing here."
-            elif re.fullmatch(r"[\d.]+:\d+", text) or text.startswith("["):
-                fix = "Drop the port: send only the address."
-            else:
-                fix = None
-            self.add("user.ip.invalid", path, f"ip {_short(value)} is not an IPv4 or IPv6 address.", fix)
-            return
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        if any(addr in net for net in _DOC_NETS):
-            return  # documentation ranges: TikTok's own examples use them (module docstring)
-        shared = isinstance(addr, ipaddress.IPv4Address) and addr in ipaddress.ip_network("100.64.0.0/10")
-        if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-                or addr.is_unspecified or addr.is_multicast or shared):
-            self.add("user.ip.private", path,
-                     f"ip {text} is a server or internal address; the customer's public IP is needed.")
-
-    # --- properties ---
-    def properties(self, props: dict[str, Any], prefix: str, name: str | None) -> None:
-        has_value = "value" in props and props["value"] is not None
-        if has_value:
-            value = props["value"]
-            vpath = join_key(prefix, "value")
-            if not _is_number(value):
-                parsed = _parse_money(value) if isinstance(value, str) else None
-                self.add("properties.value.not_number", vpath, f"value is {_short(value)}, not a number.",
-                         f"Send \"value\": {parsed} (a number, no quotes)." if parsed is not None else None)
-            elif value < 0:
-                self.add("properties.value.negative", vpath, f"value {_short(value)} is negative.")
-        elif name in VALUE_EVENTS:
-            self.add("properties.value.missing", join_key(prefix, "value"), f"{name} has no value.")
-        cur = props.get("currency")
-        cpath = join_key(prefix, "currency")
-        if cur is None or cur == "":
-            if has_value:
-                self.add("properties.currency.missing", cpath, "value is sent without a currency.")
-        elif not isinstance(cur, str):
-            self.add("properties.currency.not_string", cpath, f"currency is a JSON {_kind(cur)}.")
-        elif cur not in CURRENCIES:
-            if cur.strip().upper() in CURRENCIES:
-                self.add("properties.currency.lowercase", cpath, f"currency {cur!r} is not upper-case.",
-                         f"Send \"{cur.strip().upper()}\".")
-            else:
-                self.add("properties.currency.unsupported", cpath,
-                         f"currency {cur!r} is not on TikTok's list of supported currencies.")
-        if "content_type" in props:
-            self.content_type(props["content_type"], join_key(prefix, "content_type"))
-        if "contents" in props:
-            self.contents(props["contents"], join_key(prefix, "contents"))
-        if "content_ids" in props:
-            ids = props["content_ids"]
-            ipath = join_key(prefix, "content_ids")
-            if not isinstance(ids, list):
-                self.add("properties.content_ids.invalid", ipath, f"content_ids is a JSON {_kind(ids)}.")
-            else:
-                for i, item in enumerate(ids):
-                    if not isinstance(item, str):
-                        self.add("properties.content_ids.invalid", join_index(ipath, i),
-                                 f"content_ids[{i}] is a JSON {_kind(item)}, not a string.",
-                                 f"Quote it: \"{_short(item)}\".")
-        if "num_items" in props and not _is_int(props["num_items"]):
-            self.add("properties.num_items.invalid", join_key(prefix, "num_items"),
-                     f"num_items is {_short(props['num_items'])}.")
-
-    def content_type(self, value: object, path: str) -> None:
-        if value in CONTENT_TYPES:
-            return
-        guess = None
-        if isinstance(value, str):
-            low = value.strip().lower().replace("-", "_").replace(" ", "_")
-            guess = {"products": "product", "product_groups": "product_group"}.get(low, low)
-        fix = f"Send \"{guess}\"." if guess in CONTENT_TYPES else None
-        self.add("properties.content_type.invalid", path, f"content_type {_short(value)} is not allowed.", fix)
-
-    def contents(self, items: object, path: str) -> None:
-        if not isinstance(items, list):
-            self.add("properties.contents.invalid", path, f"contents is a JSON {_kind(items)}, not an array.")
-            return
-        for i, item in enumerate(items):
-            ipath = join_index(path, i)
-            if not isinstance(item, dict):
-                self.add("properties.contents.invalid", ipath, f"Item {i} is a JSON {_kind(item)}.")
-                continue
-            cid = item.get("content_id")
-            if cid is None or cid == "":
-                self.add("properties.contents.content_id_missing", join_key(ipath, "content_id"),
-                         f"Item {i} has no content_id.")
-            elif not isinstance(cid, str):
-                self.add("properties.content_id.not_string", join_key(ipath, "content_id"),
-                         f"content_id is a JSON {_kind(cid)}; TikTok says \"Not a valid string\".",
-                         f"Quote it: \"content_id\": \"{_short(cid)}\".")
-            if "quantity" in item and (not _is_int(item["quantity"]) or item["quantity"] <= 0):
-                q = item["quantity"]
-                digits = isinstance(q, str) and re.fullmatch(r"\s*\d{1,9}\s*", q) is not None
-                fix = f"Send \"quantity\": {int(q)}." if digits else None
-                self.add("properties.contents.quantity_invalid", join_key(ipath, "quantity"),
-                         f"quantity is {_short(q)}, not a positive integer.", fix)
-            if "price" in item and item["price"] is not None and not _is_number(item["price"]):
-                parsed = _parse_money(item["price"]) if isinstance(item["price"], str) else None
-                self.add("properties.contents.price_invalid", join_key(ipath, "price"),
-                         f"price is {_short(item['price'])}, not a number.",
-                         f"Send \"price\": {parsed}." if parsed is not None else None)
-            if "content_type" in item:
-                self.content_type(item["content_type"], join_key(ipath, "content_type"))
-
-    # --- page ---
-    def page(self, page: dict[str, Any], prefix: str, user: dict[str, Any] | None, event_prefix: str) -> None:
-        for key, code in (("url", "page.url.not_absolute"), ("referrer", "page.referrer.not_absolute")):
-            if key not in page or page[key] in (None, ""):
-                continue
-            value = page[key]
-            if not isinstance(value, str) or not _is_absolute_url(value):
-                self.add(code, join_key(prefix, key), f"page.{key} {_short(value)} is not an absolute URL.")
-        url = page.get("url")
-        if isinstance(url, str) and _is_absolute_url(url) and not (user and _present(user.get("ttclid"))):
-            try:
-                ttclid = parse_qs(urlsplit(url).query).get("ttclid")
-            except ValueError:
-                ttclid = None
-            if ttclid and ttclid[0]:
-                self.add("user.ttclid.in_url", join_key(join_key(event_prefix, "user"), "ttclid"),
-                         "page.url carries a ttclid that user.ttclid does not.",
-                         f"Send \"ttclid\": \"{ttclid[0][:80]}\" in user.")
 
     # --- legacy 1.0 ---
     def legacy(self, body: dict[str, Any]) -> None:
@@ -705,11 +287,11 @@ class _Linter:
                  "batch[] -> data[]; ISO timestamp -> integer event_time seconds; context.user -> user "
                  "(phone_number -> phone); context.ad.callback -> user.ttclid; context.ip / "
                  "context.user_agent -> user.ip / user.user_agent; context.page -> page.")
-        ctx = _Ctx(source="web", denied=_denied_path(body, ""))
+        ctx = EventContext(source="web", denied=_denied_path(body, ""))
         if "batch" in body:
             batch = body["batch"]
             if not isinstance(batch, list):
-                self.add("legacy.batch.invalid", "batch", f"batch is a JSON {_kind(batch)}.")
+                self.add("legacy.batch.invalid", "batch", f"batch is a JSON {json_kind(batch)}.")
                 return
             if len(batch) > 50:
                 self.add("legacy.batch.too_many", "batch", f"{len(batch)} events in one 1.0 batch; the limit is 50.")
@@ -718,21 +300,21 @@ class _Linter:
                 if isinstance(item, dict):
                     self.legacy_event(item, path, ctx)
                 else:
-                    self.add("legacy.batch.invalid", path, f"batch[{i}] is a JSON {_kind(item)}.")
+                    self.add("legacy.batch.invalid", path, f"batch[{i}] is a JSON {json_kind(item)}.")
         else:
             self.legacy_event(body, "", ctx)
 
-    def legacy_event(self, ev: dict[str, Any], prefix: str, ctx: _Ctx) -> None:
+    def legacy_event(self, ev: dict[str, Any], prefix: str, ctx: EventContext) -> None:
         name = self.event_name(ev, prefix, ctx)
         self.event_id(ev, prefix, ctx, name, web=True)
         ts = ev.get("timestamp")
         if ts is not None:
-            secs = _iso_seconds(ts) if isinstance(ts, str) else None
+            secs = parse_iso_seconds(ts) if isinstance(ts, str) else None
             if secs is None:
                 self.add("legacy.timestamp.invalid", join_key(prefix, "timestamp"),
-                         f"timestamp {_short(ts)} is not an ISO 8601 date-time.")
+                         f"timestamp {json_excerpt(ts)} is not an ISO 8601 date-time.")
             else:
-                self._time_range(secs, join_key(prefix, "timestamp"))
+                self.time_range(secs, join_key(prefix, "timestamp"))
         context = ev.get("context")
         cpath = join_key(prefix, "context")
         if isinstance(context, dict):
@@ -746,7 +328,7 @@ class _Linter:
                     self.user_scalar("ttp", user["ttp"], join_key(upath, "ttp"))
                 if ctx.denied:
                     for key in _LEGACY_USER_KEYS:
-                        if _present(user.get(key)):
+                        if is_present(user.get(key)):
                             self.add("consent.denied_with_pii", join_key(upath, key),
                                      f"{key} is sent although ad_user_data is DENIED at {ctx.denied}.")
             ad = context.get("ad")
@@ -764,49 +346,9 @@ class _Linter:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _short(value: object, limit: int = 60) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, TypeError, RecursionError):
-        text = f"<{_kind(value)}>"  # repr() of a huge int raises too
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _is_number(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return not isinstance(value, float) or math.isfinite(value)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _truthy(value: object) -> bool:
     """What a sender most likely meant by a non-boolean flag ("true", 1, "yes")."""
     return value in (1, "1") or (isinstance(value, str) and value.strip().lower() in ("true", "yes"))
-
-
-def _present(value: object) -> bool:
-    if isinstance(value, list):
-        return any(_present(v) for v in value)
-    return value is not None and value != "" and not (isinstance(value, str) and not value.strip())
 
 
 def _denied_path(obj: Mapping[str, Any], prefix: str) -> str | None:
@@ -817,52 +359,6 @@ def _denied_path(obj: Mapping[str, Any], prefix: str) -> str | None:
             if isinstance(v, str) and v.strip().upper() == "DENIED":
                 return join_key(cprefix, "ad_user_data")
     return None
-
-
-def _iso_seconds(text: str) -> int | None:
-    try:
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)  # TikTok's 1.0 timestamp is UTC when no offset is given
-    try:
-        return int(dt.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _parse_money(text: str) -> float | int | None:
-    cleaned = re.sub(r"[^\d.,-]", "", text)
-    if re.fullmatch(r"-?\d+,\d{1,2}", cleaned):  # decimal comma: "10,50"
-        cleaned = cleaned.replace(",", ".")
-    cleaned = cleaned.replace(",", "")
-    try:
-        number = float(cleaned)
-    except ValueError:
-        return None
-    if not math.isfinite(number):
-        return None
-    return int(number) if number.is_integer() and "." not in cleaned else number
-
-
-def _is_absolute_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text.strip())
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _utc(secs: float) -> str:
-    try:
-        return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (OverflowError, OSError, ValueError):
-        return "out of range"
-
-
-def _duration(hours: float) -> str:
-    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.0f} days"
 
 
 # --- public API ----------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ class UnusableHit(InvalidPayload):
 
 
 # --- small value readers -------------------------------------------------------------------------
-def _text(value: object, *, strip: bool = True) -> str:
+def as_text(value: object, *, strip: bool = True) -> str:
     """A scalar as text ("" for None); integral floats without ".0" (ids arrive as numbers)."""
     if value is None or isinstance(value, dict | list):
         return ""
@@ -186,7 +186,7 @@ def parse_timestamp(value: object) -> float:
     return number / 1000.0 if number > MS_TIMESTAMP_THRESHOLD else number
 
 
-def _number(value: object) -> float:
+def parse_number(value: object) -> float:
     """properties.value as float; TikTok's Pixel may send it as a string ("99.95")."""
     if value is None or isinstance(value, bool):
         return math.nan
@@ -201,20 +201,20 @@ def _compact(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _content_ids(props: Mapping[str, Any]) -> list[str]:
+def content_ids_of(props: Mapping[str, Any]) -> list[str]:
     """Content ids from `contents[].content_id`, else `content_ids`, else a flat `content_id`."""
     contents = props.get("contents")
     if isinstance(contents, list):
-        ids = [_text(c.get("content_id")) for c in contents if isinstance(c, dict)]
+        ids = [as_text(c.get("content_id")) for c in contents if isinstance(c, dict)]
         ids = [i for i in ids if i]
         if ids:
             return ids
     raw = props.get("content_ids")
     if isinstance(raw, list):
-        return [t for t in (_text(v) for v in raw) if t]
+        return [t for t in (as_text(v) for v in raw) if t]
     if raw not in (None, ""):
-        return [_text(raw)]
-    single = _text(props.get("content_id"))
+        return [as_text(raw)]
+    single = as_text(props.get("content_id"))
     return [single] if single else []
 
 
@@ -231,7 +231,8 @@ def _query_param(url: str, name: str) -> str:
     return values[0] if values else ""
 
 
-def _dict(value: object) -> dict[str, Any]:
+def dict_or_empty(value: object) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty dict (a missing or malformed section reads as empty)."""
     return value if isinstance(value, dict) else {}
 
 
@@ -249,25 +250,25 @@ def pixel_event_from_body(
     """
     if not isinstance(body, dict):
         raise UnusableHit(f"body is a JSON {type(body).__name__}, not an object", "malformed")
-    context = _dict(body.get("context"))
+    context = dict_or_empty(body.get("context"))
     event = body.get("event")
-    event_name = event if isinstance(event, str) else _text(event)
+    event_name = event if isinstance(event, str) else as_text(event)
     if event_name in _INTERNAL_EVENTS:
         raise UnusableHit(_INTERNAL_EVENTS[event_name], "internal")
-    pixel = _dict(context.get("pixel"))
+    pixel = dict_or_empty(context.get("pixel"))
     codes: list[str] = []
     for raw in (pixel.get("code"), *str(pixel.get("codes") or "").split("|"),
                 body.get("pixel_code"), body.get("sdkid")):
-        code = _text(raw)
+        code = as_text(raw)
         if code and code not in codes:
             codes.append(code)
     if not codes:
         raise UnusableHit("no pixel code (context.pixel.code / codes): TikTok treats the hit as invalid",
                           "no_pixel_code")
     if not event_name.strip():
-        action = _text(body.get("action"))
+        action = as_text(body.get("action"))
         if action:
-            trigger = _text(body.get("page_trigger") or _dict(body.get("auto_collected_properties")).get(
+            trigger = as_text(body.get("page_trigger") or dict_or_empty(body.get("auto_collected_properties")).get(
                 "page_trigger"))
             detail = f", page_trigger {trigger!r}" if trigger else ""
             raise UnusableHit(
@@ -275,52 +276,52 @@ def pixel_event_from_body(
                 "never deduplicates against a server event", "action_only")
         raise UnusableHit("no event name", "no_event")
 
-    page = _dict(context.get("page"))
-    user = _dict(context.get("user"))
-    ad = _dict(context.get("ad"))
-    props = _dict(body.get("properties"))
-    library = _dict(context.get("library"))
-    page_url = _decode_url(_text(page.get("url")))
+    page = dict_or_empty(context.get("page"))
+    user = dict_or_empty(context.get("user"))
+    ad = dict_or_empty(context.get("ad"))
+    props = dict_or_empty(body.get("properties"))
+    library = dict_or_empty(context.get("library"))
+    page_url = _decode_url(as_text(page.get("url")))
     keys: dict[str, str] = {}
     for raw_key, column in _USER_KEY_MAP.items():
         value = user.get(raw_key)
         if isinstance(value, list):  # identify() accepts arrays; the first value is what matches first
             value = next((v for v in value if v not in (None, "")), None)
-        text = _text(value)
+        text = as_text(value)
         if text and column not in keys:
             keys[column] = text
     if "ttclid" not in keys:
-        ttclid = _text(ad.get("callback")) or _query_param(page_url, "ttclid")
+        ttclid = as_text(ad.get("callback")) or _query_param(page_url, "ttclid")
         if ttclid:
             keys["ttclid"] = ttclid
     hashed = [k for k in HASHABLE_KEYS if k in keys and is_sha256(keys[k])]
     labels = body.get("signal_diagnostic_labels")
-    inspection = _dict(body.get("_inspection")).get("identity_params")
-    ids = _content_ids(props)
+    inspection = dict_or_empty(body.get("_inspection")).get("identity_params")
+    ids = content_ids_of(props)
     base: dict[str, Any] = {
         "event": event_name,
-        "event_id": _text(body.get("event_id"), strip=False),
+        "event_id": as_text(body.get("event_id"), strip=False),
         "timestamp": parse_timestamp(body.get("timestamp")),
         "source": "pixel",
         "url": page_url,
-        "referrer": _decode_url(_text(page.get("referrer"))),
-        "message_id": _text(body.get("message_id")),
+        "referrer": _decode_url(as_text(page.get("referrer"))),
+        "message_id": as_text(body.get("message_id")),
         "user_keys": ",".join(k for k in PIXEL_KEY_COLUMNS if k in keys),
         "hashed_keys": ",".join(hashed),
         **{k: keys.get(k, "") for k in PIXEL_KEY_COLUMNS},
-        "user_agent": _text(context.get("userAgent") or context.get("user_agent")) or user_agent,
-        "value": _number(props.get("value")),
-        "currency": _text(props.get("currency")),
-        "order_id": _text(props.get("order_id")),
+        "user_agent": as_text(context.get("userAgent") or context.get("user_agent")) or user_agent,
+        "value": parse_number(props.get("value")),
+        "currency": as_text(props.get("currency")),
+        "order_id": as_text(props.get("order_id")),
         "content_ids": ",".join(ids),
-        "content_type": _text(props.get("content_type")),
+        "content_type": as_text(props.get("content_type")),
         "properties": _compact(props),
         "signal_diagnostic_labels": _compact(labels) if isinstance(labels, dict) else "",
         "identity_params": _compact(inspection) if isinstance(inspection, dict) else "",
-        "action": _text(body.get("action")),
+        "action": as_text(body.get("action")),
         "endpoint": endpoint,
-        "library": " ".join(t for t in (_text(library.get("name")), _text(library.get("version"))) if t),
-        "partner": _text(body.get("partner") or context.get("partner")),
+        "library": " ".join(t for t in (as_text(library.get("name")), as_text(library.get("version"))) if t),
+        "partner": as_text(body.get("partner") or context.get("partner")),
         "http_status": int(http_status),
         "entry": int(entry),
     }
@@ -369,7 +370,7 @@ def _header(headers: object, name: str) -> str:
     if isinstance(headers, list):
         for h in headers:
             if isinstance(h, dict) and str(h.get("name", "")).lower() == name:
-                return _text(h.get("value"))
+                return as_text(h.get("value"))
     return ""
 
 
@@ -412,8 +413,8 @@ def _classify(url: str) -> tuple[str, str]:
 
 def _entry_bodies(entry: Mapping[str, Any], url: str) -> list[Any]:
     """The JSON body(ies) of one HAR request: postData.text (any MIME type) or `?analytics_message=`."""
-    request = _dict(entry.get("request"))
-    post = _dict(request.get("postData"))
+    request = dict_or_empty(entry.get("request"))
+    post = dict_or_empty(request.get("postData"))
     text = post.get("text")
     if isinstance(text, str) and text.strip():
         if str(post.get("encoding", "")).lower() == "base64":
@@ -437,8 +438,8 @@ def _entry_bodies(entry: Mapping[str, Any], url: str) -> list[Any]:
 
 def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[str, Any]], list[Skipped]]:
     """Pixel rows and skips for one HAR entry; non-TikTok requests give ([], [])."""
-    request = _dict(entry.get("request"))
-    url = _text(request.get("url"))
+    request = dict_or_empty(entry.get("request"))
+    url = as_text(request.get("url"))
     kind, endpoint = _classify(url)
     if kind == "ignore":
         return [], []
@@ -448,12 +449,12 @@ def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[st
         return [], [Skipped(index, url, "Pixel loader / config script, not an event", kind)]
     if kind == "other_tiktok":
         return [], [Skipped(index, url, "TikTok request that is not a Pixel event endpoint", kind)]
-    if _text(request.get("method")).upper() in ("OPTIONS", "HEAD"):  # CORS preflight: no event, no body
+    if as_text(request.get("method")).upper() in ("OPTIONS", "HEAD"):  # CORS preflight: no event, no body
         return [], []
-    response = _dict(entry.get("response"))
+    response = dict_or_empty(entry.get("response"))
     status = response.get("status")
     http_status = int(status) if isinstance(status, int | float) and not isinstance(status, bool) else 0
-    if http_status in (307, 308) and _text(response.get("redirectURL")):
+    if http_status in (307, 308) and as_text(response.get("redirectURL")):
         # the browser re-sends the same body to redirectURL, recorded as its own entry: count that one
         return [], [Skipped(index, url, f"redirected ({http_status}) to {response['redirectURL']}; the "
                                         "follow-up request carries the event", "redirect")]
@@ -603,11 +604,11 @@ def _flat_user(row: dict[str, Any]) -> dict[str, Any]:
             user = json.loads(user)
     if isinstance(user, dict):
         for raw_key, column in _USER_KEY_MAP.items():
-            text = _text(user.get(raw_key))
+            text = as_text(user.get(raw_key))
             if text and not row.get(column):
                 row[column] = text
         for column in (*PIXEL_KEY_COLUMNS, "user_agent"):
-            text = _text(user.get(column))
+            text = as_text(user.get(column))
             if text and not row.get(column):
                 row[column] = text
     elif isinstance(user, list | str) and "user_keys" not in row:
@@ -619,7 +620,7 @@ def _flat_user(row: dict[str, Any]) -> dict[str, Any]:
             if row.get(col) in (None, "") and props.get(col) not in (None, ""):
                 row[col] = props[col]
         if not row.get("content_ids"):
-            row["content_ids"] = ",".join(_content_ids(props))
+            row["content_ids"] = ",".join(content_ids_of(props))
     for col in ("properties", "signal_diagnostic_labels", "identity_params"):
         if isinstance(row.get(col), dict | list):
             row[col] = _compact(row[col])
@@ -762,7 +763,7 @@ def _rows_from_items(items: list[Any], name: str, fmt: str) -> PixelImport:
             try:
                 wire_rows.extend(pixel_event_from_body(item, entry=index, url=""))
             except UnusableHit as exc:
-                url = _text(_dict(_dict(item.get("context")).get("page")).get("url"))
+                url = as_text(dict_or_empty(dict_or_empty(item.get("context")).get("page")).get("url"))
                 skipped.append(Skipped(index, url, exc.message, exc.kind))
         else:
             flat.append({"entry": index, **_flat_user(dict(item))})
