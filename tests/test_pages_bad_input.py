@@ -1,0 +1,42 @@
+"""Bad files on every uploader: a clear message on the page, never a traceback, never a silent pass."""
+
+from __future__ import annotations
+
+import pytest
+
+GARBAGE = [
+    b"\x00\xff\xfe garbage \x80",
+    b'{"event_source": "web", "data": [}',
+    b"",
+    b'{"log": 5}',
+    b"when,what\n1,2\n",
+    b'{"event": "Purchase"}\n{"event": ',
+]
+# (page, widget key, radio key to select uploads first or None, radio value, extensions the uploader takes)
+UPLOADERS = [
+    ("pages/2_Lint.py", "lint_upload", None, None, ["json"]),
+    ("pages/3_Send.py", "send_upload", "send_source", "Upload JSON/JSONL", ["json", "jsonl"]),
+    ("pages/4_Compare.py", "compare_pixel_upload", None, None, ["har", "json", "jsonl", "csv"]),
+    ("pages/4_Compare.py", "compare_server_upload", "compare_server_source", "Upload a file", ["json", "jsonl", "csv"]),
+    ("pages/5_Match_quality.py", "quality_upload", "quality_source", "Upload file", ["json", "jsonl", "csv", "har"]),
+    ("pages/6_Dedup_gap.py", "gap_pixel_upload", None, None, ["har", "json", "jsonl", "csv"]),
+    ("pages/6_Dedup_gap.py", "gap_server_upload", None, None, ["json", "jsonl", "csv"]),
+    ("pages/6_Dedup_gap.py", "gap_orders_upload", None, None, ["csv"]),
+]
+
+
+@pytest.mark.parametrize(("page", "key", "radio", "choice", "exts"), UPLOADERS, ids=[u[1] for u in UPLOADERS])
+def test_garbage_uploads_show_an_error_not_a_traceback(app_test, page: str, key: str, radio: str | None,
+                                                       choice: str | None, exts: list[str]) -> None:
+    """Every garbage file on every uploader gives a readable message and no exception."""
+    at = app_test(page).run()
+    if radio:
+        at.radio(key=radio).set_value(choice).run()
+    for i, data in enumerate(GARBAGE):
+        name = f"bad{i}.{exts[i % len(exts)]}"
+        at.file_uploader(key=key).set_value((name, data, "application/octet-stream")).run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        alerts = " ".join(el.value for el in [*at.error, *at.warning, *at.info])
+        findings = " ".join(el.value for el in at.markdown if "error" in el.value or "warning" in el.value)
+        assert (alerts + findings).strip(), f"{key} said nothing about {name}"
+        at.file_uploader(key=key).set_value(None).run()
