@@ -33,8 +33,12 @@ Everything is vectorized (numpy sort + searchsorted); 1M + 1M events run in seco
 
 from __future__ import annotations
 
+import math
 import re
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -654,3 +658,63 @@ def segment_gaps(linked: pd.DataFrame, dimensions: tuple[str, ...] | None = None
     lost = (out["truth"] - out["pixel"]).astype("float64")
     out["recovered_share"] = (out["server_recovered"] / lost.where(lost > 0)).astype("float64")
     return out[list(SEGMENT_COLUMNS)]
+
+
+# --- inputs and one key's rows, for the Compare page ----------------------------------------------
+def server_side(docs: Iterable[object]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Server rows for v1.3 `docs` (core.events.server_frame), plus each row's event as sent.
+
+    The second item lines up with the frame's `index` column: entry i is `{**top, "data": [event]}` for
+    the i-th event, so a diff can show the exact event TikTok received rather than a flattened row.
+    """
+    from core.events import iter_events, server_frame
+
+    docs = list(docs)
+    return server_frame(docs), [{**top, "data": [event]} for doc in docs for top, event in iter_events(doc)]
+
+
+def load_server_upload(data: bytes, name: str) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
+    """Server rows from uploaded bytes named `name`: a CSV of events, or v1.3 JSON / JSONL bodies.
+
+    JSON / JSONL returns `server_side`'s pair (undecodable bytes become U+FFFD, so the parser names the
+    spot); a CSV returns no bodies. Raises InvalidFile (core.events) naming what is wrong.
+    """
+    from core.events import load_server_events, parse_documents
+
+    if not name.lower().endswith(".csv"):
+        return server_side(parse_documents(data.decode("utf-8-sig", errors="replace"), name))
+    with tempfile.TemporaryDirectory() as tmp:  # load_server_events reads CSV from a path (pyarrow)
+        path = Path(tmp) / "server.csv"
+        path.write_bytes(data)
+        return load_server_events(path), None
+
+
+def rows_for_key(df: pd.DataFrame, code: str, event: str, event_id: str, time_col: str,
+                 near: float | None = None) -> pd.DataFrame:
+    """The row of `df` with this dedup key (the occurrence nearest `near` when the key repeats); may be empty."""
+    if not event_id:
+        return df.iloc[0:0]
+    rows = df[(df["pixel_code"] == code) & (df["event"] == event) & (df["event_id"] == event_id)]
+    if len(rows) > 1 and near is not None and not math.isnan(near):
+        return rows.loc[[(rows[time_col] - near).abs().idxmin()]]
+    return rows.head(1)
+
+
+def key_rows(pixel: pd.DataFrame, server: pd.DataFrame, key: Any) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """The Pixel and server rows of one `DedupReport.keys` row, and the near-miss event_id standing in.
+
+    Each side gives at most one row (`rows_for_key`, nearest the key's time). When only one side has the
+    key, the other side's nearest partner (core.diff.near_partners) stands in and its event_id is the
+    third item (None otherwise). TikTok compares ids exactly, so such a pair never deduplicates.
+    """
+    from core.diff import near_partners
+
+    p_rows = rows_for_key(pixel, key.pixel_code, key.event, key.event_id, "timestamp", key.pixel_time)
+    s_rows = rows_for_key(server, key.pixel_code, key.event, key.event_id, "event_time", key.server_time)
+    if p_rows.empty == s_rows.empty:
+        return p_rows, s_rows, None
+    other = near_partners(server if s_rows.empty else pixel, key.event, key.event_id)
+    if other.empty:
+        return p_rows, s_rows, None
+    p_rows, s_rows = (p_rows, other.head(1)) if s_rows.empty else (other.head(1), s_rows)
+    return p_rows, s_rows, str(other.iloc[0]["event_id"])

@@ -637,3 +637,35 @@ def spec_from_mapping(data: Mapping[str, Any]) -> EventSpec:
     contents = values.pop("contents", None) or []
     items = [c if isinstance(c, ContentItem) else ContentItem(**c) for c in contents]
     return EventSpec(contents=items, **values)
+
+
+def event_id_hint(event: str, order_id: str) -> str:
+    """What the event_id field shows while empty: the id `make_event_id` would derive, or why it cannot.
+
+    Never raises: an empty order id asks for one, an InvalidInput becomes "cannot derive: <message>".
+    TikTok: the Pixel must send this same id for the two events to deduplicate.
+    """
+    if not order_id.strip():
+        return "type an order id or event id"
+    try:
+        return make_event_id(event, order_id)
+    except InvalidInput as exc:
+        return f"cannot derive: {exc.message}"
+
+
+def consent_effects(result: BuildResult) -> list[Suppression]:
+    """The suppressions consent caused (reason "consent: ..."), in build order; other removals excluded.
+
+    TikTok: with ad_user_data DENIED the personal identifiers are not sent; ip, user agent, ttclid and
+    ttp still are.
+    """
+    return [s for s in result.suppressed if s.reason.startswith("consent")]
+
+
+def has_event_id(body: object, event_id: str) -> bool:
+    """True when the v1.3 `body` (or None) carries an event in `data` with exactly this event_id.
+
+    TikTok: event_id is compared exactly (case and whitespace matter), so this is an equality test.
+    """
+    data = body.get("data") if isinstance(body, Mapping) else None
+    return any(isinstance(d, dict) and d.get("event_id") == event_id for d in data or [])

@@ -9,7 +9,8 @@ import ui
 from core.contract import CURRENCIES, LEGACY_EVENTS
 from core.errors import InvalidInput
 from core.lint import lint
-from core.payload import EVENT_CHOICES, EventSpec, build_body, contents_from_rows, make_event_id
+from core.payload import EVENT_CHOICES, EventSpec, build_body, contents_from_rows, event_id_hint
+from ui.build import render_build_effects
 from ui.findings import render_findings
 
 settings = ui.page_setup("Build", "🧱")
@@ -51,11 +52,7 @@ with form:
     event = st.text_input("Custom event name", key="build_custom_event") if choice == CUSTOM else choice
     c1, c2 = st.columns(2)
     order_id = c1.text_input("Order id", key="build_order_id", placeholder="10492")
-    try:
-        derived = make_event_id(event or "", order_id) if order_id.strip() else "type an order id or event id"
-    except InvalidInput as exc:
-        derived = f"cannot derive: {exc.message}"
-    event_id = c2.text_input("Event id", key="build_event_id", placeholder=derived,
+    event_id = c2.text_input("Event id", key="build_event_id", placeholder=event_id_hint(event or "", order_id),
                              help="Leave empty to derive ord_{order id}_{event}; the Pixel must use the same id.")
     event_time = st.text_input("Event time", key="build_event_time", placeholder="now (or Unix seconds / ISO 8601)")
     st.subheader("Customer")
@@ -111,19 +108,6 @@ with out:
     st.json(result.body, expanded=True)
     st.download_button("Download body (JSON)", result.body_bytes(), file_name="tiktok_event.json",
                        mime="application/json", key="build_download", on_click="ignore")
-    for h in result.rejected:
-        st.error(f"**{h.kind}** `{h.input}` was not sent: {h.error}. {h.hint or ''}")
-    removed = [s for s in result.suppressed if s.reason.startswith("consent")]
-    if removed:
-        st.info("**Consent effects**\n\n" + "\n".join(f"- `{s.field}`: {s.reason.removeprefix('consent: ')}"
-                                                      for s in removed)
-                + ("\n\nip, user agent, ttclid and ttp are still sent." if ad_user_data == "DENIED" else ""))
-    else:
-        st.caption("Consent: both GRANTED, nothing removed.")
-    st.subheader("Before / after")
-    st.dataframe(pd.DataFrame(result.table()), key="build_table", width="stretch", hide_index=True,
-                 column_order=("field", "status", "input", "normalized", "sent"))
-    if result.notes:
-        st.markdown("**Notes**\n\n" + "\n".join(f"- {n}" for n in result.notes))
+    render_build_effects(result, ad_user_data=ad_user_data, key="build_table")
     st.subheader("Findings")
     render_findings(lint(result.body), key="build")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 import ui
-from core.dedup import simulate
+from core.dedup import load_server_upload, server_side, simulate
 from core.demo import generate_store
-from core.diff import field_diff, near_partners
 from core.errors import ConsoleError
-from core.events import iter_events, load_server_events, parse_documents, server_frame
+from core.payload import has_event_id
 from core.pixel import load_pixel_events
 from core.store import Store
-from ui.diff import badge, render_field_diff, render_json_diff, render_pairs, row_document, rows_for_key
+from ui.diff import render_key, render_pair_counts, render_pairs, render_pixel_import
 from ui.exchange import render_exchange
 
 settings = ui.page_setup("Compare", "🪞")
@@ -37,21 +33,6 @@ def _use_demo() -> None:
 def _demo() -> tuple[pd.DataFrame, pd.DataFrame]:
     store = generate_store(orders=400, seed=7)
     return store.pixel, store.server
-
-
-def _server_side(docs: list[object]) -> None:
-    """Server rows plus each row's event as sent (same order as the frame's `index`), for the diff."""
-    ss["server_events"] = server_frame(docs)
-    ss["compare_server_bodies"] = [{**top, "data": [event]} for doc in docs for top, event in iter_events(doc)]
-
-
-def _server_upload(upload) -> None:  # type: ignore[no-untyped-def]
-    if not upload.name.lower().endswith(".csv"):
-        return _server_side(parse_documents(upload.getvalue().decode("utf-8-sig", errors="replace"), upload.name))
-    with tempfile.TemporaryDirectory() as tmp:  # load_server_events reads CSV from a path (pyarrow)
-        path = Path(tmp) / "server.csv"
-        path.write_bytes(upload.getvalue())
-        ss["server_events"], ss["compare_server_bodies"] = load_server_events(path), None
 
 
 left, right = st.columns(2)
@@ -79,10 +60,10 @@ try:  # each side reloads only when its source changed; `compare_*_origin` says 
         ss["server_events"], ss["compare_server_bodies"], ss["compare_server_origin"] = _demo()[1], None, DEMO
     elif server_source == STORE:
         with Store(settings.db_path) as store:
-            _server_side(list(store.server_events()))
+            ss["server_events"], ss["compare_server_bodies"] = server_side(store.server_events())
         ss["compare_server_origin"] = STORE
     elif server_file is not None and ss.get("compare_server_origin") != server_file.file_id:
-        _server_upload(server_file)
+        ss["server_events"], ss["compare_server_bodies"] = load_server_upload(server_file.getvalue(), server_file.name)
         ss["compare_server_origin"] = server_file.file_id
 except ConsoleError as exc:
     st.error(f"{exc.message}  \n{exc.hint or ''}", icon="🚫")
@@ -92,14 +73,7 @@ if ss.get("pixel_events") is not None and ss.get("compare_pixel_origin") in (Non
 
 imported = ss.get("compare_pixel_import")
 if imported is not None and pixel_source == UPLOAD:
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(imported.skipped_counts().items())) or "nothing"
-    st.caption(f"Read {len(imported.events)} Pixel event(s) from {imported.entries} {imported.format.upper()} "
-               f"item(s); skipped {counts}.")
-    for note in imported.notes:
-        st.warning(note)
-    if imported.skipped:
-        with st.expander(f"Skipped ({len(imported.skipped)})"):
-            st.dataframe(imported.skipped_frame(), key="compare_skipped", width="stretch", hide_index=True)
+    render_pixel_import(imported, key="compare_skipped")
 pixel, server = ss.get("pixel_events"), ss.get("server_events")
 if pixel is None or server is None or pixel.empty or server.empty:
     missing = [name for name, df in (("Pixel", pixel), ("server", server)) if df is None or df.empty]
@@ -108,13 +82,7 @@ if pixel is None or server is None or pixel.empty or server.empty:
     st.stop()
 
 report = simulate(pixel, server)
-s = report.summary
-cols = st.columns(6)
-for col, (label, value) in zip(cols, [("Pixel events", s["pixel_events"]), ("Server events", s["server_events"]),
-                                      ("Merged", s["merged_pairs"]), ("Deduplicated", s["deduplicated_pairs"]),
-                                      ("Pixel only", s["pixel_only"]), ("Server only", s["server_only"])],
-                               strict=True):
-    col.metric(label, f"{value:,}")
+render_pair_counts(report.summary)
 
 keys = report.keys
 shown = render_pairs(keys, "compare")
@@ -127,34 +95,12 @@ if shown.empty:
     st.stop()
 labels = {i: f"{r.event} · {r.event_id or '(no event_id)'} · {r.verdict}" for i, r in shown.head(5000).iterrows()}
 pick = st.selectbox("Inspect one key", list(labels), format_func=labels.__getitem__, key="compare_pick")
-row = keys.loc[pick]
-p_rows = rows_for_key(pixel, row.pixel_code, row.event, row.event_id, "timestamp", row.pixel_time)
-s_rows = rows_for_key(server, row.pixel_code, row.event, row.event_id, "event_time", row.server_time)
-st.markdown(f"**{badge(row.verdict)}** — {row.reason}")
-if p_rows.empty != s_rows.empty:  # one side only: diff against the id it was probably meant to match
-    other = near_partners(server if s_rows.empty else pixel, row.event, row.event_id)
-    if not other.empty:
-        s_rows, p_rows = (other.head(1), p_rows) if s_rows.empty else (s_rows, other.head(1))
-        st.warning(f"Near miss: the other side has event_id **{other.iloc[0]['event_id']}** for this "
-                   f"{row.event} — TikTok compares ids exactly, so the two never deduplicate.", icon="🔍")
-if p_rows.empty or s_rows.empty:
-    st.info("Only one side has this key and no near miss was found, so there is no field diff.")
-    st.json(row_document((p_rows if not p_rows.empty else s_rows).iloc[0].to_dict()) if len(p_rows) + len(s_rows)
-            else row_document(row.to_dict()), expanded=1)
+s_row = render_key(keys.loc[pick], pixel, server, ss.get("compare_server_bodies"), "compare")
+if s_row is None:
     st.stop()
-bodies = ss.get("compare_server_bodies")
-s_row = s_rows.iloc[0].to_dict()
-s_event = bodies[int(s_row["index"])] if bodies and 0 <= int(s_row["index"]) < len(bodies) else s_row
-p_doc = row_document(p_rows.iloc[0].to_dict())
-s_doc = s_event if bodies else row_document(s_row)
-st.subheader("Field diff")
-render_field_diff(field_diff(p_rows.iloc[0].to_dict(), s_event), key="compare_field_diff")
-st.subheader("Pixel event and server event")
-render_json_diff(p_doc, s_doc, key="compare_json_diff")
 if server_source == STORE:  # the real round trip that carried this server event, if it was sent
     with Store(settings.db_path) as store:
-        carried = [e for e in store.exchanges() if any(isinstance(d, dict) and d.get("event_id") == s_row["event_id"]
-                                                       for d in (e.get("request_body") or {}).get("data") or [])]
+        carried = [e for e in store.exchanges() if has_event_id(e.get("request_body"), s_row["event_id"])]
     if carried:
         st.subheader("The request that carried it, and TikTok's answer")
         render_exchange(carried[-1], key="compare_exchange")

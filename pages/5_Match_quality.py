@@ -11,12 +11,12 @@ import ui
 from core import charts
 from core import quality as q
 from core.errors import ConsoleError
+from ui.quality import render_advice, render_per_event, render_pixel_verdicts, render_summary
 
 settings = ui.page_setup("Match quality", "🧬")
 ss = st.session_state
 SENT, PASTE, UPLOAD, DEMO, LOADED = ("Events sent this session", "Paste JSON", "Upload file", "Demo store month",
                                      "Events loaded on Compare")
-PCT = st.column_config.NumberColumn(format="percent")
 
 st.title("Match quality")
 st.caption("Which match keys your events carry, whether TikTok can use them, and which key to add next. Scores "
@@ -79,33 +79,14 @@ if rows is None or rows.empty:
 result: q.QualityResult = ss["quality_result"]
 s, by = result.summary, result.by_event_type
 
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("EMQ proxy (mean)", f"{s['mean_score']:.2f} / 10")
-c2.metric("Events", f"{s['events']:,}")
-c3.metric("Median EMQ proxy", f"{s['median_score']:.2f}")
-c4.metric("Events at 7 or more", f"{by['share_7_plus'].iloc[0]:.0%}")
-st.caption("EMQ proxy = the points of the valid keys (weights below, 10 in all); invalid keys score like missing "
-           "ones. It is the console's transparent estimate: TikTok's EMQ is not published and may differ.")
-with st.expander("How the EMQ proxy is computed"):
-    st.dataframe(q.weights_frame(), key="quality_weights", hide_index=True, width="stretch")
+render_summary(result)
 scope = st.selectbox("Event type (histogram and advice)", by["event"].tolist(), key="quality_scope")
 left, right = st.columns(2)
 left.plotly_chart(charts.quality_coverage_heatmap(result.coverage), key="quality_heatmap", width="stretch")
 right.plotly_chart(charts.quality_score_histogram(next(e for e in s["by_event_type"] if e["event"] == scope)),
                    key="quality_histogram", width="stretch")
 
-st.subheader(f"What to add or fix next: {scope}")
-recs = q.recommendations_frame(result, scope)
-if recs.empty:
-    st.success(f"Every key already meets its target on {scope}.")
-else:
-    st.dataframe(recs, key="quality_recs", hide_index=True, width="stretch",
-                 column_config={"gain": st.column_config.NumberColumn(format="+%.2f"), "current": PCT,
-                                "target": PCT})
-if not result.invalid_reasons.empty:
-    st.markdown("**Invalid keys by reason** — sent, but they score like missing ones")
-    st.dataframe(result.invalid_reasons, key="quality_invalid", hide_index=True, width="stretch",
-                 column_config={"share_of_present": PCT})
+render_advice(result, scope)
 
 st.subheader("What if")
 st.caption("Bring each key's valid coverage to at least this share. Exact under the additive model: each "
@@ -117,20 +98,5 @@ projection = q.what_if(result, {k: ss[f"quality_target_{k}"] / 100 for k in q.KE
 st.plotly_chart(charts.quality_what_if_bars(projection), key="quality_what_if_chart", width="stretch")
 st.dataframe(projection, key="quality_what_if", hide_index=True, width="stretch")
 
-st.subheader("Per event")
-shown = result.per_event[["index", "event", "score", "next_key", *[f"{k}_reason" for k in q.KEYS]]].head(500)
-st.caption(f"First {len(shown):,} of {s['events']:,} events; a reason is empty when the key is valid. The CSV "
-           "holds every event with present / valid / points / reason per key.")
-st.dataframe(shown, key="quality_events", hide_index=True, width="stretch")
-st.download_button("Download per-event CSV", data=lambda: q.result_csv(result), file_name="emq_proxy.csv",
-                   mime="text/csv", key="quality_download", on_click="ignore", icon="⬇️")
-
-st.subheader("The Pixel's own verdicts")
-labels = q.pixel_labels_frame(pixel_rows) if pixel_rows is not None else pd.DataFrame()
-if labels.empty:
-    st.caption("No Pixel rows with `signal_diagnostic_labels` loaded. Upload a HAR here (or on Compare) to see "
-               "TikTok's per-signal verdicts next to ours.")
-else:
-    st.dataframe(q.compare_verdicts(pixel_rows), key="quality_verdicts", hide_index=True, width="stretch",
-                 column_config={c: PCT for c in ("ours_valid", "tiktok_valid", "tiktok_invalid", "tiktok_missing")})
-    st.dataframe(labels, key="quality_labels", hide_index=True, width="stretch", column_config={"share": PCT})
+render_per_event(result)
+render_pixel_verdicts(pixel_rows)

@@ -9,13 +9,12 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core import charts
-from core.dedup import simulate
+from core.dedup import load_server_upload, simulate
 from core.demo import generate_store
 from core.errors import ConsoleError, InvalidFile
-from core.events import load_server_events, parse_documents, server_frame
-from core.orders import REQUIRED, SEGMENT_DIMENSIONS, load_orders, read_columns, segment_columns, truth_filter
+from core.orders import REQUIRED, load_orders, read_columns, segment_columns, truth_filter
 from core.pixel import load_pixel_events
+from ui.gap import render_figures, render_summary
 
 settings = ui.page_setup("Dedup gap", "📉")
 st.title("Dedup gap")
@@ -60,8 +59,7 @@ try:
         if (ss["gap_data"] or {}).get("token") != token:
             ss.pop("gap_orders_columns", None)
             with st.spinner("Reading the files…"):
-                server = (load_server_events(_saved(server_up, ".csv")) if server_up.name.lower().endswith(".csv")
-                          else server_frame(parse_documents(server_up.getvalue().decode("utf-8-sig"), server_up.name)))
+                server, _bodies = load_server_upload(server_up.getvalue(), server_up.name)
                 loaded = None
                 if orders_up is not None:
                     path = _saved(orders_up, ".csv")
@@ -107,44 +105,6 @@ except ConsoleError as exc:
     st.error(f"Cannot simulate: {exc}")
     st.stop()
 
-s = report.summary
 st.caption(f"Data: {data['label']}. Counts follow TikTok's published rules; this is a simulation, not TikTok's report.")
-m = st.columns(6)
-for col, (label, key) in zip(m * 2, [("Pixel events", "pixel_events"), ("Server events", "server_events"),
-                                     ("Counted by TikTok", "counted"), ("Merged pairs", "merged_pairs"),
-                                     ("Deduplicated pairs", "deduplicated_pairs"), ("Outside 48 h", "outside_window"),
-                                     ("Pixel only", "pixel_only"), ("Server only", "server_only"),
-                                     ("Same-side repeats", "same_source_duplicates"),
-                                     ("No event_id", "missing_event_id")], strict=False):
-    col.metric(label, f"{s[key]:,}")
-if "truth" in s:
-    t = st.columns(4)
-    t[0].metric("Truth orders", f"{s['truth']:,}")
-    t[1].metric("Pixel gap", "n/a" if s["pixel_gap"] is None else f"{s['pixel_gap']:.1%}")
-    t[2].metric("Recovered by server", "n/a" if s["recovered_share"] is None else f"{s['recovered_share']:.1%}")
-    t[3].metric("Orders counted twice", f"{s['truth_over_counted']:,}")
-
-left, right = st.columns(2)
-left.plotly_chart(charts.gap_waterfall(s), width="stretch", key="gap_fig_waterfall")
-left.download_button("Waterfall CSV", charts.figure_csv(charts.waterfall_frame(s)), "gap_waterfall.csv",
-                     "text/csv", key="gap_dl_waterfall", on_click="ignore")
-right.plotly_chart(charts.verdict_mix(report.keys), width="stretch", key="gap_fig_verdicts")
-right.download_button("Verdicts CSV (every key with its reason)", lambda: charts.figure_csv(report.keys),
-                      "dedup_verdicts.csv", "text/csv", key="gap_dl_verdicts", on_click="ignore")
-if report.segments is not None:
-    dims = [d for d in SEGMENT_DIMENSIONS if d != "day"]
-    by = st.selectbox("Segment", dims, key="gap_segment", format_func=lambda d: d.replace("_", " "))
-    st.plotly_chart(charts.gap_by_segment(report.segments, by), width="stretch", key="gap_fig_segments")
-    st.download_button("Segments CSV", charts.figure_csv(report.segments), "gap_segments.csv", "text/csv",
-                       key="gap_dl_segments", on_click="ignore")
-else:
-    st.info("Upload an orders export to see the gap by browser, OS, iOS 17+, cookie age and page load.")
-st.plotly_chart(charts.daily_series(report.daily), width="stretch", key="gap_fig_daily")
-st.download_button("Daily CSV", charts.figure_csv(report.daily), "gap_daily.csv", "text/csv", key="gap_dl_daily",
-                   on_click="ignore")
-
-st.subheader(f"Near misses ({len(report.near_misses):,})")
-st.caption("Keys that would pair if the ids or names matched exactly, and pairs a clock skew pushed out of a window.")
-st.dataframe(report.near_misses.head(2000), width="stretch", hide_index=True, key="gap_near_misses")
-st.download_button("Near misses CSV", charts.figure_csv(report.near_misses), "near_misses.csv", "text/csv",
-                   key="gap_dl_near_misses", on_click="ignore")
+render_summary(report.summary)
+render_figures(report)

@@ -40,3 +40,14 @@ def test_garbage_uploads_show_an_error_not_a_traceback(app_test, page: str, key:
         findings = " ".join(el.value for el in at.markdown if "error" in el.value or "warning" in el.value)
         assert (alerts + findings).strip(), f"{key} said nothing about {name}"
         at.file_uploader(key=key).set_value(None).run()
+
+
+def test_dedup_gap_with_both_files_and_a_broken_server_file(app_test) -> None:
+    """Dedup gap reads the server file only once both sides are given: a non-UTF-8 one still gets a message."""
+    at = app_test("pages/6_Dedup_gap.py").run()
+    pixel = b"pixel_code,event,event_id,timestamp\nC1,Purchase,ord_1_purchase,1735689600\n"
+    at.file_uploader(key="gap_pixel_upload").set_value(("pixel.csv", pixel, "text/csv")).run()
+    for name, data in (("server.json", b"\xff\xfe\x00{"), ("server.csv", b"when,what\n1,2\n")):
+        at.file_uploader(key="gap_server_upload").set_value((name, data, "application/octet-stream")).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.error, f"no error shown for {name}"

@@ -17,7 +17,10 @@ from core.payload import (
     EventSpec,
     build_body,
     build_event,
+    consent_effects,
     contents_from_rows,
+    event_id_hint,
+    has_event_id,
     looks_like_pii,
     make_event_id,
     parse_event_time,
@@ -417,3 +420,37 @@ def test_contents_from_rows_invalid(row: dict[str, object]) -> None:
     """A price that is not a number or a fractional quantity raises InvalidInput naming the column."""
     with pytest.raises(InvalidInput, match="contents"):
         contents_from_rows([row])
+
+
+@pytest.mark.parametrize(("event", "order_id", "expected"), [
+    ("Purchase", "10492", "ord_10492_purchase"),
+    ("AddToCart", " A-77 ", "ord_A-77_add_to_cart"),
+    ("Purchase", "  ", "type an order id or event id"),
+    ("Purchase", "alice@example.com", "cannot derive: The event_id 'ord_alice@example.com_purchase' would contain"),
+])
+def test_event_id_hint(event: str, order_id: str, expected: str) -> None:
+    """The event_id placeholder is the derived id, a prompt for an order id, or why it cannot be derived."""
+    assert event_id_hint(event, order_id).startswith(expected)
+
+
+def test_consent_effects_lists_only_consent_removals() -> None:
+    """consent_effects keeps the suppressions consent caused, none when both states are GRANTED."""
+    assert consent_effects(build_body(golden_spec(), pixel_code=PIXEL)) == []
+    result = build_body(golden_spec(ad_user_data="DENIED"), pixel_code=PIXEL)
+    effects = consent_effects(result)
+    assert effects and all(s.reason.startswith("consent") for s in effects)
+    assert {"email", "phone"} <= {s.field.rsplit(".", 1)[-1] for s in effects}
+
+
+@pytest.mark.parametrize(("body", "event_id", "expected"), [
+    ({"data": [{"event_id": "ord_1"}, {"event_id": "ord_2"}]}, "ord_2", True),
+    ({"data": [{"event_id": "ord_1"}]}, "ORD_1", False),
+    ({"data": [{"event_id": "ord_1"}]}, "ord_1 ", False),
+    ({"data": ["ord_1", None]}, "ord_1", False),
+    ({"data": None}, "ord_1", False),
+    ({}, "ord_1", False),
+    (None, "ord_1", False),
+])
+def test_has_event_id(body: object, event_id: str, expected: bool) -> None:
+    """has_event_id matches event_id exactly in a body's data and tolerates missing parts."""
+    assert has_event_id(body, event_id) is expected

@@ -1,4 +1,4 @@
-"""Side-by-side views: the Pixel-vs-server field diff table, a JSON diff, and verdict badges."""
+"""Compare views: the Pixel-vs-server field diff, a JSON diff, verdict badges, pair counts, one key, a Pixel import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.diff import FieldDiff
+from core.dedup import key_rows
+from core.diff import FieldDiff, field_diff
+from core.pixel import PixelImport
 
 STATUS_BADGES = {
     "same": "✅ same", "different": "❌ different", "pixel only": "🟦 pixel only",
@@ -154,12 +156,53 @@ def render_pairs(keys: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return shown
 
 
-def rows_for_key(df: pd.DataFrame, code: str, event: str, event_id: str, time_col: str,
-                 near: float | None = None) -> pd.DataFrame:
-    """The row of `df` with this dedup key (the occurrence nearest `near` when the key repeats); may be empty."""
-    if not event_id:
-        return df.iloc[0:0]
-    rows = df[(df["pixel_code"] == code) & (df["event"] == event) & (df["event_id"] == event_id)]
-    if len(rows) > 1 and near is not None and not math.isnan(near):
-        return rows.loc[[(rows[time_col] - near).abs().idxmin()]]
-    return rows.head(1)
+def render_pixel_import(imported: PixelImport, key: str) -> None:
+    """What a Pixel import read and skipped: a count caption, its notes, and the skipped items (table `key`)."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(imported.skipped_counts().items())) or "nothing"
+    st.caption(f"Read {len(imported.events)} Pixel event(s) from {imported.entries} {imported.format.upper()} "
+               f"item(s); skipped {counts}.")
+    for note in imported.notes:
+        st.warning(note)
+    if imported.skipped:
+        with st.expander(f"Skipped ({len(imported.skipped)})"):
+            st.dataframe(imported.skipped_frame(), key=key, width="stretch", hide_index=True)
+
+
+def render_pair_counts(summary: Mapping[str, Any]) -> None:
+    """Six metrics from a dedup summary: events per side, merged and deduplicated pairs, one-side counts."""
+    s = summary
+    cols = st.columns(6)
+    for col, (label, value) in zip(cols, [("Pixel events", s["pixel_events"]), ("Server events", s["server_events"]),
+                                          ("Merged", s["merged_pairs"]), ("Deduplicated", s["deduplicated_pairs"]),
+                                          ("Pixel only", s["pixel_only"]), ("Server only", s["server_only"])],
+                                   strict=True):
+        col.metric(label, f"{value:,}")
+
+
+def render_key(row: Any, pixel: pd.DataFrame, server: pd.DataFrame, bodies: Sequence[Any] | None,
+               prefix: str) -> dict[str, Any] | None:
+    """One key of a dedup report: its verdict, a near-miss warning, the field diff and both documents.
+
+    `row` is a `DedupReport.keys` row; `bodies` the server events as sent (core.dedup.server_side), or
+    None to show server rows. Returns the server row that was diffed, or None when only one side has
+    the key (its document is shown instead). Widget keys: `{prefix}_field_diff`, `{prefix}_json_diff`.
+    """
+    p_rows, s_rows, near_id = key_rows(pixel, server, row)
+    st.markdown(f"**{badge(row.verdict)}** — {row.reason}")
+    if near_id is not None:
+        st.warning(f"Near miss: the other side has event_id **{near_id}** for this "
+                   f"{row.event} — TikTok compares ids exactly, so the two never deduplicate.", icon="🔍")
+    if p_rows.empty or s_rows.empty:
+        st.info("Only one side has this key and no near miss was found, so there is no field diff.")
+        st.json(row_document((p_rows if not p_rows.empty else s_rows).iloc[0].to_dict()) if len(p_rows) + len(s_rows)
+                else row_document(row.to_dict()), expanded=1)
+        return None
+    s_row: dict[str, Any] = s_rows.iloc[0].to_dict()
+    s_event = bodies[int(s_row["index"])] if bodies and 0 <= int(s_row["index"]) < len(bodies) else s_row
+    p_doc = row_document(p_rows.iloc[0].to_dict())
+    s_doc = s_event if bodies else row_document(s_row)
+    st.subheader("Field diff")
+    render_field_diff(field_diff(p_rows.iloc[0].to_dict(), s_event), key=f"{prefix}_field_diff")
+    st.subheader("Pixel event and server event")
+    render_json_diff(p_doc, s_doc, key=f"{prefix}_json_diff")
+    return s_row

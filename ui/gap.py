@@ -1,0 +1,64 @@
+"""Dedup gap views: the dedup counts against the orders, and the gap figures with their CSV downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from core import charts
+from core.dedup import DedupReport
+from core.orders import SEGMENT_DIMENSIONS
+
+COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), ("Counted by TikTok", "counted"),
+          ("Merged pairs", "merged_pairs"), ("Deduplicated pairs", "deduplicated_pairs"),
+          ("Outside 48 h", "outside_window"), ("Pixel only", "pixel_only"), ("Server only", "server_only"),
+          ("Same-side repeats", "same_source_duplicates"), ("No event_id", "missing_event_id")]
+
+
+def render_summary(s: Mapping[str, Any]) -> None:
+    """Ten dedup counts (two rows of six columns), then truth orders, gap and recovery when orders were given."""
+    m = st.columns(6)
+    for col, (label, key) in zip(m * 2, COUNTS, strict=False):
+        col.metric(label, f"{s[key]:,}")
+    if "truth" in s:
+        t = st.columns(4)
+        t[0].metric("Truth orders", f"{s['truth']:,}")
+        t[1].metric("Pixel gap", "n/a" if s["pixel_gap"] is None else f"{s['pixel_gap']:.1%}")
+        t[2].metric("Recovered by server", "n/a" if s["recovered_share"] is None else f"{s['recovered_share']:.1%}")
+        t[3].metric("Orders counted twice", f"{s['truth_over_counted']:,}")
+
+
+def render_figures(report: DedupReport) -> None:
+    """Waterfall, verdict mix, gap by segment (picker `gap_segment`), daily series and near misses.
+
+    Each figure and table has its CSV download (keys `gap_dl_*`); without orders the segment figure is
+    replaced by a hint to upload them.
+    """
+    s = report.summary
+    left, right = st.columns(2)
+    left.plotly_chart(charts.gap_waterfall(s), width="stretch", key="gap_fig_waterfall")
+    left.download_button("Waterfall CSV", charts.figure_csv(charts.waterfall_frame(s)), "gap_waterfall.csv",
+                         "text/csv", key="gap_dl_waterfall", on_click="ignore")
+    right.plotly_chart(charts.verdict_mix(report.keys), width="stretch", key="gap_fig_verdicts")
+    right.download_button("Verdicts CSV (every key with its reason)", lambda: charts.figure_csv(report.keys),
+                          "dedup_verdicts.csv", "text/csv", key="gap_dl_verdicts", on_click="ignore")
+    if report.segments is not None:
+        dims = [d for d in SEGMENT_DIMENSIONS if d != "day"]
+        by = st.selectbox("Segment", dims, key="gap_segment", format_func=lambda d: d.replace("_", " "))
+        st.plotly_chart(charts.gap_by_segment(report.segments, by), width="stretch", key="gap_fig_segments")
+        st.download_button("Segments CSV", charts.figure_csv(report.segments), "gap_segments.csv", "text/csv",
+                           key="gap_dl_segments", on_click="ignore")
+    else:
+        st.info("Upload an orders export to see the gap by browser, OS, iOS 17+, cookie age and page load.")
+    st.plotly_chart(charts.daily_series(report.daily), width="stretch", key="gap_fig_daily")
+    st.download_button("Daily CSV", charts.figure_csv(report.daily), "gap_daily.csv", "text/csv", key="gap_dl_daily",
+                       on_click="ignore")
+
+    st.subheader(f"Near misses ({len(report.near_misses):,})")
+    st.caption("Keys that would pair if the ids or names matched exactly, and pairs a clock skew pushed out of a "
+               "window.")
+    st.dataframe(report.near_misses.head(2000), width="stretch", hide_index=True, key="gap_near_misses")
+    st.download_button("Near misses CSV", charts.figure_csv(report.near_misses), "near_misses.csv", "text/csv",
+                       key="gap_dl_near_misses", on_click="ignore")
