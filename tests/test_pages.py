@@ -16,9 +16,17 @@ def test_home_renders_target_and_links(app_test) -> None:
     assert not at.exception
     assert at.title[0].value == "TikTok Events Console"
     assert any("local emulator" in i.value for i in at.info)
-    linked = {pl.proto.page for pl in at.get("page_link")}
+    linked = {pl.proto.page for pl in at.main.get("page_link")}
     expected = {Path(p).stem.split("_", 1)[1] for p in PAGES}
     assert linked == expected
+
+def test_sidebar_menu_names_home_and_every_page(app_test) -> None:
+    """The sidebar menu reads Home (not the entry file's name) and links every page, on every page."""
+    for page in (None, *PAGES):
+        at = app_test(page).run()
+        labels = [pl.proto.label for pl in at.sidebar.get("page_link")]
+        assert labels == ["Home", "Build", "Lint", "Send", "Compare", "Match quality", "Dedup gap"], page
+
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_without_exception(app_test, page: str) -> None:

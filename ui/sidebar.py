@@ -100,9 +100,25 @@ def settings() -> Settings:
     )
 
 
+MENU = (
+    ("app.py", "Home", "🏠"),
+    ("pages/1_Build.py", "Build", "🧱"),
+    ("pages/2_Lint.py", "Lint", "🔎"),
+    ("pages/3_Send.py", "Send", "📤"),
+    ("pages/4_Compare.py", "Compare", "🪞"),
+    ("pages/5_Match_quality.py", "Match quality", "🧬"),
+    ("pages/6_Dedup_gap.py", "Dedup gap", "📉"),
+)
+
+
 def _sidebar(current: Settings) -> None:
     ss = st.session_state
     with st.sidebar:
+        # our own menu (client.showSidebarNavigation is off): "Home" instead of the entry file's name
+        with st.container(key="tec_menu"):
+            for path, label, icon in MENU:
+                st.page_link(path, label=label, icon=icon)
+        st.divider()
         st.subheader("Connection")
         for key in _PERSISTENT:
             ss["_" + key] = ss.get(key, _PERSISTENT[key])

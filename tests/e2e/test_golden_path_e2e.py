@@ -43,7 +43,7 @@ def _sidebar_fill(page, key: str, value: str) -> None:  # type: ignore[no-untype
 
 def _nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """Move through the sidebar menu, which keeps the session (a URL would start a new one)."""
-    page.locator("[data-testid='stSidebarNav'] a", has_text=label).first.click()
+    page.locator(".st-key-tec_menu a", has_text=label).first.click()
     wait_for_run(page)
 
 

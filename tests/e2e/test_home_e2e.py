@@ -10,7 +10,9 @@ def test_home_loads_and_links_pages(page, app_url: str) -> None:
     goto_page(page, app_url)
     assert page.get_by_role("heading", name="TikTok Events Console").is_visible()
     assert page.get_by_text("local emulator", exact=False).first.is_visible()
-    assert page.locator("[data-testid='stSidebarNav']").is_visible()
+    menu = page.locator(".st-key-tec_menu")
+    assert menu.get_by_text("Home").is_visible()
+    assert page.locator("[data-testid='stSidebarNav']").count() == 0  # our menu replaces the "app" one
     assert page.locator("[data-testid='stException']").count() == 0
     page.locator("[data-testid='stPageLink'] a", has_text="Lint").first.click()
     wait_for_run(page)
