@@ -396,20 +396,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- issue 5: quality ------------------------------------------------------------------------------
 def cmd_quality(args: argparse.Namespace) -> int:
-    """Score every event's match keys with the EMQ proxy (core.quality); FILE is JSON/JSONL/CSV or -.
+    """Score every event's match keys with the EMQ proxy (core.quality, core.review); FILE is JSON/JSONL/CSV or -.
 
     Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input.
     """
     from core.errors import InvalidFile
-    from core.quality import KEY_LABELS, KEYS, LABEL, load_quality_input, score_frame, score_text, to_cli_json
+    from core.quality import KEY_LABELS, KEYS, LABEL, load_quality_input, score_frame, score_text
+    from core.review import build_review, to_cli_json
 
     if args.file == "-" or not Path(args.file).is_file():
-        result = score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
+        scores = score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
     else:
         frame = load_quality_input(args.file)
         if frame.empty:
             raise InvalidFile(f"{args.file} holds no events.", hint="Pass v1.3 bodies, events, or a CSV.")
-        result = score_frame(frame)
+        scores = score_frame(frame)
+    result = build_review(scores)
     if args.format == "json":
         emit(to_cli_json(result), "json")
         return EXIT_OK
@@ -442,7 +444,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     """Start the Streamlit UI: `tiktok-events app [--server.port N ...]` becomes `streamlit run app.py`."""
     if not APP.is_file():
         raise ConsoleError(f"app.py not found next to core/ ({APP}).", hint="Install with `pip install -e .`.")
-    argv = [sys.executable, "-m", "streamlit", "run", str(APP), *args.streamlit_args]
+    # the same defaults as .streamlit/config.toml, so the app looks the same started from any folder
+    defaults = ["--client.showSidebarNavigation", "false", "--browser.gatherUsageStats", "false"]
+    argv = [sys.executable, "-m", "streamlit", "run", str(APP), *defaults, *args.streamlit_args]
     os.execv(sys.executable, argv)
     return EXIT_OK  # pragma: no cover - execv does not return
 
@@ -574,7 +578,12 @@ def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `tiktok-events` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["app"] and argv[1:2] not in (["-h"], ["--help"]):
+        # everything after `app` belongs to `streamlit run` (argparse would reject --server.port as unknown)
+        args = argparse.Namespace(command="app", func=cmd_app, streamlit_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except ConsoleError as exc:
