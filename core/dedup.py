@@ -35,10 +35,7 @@ from __future__ import annotations
 
 import math
 import re
-import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -660,35 +657,7 @@ def segment_gaps(linked: pd.DataFrame, dimensions: tuple[str, ...] | None = None
     return out[list(SEGMENT_COLUMNS)]
 
 
-# --- inputs and one key's rows, for the Compare page ----------------------------------------------
-def server_side(docs: Iterable[object]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Server rows for v1.3 `docs` (core.events.server_frame), plus each row's event as sent.
-
-    The second item lines up with the frame's `index` column: entry i is `{**top, "data": [event]}` for
-    the i-th event, so a diff can show the exact event TikTok received rather than a flattened row.
-    """
-    from core.events import iter_events, server_frame
-
-    docs = list(docs)
-    return server_frame(docs), [{**top, "data": [event]} for doc in docs for top, event in iter_events(doc)]
-
-
-def load_server_upload(data: bytes, name: str) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
-    """Server rows from uploaded bytes named `name`: a CSV of events, or v1.3 JSON / JSONL bodies.
-
-    JSON / JSONL returns `server_side`'s pair (undecodable bytes become U+FFFD, so the parser names the
-    spot); a CSV returns no bodies. Raises InvalidFile (core.events) naming what is wrong.
-    """
-    from core.events import load_server_events, parse_documents
-
-    if not name.lower().endswith(".csv"):
-        return server_side(parse_documents(data.decode("utf-8-sig", errors="replace"), name))
-    with tempfile.TemporaryDirectory() as tmp:  # load_server_events reads CSV from a path (pyarrow)
-        path = Path(tmp) / "server.csv"
-        path.write_bytes(data)
-        return load_server_events(path), None
-
-
+# --- one key's rows, for the Compare page ---------------------------------------------------------
 def rows_for_key(df: pd.DataFrame, code: str, event: str, event_id: str, time_col: str,
                  near: float | None = None) -> pd.DataFrame:
     """The row of `df` with this dedup key (the occurrence nearest `near` when the key repeats); may be empty."""

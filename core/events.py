@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,28 @@ def load_server_events(path: str | Path, *, columns: Iterable[str] | None = None
         raise InvalidFile(f"{p.name} is not UTF-8 text.", hint="Export it as UTF-8 JSON or CSV.") from None
     frame = server_frame(parse_documents(text, p.name))
     return frame if columns is None else frame[keep]
+
+
+# --- uploads, for the Compare and Dedup gap pages --------------------------------------------------
+def server_side(docs: Iterable[object]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Server rows for v1.3 `docs` (server_frame), plus each row's event as sent.
+
+    The second item lines up with the frame's `index` column: entry i is `{**top, "data": [event]}` for
+    the i-th event, so a diff can show the exact event TikTok received rather than a flattened row.
+    """
+    docs = list(docs)
+    return server_frame(docs), [{**top, "data": [event]} for doc in docs for top, event in iter_events(doc)]
+
+
+def load_server_upload(data: bytes, name: str) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
+    """Server rows from uploaded bytes named `name`: a CSV of events, or v1.3 JSON / JSONL bodies.
+
+    JSON / JSONL returns `server_side`'s pair (undecodable bytes become U+FFFD, so the parser names the
+    spot); a CSV returns no bodies. Raises InvalidFile naming what is wrong.
+    """
+    if not name.lower().endswith(".csv"):
+        return server_side(parse_documents(data.decode("utf-8-sig", errors="replace"), name))
+    with tempfile.TemporaryDirectory() as tmp:  # load_server_events reads CSV from a path (pyarrow)
+        path = Path(tmp) / "server.csv"
+        path.write_bytes(data)
+        return load_server_events(path), None

@@ -1,18 +1,15 @@
-"""Browser Pixel events in: DevTools HAR files and JSON / JSONL / CSV exports -> Pixel event rows.
+"""Browser Pixel events as rows: Pixel wire bodies and JSON / JSONL / CSV exports -> PIXEL_COLUMNS frames.
 
-TikTok (contract §6.2–6.3): the Pixel POSTs one JSON body per event to `analytics.tiktok.com`
-`/api/v2/pixel` (or `/pixel/act`, the Shopify `shopify_pixel` variants, or a first-party proxy path
-ending the same way), usually as `text/plain` from `sendBeacon`, or GETs it base64-encoded in
-`?analytics_message=`. An `/act` hit may carry several pixel codes (`context.pixel.codes = "C1|C2"`):
-it is one event per code. Loader, telemetry and the internal `EnrichAM` probe are not events.
+TikTok (contract §6.3): the Pixel sends one JSON body per event. An `/act` hit may carry several pixel
+codes (`context.pixel.codes = "C1|C2"`): it is one event per code. The internal `EnrichAM` probe is not
+an event. DevTools HARs are read by core.har, which finds the bodies and builds rows here;
+`load_pixel_events` sniffs the format and hands HARs to it.
 
 Decisions where the contract is silent or UNSURE (documented here, tested in tests/test_pixel.py):
 - `/act` hits without `event` but with `action` ("Click" with a trigger element, "Pf" with
   `page_trigger: "PageView"`) are auto-collected interactions, not `ttq.track`/`ttq.page` events: they
   carry no event_id, never deduplicate against a server event, and a "Pf"/PageView one would double-count
   the Pageview the Pixel already sent to `/api/v2/pixel`. They are skipped with kind `action_only`.
-- A hit whose response is missing or status 0 (blocked, cancelled) is kept: the browser did fire it.
-  `http_status` says what happened, so the Compare page can point at ad blockers.
 - ttp comes only from the body (`context.user.anonymous_id` / `ttp`); cookies of a request to
   analytics.tiktok.com are TikTok's third-party ones, not the site's first-party `_ttp`.
 - ttclid comes from `context.ad.callback` (1.0-era builds), else the page URL's `ttclid` query parameter.
@@ -20,11 +17,8 @@ Decisions where the contract is silent or UNSURE (documented here, tested in tes
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import csv
-import gzip
 import io
 import json
 import math
@@ -67,19 +61,6 @@ _ALIASES = {
     "messageId": "message_id", "message id": "message_id",
 }
 FLAT_REQUIRED = ("pixel_code", "event", "timestamp")
-_CHUNK_ROWS = 10_000
-
-_TIKTOK_HOST = re.compile(r"(^|\.)(analytics(-ipv6)?\.tiktok\.com|tiktokw\.us|analytics\.tiktok\.(us|eu))$")
-# Event endpoints, matched as a path suffix on any host (first-party proxies keep the suffix).
-_EVENT_PATH = re.compile(r"/api/v\d+/(?P<kind>shopify_pixel|pixel)(?P<act>/act)?/?$")
-_V1_TRACK_PATH = re.compile(r"/api/v1/track/?$")  # 2020-era Pixel; only on TikTok hosts (generic path)
-_TELEMETRY_PATH = re.compile(
-    r"/api/v\d+/(?:(?:shopify_)?pixel/(?:inter|perf|monitor)|monitor|interaction|performance[^/]*|pcm)(?:/|$)"
-    r"|/enrich_ipv6"
-)
-_LOADER_PATH = re.compile(
-    r"/i18n/pixel/|/(?:events|sdk|config|identify|main\.[0-9a-f]+)\.js$|/(?:enable|disable)_cookie"
-)
 _INTERNAL_EVENTS = {"EnrichAM": "EnrichAM is the Pixel's internal advanced-matching probe, not an event"}
 
 SkipKind = Literal[
@@ -365,232 +346,6 @@ def iter_rows(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
         yield {str(k): v for k, v in record.items()}
 
 
-# --- HAR -----------------------------------------------------------------------------------------
-def _header(headers: object, name: str) -> str:
-    if isinstance(headers, list):
-        for h in headers:
-            if isinstance(h, dict) and str(h.get("name", "")).lower() == name:
-                return as_text(h.get("value"))
-    return ""
-
-
-def decode_analytics_message(value: str) -> Any:
-    """Decode the GET form's `analytics_message`: base64 (standard or URL-safe, padding optional) JSON.
-
-    Raises InvalidPayload when it is not base64 of UTF-8 JSON. TikTok: contract §6.2 (single-sourced).
-    """
-    text = unquote(value).strip().replace(" ", "+")  # a raw '+' in a query string reads as a space
-    text = text.replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    try:
-        raw = base64.b64decode(text, validate=True)
-        return json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise InvalidPayload(f"analytics_message is not base64 JSON ({exc.__class__.__name__})") from None
-
-
-def _classify(url: str) -> tuple[str, str]:
-    """("event", endpoint) | ("telemetry"|"loader"|"other_tiktok", "") | ("ignore", "") for one URL."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "ignore", ""
-    host = (parts.hostname or "").lower()
-    path = parts.path
-    tiktok = bool(_TIKTOK_HOST.search(host))
-    if (m := _EVENT_PATH.search(path)) is not None:
-        return "event", m.group("kind") + ("/act" if m.group("act") else "")
-    if tiktok and _V1_TRACK_PATH.search(path):
-        return "event", "v1/track"
-    if _TELEMETRY_PATH.search(path) and (tiktok or "/pixel/" in path or "tiktok" in path.lower()):
-        return "telemetry", ""
-    if _LOADER_PATH.search(path) and (tiktok or "/i18n/pixel/" in path or "tiktok" in path.lower()):
-        return "loader", ""
-    if tiktok:
-        return "other_tiktok", ""
-    return "ignore", ""
-
-
-def _entry_bodies(entry: Mapping[str, Any], url: str) -> list[Any]:
-    """The JSON body(ies) of one HAR request: postData.text (any MIME type) or `?analytics_message=`."""
-    request = dict_or_empty(entry.get("request"))
-    post = dict_or_empty(request.get("postData"))
-    text = post.get("text")
-    if isinstance(text, str) and text.strip():
-        if str(post.get("encoding", "")).lower() == "base64":
-            try:
-                text = base64.b64decode(text).decode("utf-8")
-            except (binascii.Error, ValueError):
-                raise InvalidPayload("postData is base64 but not UTF-8 text") from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidPayload(f"body is not JSON ({exc.msg} at char {exc.pos})") from None
-        return doc if isinstance(doc, list) else [doc]
-    raw_query = urlsplit(url).query
-    for part in raw_query.split("&"):
-        name, _, value = part.partition("=")
-        if name == "analytics_message" and value:
-            doc = decode_analytics_message(value)
-            return doc if isinstance(doc, list) else [doc]
-    raise UnusableHit("no body: neither postData.text nor ?analytics_message=", "no_body")
-
-
-def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[str, Any]], list[Skipped]]:
-    """Pixel rows and skips for one HAR entry; non-TikTok requests give ([], [])."""
-    request = dict_or_empty(entry.get("request"))
-    url = as_text(request.get("url"))
-    kind, endpoint = _classify(url)
-    if kind == "ignore":
-        return [], []
-    if kind == "telemetry":
-        return [], [Skipped(index, url, "telemetry (performance / interaction beacon), not an event", kind)]
-    if kind == "loader":
-        return [], [Skipped(index, url, "Pixel loader / config script, not an event", kind)]
-    if kind == "other_tiktok":
-        return [], [Skipped(index, url, "TikTok request that is not a Pixel event endpoint", kind)]
-    if as_text(request.get("method")).upper() in ("OPTIONS", "HEAD"):  # CORS preflight: no event, no body
-        return [], []
-    response = dict_or_empty(entry.get("response"))
-    status = response.get("status")
-    http_status = int(status) if isinstance(status, int | float) and not isinstance(status, bool) else 0
-    if http_status in (307, 308) and as_text(response.get("redirectURL")):
-        # the browser re-sends the same body to redirectURL, recorded as its own entry: count that one
-        return [], [Skipped(index, url, f"redirected ({http_status}) to {response['redirectURL']}; the "
-                                        "follow-up request carries the event", "redirect")]
-    ua = _header(request.get("headers"), "user-agent")
-    try:
-        bodies = _entry_bodies(entry, url)
-    except UnusableHit as exc:
-        return [], [Skipped(index, url, exc.message, exc.kind)]
-    except InvalidPayload as exc:
-        return [], [Skipped(index, url, f"malformed: {exc.message}", "malformed")]
-    rows: list[dict[str, Any]] = []
-    skipped: list[Skipped] = []
-    fallback_time = parse_timestamp(entry.get("startedDateTime"))
-    for body in bodies:
-        try:
-            found = pixel_event_from_body(body, entry=index, url=url, user_agent=ua, endpoint=endpoint,
-                                          http_status=http_status)
-        except UnusableHit as exc:
-            skipped.append(Skipped(index, url, exc.message, exc.kind))
-            continue
-        for row in found:
-            if math.isnan(row["timestamp"]):  # no body timestamp: when the browser sent the request
-                row["timestamp"] = fallback_time
-        rows.extend(found)
-    return rows, skipped
-
-
-class _HeadReader:
-    """Wraps a binary stream and remembers its first bytes, so a non-HAR can be named after streaming."""
-
-    def __init__(self, raw: IO[bytes], keep: int = 4096) -> None:
-        self._raw, self._keep, self.head = raw, keep, b""
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        if len(self.head) < self._keep:
-            self.head += data[: self._keep - len(self.head)]
-        return data
-
-
-def _open_binary(source: str | Path | IO[bytes] | bytes) -> tuple[IO[bytes], list[IO[bytes]]]:
-    """A binary stream for `source` (gzip read transparently) and the streams we opened (to close)."""
-    opened: list[IO[bytes]] = []
-    if isinstance(source, bytes):
-        stream: IO[bytes] = io.BytesIO(source)
-    elif isinstance(source, str | Path):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidFile(f"{path}: no such file.", hint="Check the path of the exported HAR.")
-        stream = path.open("rb")
-        opened.append(stream)
-    else:
-        stream = source
-    if stream.seekable():
-        stream.seek(0)
-        magic = stream.read(2)
-        stream.seek(0)
-    else:  # a pipe: put the sniffed bytes back in front
-        magic = stream.read(2)
-        stream = _Prefixed(magic, stream)  # type: ignore[assignment]
-    if magic == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        opened.append(stream)
-    return stream, opened
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream with some already-read bytes put back in front."""
-
-    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
-        self._prefix, self._raw = prefix, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            data, self._prefix = self._prefix + self._raw.read(), b""
-            return data
-        if self._prefix:
-            data, self._prefix = self._prefix[:size], self._prefix[size:]
-            return data
-        return self._raw.read(size)
-
-
-def parse_har(source: str | Path | IO[bytes] | bytes, *, name: str | None = None) -> PixelImport:
-    """Stream a DevTools HAR (path, bytes or binary stream) into Pixel events plus skipped hits.
-
-    Entries are read one at a time with ijson over `log.entries.item`, so a 100 MB HAR is never held
-    twice; gzip-compressed HARs are read too. Non-TikTok requests are ignored silently (counted in
-    `entries`); TikTok telemetry, loaders, EnrichAM, bodiless and malformed hits are skipped with a
-    reason. Raises InvalidFile when the input is not JSON or has no `log.entries`.
-    TikTok: contract §6.2 (endpoints, any MIME type, GET analytics_message, proxies by path suffix).
-    """
-    import ijson
-
-    label = name or (Path(source).name if isinstance(source, str | Path) else "the file")
-    stream, opened = _open_binary(source)
-    reader = _HeadReader(stream)
-    rows: list[dict[str, Any]] = []
-    chunks: list[pd.DataFrame] = []
-    skipped: list[Skipped] = []
-    count = 0
-    try:
-        for count, entry in enumerate(ijson.items(reader, "log.entries.item", use_float=True), start=1):
-            if not isinstance(entry, dict):
-                skipped.append(Skipped(count - 1, "", "HAR entry is not an object", "malformed"))
-                continue
-            found, skips = har_entry_events(entry, count - 1)
-            rows.extend(found)
-            skipped.extend(skips)
-            if len(rows) >= _CHUNK_ROWS:  # typed columns hold a Pixel-dense HAR in far less than dicts
-                chunks.append(pixel_frame(rows))
-                rows = []
-    except ijson.JSONError as exc:
-        if count == 0:
-            raise InvalidFile(f"{label} is not a HAR: it is not valid JSON ({exc}).",
-                              hint="Export it from DevTools > Network > ⤓ 'Export HAR'.") from None
-        raise InvalidFile(f"{label} is cut off or corrupt after entry {count} ({exc}).",
-                          hint="Export the HAR again; the file looks truncated.") from None
-    except (OSError, EOFError) as exc:
-        raise InvalidFile(f"{label} cannot be read ({exc}).", hint="Export the HAR again.") from None
-    finally:
-        for fh in reversed(opened):
-            fh.close()
-    if count == 0 and not re.search(rb'"log"\s*:\s*\{', reader.head):
-        raise InvalidFile(f"{label} is not a HAR: there is no log.entries list.",
-                          hint="Export it from DevTools > Network > ⤓ 'Export HAR', or upload JSON/CSV "
-                               "Pixel events instead.")
-    chunks.append(pixel_frame(rows))
-    events = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-    notes = [] if len(events) else ["No TikTok Pixel event in this HAR: was the page recorded with the "
-                                    "Network tab open and 'Preserve log' on?"]
-    return PixelImport(events, skipped, "har", count, notes)
-
-
 # --- JSON / JSONL / CSV exports ------------------------------------------------------------------
 def _is_wire_body(item: Mapping[str, Any]) -> bool:
     return isinstance(item.get("context"), dict) or ("message_id" in item and "pixel_code" not in item)
@@ -787,6 +542,7 @@ def parse_pixel_json(text_or_path: str | Path | bytes, *, name: str | None = Non
     Raises InvalidFile for unreadable text and InvalidFile naming missing columns of flat rows.
     """
     from core.events import parse_documents
+    from core.har import parse_har  # at call time: core.har builds its rows with this module
 
     label = name or "input"
     if isinstance(text_or_path, Path) or (
@@ -954,6 +710,8 @@ def load_pixel_events(path_or_upload: str | Path | IO[bytes] | bytes, name: str 
     empty or unrecognised file, with the formats the console reads. With `columns` the events frame
     holds only those (see pixel_projection); a CSV then reads only the file's columns they need.
     """
+    from core.har import parse_har  # at call time: core.har builds its rows with this module
+
     keep = pixel_projection(columns)
     if isinstance(path_or_upload, str | Path):
         path = Path(path_or_upload)
@@ -990,3 +748,4 @@ def load_pixel_events(path_or_upload: str | Path | IO[bytes] | bytes, name: str 
     if columns is not None:
         result.events = result.events[keep]
     return result
+

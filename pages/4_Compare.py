@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.dedup import load_server_upload, server_side, simulate
+from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
+from core.events import load_server_upload, server_side
 from core.payload import has_event_id
 from core.pixel import load_pixel_events
 from core.store import Store

@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.dedup import load_server_upload, simulate
+from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError, InvalidFile
+from core.events import load_server_upload
 from core.orders import REQUIRED, load_orders, read_columns, segment_columns, truth_filter
 from core.pixel import load_pixel_events
 from ui.gap import render_figures, render_summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from itertools import pairwise
 
 import pandas as pd
@@ -23,13 +22,11 @@ from core.dedup import (
     _key_codes,
     _reasons,
     key_rows,
-    load_server_upload,
     normalize_event_id,
     rows_for_key,
-    server_side,
     simulate,
 )
-from core.errors import InvalidFile, InvalidInput
+from core.errors import InvalidInput
 
 T = 1_780_000_000.0
 H = 3600.0
@@ -394,47 +391,7 @@ def test_event_order_ids_are_normalized(raw: list[str], expected: list[str]) -> 
     assert _norm_order_ids(pa.array(raw, pa.large_string())).to_pylist() == expected
 
 
-# --- Compare inputs: server uploads, one key's rows ----------------------------------------------
-BODY = {"event_source": "web", "event_source_id": PX, "data": [
-    {"event": "Purchase", "event_time": int(T), "event_id": "ord_1_purchase"},
-    {"event": "AddToCart", "event_time": int(T) - 60, "event_id": "atc_1"},
-]}
-
-
-def test_server_side_keeps_each_event_as_sent_in_index_order() -> None:
-    """server_side pairs every frame row with its event wrapped in the body's top level, by `index`."""
-    frame, bodies = server_side([BODY])
-    assert len(frame) == len(bodies) == 2
-    for _, row in frame.iterrows():
-        sent = bodies[int(row["index"])]
-        assert sent["event_source_id"] == PX and sent["data"][0]["event_id"] == row["event_id"]
-
-
-@pytest.mark.parametrize(("name", "data", "has_bodies"), [
-    ("server.json", json.dumps(BODY).encode(), True),
-    ("server.jsonl", (json.dumps(BODY) + "\n" + json.dumps(BODY) + "\n").encode(), True),
-    ("server.CSV", f"event_source_id,event,event_id,event_time\n{PX},Purchase,ord_1_purchase,{int(T)}\n".encode(),
-     False),
-])
-def test_load_server_upload_valid(name: str, data: bytes, has_bodies: bool) -> None:
-    """JSON / JSONL uploads give rows and the events as sent; a CSV gives rows only."""
-    frame, bodies = load_server_upload(data, name)
-    assert not frame.empty and set(frame["event_id"]) == {"ord_1_purchase"} | ({"atc_1"} if has_bodies else set())
-    assert (bodies is not None) == has_bodies
-
-
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("server.json", b"", "server.json is empty"),
-    ("server.json", b'{"data": [', "not valid JSON"),
-    ("server.json", b"\xff\xfe{", "server.json"),
-    ("server.csv", b"order,total\n1,9.5\n", "lacks the column(s)"),
-])
-def test_load_server_upload_invalid(name: str, data: bytes, message: str) -> None:
-    """Unreadable uploads raise InvalidFile naming the problem (undecodable bytes included)."""
-    with pytest.raises(InvalidFile, match=re.escape(message)):
-        load_server_upload(data, name)
-
-
+# --- Compare inputs: one key's rows ----------------------------------------------
 def test_rows_for_key_picks_the_occurrence_nearest_the_key_time() -> None:
     """A repeated key gives the row nearest `near`; no event_id or no match gives no row."""
     pixel, _ = frames([("a", 0), ("a", 100), ("b", 0)], [])

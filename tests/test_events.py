@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,9 +15,11 @@ from core.events import (
     SERVER_COLUMNS,
     iter_events,
     load_server_events,
+    load_server_upload,
     parse_documents,
     server_frame,
     server_projection,
+    server_side,
 )
 
 HASH = "a" * 64
@@ -144,3 +147,46 @@ def test_numeric_looking_text_stays_text(tmp_path: Path) -> None:
     csv.write_text("event_source_id,event,event_id,event_time,order_id,ttp\n0012,007,000123,1735689600,0042,0099\n")
     row = load_server_events(csv).iloc[0]
     assert (row.pixel_code, row.event, row.event_id, row.order_id, row.ttp) == ("0012", "007", "000123", "0042", "0099")
+
+
+# --- uploads for the Compare and Dedup gap pages (server_side, load_server_upload) ----------------
+T = 1_780_000_000
+PX = "CPIXEL0000000000001"
+UPLOAD = {"event_source": "web", "event_source_id": PX, "data": [
+    {"event": "Purchase", "event_time": T, "event_id": "ord_1_purchase"},
+    {"event": "AddToCart", "event_time": T - 60, "event_id": "atc_1"},
+]}
+
+
+def test_server_side_keeps_each_event_as_sent_in_index_order() -> None:
+    """server_side pairs every frame row with its event wrapped in the body's top level, by `index`."""
+    frame, bodies = server_side([UPLOAD])
+    assert len(frame) == len(bodies) == 2
+    for _, row in frame.iterrows():
+        sent = bodies[int(row["index"])]
+        assert sent["event_source_id"] == PX and sent["data"][0]["event_id"] == row["event_id"]
+
+
+@pytest.mark.parametrize(("name", "data", "has_bodies"), [
+    ("server.json", json.dumps(UPLOAD).encode(), True),
+    ("server.jsonl", (json.dumps(UPLOAD) + "\n" + json.dumps(UPLOAD) + "\n").encode(), True),
+    ("server.CSV", f"event_source_id,event,event_id,event_time\n{PX},Purchase,ord_1_purchase,{T}\n".encode(),
+     False),
+])
+def test_load_server_upload_valid(name: str, data: bytes, has_bodies: bool) -> None:
+    """JSON / JSONL uploads give rows and the events as sent; a CSV gives rows only."""
+    frame, bodies = load_server_upload(data, name)
+    assert not frame.empty and set(frame["event_id"]) == {"ord_1_purchase"} | ({"atc_1"} if has_bodies else set())
+    assert (bodies is not None) == has_bodies
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("server.json", b"", "server.json is empty"),
+    ("server.json", b'{"data": [', "not valid JSON"),
+    ("server.json", b"\xff\xfe{", "server.json"),
+    ("server.csv", b"order,total\n1,9.5\n", "lacks the column(s)"),
+])
+def test_load_server_upload_invalid(name: str, data: bytes, message: str) -> None:
+    """Unreadable uploads raise InvalidFile naming the problem (undecodable bytes included)."""
+    with pytest.raises(InvalidFile, match=re.escape(message)):
+        load_server_upload(data, name)

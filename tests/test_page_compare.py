@@ -11,7 +11,7 @@ import pandas as pd
 from core.dedup import simulate
 from core.demo import generate_store
 from core.events import load_server_events
-from core.pixel import parse_har
+from core.har import parse_har
 from core.store import Store
 from core.transport import Exchange
 
