@@ -20,7 +20,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.identity import sha256_hex
-from core.quality import result_csv, score_frame, to_cli_json, what_if
+from core.quality import score_frame
+from core.review import build_review, result_csv, to_cli_json, what_if
 
 EVENTS = np.array(["Pageview", "ViewContent", "AddToCart", "InitiateCheckout", "Purchase"])
 EVENT_P = np.array([0.45, 0.3, 0.12, 0.08, 0.05])
@@ -69,7 +70,7 @@ def main(sizes: list[int]) -> None:
         df = synthetic_month(n)
         gen = time.perf_counter() - t0
         t0 = time.perf_counter()
-        result = score_frame(df)
+        result = build_review(score_frame(df))
         score_s = time.perf_counter() - t0
         # peak resident memory of the whole process so far (Linux reports KiB)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -130,11 +130,11 @@ def waterfall_frame(summary: object) -> object:
 
 # === match quality figures (core.quality) ==========================================================
 # Parameters are typed `object` and cast inside: this section adds no module-level imports to the
-# shared file (pandas frames / dicts come from core.quality.QualityResult).
+# shared file (pandas frames / dicts come from core.review.Review).
 
 
 def quality_coverage_heatmap(coverage: object) -> go.Figure:
-    """Event type x key heat map of valid coverage (share 0..1), from QualityResult.coverage.
+    """Event type x key heat map of valid coverage (share 0..1), from Review.coverage.
 
     Rows are event types ("All events" first, then by volume), columns the seven scored keys in weight
     order labelled with their points; each cell prints its percentage.
@@ -163,7 +163,7 @@ def quality_coverage_heatmap(coverage: object) -> go.Figure:
 def quality_score_histogram(summary: object) -> go.Figure:
     """Bar chart of how many events fall in each 1-point band of the EMQ proxy, with the mean marked.
 
-    `summary` is QualityResult.summary, or one of its "by_event_type" entries (both carry
+    `summary` is Review.summary, or one of its "by_event_type" entries (both carry
     "distribution", "mean_score" and "events"; an entry also names its "event").
     """
     from typing import Any, cast

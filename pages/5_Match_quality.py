@@ -10,6 +10,7 @@ import streamlit as st
 import ui
 from core import charts
 from core import quality as q
+from core import review as rv
 from core.errors import ConsoleError
 from ui.quality import render_advice, render_per_event, render_pixel_verdicts, render_summary
 
@@ -64,9 +65,9 @@ try:
     signature, rows, pixel_rows = _load()
     if rows is not None and not rows.empty and ss.get("quality_sig") != signature:
         with st.spinner(f"Scoring {len(rows):,} events…"):
-            ss["quality_result"], ss["quality_sig"] = q.score_frame(rows), signature
+            ss["quality_result"], ss["quality_sig"] = rv.build_review(q.score_frame(rows)), signature
         for key in q.KEYS:  # new input: the what-if sliders start again at the recommended targets
-            ss[f"quality_target_{key}"] = round(q.DEFAULT_TARGETS[key] * 100)
+            ss[f"quality_target_{key}"] = round(rv.DEFAULT_TARGETS[key] * 100)
 except ConsoleError as exc:
     st.error(f"{exc.message}  \n{exc.hint or ''}", icon="🚫")
     st.stop()
@@ -76,7 +77,7 @@ if rows is None or rows.empty:
              UPLOAD: "Upload a JSON/JSONL/CSV of server events, or a HAR of Pixel hits.",
              }.get(source, "The chosen source holds no events."), icon="👆")
     st.stop()
-result: q.QualityResult = ss["quality_result"]
+result: rv.Review = ss["quality_result"]
 s, by = result.summary, result.by_event_type
 
 render_summary(result)
@@ -92,9 +93,9 @@ st.subheader("What if")
 st.caption("Bring each key's valid coverage to at least this share. Exact under the additive model: each "
            "event type's mean moves by (target − coverage) × weight.")
 for col, key in zip(st.columns(len(q.KEYS)), q.KEYS, strict=True):
-    ss.setdefault(f"quality_target_{key}", round(q.DEFAULT_TARGETS[key] * 100))
+    ss.setdefault(f"quality_target_{key}", round(rv.DEFAULT_TARGETS[key] * 100))
     col.slider(f"{key} %", 0, 100, step=5, key=f"quality_target_{key}")
-projection = q.what_if(result, {k: ss[f"quality_target_{k}"] / 100 for k in q.KEYS})
+projection = rv.what_if(result, {k: ss[f"quality_target_{k}"] / 100 for k in q.KEYS})
 st.plotly_chart(charts.quality_what_if_bars(projection), key="quality_what_if_chart", width="stretch")
 st.dataframe(projection, key="quality_what_if", hide_index=True, width="stretch")
 

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from core.identity import sha256_hex
-from core.quality import KEYS, LABEL, score_text, what_if
+from core.quality import KEYS, LABEL, score_text
+from core.review import build_review, what_if
 
 PAGE = "pages/5_Match_quality.py"
 UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
@@ -37,7 +38,7 @@ def test_paste_review_what_if_and_errors(app_test) -> None:  # type: ignore[no-u
     assert any("No events sent yet" in i.value for i in at.info)  # fresh store: a guard, not a traceback
 
     text = json.dumps(BODY)
-    expected = score_text(text)
+    expected = build_review(score_text(text))
     at.radio(key="quality_source").set_value("Paste JSON").run()
     at.text_area(key="quality_text").set_value(text).run()
     assert not at.exception and not at.error

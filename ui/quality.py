@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from core import quality as q
+from core import review as rv
 
 PCT = st.column_config.NumberColumn(format="percent")
 
 
-def render_summary(result: q.QualityResult) -> None:
+def render_summary(result: rv.Review) -> None:
     """Four metrics (mean, events, median, share at 7+), how the proxy is scored, and its weights table."""
     s, by = result.summary, result.by_event_type
     c1, c2, c3, c4 = st.columns(4)
@@ -21,13 +22,13 @@ def render_summary(result: q.QualityResult) -> None:
     st.caption("EMQ proxy = the points of the valid keys (weights below, 10 in all); invalid keys score like missing "
                "ones. It is the console's transparent estimate: TikTok's EMQ is not published and may differ.")
     with st.expander("How the EMQ proxy is computed"):
-        st.dataframe(q.weights_frame(), key="quality_weights", hide_index=True, width="stretch")
+        st.dataframe(rv.weights_frame(), key="quality_weights", hide_index=True, width="stretch")
 
 
-def render_advice(result: q.QualityResult, scope: str) -> None:
+def render_advice(result: rv.Review, scope: str) -> None:
     """The keys to add or fix next for event type `scope`, then invalid keys by reason (when any)."""
     st.subheader(f"What to add or fix next: {scope}")
-    recs = q.recommendations_frame(result, scope)
+    recs = rv.recommendations_frame(result, scope)
     if recs.empty:
         st.success(f"Every key already meets its target on {scope}.")
     else:
@@ -40,26 +41,26 @@ def render_advice(result: q.QualityResult, scope: str) -> None:
                      column_config={"share_of_present": PCT})
 
 
-def render_per_event(result: q.QualityResult) -> None:
+def render_per_event(result: rv.Review) -> None:
     """The first 500 events with score, next key and per-key reasons, and the full per-event CSV download."""
     st.subheader("Per event")
     shown = result.per_event[["index", "event", "score", "next_key", *[f"{k}_reason" for k in q.KEYS]]].head(500)
     st.caption(f"First {len(shown):,} of {result.summary['events']:,} events; a reason is empty when the key is "
                "valid. The CSV holds every event with present / valid / points / reason per key.")
     st.dataframe(shown, key="quality_events", hide_index=True, width="stretch")
-    st.download_button("Download per-event CSV", data=lambda: q.result_csv(result), file_name="emq_proxy.csv",
+    st.download_button("Download per-event CSV", data=lambda: rv.result_csv(result), file_name="emq_proxy.csv",
                        mime="text/csv", key="quality_download", on_click="ignore", icon="⬇️")
 
 
 def render_pixel_verdicts(pixel_rows: pd.DataFrame | None) -> None:
     """TikTok's own per-signal verdicts from Pixel rows beside ours, or a hint when there are none."""
     st.subheader("The Pixel's own verdicts")
-    labels = q.pixel_labels_frame(pixel_rows) if pixel_rows is not None else pd.DataFrame()
+    labels = rv.pixel_labels_frame(pixel_rows) if pixel_rows is not None else pd.DataFrame()
     if labels.empty:
         st.caption("No Pixel rows with `signal_diagnostic_labels` loaded. Upload a HAR here (or on Compare) to see "
                    "TikTok's per-signal verdicts next to ours.")
     else:
-        st.dataframe(q.compare_verdicts(pixel_rows), key="quality_verdicts", hide_index=True, width="stretch",
+        st.dataframe(rv.compare_verdicts(pixel_rows), key="quality_verdicts", hide_index=True, width="stretch",
                      column_config={c: PCT for c in ("ours_valid", "tiktok_valid", "tiktok_invalid",
                                                      "tiktok_missing")})
         st.dataframe(labels, key="quality_labels", hide_index=True, width="stretch", column_config={"share": PCT})
