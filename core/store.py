@@ -86,6 +86,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX outbox_status ON outbox(status, id);
     CREATE INDEX outbox_session ON outbox(session_id, id);
     """,
+    # 2: column mappings the user confirmed for a file layout (e.g. an orders export), keyed by its header
+    """
+    CREATE TABLE column_mappings (
+        kind TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        mapping TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (kind, signature)
+    );
+    """,
 )
 
 
@@ -474,6 +484,29 @@ class Store:
                 last_key = key
             bodies[-1]["data"].append(event)
         return bodies
+
+    # column mappings ---------------------------------------------------------------------------------
+    @staticmethod
+    def header_signature(columns: Sequence[str]) -> str:
+        """A stable key for a file layout: its column names, trimmed and case-folded, in order."""
+        import hashlib
+
+        return hashlib.sha256("\x1f".join(c.strip().casefold() for c in columns).encode("utf-8")).hexdigest()
+
+    def save_mapping(self, kind: str, columns: Sequence[str], mapping: dict[str, str]) -> None:
+        """Remember `mapping` (canonical name -> file column) for files of `kind` with these columns."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO column_mappings VALUES (?, ?, ?, ?) ON CONFLICT (kind, signature) "
+                "DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at",
+                (kind, self.header_signature(columns), json.dumps(mapping, sort_keys=True), time.time()))
+
+    def mapping_for(self, kind: str, columns: Sequence[str]) -> dict[str, str] | None:
+        """The mapping saved for files of `kind` with exactly these columns, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT mapping FROM column_mappings WHERE kind = ? AND signature = ?",
+                                   (kind, self.header_signature(columns))).fetchone()
+        return dict(json.loads(row[0])) if row else None
 
     def export_session(self, session_id: str) -> bytes:
         """The whole session as pretty JSON bytes: session, exchanges, per-event history (no token, no raw PII)."""

@@ -15,6 +15,7 @@ from core.errors import ConsoleError, InvalidFile
 from core.events import load_server_upload
 from core.orders import REQUIRED, load_orders, read_columns, segment_columns, truth_filter
 from core.pixel import load_pixel_events
+from core.store import Store
 from ui.gap import render_figures, render_summary
 
 settings = ui.page_setup("Dedup gap", "📉")
@@ -64,11 +65,18 @@ try:
                 loaded = None
                 if orders_up is not None:
                     path = _saved(orders_up, ".csv")
-                    try:
-                        loaded = load_orders(path, ss["gap_orders_mapping"] or None)
-                    except InvalidFile as exc:
-                        ss["gap_orders_columns"] = read_columns(path)
-                        raise exc
+                    with Store(settings.db_path) as store:  # a mapping confirmed once is used for the same layout
+                        columns = read_columns(path)
+                        mapping = ss["gap_orders_mapping"] or store.mapping_for("orders", columns)
+                        try:
+                            loaded = load_orders(path, mapping or None)
+                        except InvalidFile as exc:
+                            ss["gap_orders_columns"] = columns
+                            raise exc
+                        if ss["gap_orders_mapping"]:
+                            store.save_mapping("orders", columns, ss["gap_orders_mapping"])
+                        elif mapping:
+                            st.caption("Orders columns mapped as you confirmed before for this file layout.")
                     for warning in loaded.warnings:
                         st.warning(warning)
                 ss["gap_data"] = {"pixel": load_pixel_events(pixel_up, pixel_up.name).events, "server": server,
@@ -81,7 +89,7 @@ except ConsoleError as exc:
     st.error(f"Could not read the files: {exc}")
     if ss.get("gap_orders_columns"):
         with st.form("gap_mapping_form"):
-            st.write("Map your orders file's columns (remembered for this session):")
+            st.write("Map your orders file's columns (remembered for files with the same columns):")
             picks = {c: st.selectbox(c, ss["gap_orders_columns"], key=f"gap_map_{c}") for c in REQUIRED}
             if st.form_submit_button("Use this mapping"):
                 ss["gap_orders_mapping"] = picks

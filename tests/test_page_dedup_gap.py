@@ -60,3 +60,12 @@ def test_uploads_and_column_mapping(app_test, tmp_path) -> None:  # type: ignore
     assert not at.exception and not at.error
     labels = {m.label: m.value for m in at.metric}
     assert labels["Pixel events"] == f"{len(store.pixel):,}" and "Truth orders" in labels
+    # a new session with the same orders layout uses the mapping confirmed above, without asking again
+    again = app_test(PAGE).run()
+    again.file_uploader(key="gap_pixel_upload").set_value(("pixel.csv", pixel_csv, "text/csv"))
+    again.file_uploader(key="gap_server_upload").set_value(("server.csv", server_csv, "text/csv"))
+    again.file_uploader(key="gap_orders_upload").set_value(("orders2.csv", orders.to_csv(index=False).encode(),
+                                                           "text/csv")).run()
+    assert not again.exception and not again.error
+    assert any("confirmed before" in c.value for c in again.caption)
+    assert "Truth orders" in {m.label for m in again.metric}

@@ -208,3 +208,35 @@ def test_export_session(store: Store) -> None:
     assert doc["events"][0]["event_id"] == "ord_0" and doc["outbox"]["pending"] == 1
     with pytest.raises(StoreError, match="No session"):
         store.export_session("nope")
+
+
+def test_column_mapping_is_remembered_per_layout(tmp_path: Path) -> None:
+    """A confirmed mapping comes back for the same header (any case/spacing), across reopenings, not for others."""
+    path = tmp_path / "m.db"
+    with Store(path) as s:
+        assert s.mapping_for("orders", ["No.", "Date", "Amount"]) is None
+        first = {"order_id": "No.", "created_at": "Date", "total": "Amount"}
+        s.save_mapping("orders", ["No.", "Date", "Amount"], first)
+        s.save_mapping("orders", ["No.", "Date", "Amount"], {**first, "currency": "Amount"})
+    with Store(path) as s:
+        assert s.mapping_for("orders", [" no. ", "DATE", "amount"]) == {
+            "order_id": "No.", "created_at": "Date", "total": "Amount", "currency": "Amount"}
+        assert s.mapping_for("orders", ["Date", "No.", "Amount"]) is None
+        assert s.mapping_for("pixel", ["No.", "Date", "Amount"]) is None
+
+
+def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
+    """A database written by the first schema gains the later tables and keeps its rows."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO schema_version VALUES (1)")
+    db.execute("INSERT INTO sessions VALUES ('s1', 1.0, 'old', 'emulator', '')")
+    db.commit()
+    db.close()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        assert [x["id"] for x in s.sessions()] == ["s1"]
+        s.save_mapping("orders", ["a"], {"order_id": "a"})
+        assert s.mapping_for("orders", ["a"]) == {"order_id": "a"}
