@@ -94,6 +94,37 @@ def suggest_mapping(columns: Iterable[str]) -> dict[str, str]:
     return out
 
 
+class MissingOrderColumns(InvalidFile):
+    """The orders file lacks (or a mapping names no) column for a required field; `columns` are the file's."""
+
+    def __init__(self, message: str, *, hint: str, columns: list[str]) -> None:
+        super().__init__(message, hint=hint)
+        self.columns = columns
+
+
+def load_orders_upload(data: bytes, mapping: Mapping[str, str] | None = None) -> Orders:
+    """load_orders for an uploaded CSV (bytes), read from a private temporary folder that is then deleted.
+
+    An export may carry customer emails and phones, which the console never keeps on disk.
+    Raises MissingOrderColumns (with the file's columns, for a mapping step) or InvalidFile.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tec-orders-") as folder:
+        path = Path(folder) / "orders.csv"
+        path.write_bytes(data)
+        return load_orders(path, mapping)
+
+
+def read_upload_columns(data: bytes) -> list[str]:
+    """The header row of an uploaded CSV (bytes) as column names; [] for an empty or headerless upload."""
+    import csv
+    import io
+
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    return [c.strip() for c in next(csv.reader(io.StringIO(first)), [])]
+
+
 def read_columns(path: str | Path) -> list[str]:
     """The header of a CSV file (for a column-mapping step); InvalidFile when unreadable."""
     return list(_read(Path(path), nrows=0).columns)
@@ -186,15 +217,16 @@ def load_orders(path: str | Path, mapping: Mapping[str, str] | None = None) -> O
             raise InvalidInput(f"{canon!r} is not an orders column.", hint=f"Map one of {', '.join(CANONICAL)}.")
         if col:
             if col not in header:
-                raise InvalidFile(f"{p.name} has no column {col!r} (mapped to {canon}).",
-                                  hint=f"Its columns are: {', '.join(header)}.")
+                raise MissingOrderColumns(f"{p.name} has no column {col!r} (mapped to {canon}).",
+                                          hint=f"Its columns are: {', '.join(header)}.", columns=header)
             found[canon] = col
     missing = [c for c in REQUIRED if c not in found]
     if missing:
-        raise InvalidFile(
+        raise MissingOrderColumns(
             f"{p.name}: no column for {', '.join(missing)} (read as a {source} export).",
             hint=f"Map them to one of its columns ({', '.join(header[:30])}), e.g. "
-                 f"mapping={{'{missing[0]}': '<column>'}} or the column-mapping step in the app.")
+                 f"mapping={{'{missing[0]}': '<column>'}} or the column-mapping step in the app.",
+            columns=header)
     raw = _read(p, columns=list(dict.fromkeys(found.values())))
     frame = pd.DataFrame({canon: raw[col] for canon, col in found.items()})
     rows_read = len(raw)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 import ui
 from core.dedup import simulate
 from core.demo import generate_store
-from core.errors import ConsoleError, InvalidFile
+from core.errors import ConsoleError
 from core.events import load_server_upload
-from core.orders import REQUIRED, load_orders, read_columns, segment_columns, truth_filter
+from core.orders import (
+    REQUIRED,
+    MissingOrderColumns,
+    load_orders_upload,
+    read_upload_columns,
+    segment_columns,
+    truth_filter,
+)
 from core.pixel import load_pixel_events
 from core.store import Store
 from ui.gap import render_figures, render_summary
@@ -31,12 +35,6 @@ ss.setdefault("gap_orders_mapping", {})
 def _demo(n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     store = generate_store(orders=n, seed=7)
     return store.pixel, store.server, store.orders
-
-
-def _saved(upload, suffix: str) -> Path:  # type: ignore[no-untyped-def]
-    path = Path(tempfile.mkdtemp()) / f"upload{suffix}"
-    path.write_bytes(upload.getvalue())
-    return path
 
 
 with st.expander("Data: the demo store month, or your own files", expanded=ss["gap_data"] is None):
@@ -64,14 +62,14 @@ try:
                 server, _bodies = load_server_upload(server_up.getvalue(), server_up.name)
                 loaded = None
                 if orders_up is not None:
-                    path = _saved(orders_up, ".csv")
                     with Store(settings.db_path) as store:  # a mapping confirmed once is used for the same layout
-                        columns = read_columns(path)
+                        raw = orders_up.getvalue()
+                        columns = read_upload_columns(raw)
                         mapping = ss["gap_orders_mapping"] or store.mapping_for("orders", columns)
                         try:
-                            loaded = load_orders(path, mapping or None)
-                        except InvalidFile as exc:
-                            ss["gap_orders_columns"] = columns
+                            loaded = load_orders_upload(raw, mapping or None)
+                        except MissingOrderColumns as exc:
+                            ss["gap_orders_columns"] = exc.columns
                             raise exc
                         if ss["gap_orders_mapping"]:
                             store.save_mapping("orders", columns, ss["gap_orders_mapping"])

@@ -179,3 +179,19 @@ def test_order_ids_are_normalized(raw: list[str | None], expected: list[str]) ->
     from core.orders import _norm_ids
 
     assert _norm_ids(pd.Series(raw, dtype="string")).tolist() == expected
+
+
+def test_upload_helpers_read_bytes_and_name_missing_columns() -> None:
+    """Uploaded bytes load like a file; missing columns raise MissingOrderColumns carrying the file's columns."""
+    from core.orders import MissingOrderColumns, load_orders_upload, read_upload_columns
+
+    data = "\ufeffref,when,amount,cur\n1001,2026-05-01T10:00:00Z,12.5,EUR\n".encode()
+    assert read_upload_columns(data) == ["ref", "when", "amount", "cur"]
+    assert read_upload_columns(b"") == []
+    with pytest.raises(MissingOrderColumns) as missing:
+        load_orders_upload(data)
+    assert missing.value.columns == ["ref", "when", "amount", "cur"]
+    with pytest.raises(MissingOrderColumns, match="no column 'nope'"):
+        load_orders_upload(data, {"order_id": "nope"})
+    orders = load_orders_upload(data, {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur"})
+    assert list(orders.frame["order_id"]) == ["1001"]
