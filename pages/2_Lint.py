@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 import ui
@@ -16,7 +18,7 @@ st.caption(
     "events or a legacy Events API 1.0 body. Every problem comes back at once, at its JSON path, with the fix."
 )
 
-OWN = "(paste your own)"
+OWN, BUILT = "(paste your own)", "the body built on the Build page"
 st.session_state.setdefault("lint_text", "")
 st.session_state.setdefault("lint_upload_seen", None)
 
@@ -26,10 +28,13 @@ def _load_sample() -> None:
     name = st.session_state["lint_sample"]
     if name in SAMPLE_BODIES:
         st.session_state["lint_text"] = sample_body_text(name)
+    elif name == BUILT:
+        st.session_state["lint_text"] = json.dumps(st.session_state.get("built_body"), indent=2)
 
 
+choices = [OWN, *([BUILT] if st.session_state.get("built_body") else []), *SAMPLE_BODIES]
 col_sample, col_upload = st.columns([1, 1])
-col_sample.selectbox("Start from a sample", [OWN, *SAMPLE_BODIES], key="lint_sample", on_change=_load_sample,
+col_sample.selectbox("Start from a sample", choices, key="lint_sample", on_change=_load_sample,
                      help="A valid purchase, a Meta CAPI body pasted by mistake, and a body with typical bugs.")
 upload = col_upload.file_uploader("…or upload a .json file", type=["json"], key="lint_upload")
 if upload is not None and upload.file_id != st.session_state["lint_upload_seen"]:

@@ -59,3 +59,16 @@ def test_upload_bare_event_and_meta_sample(app_test) -> None:  # type: ignore[no
     at.selectbox(key="lint_sample").set_value("Meta CAPI body").run()
     pairs = {(r["code"], r["path"]) for r in _table(at)}
     assert ("meta.key", "data[0].user_data") in pairs and ("meta.user_key", "data[0].user_data.em") in pairs
+
+
+def test_the_built_body_can_be_linted(app_test) -> None:  # type: ignore[no-untyped-def]
+    """After the Build page made a body, the Lint page offers it as a sample and lints it."""
+    at = app_test("pages/2_Lint.py")
+    at.session_state["built_body"] = {"event_source": "web", "event_source_id": "C1", "data": [
+        {"event": "Purchase", "event_time": 1735689600000, "event_id": "ord_1_purchase"}]}
+    at.run()
+    at.selectbox(key="lint_sample").set_value("the body built on the Build page").run()
+    assert not at.exception
+    assert '"event_source_id": "C1"' in at.text_area(key="lint_text").value
+    rows = _table(at)
+    assert ("event.event_time.milliseconds", "data[0].event_time") in [(r["code"], r["path"]) for r in rows]
