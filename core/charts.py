@@ -149,14 +149,14 @@ def quality_coverage_heatmap(coverage: object) -> go.Figure:
     rows = cast(pd.DataFrame, coverage).iloc[::-1]
     z = rows[list(KEYS)].to_numpy(dtype=float)
     fig = go.Figure(go.Heatmap(
-        z=z.tolist(), x=[f"{k} ({WEIGHT[k]:g} pts)" for k in KEYS],
+        z=z.tolist(), x=[f"{k}<br>{WEIGHT[k]:g} pts" for k in KEYS],
         y=[f"{e} ({n:,})" for e, n in zip(rows["event"], rows["events"], strict=True)],
         zmin=0.0, zmax=1.0, colorscale="RdYlGn", text=[[f"{v:.0%}" for v in r] for r in z],
         texttemplate="%{text}", hovertemplate="%{y}<br>%{x}: %{text} valid<extra></extra>",
         colorbar={"title": "valid", "tickformat": ".0%"},
     ))
-    fig.update_layout(title="Valid coverage by event type and key", height=140 + 34 * len(rows),
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, xaxis={"side": "top"})
+    fig.update_layout(title="Valid coverage by event type and key", height=170 + 34 * len(rows),
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, xaxis={"tickangle": 0})
     return fig
 
 

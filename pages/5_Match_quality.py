@@ -81,11 +81,10 @@ result: rv.Review = ss["quality_result"]
 s, by = result.summary, result.by_event_type
 
 render_summary(result)
+st.plotly_chart(charts.quality_coverage_heatmap(result.coverage), key="quality_heatmap", width="stretch")
 scope = st.selectbox("Event type (histogram and advice)", by["event"].tolist(), key="quality_scope")
-left, right = st.columns(2)
-left.plotly_chart(charts.quality_coverage_heatmap(result.coverage), key="quality_heatmap", width="stretch")
-right.plotly_chart(charts.quality_score_histogram(next(e for e in s["by_event_type"] if e["event"] == scope)),
-                   key="quality_histogram", width="stretch")
+st.plotly_chart(charts.quality_score_histogram(next(e for e in s["by_event_type"] if e["event"] == scope)),
+                key="quality_histogram", width="stretch")
 
 render_advice(result, scope)
 

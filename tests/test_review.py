@@ -261,7 +261,7 @@ def test_figures_carry_the_review_numbers() -> None:
     result = review(_mixed_batch())
     heat = quality_coverage_heatmap(result.coverage).data[0]
     assert [list(row) for row in heat.z][::-1] == result.coverage[list(KEYS)].to_numpy().tolist()
-    assert heat.x[0] == f"email ({WEIGHT['email']:g} pts)" and heat.y[-1].startswith(ALL_EVENTS)
+    assert heat.x[0] == f"email<br>{WEIGHT['email']:g} pts" and heat.y[-1].startswith(ALL_EVENTS)
     hist = quality_score_histogram(result.summary)
     assert sum(hist.data[0].y) == 40 and LABEL in hist.layout.title.text
     projection = what_if(result, {"phone": 1.0})

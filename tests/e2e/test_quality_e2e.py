@@ -32,7 +32,7 @@ def test_demo_month_charts_and_what_if_slider(page: Page, app_url: str) -> None:
     heatmap = page.locator(".st-key-quality_heatmap")
     heatmap.scroll_into_view_if_needed()
     expect(heatmap.locator(".js-plotly-plot")).to_be_visible(timeout=30_000)  # plotly mounts lazily
-    expect(heatmap).to_contain_text("email (2.5 pts)")
+    expect(heatmap).to_contain_text("email2.5 pts")
     expect(page.locator(".st-key-quality_histogram .js-plotly-plot")).to_be_visible(timeout=30_000)
     expect(page.locator(".st-key-quality_download button")).to_be_visible()
     chart = page.locator(".st-key-quality_what_if_chart")
