@@ -450,6 +450,12 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
         rejected.extend(bad)
         for h in bad:
             suppressed.append(Suppression(f"user.{kind}", f"invalid: {h.error}", index))
+        if kind == "phone" and any((h.normalized or "").startswith("+86") for h in good):
+            # contract §2.3 UNSURE: TikTok's GTM templates hash Chinese numbers without +86
+            notes.append("user.phone: +86 number sent as E.164 (TikTok's API rule). TikTok's own GTM template "
+                         "hashes Chinese numbers without the country code (e.g. 13800000000); if match rates "
+                         "for CN customers stay low, try that reading: `tiktok-events hash external_id` of the "
+                         "national number gives its SHA-256.")
         sent = list(dict.fromkeys(h.sha256 for h in good if h.sha256))  # duplicates add nothing
         if len(sent) < len(good):
             notes.append(f"user.{kind}: {len(good) - len(sent)} duplicate value(s) sent once.")

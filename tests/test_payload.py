@@ -454,3 +454,14 @@ def test_consent_effects_lists_only_consent_removals() -> None:
 def test_has_event_id(body: object, event_id: str, expected: bool) -> None:
     """has_event_id matches event_id exactly in a body's data and tolerates missing parts."""
     assert has_event_id(body, event_id) is expected
+
+
+def test_chinese_number_notes_both_readings() -> None:
+    """A +86 phone is sent as E.164 and the result names TikTok's other (GTM template) reading."""
+    result = build_body(EventSpec(event="Purchase", order_id="1", phone="+86 138 0013 8000"), pixel_code="C1",
+                        now=1735689600)
+    assert result.body["data"][0]["user"]["phone"] == [sha256_hex("+8613800138000")]
+    assert any("+86" in n and "without the country code" in n for n in result.notes)
+    other = build_body(EventSpec(event="Purchase", order_id="1", phone="+1 213 373 4253"), pixel_code="C1",
+                       now=1735689600)
+    assert not any("+86" in n for n in other.notes)
