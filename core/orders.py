@@ -23,6 +23,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from core.columns import stripped
 from core.errors import InvalidFile, InvalidInput
 
 REQUIRED: Final = ("order_id", "created_at", "total", "currency")
@@ -182,19 +183,6 @@ def _float(values: pd.Series) -> pd.Series:
         return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-def _stripped(values: pd.Series) -> pd.Series:
-    """Text ("" for missing) without surrounding whitespace, exactly as `.str.strip()` gives it, but
-    without rewriting a column when no value starts or ends with whitespace (the usual export)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = values.astype("string").fillna("")
-    arr = pa.array(text)
-    edge = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(arr, 0, 1)),
-                  pc.utf8_is_space(pc.utf8_slice_codeunits(arr, -1)))
-    return text.str.strip() if pc.any(edge).as_py() else text
-
-
 def _money(values: pd.Series) -> pd.Series:
     cleaned = values.astype("string").fillna("").str.replace(r"[^0-9.\-]", "", regex=True)
     return _float(cleaned)
@@ -253,7 +241,7 @@ def _norm_ids(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(_stripped(values), from_pandas=True)
+    arr = pa.array(stripped(values), from_pandas=True)
     if pc.any(pc.starts_with(arr, "#")).as_py():
         arr = pc.utf8_ltrim(arr, characters="#")
     if pc.any(pc.match_substring(arr, ".")).as_py():  # the regex pass only when some id could be "1001.0"
@@ -275,9 +263,9 @@ def _canonical(frame: pd.DataFrame, source: str, found: dict[str, str], rows: in
     out = pd.DataFrame({"order_id": frame["order_id"].astype("string").fillna("")})
     out["created_at"] = parse_created_at(frame["created_at"])
     out["total"] = _money(frame["total"])
-    out["currency"] = _stripped(frame["currency"]).str.upper()
+    out["currency"] = stripped(frame["currency"]).str.upper()
     for col in ("utm_source", "ttclid", "user_agent", "landing_site"):
-        out[col] = _stripped(frame[col]) if col in frame else ""
+        out[col] = stripped(frame[col]) if col in frame else ""
     for col in ("cookie_age_days", "page_load_s"):
         out[col] = _float(frame[col]) if col in frame else np.nan
     if "landing_site" in frame:

@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
+from core.columns import stripped
 from core.contract import MS_TIMESTAMP_THRESHOLD
 from core.errors import InvalidFile, InvalidInput, InvalidPayload
 from core.identity import is_sha256
@@ -321,19 +322,6 @@ def pixel_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def _stripped(values: pd.Series) -> pd.Series:
-    """Text ("" for missing) without surrounding whitespace, exactly as `.str.strip()` gives it, but
-    without rewriting a column when no value starts or ends with whitespace (the usual export)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = values.astype("string").fillna("")
-    arr = pa.array(text)
-    edge = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(arr, 0, 1)),
-                  pc.utf8_is_space(pc.utf8_slice_codeunits(arr, -1)))
-    return text.str.strip() if pc.any(edge).as_py() else text
-
-
 def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame as JSON-ready records: NaN/NA -> None, numpy scalars -> Python."""
     out: list[dict[str, Any]] = json.loads(df.to_json(orient="records", force_ascii=False))
@@ -444,7 +432,7 @@ def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input",
         elif col == "event_id":  # TikTok compares event_id exactly: a stray space is a real mismatch
             out[col] = src[col].astype("string").fillna("")
         else:
-            out[col] = _stripped(src[col])
+            out[col] = stripped(src[col])
     if "event_id" in needed:
         out["event_id"] = out["event_id"].str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
     if "source" in needed:

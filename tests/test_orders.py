@@ -156,17 +156,6 @@ def test_segment_columns() -> None:
     assert list(seg["day"]) == ["2026-05-01", "2026-05-02", "", "2026-05-02"]
 
 
-@pytest.mark.parametrize("values", [
-    ["a", "b c", ""], [" a", "b"], ["a\u00a0", "b"], ["\u3000a", None], ["a\t\n", "b"], [None, None], [],
-])
-def test_stripped_equals_str_strip(values: list[str | None]) -> None:
-    """The whitespace-free text column equals .str.strip(), whether or not any value needed trimming."""
-    from core.orders import _stripped
-
-    series = pd.Series(values, dtype="string")
-    pd.testing.assert_series_equal(_stripped(series), series.fillna("").str.strip())
-
-
 @pytest.mark.parametrize(("raw", "expected"), [
     (["#1001", "1002"], ["1001", "1002"]),
     ([" 1001.0 ", "1002"], ["1001", "1002"]),

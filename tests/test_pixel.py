@@ -368,17 +368,6 @@ def test_blank_csv_path_is_refused(tmp_path: Path, content: bytes) -> None:
         parse_pixel_csv(path, columns=DEDUP_COLUMNS)
 
 
-@pytest.mark.parametrize("values", [
-    ["a", "b c", ""], [" a", "b"], ["a\u00a0", "b"], ["\u3000a", None], ["a\t\n", "b"], [None, None], [],
-])
-def test_stripped_equals_str_strip(values: list[str | None]) -> None:
-    """The whitespace-free text column equals .str.strip(), whether or not any value needed trimming."""
-    from core.pixel import _stripped
-
-    series = pd.Series(values, dtype="string")
-    pd.testing.assert_series_equal(_stripped(series), series.fillna("").str.strip())
-
-
 def test_pixel_event_id_is_kept_exactly() -> None:
     """TikTok compares event_id exactly: whitespace around a Pixel event_id survives body and row parsing."""
     from core.pixel import normalize_pixel_frame, pixel_event_from_body

@@ -22,18 +22,8 @@ from core.review import (
     to_cli_json,
     what_if,
 )
+from tests.samples import GOOD, UA
 
-UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-      "Version/17.4 Mobile/15E148 Safari/604.1")
-GOOD = {
-    "email": sha256_hex("alice_abc@gmail.com"),
-    "phone": sha256_hex("+12133734253"),
-    "external_id": sha256_hex("user_123"),
-    "ttclid": "E.C.P.CqgBc2VydmVyLXNpZGUtY2xpY2staWQ",
-    "ttp": "01K0T8BYGJH63785W68YS5NN1R_.tt.1",
-    "ip": "2a02:c7c:1234:5600::1",
-    "user_agent": UA,
-}
 # one invalid value per key the batches below use
 BAD = {"email": ("alice@example.com", "unhashed"), "ip": ("192.168.1.20", "private"),
        "user_agent": ("python-requests/2.32.3", "server_library")}
@@ -257,7 +247,6 @@ def test_default_targets_cover_every_key() -> None:
 def test_figures_carry_the_review_numbers() -> None:
     """Heat map cells are the coverage shares, the histogram bars count every event, what-if bars project."""
     from core.charts import quality_coverage_heatmap, quality_score_histogram, quality_what_if_bars
-
     result = review(_mixed_batch())
     heat = quality_coverage_heatmap(result.coverage).data[0]
     assert [list(row) for row in heat.z][::-1] == result.coverage[list(KEYS)].to_numpy().tolist()
