@@ -384,6 +384,8 @@ def test_config_errors() -> None:
     """No emulator URL, or no token for a real target, is a ConfigError before anything is sent."""
     with pytest.raises(ConfigError, match="base URL"):
         endpoint_url(Settings(target="emulator"))
+    with pytest.raises(ConfigError, match="custom target has no base URL"):
+        endpoint_url(Settings(target="custom"))
     with pytest.raises(ConfigError, match="TIKTOK_ACCESS_TOKEN"):
         Sender(Settings(target="tiktok"))
     with Sender(Settings(target="emulator", base_url="http://127.0.0.1:1")) as s:
