@@ -51,3 +51,25 @@ def test_dedup_gap_with_both_files_and_a_broken_server_file(app_test) -> None:
         at.file_uploader(key="gap_server_upload").set_value((name, data, "application/octet-stream")).run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.error, f"no error shown for {name}"
+
+
+PASTES = ["{nope", "[1, 2, 3]", '"just a string"', "null", '{"data": "not a list"}', "\u0000\u00ff"]
+
+
+@pytest.mark.parametrize(("page", "key", "radio", "choice"), [
+    ("pages/2_Lint.py", "lint_text", None, None),
+    ("pages/3_Send.py", "send_text", "send_source", "Paste JSON"),
+    ("pages/5_Match_quality.py", "quality_text", "quality_source", "Paste JSON"),
+], ids=["lint", "send", "quality"])
+def test_garbage_pastes_show_a_message_not_a_traceback(app_test, page: str, key: str, radio: str | None,
+                                                       choice: str | None) -> None:
+    """Pasted text that is not a usable body is explained on the page, never a traceback."""
+    at = app_test(page).run()
+    if radio:
+        at.radio(key=radio).set_value(choice).run()
+    for text in PASTES:
+        at.text_area(key=key).set_value(text).run()
+        assert not at.exception, (text, [e.value for e in at.exception])
+        alerts = " ".join(el.value for el in [*at.error, *at.warning, *at.info])
+        findings = " ".join(el.value for el in at.markdown if "error" in el.value or "warning" in el.value)
+        assert (alerts + findings).strip(), f"{key} said nothing about {text!r}"
