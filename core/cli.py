@@ -398,7 +398,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_quality(args: argparse.Namespace) -> int:
     """Score every event's match keys with the EMQ proxy (core.quality, core.review); FILE is JSON/JSONL/CSV or -.
 
-    Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input.
+    Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input; with
+    `--min-score S`, exit 1 when the mean EMQ proxy is below S (a gate for CI pipelines).
     """
     from core.errors import InvalidFile
     from core.quality import KEY_LABELS, KEYS, LABEL, load_quality_input, score_frame, score_text
@@ -412,9 +413,13 @@ def cmd_quality(args: argparse.Namespace) -> int:
             raise InvalidFile(f"{args.file} holds no events.", hint="Pass v1.3 bodies, events, or a CSV.")
         scores = score_frame(frame)
     result = build_review(scores)
+    below = args.min_score is not None and result.summary["mean_score"] < args.min_score
+    if below:
+        print(f"tiktok-events quality: mean {LABEL} {result.summary['mean_score']:.2f} is below --min-score "
+              f"{args.min_score:g}.", file=sys.stderr)
     if args.format == "json":
         emit(to_cli_json(result), "json")
-        return EXIT_OK
+        return EXIT_FINDINGS if below else EXIT_OK
 
     def text(_: Any) -> str:
         s = result.summary
@@ -436,7 +441,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     emit(None, args.format, text)
-    return EXIT_OK
+    return EXIT_FINDINGS if below else EXIT_OK
 
 
 # --- app -------------------------------------------------------------------------------------------
@@ -497,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("quality", cmd_quality, "score match keys with the EMQ proxy")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--min-score", type=float, metavar="S", help="exit 1 when the mean EMQ proxy is below S (0-10)")
 
     p = add("demo", cmd_demo, "write a synthetic store month (orders, Pixel, server events)")
     p.add_argument("--orders", type=int, default=5000)

@@ -90,3 +90,15 @@ def test_bad_input_exits_2_with_the_reason(tmp_path: Path, capsys: pytest.Captur
     assert code == EXIT_USAGE
     assert message in err and "Traceback" not in err
     assert out == ""
+
+
+@pytest.mark.parametrize(("gate", "code"), [("0", 0), ("2.5", 0), ("9.5", 1)])
+def test_min_score_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str], gate: str, code: int) -> None:
+    """--min-score S exits 1 (and says why) only when the mean EMQ proxy is below S; the report still prints."""
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(BODY))
+    got, out, err = _run(["quality", str(path), "--format", "json", "--min-score", gate], capsys)
+    mean = json.loads(out)["summary"]["mean_score"]
+    assert got == code
+    assert mean == pytest.approx(2.5)  # the batch above: (4.0 + 3.5 + 0) / 3, so a 2.5 gate passes
+    assert ("below --min-score" in err) == (code == 1)
