@@ -450,7 +450,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     if not APP.is_file():
         raise ConsoleError(f"app.py not found next to core/ ({APP}).", hint="Install with `pip install -e .`.")
     # the same defaults as .streamlit/config.toml, so the app looks the same started from any folder
-    defaults = ["--client.showSidebarNavigation", "false", "--browser.gatherUsageStats", "false"]
+    defaults = ["--client.showSidebarNavigation", "false", "--browser.gatherUsageStats", "false",
+                "--server.maxUploadSize", "1024"]
     argv = [sys.executable, "-m", "streamlit", "run", str(APP), *defaults, *args.streamlit_args]
     os.execv(sys.executable, argv)
     return EXIT_OK  # pragma: no cover - execv does not return
