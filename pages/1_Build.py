@@ -10,7 +10,7 @@ from core.contract import CURRENCIES, LEGACY_EVENTS
 from core.errors import InvalidInput
 from core.lint import lint
 from core.payload import EVENT_CHOICES, EventSpec, build_body, contents_from_rows, event_id_hint
-from ui.build import render_build_effects
+from ui.build import more_fields, render_build_effects
 from ui.findings import render_findings
 
 settings = ui.page_setup("Build", "🧱")
@@ -82,6 +82,7 @@ with form:
     ad_personalization = c2.radio("ad_personalization", ["GRANTED", "DENIED"], key="build_ad_personalization",
                                   horizontal=True)
     forward = st.toggle("Forward both consent states as properties", key="build_forward_consent")
+    more = more_fields()
 
 with out:
     if settings.pixel_code == EXAMPLE_PIXEL:
@@ -94,7 +95,7 @@ with out:
                      order_id=order_id or None, email=email, phone=phone, external_id=external_id, ip=ip,
                      user_agent=user_agent, ttclid=ttclid, ttp=ttp, page_url=url, value=value,
                      currency=currency or None, ad_user_data=ad_user_data,
-                     ad_personalization=ad_personalization, forward_consent=forward)
+                     ad_personalization=ad_personalization, forward_consent=forward, **more)
     try:
         spec.contents = contents_from_rows(contents.to_dict("records"))
         result = build_body(spec, pixel_code=settings.pixel_code, test_event_code=settings.test_event_code,

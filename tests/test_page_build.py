@@ -88,3 +88,22 @@ def test_unusable_input_shows_error_not_traceback(app_test) -> None:  # type: ig
     at.text_input(key="build_event_id").input("bob@example.com").run()
     assert not at.exception and not at.json
     assert any("email address" in e.value for e in at.error)
+
+
+def test_more_fields_reach_the_body(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Names and zip are normalized and hashed, city/country sent lower-case unhashed, search fills both names."""
+    at = app_test(PAGE)
+    at.session_state["tec_initialised"] = True
+    at.session_state["tec_pixel_code"] = PIXEL
+    at.run()
+    at.selectbox(key="build_event").set_value("Search")
+    for key, value in (("build_first_name", " Mary Ann "), ("build_zip_code", "SW1A 1AA"), ("build_city", "New York"),
+                       ("build_country", "US"), ("build_search_string", "red mug")):
+        at.text_input(key=key).set_value(value)
+    at.run()
+    assert not at.exception
+    event = json.loads(at.json[0].value)["data"][0]
+    assert event["user"]["first_name"] == sha256_hex("maryann")
+    assert event["user"]["zip_code"] == sha256_hex("sw1a1aa")
+    assert (event["user"]["city"], event["user"]["country"]) == ("newyork", "us")
+    assert event["properties"]["search_string"] == "red mug"

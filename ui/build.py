@@ -24,3 +24,27 @@ def render_build_effects(result: BuildResult, *, ad_user_data: str, key: str) ->
                  column_order=("field", "status", "input", "normalized", "sent"))
     if result.notes:
         st.markdown("**Notes**\n\n" + "\n".join(f"- {n}" for n in result.notes))
+
+
+MORE_FIELDS = (  # (EventSpec field, label, placeholder): minor match keys and less common properties
+    ("first_name", "First name", "hashed after trim + lower-case"),
+    ("last_name", "Last name", "hashed after trim + lower-case"),
+    ("zip_code", "Zip / postal code", "SW1A 1AA"),
+    ("city", "City", "sent unhashed, lower-case"),
+    ("state", "State / region", "ca"),
+    ("country", "Country", "us"),
+    ("locale", "Locale", "en-US"),
+    ("referrer", "Referrer", "https://shop.example/cart"),
+    ("search_string", "Search string (Search events)", "red mug"),
+    ("description", "Description", ""),
+)
+
+
+def more_fields() -> dict[str, str | None]:
+    """An expander with the minor match keys and less common properties; returns EventSpec keyword values."""
+    values: dict[str, str | None] = {}
+    with st.expander("More match keys and properties (names, zip, city, locale, referrer, search)"):
+        cols = st.columns(2)
+        for i, (name, label, placeholder) in enumerate(MORE_FIELDS):
+            values[name] = cols[i % 2].text_input(label, key=f"build_{name}", placeholder=placeholder) or None
+    return values
