@@ -22,6 +22,9 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from core.columns import stripped
 from core.errors import InvalidFile, InvalidInput
@@ -131,24 +134,34 @@ def read_columns(path: str | Path) -> list[str]:
     return list(_read(Path(path), nrows=0).columns)
 
 
-def _read(p: Path, nrows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+def _read_table(p: Path, columns: list[str], coded: tuple[str, ...] = ()) -> pa.Table:
+    """The whole file's `columns` as text (pyarrow's multi-threaded reader); InvalidFile when unreadable.
+
+    `coded` columns are read dictionary-encoded: a few distinct values (user agents) then cost an index
+    per row until decoded, instead of a copy of the text at every step.
+    """
     if not p.is_file():
         raise InvalidFile(f"{p}: no such file.", hint="Check the path of the orders export.")
     try:
-        if nrows is None:  # whole file: pyarrow's multi-threaded reader, the needed columns as text
-            import pyarrow as pa
-            import pyarrow.csv as pacsv
+        header = list(pd.read_csv(p, dtype=str, nrows=0, encoding="utf-8-sig").columns)
+        # 16 MB blocks: few chunks per column, so the per-order row pick stays fast
+        return pacsv.read_csv(p, read_options=pacsv.ReadOptions(block_size=1 << 24),
+                              convert_options=pacsv.ConvertOptions(
+                                  column_types={c: pa.dictionary(pa.int32(), pa.string()) if c in coded
+                                                else pa.string() for c in header}, strings_can_be_null=False,
+                                  include_columns=columns or header))
+    except UnicodeDecodeError:
+        raise InvalidFile(f"{p.name} is not UTF-8 text.", hint="Export the orders as UTF-8 CSV.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InvalidFile(f"{p.name} is not a readable CSV: {exc}",
+                          hint="Export the orders as comma-separated CSV with a header row.") from None
 
-            header = list(pd.read_csv(p, dtype=str, nrows=0, encoding="utf-8-sig").columns)
-            # 16 MB blocks: few chunks per column, so the line-item dedup's row take stays fast
-            table = pacsv.read_csv(p, read_options=pacsv.ReadOptions(block_size=1 << 24),
-                                   convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=False,
-                include_columns=columns or header))
-            return table.to_pandas()
+
+def _read(p: Path, nrows: int = 0) -> pd.DataFrame:
+    if not p.is_file():
+        raise InvalidFile(f"{p}: no such file.", hint="Check the path of the orders export.")
+    try:
         return pd.read_csv(p, dtype=str, keep_default_na=False, nrows=nrows, encoding="utf-8-sig")
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidFile(f"{p.name} is not UTF-8 text.", hint="Export the orders as UTF-8 CSV.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -191,10 +204,10 @@ def _money(values: pd.Series) -> pd.Series:
 def load_orders(path: str | Path, mapping: Mapping[str, str] | None = None) -> Orders:
     """Read an orders export into canonical columns, one row per order.
 
-    Shopify's admin export (one row per line item) is grouped by `Name` ("#1001" -> "1001"), taking each
-    order's first non-blank value; WooCommerce exports and any other CSV map through ALIASES, then
-    through `mapping` (canonical -> file column), which wins. Raises InvalidFile naming the missing
-    canonical columns and the file's columns, so the caller can offer a mapping step.
+    Shopify's admin export (one row per line item) is grouped by `Name` ("#1001" -> "1001"), keeping each
+    order's first row with a created_at (pick_order_rows); WooCommerce exports and any other CSV map
+    through ALIASES, then through `mapping` (canonical -> file column), which wins. Raises InvalidFile
+    naming the missing canonical columns and the file's columns, so the caller can offer a mapping step.
     """
     p = Path(path)
     header = [str(c) for c in _read(p, nrows=0).columns]
@@ -215,38 +228,66 @@ def load_orders(path: str | Path, mapping: Mapping[str, str] | None = None) -> O
             hint=f"Map them to one of its columns ({', '.join(header[:30])}), e.g. "
                  f"mapping={{'{missing[0]}': '<column>'}} or the column-mapping step in the app.",
             columns=header)
-    raw = _read(p, columns=list(dict.fromkeys(found.values())))
-    frame = pd.DataFrame({canon: raw[col] for canon, col in found.items()})
-    rows_read = len(raw)
-    del raw  # the file's columns live on in `frame` only until its rows are picked
-    oid = _norm_ids(frame["order_id"])
-    frame["order_id"] = oid
-    has_id = (oid != "").to_numpy()
-    if not has_id.all():  # rows without an order id are dropped; no copy when there are none
-        frame = frame[has_id]
-    if source == "shopify" or frame["order_id"].duplicated().any():
-        # line-item rows: later rows of an order leave order-level fields blank, so take each order's
-        # first row that has a created_at (or its first row when none has): sort by order, dated first
-        codes, _ = pd.factorize(frame["order_id"])
-        undated = (frame["created_at"].astype("string").fillna("").str.strip() == "").to_numpy()
-        order = np.lexsort((np.arange(len(frame)), undated, codes))
-        keep = np.ones(len(order), dtype=bool)
-        keep[1:] = codes[order][1:] != codes[order][:-1]
-        frame = frame.iloc[np.sort(order[keep])]
+    ua = found.get("user_agent")
+    coded = (ua,) if ua and ua not in (found["order_id"], found["created_at"]) else ()
+    table = _read_table(p, list(dict.fromkeys(found.values())), coded)
+    rows_read = table.num_rows
+    oid = _norm_id_array(table.column(found["order_id"]))
+    keep = pick_order_rows(oid, table.column(found["created_at"]), line_items=source == "shopify")
+    if keep is not None:  # rows are picked in Arrow, before pandas: no take of a wide frame
+        mask = pa.array(keep)
+        table, oid = table.filter(mask), oid.filter(mask)
+    frame = pd.DataFrame({canon: (table.column(col).cast(pa.string()) if col in coded else table.column(col))
+                          .to_pandas() for canon, col in found.items()})
+    frame["order_id"] = pd.Series(oid.to_pandas(), index=frame.index, dtype="str")
+    del table
     return _canonical(frame, source, found, rows_read, p.name)
+
+
+def pick_order_rows(order_ids: pa.ChunkedArray | pa.Array, created_at: pa.ChunkedArray | pa.Array,
+                    line_items: bool) -> np.ndarray | None:
+    """Which rows make one row per order (a boolean mask), or None when every row is kept.
+
+    Rows with a blank (normalized) order id are dropped. When `line_items` is set or some order id
+    repeats, each order keeps one row: its first row with a non-blank created_at, or its first row when
+    none has one (Shopify's line-item rows leave the order-level fields blank after the first).
+    """
+    has_id = pc.not_equal(order_ids, "").to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(has_id)
+    ids = order_ids if len(rows) == len(has_id) else order_ids.filter(pa.array(has_id))
+    if isinstance(ids, pa.ChunkedArray):  # one chunk: one dictionary, so one code per distinct id
+        ids = ids.combine_chunks()
+    encoded = pc.dictionary_encode(ids)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    distinct = len(encoded.dictionary)
+    if not line_items and distinct == len(codes):
+        return None if len(rows) == len(has_id) else has_id
+    dated = pc.not_equal(pc.utf8_trim_whitespace(pc.fill_null(created_at, "")), "").to_numpy(
+        zero_copy_only=False)[rows]
+    n = len(codes)
+    first_row = np.full(distinct, n, dtype=np.int64)
+    np.minimum.at(first_row, codes, np.arange(n, dtype=np.int64))
+    first_dated = np.full(distinct, n, dtype=np.int64)
+    np.minimum.at(first_dated, codes[dated], np.flatnonzero(dated))
+    keep = np.zeros(len(has_id), dtype=bool)
+    keep[rows[np.where(first_dated < n, first_dated, first_row)]] = True
+    return keep
 
 
 def _norm_ids(values: pd.Series) -> pd.Series:
     """Order ids as text: trimmed, without Shopify's leading '#', '1001.0' read back as '1001'."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    arr = pa.array(values.astype("string").fillna(""), from_pandas=True)
+    return pd.Series(_norm_id_array(arr), index=values.index, dtype="str")
 
-    arr = pa.array(stripped(values), from_pandas=True)
+
+def _norm_id_array(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """_norm_ids on Arrow text without nulls (trimming a value without edge whitespace leaves it as is)."""
+    arr = pc.utf8_trim_whitespace(arr)
     if pc.any(pc.starts_with(arr, "#")).as_py():
         arr = pc.utf8_ltrim(arr, characters="#")
     if pc.any(pc.match_substring(arr, ".")).as_py():  # the regex pass only when some id could be "1001.0"
         arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
-    return pd.Series(arr, index=values.index, dtype="str")
+    return arr
 
 
 def _query_param(urls: pd.Series, name: str) -> pd.Series:
@@ -269,10 +310,9 @@ def _canonical(frame: pd.DataFrame, source: str, found: dict[str, str], rows: in
     for col in ("cookie_age_days", "page_load_s"):
         out[col] = _float(frame[col]) if col in frame else np.nan
     if "landing_site" in frame:
-        query = out["landing_site"]
-        utm, tt = _query_param(query, "utm_source"), _query_param(query, "ttclid")
-        out["utm_source"] = out["utm_source"].where(out["utm_source"] != "", utm)
-        out["ttclid"] = out["ttclid"].where(out["ttclid"] != "", tt)
+        for col in ("utm_source", "ttclid"):  # without the file's own column, every row takes the URL's
+            param = _query_param(out["landing_site"], col)
+            out[col] = out[col].where(out[col] != "", param) if col in frame else param
     warnings = []
     bad_dates = int(out["created_at"].isna().sum())
     if bad_dates:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.errors import InvalidFile, InvalidInput
 from core.orders import (
@@ -184,3 +186,86 @@ def test_upload_helpers_read_bytes_and_name_missing_columns() -> None:
         load_orders_upload(data, {"order_id": "nope"})
     orders = load_orders_upload(data, {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur"})
     assert list(orders.frame["order_id"]) == ["1001"]
+
+
+def _one_row_per_order(ids: list[str], created: list[str], line_items: bool) -> list[int] | None:
+    """Plain-loop oracle: rows with an id; per repeated id, its first dated row, else its first row."""
+    rows = [i for i, oid in enumerate(ids) if oid != ""]
+    if not line_items and len({ids[i] for i in rows}) == len(rows):
+        return None if len(rows) == len(ids) else rows
+    picked = []
+    for oid in dict.fromkeys(ids[i] for i in rows):
+        mine = [i for i in rows if ids[i] == oid]
+        picked.append(next((i for i in mine if created[i].strip()), mine[0]))
+    return sorted(picked)
+
+
+@pytest.mark.parametrize(("ids", "created", "line_items", "expected"), [
+    (["1", "1", "2"], ["d1", "", "d2"], True, [0, 2]),  # Shopify: the dated first line item
+    (["1", "1", "2"], ["", "d1", "d2"], True, [1, 2]),  # dated row after an undated one wins
+    (["1", "2", "1", "2"], ["", "d2", "", ""], True, [0, 1]),  # unsorted; no dated row: the first
+    (["2", "1", "2", "1"], [" ", "", "\t", "d1"], True, [0, 3]),  # whitespace-only dates count as blank
+    (["1", "", "1", ""], ["", "d", "d1", "d"], False, [2]),  # blank ids dropped; repeats picked
+    (["1", "2", "3"], ["", "", ""], False, None),  # distinct ids, not line items: every row as is
+    (["1", "", "3"], ["d", "d", "d"], False, [0, 2]),  # distinct ids, a blank one dropped
+    (["1", "2", "3"], ["d", "d", "d"], True, [0, 1, 2]),
+    ([], [], True, []),
+])
+def test_pick_order_rows(ids: list[str], created: list[str], line_items: bool,
+                         expected: list[int] | None) -> None:
+    """One row per order: its first row with a created_at, else its first row; blank ids dropped."""
+    import numpy as np
+    import pyarrow as pa
+
+    from core.orders import pick_order_rows
+
+    assert _one_row_per_order(ids, created, line_items) == expected
+    chunked = pa.chunked_array([pa.array(ids[:2], pa.string()), pa.array(ids[2:], pa.string())])
+    keep = pick_order_rows(chunked, pa.array(created, pa.string()), line_items=line_items)
+    assert (None if keep is None else np.flatnonzero(keep).tolist()) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "1", "2", "3", "10", "x"]), st.sampled_from(["", " ", "d", "e"])),
+                max_size=30), st.booleans())
+def test_pick_order_rows_matches_a_plain_loop(rows: list[tuple[str, str]], line_items: bool) -> None:
+    """The vectorized row pick equals the plain-loop rule on any mix of ids, blanks and row orders."""
+    import numpy as np
+    import pyarrow as pa
+
+    from core.orders import pick_order_rows
+
+    ids, created = [r[0] for r in rows], [r[1] for r in rows]
+    keep = pick_order_rows(pa.array(ids, pa.string()), pa.array(created, pa.string()), line_items=line_items)
+    assert (None if keep is None else np.flatnonzero(keep).tolist()) == _one_row_per_order(ids, created, line_items)
+
+
+def test_shopify_rows_are_picked_per_order_in_file_order(tmp_path: Path) -> None:
+    """'#' prefixes, unsorted line items, blank ids and blank dates: one row per order, in file order."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "Name,Created at,Total,Currency,Lineitem name,Landing Site\n"
+        "#2,,,,Mug,\n"
+        "#1,2026-05-01T10:00:00Z,10,usd,Shirt,/p?ttclid=A&utm_source=tiktok\n"
+        ",2026-05-01T11:00:00Z,99,usd,Orphan,\n"
+        "2,2026-05-02T10:00:00Z,20,eur,Lamp,/p?utm_source=google#x\n"
+        " #1 ,2026-05-03T10:00:00Z,30,usd,Hat,\n"
+        "#3,,,,Pen,\n"
+        "#3,,7,usd,Ink,\n", encoding="utf-8")
+    frame = load_orders(path).frame
+    assert frame["order_id"].tolist() == ["1", "2", "3"]
+    assert frame["total"].tolist()[:2] == [10.0, 20.0] and pd.isna(frame["total"].iloc[2])
+    assert frame["currency"].tolist() == ["USD", "EUR", ""]
+    assert frame["utm_source"].tolist() == ["tiktok", "google", ""]
+    assert frame["ttclid"].tolist() == ["A", "", ""]
+    assert list(frame.index) == [0, 1, 2]
+
+
+def test_user_agents_read_coded_come_back_as_text(tmp_path: Path) -> None:
+    """User agents (read dictionary-encoded) come back trimmed text, also when mapped to the id column."""
+    path = tmp_path / "orders.csv"
+    path.write_text("Name,Created at,Total,Currency,User Agent\n"
+                    f"#1,2026-05-01T10:00:00Z,10,USD,\" {CHROME} \"\n#1,,,,\n"
+                    "#2,2026-05-01T11:00:00Z,20,USD,\n", encoding="utf-8")
+    assert load_orders(path).frame["user_agent"].tolist() == [CHROME, ""]
+    assert load_orders(path, {"user_agent": "Name"}).frame["user_agent"].tolist() == ["#1", "#2"]
