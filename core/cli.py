@@ -321,24 +321,32 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     def truth_set(path: str) -> tuple[list[str], pd.DataFrame]:
         loaded = load_orders(path)  # every order of the month; only the truth set leaves this function
-        return loaded.warnings, segment_columns(truth_filter(loaded, utm_source=args.utm_source,
-                                                             require_ttclid_or_utm=not args.all_orders))
+        warnings = loaded.warnings
+        truth = truth_filter(loaded, utm_source=args.utm_source, require_ttclid_or_utm=not args.all_orders)
+        del loaded
+        release()
+        return warnings, segment_columns(truth)
 
     # The orders file is independent of the event files: read it on a second thread while the events
     # load (Arrow's parsers and kernels release the GIL). Only the columns dedup reads are loaded.
+    # The events are simulated while the orders still load; simulate waits for them only to link them.
     # Errors surface in a sequential run's order (Pixel, server, orders); warnings print after the events.
     with ThreadPoolExecutor(max_workers=1) as pool:
         truth = pool.submit(truth_set, args.orders) if args.orders else None
         pixel = load_pixel_events(args.pixel, columns=PIXEL_INPUT_COLUMNS).events
         release()
         server = load_server_events(args.server, columns=SERVER_INPUT_COLUMNS)
-        orders = None
-        if truth is not None:
-            warnings, orders = truth.result()
+        release()
+
+        def orders() -> pd.DataFrame:  # simulate asks for the orders only after the events are simulated
+            assert truth is not None
+            warnings, frame = truth.result()
             for warning in warnings:
                 print(f"tiktok-events dedup: {warning}", file=sys.stderr)
-        release()
-    report = simulate(pixel, server, orders=orders, link=args.link, template=args.template)
+            return frame
+
+        report = simulate(pixel, server, orders=orders if truth is not None else None, link=args.link,
+                          template=args.template)
     out: dict[str, Any] = dict(report.summary)
     out["near_misses"] = {str(k): int(v) for k, v in report.near_misses["kind"].value_counts().items()}
     if args.details:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -202,7 +203,7 @@ def simulate(
     pixel: pd.DataFrame,
     server: pd.DataFrame,
     *,
-    orders: pd.DataFrame | None = None,
+    orders: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
     link: LinkMode = "order_id",
     template: str = DEFAULT_TEMPLATE,
 ) -> DedupReport:
@@ -211,7 +212,9 @@ def simulate(
     Contract: both frames need `event`, `event_id` (str, "" when unset) and their time column (float UTC
     seconds); `pixel_code`, `ttp`, `order_id` are used when present. `orders` is a canonical, already
     truth-filtered orders frame (core.orders.truth_filter, ideally with core.orders.segment_columns),
-    linked to events by `order_id` or by the event_id `template` (one `{order_id}` placeholder). Raises
+    linked to events by `order_id` or by the event_id `template` (one `{order_id}` placeholder); it may be
+    a zero-argument callable, called only once the events are simulated, so an orders file can load on
+    another thread meanwhile. Raises
     InvalidInput on missing columns or a bad template. TikTok: key = event_source_id + event + event_id;
     48 h same-side window; Pixel↔server merge within 5 min, dedup within 48 h (contract §8).
     """
@@ -315,6 +318,8 @@ def simulate(
         "pixel_alone": pd.Series((side == 0) & (counts_row == 1)).astype("int64").groupby(days).sum(),
         "counted": pd.Series(counts_row).astype("int64").groupby(days).sum(),
     })
+    if callable(orders):
+        orders = orders()  # the events are done: wait for the orders now (see the docstring)
     if orders is not None:
         report_orders = _link_orders(orders, cols, side, counts_row, link, template)
         t_n = len(report_orders)
