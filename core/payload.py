@@ -666,12 +666,3 @@ def consent_effects(result: BuildResult) -> list[Suppression]:
     ttp still are.
     """
     return [s for s in result.suppressed if s.reason.startswith("consent")]
-
-
-def has_event_id(body: object, event_id: str) -> bool:
-    """True when the v1.3 `body` (or None) carries an event in `data` with exactly this event_id.
-
-    TikTok: event_id is compared exactly (case and whitespace matter), so this is an equality test.
-    """
-    data = body.get("data") if isinstance(body, Mapping) else None
-    return any(isinstance(d, dict) and d.get("event_id") == event_id for d in data or [])

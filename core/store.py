@@ -96,6 +96,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (kind, signature)
     );
     """,
+    # 3: find the request that carried an event (Compare page) without reading every exchange
+    """
+    CREATE INDEX outbox_event_id ON outbox(event_id, id);
+    """,
 )
 
 
@@ -484,6 +488,16 @@ class Store:
                 last_key = key
             bodies[-1]["data"].append(event)
         return bodies
+
+    def exchange_for_event(self, event_id: str) -> dict[str, Any] | None:
+        """The latest exchange that carried an event with this exact event_id (Exchange.to_dict() form), if any."""
+        with self._lock:
+            row = self._db.execute("SELECT exchange_id FROM outbox WHERE event_id = ? AND exchange_id IS NOT NULL "
+                                   "ORDER BY id DESC LIMIT 1", (event_id,)).fetchone()
+        if row is None:
+            return None
+        found = self.exchanges(ids=[int(row[0])])
+        return found[0] if found else None
 
     # column mappings ---------------------------------------------------------------------------------
     @staticmethod

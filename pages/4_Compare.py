@@ -10,7 +10,6 @@ from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
 from core.events import load_server_upload, server_side
-from core.payload import has_event_id
 from core.pixel import load_pixel_events
 from core.store import Store
 from ui.diff import render_key, render_pair_counts, render_pairs, render_pixel_import
@@ -101,7 +100,7 @@ if s_row is None:
     st.stop()
 if server_source == STORE:  # the real round trip that carried this server event, if it was sent
     with Store(settings.db_path) as store:
-        carried = [e for e in store.exchanges() if has_event_id(e.get("request_body"), s_row["event_id"])]
+        carried = store.exchange_for_event(s_row["event_id"])
     if carried:
         st.subheader("The request that carried it, and TikTok's answer")
-        render_exchange(carried[-1], key="compare_exchange")
+        render_exchange(carried, key="compare_exchange")

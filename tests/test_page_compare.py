@@ -100,11 +100,13 @@ def test_store_as_server_side_and_bad_upload(app_test) -> None:  # type: ignore[
     with Store(os.environ["TEC_DB"]) as store:
         session = store.create_session("test")
         batch = store.queue_batch(session, body)
-        store.add_exchange(session, Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {}, body,
-                                             status=200, response_body={"code": 0, "message": "OK",
-                                                                        "request_id": "req-e2e-1"},
-                                             code=0, message="OK", request_id="req-e2e-1"),
-                           batch_id=batch.batch_id)
+        ex_id = store.add_exchange(session, Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {},
+                                                     body, status=200,
+                                                     response_body={"code": 0, "message": "OK",
+                                                                    "request_id": "req-e2e-1"},
+                                                     code=0, message="OK", request_id="req-e2e-1"),
+                                   batch_id=batch.batch_id)
+        store.mark_outbox(batch.ids, "accepted", code=0, exchange_id=ex_id)  # as send_with_outbox settles it
     at = app_test(PAGE).run()
     at.file_uploader(key="compare_pixel_upload").set_value(("shop.har", HAR.read_bytes(), "application/json")).run()
     assert not at.exception and not at.error

@@ -20,7 +20,6 @@ from core.payload import (
     consent_effects,
     contents_from_rows,
     event_id_hint,
-    has_event_id,
     looks_like_pii,
     make_event_id,
     parse_event_time,
@@ -440,20 +439,6 @@ def test_consent_effects_lists_only_consent_removals() -> None:
     effects = consent_effects(result)
     assert effects and all(s.reason.startswith("consent") for s in effects)
     assert {"email", "phone"} <= {s.field.rsplit(".", 1)[-1] for s in effects}
-
-
-@pytest.mark.parametrize(("body", "event_id", "expected"), [
-    ({"data": [{"event_id": "ord_1"}, {"event_id": "ord_2"}]}, "ord_2", True),
-    ({"data": [{"event_id": "ord_1"}]}, "ORD_1", False),
-    ({"data": [{"event_id": "ord_1"}]}, "ord_1 ", False),
-    ({"data": ["ord_1", None]}, "ord_1", False),
-    ({"data": None}, "ord_1", False),
-    ({}, "ord_1", False),
-    (None, "ord_1", False),
-])
-def test_has_event_id(body: object, event_id: str, expected: bool) -> None:
-    """has_event_id matches event_id exactly in a body's data and tolerates missing parts."""
-    assert has_event_id(body, event_id) is expected
 
 
 def test_chinese_number_notes_both_readings() -> None:

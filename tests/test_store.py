@@ -240,3 +240,23 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
         assert [x["id"] for x in s.sessions()] == ["s1"]
         s.save_mapping("orders", ["a"], {"order_id": "a"})
         assert s.mapping_for("orders", ["a"]) == {"order_id": "a"}
+
+
+def test_exchange_for_event_finds_the_carrying_request(tmp_path: Path) -> None:
+    """The latest exchange whose batch carried an exact event_id is found through the outbox; others are None."""
+    from core.transport import Exchange
+
+    with Store(tmp_path / "e.db") as s:
+        sid = s.create_session("t")
+        for attempt in (1, 2):
+            body = {"event_source": "web", "event_source_id": "C1",
+                    "data": [{"event": "Purchase", "event_id": "ord_1", "event_time": 1735689600}]}
+            batch = s.queue_batch(sid, body)
+            ex = Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {}, body, status=200, code=0,
+                          message=f"OK {attempt}", request_id=f"r{attempt}")
+            ex_id = s.add_exchange(sid, ex, batch_id=batch.batch_id)
+            s.mark_outbox(batch.ids, "accepted", code=0, exchange_id=ex_id)
+        found = s.exchange_for_event("ord_1")
+        assert found is not None and found["request_id"] == "r2"
+        assert found["request_body"]["data"][0]["event_id"] == "ord_1"
+        assert s.exchange_for_event("ORD_1") is None and s.exchange_for_event("ord_2") is None
