@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.columns import projection
 from core.contract import MS_TIMESTAMP_THRESHOLD
-from core.errors import InvalidFile, InvalidInput
+from core.errors import InvalidFile
 
 SERVER_COLUMNS = [
     "pixel_code", "event", "event_id", "event_time", "source", "url", "value", "currency", "order_id",
@@ -272,15 +273,7 @@ def server_projection(columns: Iterable[str] | None) -> list[str]:
     The CSV's required columns (pixel_code, event, event_id, event_time) are always included; unknown
     names raise InvalidInput.
     """
-    if columns is None:
-        return list(SERVER_COLUMNS)
-    wanted = set(columns)
-    unknown = sorted(wanted - set(SERVER_COLUMNS))
-    if unknown:
-        raise InvalidInput(f"Unknown server column(s) {', '.join(unknown)}.",
-                           hint=f"Pick from {', '.join(SERVER_COLUMNS)}.")
-    wanted |= {*CSV_REQUIRED, "pixel_code"}
-    return [c for c in SERVER_COLUMNS if c in wanted]
+    return projection(columns, SERVER_COLUMNS, (*CSV_REQUIRED, "pixel_code"), "server")
 
 
 def load_server_events(path: str | Path, *, columns: Iterable[str] | None = None) -> pd.DataFrame:

@@ -32,9 +32,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
-from core.columns import stripped
+from core.columns import projection, stripped
 from core.contract import MS_TIMESTAMP_THRESHOLD
-from core.errors import InvalidFile, InvalidInput, InvalidPayload
+from core.errors import InvalidFile, InvalidPayload
 from core.identity import is_sha256
 
 PIXEL_COLUMNS = [
@@ -377,15 +377,7 @@ def pixel_projection(columns: Iterable[str] | None) -> list[str]:
     included, so a projected load keeps and skips exactly the rows a full load does. Raises
     InvalidInput naming unknown columns.
     """
-    if columns is None:
-        return list(PIXEL_COLUMNS)
-    wanted = set(columns)
-    unknown = sorted(wanted - set(PIXEL_COLUMNS))
-    if unknown:
-        raise InvalidInput(f"Unknown Pixel column(s) {', '.join(unknown)}.",
-                           hint=f"Pick from {', '.join(PIXEL_COLUMNS)}.")
-    wanted |= {*FLAT_REQUIRED, "entry"}
-    return [c for c in PIXEL_COLUMNS if c in wanted]
+    return projection(columns, PIXEL_COLUMNS, (*FLAT_REQUIRED, "entry"), "Pixel")
 
 
 def _needed_columns(keep: list[str]) -> set[str]:
