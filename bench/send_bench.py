@@ -5,7 +5,7 @@
 Runs two passes over the same events against `tiktok-events emulator` in its own process (as TikTok is
 another machine; --in-process shares this process and its GIL instead):
   transport  Sender.send_body: serialize, POST, parse, retry bookkeeping
-  outbox     send_with_outbox: the real path (SQLite outbox written before sending, exchanges stored)
+  outbox     outbox.send: the real path (recorded in the SQLite outbox, claimed, sent, settled; exchanges kept)
 Prints figures only; asserts nothing (speed is measured here, never in tests).
 """
 
@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.config import Settings  # noqa: E402 - after the path set-up above
 from core.store import Store  # noqa: E402
-from core.transport import Sender, send_with_outbox, split_body  # noqa: E402
+from core import outbox  # noqa: E402
+from core.transport import Sender, split_body  # noqa: E402
 
 TOKEN = "bench-token-not-a-secret"
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
@@ -98,9 +99,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 db = Path(tmp) / "bench.db"
                 with Store(db) as store:
-                    sid = store.create_session("bench")
                     t0 = time.perf_counter()
-                    report = send_with_outbox(store, sid, [{**body, "data": events}], sender)
+                    report = outbox.send(store, sender, [{**body, "data": events}], label="bench")
                     dt = time.perf_counter() - t0
                 size = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 2**20
                 print(f"outbox:    {args.events / dt:,.0f} events/s ({dt:.2f} s; {report.accepted:,} accepted; "

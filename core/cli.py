@@ -8,6 +8,7 @@ Every subcommand takes `--format json` for machines; text is for people.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from core.errors import ConsoleError
+from core.errors import ConfigError, ConsoleError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -37,6 +38,11 @@ def emit(obj: Any, fmt: str, text: Callable[[Any], str] | None = None, out: Text
         out.write("\n")
     else:
         out.write(text(obj).rstrip("\n") + "\n")
+
+
+def _note(text: str) -> None:
+    """A progress line for people, on standard error (never in `--format json` output)."""
+    print(text, file=sys.stderr)
 
 
 def read_text_arg(path: str) -> str:
@@ -153,83 +159,108 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     Everything that can be wrong before sending is checked first (file, token, test code) and exits 2
     with nothing sent. Test mode needs a test event code (flag, TEC_TEST_EVENT_CODE or in the body);
-    `--live` sends without one and the events count in reporting.
+    `--live` sends without one and the events count in reporting. Events with lint errors are held back
+    (named in the output) unless `--send-invalid`. The same send run again resumes an interrupted one;
+    `--resend` sends everything again (a deliberate dedup test).
     """
-    from core.config import TOKEN_ENV, load_settings
-    from core.errors import ConfigError
+    from core import outbox
+    from core.config import load_settings
     from core.store import Store
-    from core.transport import (
-        Sender,
-        apply_test_event_code,
-        count_events,
-        parse_bodies,
-        report_text,
-        send_with_outbox,
-        settings_for_cli,
-    )
+    from core.transport import Sender, apply_test_event_code, count_events, parse_bodies, settings_for_cli
 
-    settings = settings_for_cli(load_settings(), base_url=args.base_url, timeout=args.timeout)
-    bodies = parse_bodies(read_text_arg(args.file), pixel_code=settings.pixel_code)
-    if not settings.access_token:
-        raise ConfigError(f"No access token: set {TOKEN_ENV}.",
-                          hint="Events Manager > your Pixel > Settings > Events API > Generate Access Token.")
+    settings = settings_for_cli(load_settings(), base_url=args.base_url, timeout=args.timeout, need_token=True)
+    bodies = parse_bodies(read_text_arg(args.file), pixel_code=args.pixel_code or settings.pixel_code)
     if not args.live:
         bodies = apply_test_event_code(bodies, args.test_event_code or settings.test_event_code)
         if not all(isinstance(b.get("test_event_code"), str) and b["test_event_code"] for b in bodies):
             raise ConfigError("No test event code: these events would count in reporting.",
                               hint="Pass --test-event-code CODE (Events Manager > Test Events), or --live to send "
                                    "for real.")
+    hold = {} if args.send_invalid else outbox.invalid_events(bodies)
     n = count_events(bodies)
     mode = "LIVE: events count in reporting" if args.live else "test mode"
-    print(f"Sending {n} events to {settings.target_label} ({mode}).", file=sys.stderr)
+    held = f"; {len(hold)} held back for lint errors" if hold else ""
+    _note(f"Sending {n} events to {settings.target_label} ({mode}){held}.")
     with Store(settings.db_path) as store, Sender(settings) as sender:
-        sid = store.create_session(f"cli send {Path(args.file).name}", target=settings.target,
-                                   base_url=settings.base_url or "")
-        report = send_with_outbox(store, sid, bodies, sender)
+        report = outbox.send(store, sender, bodies, label=f"cli send {Path(args.file).name}", hold=hold,
+                             resend=args.resend)
     out = {"target": settings.target_label, "live": bool(args.live), **report.to_dict()}
-    emit(out, args.format, lambda _: report_text(report))
+    emit(out, args.format, lambda _: outbox.format_report(report))
     return EXIT_OK if report.all_accepted else EXIT_FINDINGS
 
 
-def cmd_outbox(args: argparse.Namespace) -> int:
-    """`outbox list`: events not yet accepted (exit 0); `outbox retry`: resend them, same event_ids.
+def _outbox_items(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    from core.outbox import REASONS
 
-    Retry exits 0 when everything left was accepted (or nothing was left), 1 otherwise, 2 without a token.
+    return [{"id": r.id, "session_id": r.session_id, "event": r.event_name, "event_id": r.event_id,
+             "status": r.status, "reason": r.reason, "why": REASONS.get(r.reason or "", r.reason),
+             "attempts": r.attempts, "last_code": r.last_code, "last_error": r.last_error,
+             "index": r.input_index, "in_flight": r.in_flight, "test_event_code": r.top.get("test_event_code"),
+             "event_source_id": r.top.get("event_source_id")} for r in rows]
+
+
+def format_outbox(items: list[dict[str, Any]]) -> str:
+    """`outbox list` for people: one line per event waiting, and what to run next."""
+    if not items:
+        return "Outbox empty: every recorded event was accepted (or dropped)."
+    lines = [f"{r['id']:>6}  {r['status']:<8} {r['event']:<18} {r['event_id'] or '(no event_id)':<24} "
+             f"attempts {r['attempts']}  {r['last_code'] if r['last_code'] is not None else ''} "
+             f"{(r['last_error'] or r['why'] or '')[:70]}" for r in items]
+    counts: dict[str, int] = {}
+    for r in items:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    lines.append(f"{len(items)} event(s) waiting ({', '.join(f'{v} {k}' for k, v in counts.items())}). "
+                 "`tiktok-events outbox retry` resends pending and blocked ones; `--rejected` also the refused and "
+                 "held ones; `outbox drop` removes refused and held ones.")
+    return "\n".join(lines)
+
+
+def _incomplete_note(store: Any) -> list[str]:
+    """Sessions whose recording was interrupted, said on standard error with how to resume them."""
+    ids = [s.id for s in store.incomplete_sessions()]
+    for sid in ids:
+        _note(f"Session {sid} was interrupted while recording its input: only part of it is in the outbox. "
+              "Run the same `tiktok-events send` again to resume it (events already accepted are not resent).")
+    return ids
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """`outbox list|retry|drop`: what waits, resend it (same event_ids), or take refused events out.
+
+    list exits 0 (1 when a session's recording was interrupted); retry exits 0 when everything it sent
+    was accepted (or nothing was left), 1 otherwise, 2 without a token; drop exits 0.
     """
-    from core.config import TOKEN_ENV, load_settings
-    from core.errors import ConfigError
-    from core.store import Store
-    from core.transport import Sender, report_text, retry_outbox, settings_for_cli
+    from core import outbox
+    from core.config import load_settings
+    from core.store import WAITING, Store
+    from core.transport import Sender, settings_for_cli
 
     settings = load_settings()
-    if args.action == "list":
+    if args.action in ("list", "drop"):
         with Store(settings.db_path) as store:
-            rows = store.outbox_rows(statuses=("pending", "rejected"))
-        items = [{"id": r.id, "session_id": r.session_id, "event": r.event_name, "event_id": r.event_id,
-                  "status": r.status, "attempts": r.attempts, "last_code": r.last_code, "last_error": r.last_error,
-                  "test_event_code": r.top.get("test_event_code"), "event_source_id": r.top.get("event_source_id")}
-                 for r in rows]
-
-        def text(rs: list[dict[str, Any]]) -> str:
-            if not rs:
-                return "Outbox empty: every event was accepted."
-            lines = [f"{r['id']:>6}  {r['status']:<8} {r['event']:<18} {r['event_id'] or '(no event_id)':<24} "
-                     f"attempts {r['attempts']}  {r['last_code'] if r['last_code'] is not None else ''} "
-                     f"{(r['last_error'] or '')[:60]}" for r in rs]
-            return "\n".join([*lines, f"{len(rs)} event(s) waiting. Resend with `tiktok-events outbox retry`."])
-
-        emit(items, args.format, text)
+            if args.action == "drop":
+                n = outbox.drop(store, args.ids or None, session_id=args.session)
+                emit({"dropped": n}, args.format, lambda d: f"Dropped {d['dropped']} refused or held event(s).")
+                return EXIT_OK
+            statuses = (args.status,) if args.status else WAITING
+            items = _outbox_items(store.outbox_rows(statuses=statuses, session_id=args.session))
+            incomplete = _incomplete_note(store)
+        for item in items:
+            item["session_incomplete"] = item["session_id"] in incomplete
+        if incomplete and not items and args.format != "json":
+            print("No recorded event waiting, but a recording was interrupted (above).")
+            return EXIT_OK
+        emit(items, args.format, format_outbox)
         return EXIT_OK
-    settings = settings_for_cli(settings, base_url=args.base_url, timeout=args.timeout)
-    if not settings.access_token:
-        raise ConfigError(f"No access token: set {TOKEN_ENV}.", hint="The outbox is resent with your token.")
+    settings = settings_for_cli(settings, base_url=args.base_url, timeout=args.timeout, need_token=True)
     with Store(settings.db_path) as store, Sender(settings) as sender:
-        report = retry_outbox(store, sender)
-    if report.events == 0:
+        report = outbox.retry(store, sender, session_id=args.session, rejected=args.rejected,
+                              allow_changed=args.without_raw_pii)
+    if report.events == 0 and not report.incomplete_sessions:
         emit(report.to_dict(), args.format, lambda _: "Outbox empty: nothing to resend.")
         return EXIT_OK
-    print(f"Resent {report.events} events to {settings.target_label}.", file=sys.stderr)
-    emit({"target": settings.target_label, **report.to_dict()}, args.format, lambda _: report_text(report))
+    _note(f"Resent {report.events} events to {settings.target_label}.")
+    emit({"target": settings.target_label, **report.to_dict()}, args.format, lambda _: outbox.format_report(report))
     return EXIT_OK if report.all_accepted else EXIT_FINDINGS
 
 
@@ -491,9 +522,17 @@ def build_parser() -> argparse.ArgumentParser:
     _SEND_ARGS(p)
 
     p = add("outbox", cmd_outbox, "events waiting to be accepted by the Events API")
-    p.add_argument("action", choices=("list", "retry"))
+    p.add_argument("action", choices=("list", "retry", "drop"))
     p.add_argument("--base-url")
     p.add_argument("--timeout", type=float)
+    p.add_argument("--session", metavar="ID", help="only this send session")
+    p.add_argument("--status", choices=("pending", "blocked", "rejected", "held"), help="list: only this status")
+    p.add_argument("--rejected", action="store_true",
+                   help="retry: also resend events TikTok refused as invalid or the linter held back")
+    p.add_argument("--without-raw-pii", action="store_true",
+                   help="retry: send events whose raw email/phone was not kept without those values (reported)")
+    p.add_argument("--ids", type=int, nargs="+", metavar="ID", help="drop: these outbox ids (default: every "
+                                                                    "refused and held event)")
 
     p = add("emulator", cmd_emulator, "run the local Events API emulator")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
@@ -578,6 +617,10 @@ def _SEND_ARGS(p: argparse.ArgumentParser) -> None:
     mode.add_argument("--live", action="store_true", help="send without a test code: events count")
     p.add_argument("--base-url")
     p.add_argument("--timeout", type=float)
+    p.add_argument("--pixel-code", metavar="CODE", help="event_source_id for bare events (default: TEC_PIXEL_CODE)")
+    p.add_argument("--send-invalid", action="store_true", help="also send events the linter finds errors in")
+    p.add_argument("--resend", action="store_true",
+                   help="send again even what an earlier run of the same send delivered (a dedup test)")
 
 
 def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
@@ -607,6 +650,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tiktok-events ... | head` closed the pipe: end quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (RecursionError, MemoryError, UnicodeError) as exc:
+        print(f"tiktok-events {args.command}: the input cannot be read ({type(exc).__name__}). Check that the "
+              "file is what the command expects (see --help).", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ class Settings:
     pixel_code: str = ""
     test_event_code: str = ""
     db_path: Path = field(default_factory=default_db_path)
-    timeout_s: float = 10.0
+    timeout_s: float = 10.0  # to connect and send a request
+    answer_timeout_s: float = 60.0  # how long an answer is awaited before the request counts as lost
     max_attempts: int = 4
     backoff_base_s: float = 0.5
     default_region: str | None = None
@@ -122,6 +123,7 @@ def load_settings(
         test_event_code=(env.get("TEC_TEST_EVENT_CODE") or "").strip(),
         db_path=Path(db).expanduser() if db else default_db_path(),
         timeout_s=_float(env, "TEC_TIMEOUT", 10.0),
+        answer_timeout_s=_float(env, "TEC_ANSWER_TIMEOUT", 60.0),
         max_attempts=int(attempts_raw),
         default_region=region,
     )

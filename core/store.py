@@ -1,18 +1,29 @@
-"""The console's SQLite file: sessions, exchanges and the outbox of events not yet accepted.
+"""The console's SQLite file: sessions, exchanges, the outbox of events not yet accepted, column mappings.
 
 One file at `$TEC_DB` (default in the user's data directory), WAL so the Streamlit app, the CLI and
 tests can read while one writes; a `schema_version` table and an append-only `MIGRATIONS` list.
 
-The outbox is the send path's safety net: every event is written (one transaction per ≤1,000-event
-batch) before it is sent, and leaves "pending" only when the API gave a final answer. Raw PII is never
-stored: before anything is written, email / phone / first_name / last_name / zip_code values that are
-not SHA-256 hex are dropped and their paths recorded in `pii_dropped` (TikTok §2.3 wants them hashed
-anyway). The access token never reaches this module: Exchanges carry it redacted.
+The outbox is the send path's safety net (the workflow lives in core/outbox.py):
+- recording is crash-consistent: a session is created `recorded = 0` with its input's key and size,
+  each ≤1,000-event batch is written in one transaction, and the session is marked recorded only once
+  every batch is in. An interrupted recording is visible as such and resumed by the same send;
+- every row has a status with a reason: pending (never answered, transient failure, 20001), blocked
+  (refused for the token or permissions), rejected (refused as invalid), held (never sent: lint errors
+  or raw PII), accepted, dropped (by the user);
+- pending rows are taken with a claim (owner + lease expiry) so concurrent senders never send one event
+  twice; a claim of a process that died on this machine, or whose lease expired, is void.
+
+Raw PII is never stored: email addresses and phone numbers in clear are dropped by what they are,
+wherever they sit (core/privacy.py), and their paths recorded in `pii_dropped`. The access token never
+reaches this module: Exchanges carry it redacted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -20,17 +31,15 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from core.errors import StoreError
-from core.identity import is_sha256
+from core.exchange import Attempt, Exchange
+from core.privacy import redact_text, scrub_body, scrub_event
 
-if TYPE_CHECKING:
-    from core.transport import Exchange
-
-PII_USER_FIELDS: Final = ("email", "phone", "first_name", "last_name", "zip_code")
-OUTBOX_STATUSES: Final = ("pending", "accepted", "partial", "rejected")
-DROPPED: Final = "[raw value dropped: not stored unhashed]"
+OUTBOX_STATUSES: Final = ("pending", "accepted", "blocked", "rejected", "held", "dropped")
+WAITING: Final = ("pending", "blocked", "rejected", "held")  # every status that is not settled for good
+_HOST: Final = socket.gethostname()
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     # 1: sessions, exchanges, outbox
@@ -100,77 +109,41 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE INDEX outbox_event_id ON outbox(event_id, id);
     """,
+    # 4: crash-consistent recording (a session is marked recorded once its whole input is in), resumable
+    # sends (the input's key), claims with a lease on pending rows, one event's JSON per row, a reason per
+    # status; 20001 is no longer a final state (the request is resent with the same event_ids)
+    """
+    ALTER TABLE sessions ADD COLUMN input_key TEXT;
+    ALTER TABLE sessions ADD COLUMN input_events INTEGER;
+    ALTER TABLE sessions ADD COLUMN recorded INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE outbox_batches ADD COLUMN seq INTEGER;
+    ALTER TABLE outbox ADD COLUMN event_json TEXT;
+    ALTER TABLE outbox ADD COLUMN input_index INTEGER;
+    ALTER TABLE outbox ADD COLUMN reason TEXT;
+    ALTER TABLE outbox ADD COLUMN claim_owner TEXT;
+    ALTER TABLE outbox ADD COLUMN claim_until REAL;
+    ALTER TABLE outbox ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE exchanges ADD COLUMN row_ids TEXT;
+    UPDATE outbox SET status = 'pending', reason = 'partial' WHERE status = 'partial';
+    UPDATE outbox SET reason = 'invalid' WHERE status = 'rejected';
+    CREATE INDEX sessions_input_key ON sessions(input_key, created_at);
+    CREATE INDEX outbox_batch ON outbox(batch_id, idx);
+    CREATE INDEX outbox_session_status ON outbox(session_id, status, id);
+    """,
 )
 
 
-def scrub_event(event: Any, path: str = "") -> tuple[Any, list[str]]:
-    """The event without raw (unhashed) personal data, and the JSON paths of what was dropped.
-
-    Contract: never mutates its input; returns the same object when nothing had to go. Hashed values
-    (64 hex) and empty values stay; a list keeps its hashed members.
-    """
-    if not isinstance(event, dict):
-        return event, []
-    user = event.get("user")
-    if not isinstance(user, dict):
-        return event, []
-    dropped: list[str] = []
-    new_user: dict[str, Any] | None = None
-    for key in PII_USER_FIELDS:
-        value = user.get(key)
-        if not value:
-            continue
-        if isinstance(value, list):
-            kept = [v for v in value if is_sha256(v)]
-            if len(kept) == len(value):
-                continue
-            new_value: Any = kept
-        elif is_sha256(value):
-            continue
-        else:
-            new_value = DROPPED
-        if new_user is None:
-            new_user = dict(user)
-        dropped.append(f"{path}user.{key}")
-        if new_value == DROPPED or not new_value:
-            new_user.pop(key)  # dropped, not replaced: a placeholder would be sent on a retry
-        else:
-            new_user[key] = new_value
-    if new_user is None:
-        return event, []
-    return {**event, "user": new_user}, dropped
-
-
-def scrub_body(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """`scrub_event` over every event of a v1.3 body; (body or a scrubbed copy, dropped paths)."""
-    data = body.get("data")
-    if not isinstance(data, list):
-        return body, []
-    out: list[Any] = []
-    dropped: list[str] = []
-    changed = False
-    for i, ev in enumerate(data):
-        clean, d = scrub_event(ev, f"data[{i}].")
-        changed = changed or clean is not ev
-        out.append(clean)
-        dropped.extend(d)
-    return ({**body, "data": out} if changed else body), dropped
-
-
-def _name_and_id(event: Any) -> tuple[str, str]:
-    if not isinstance(event, dict):
-        return "", ""
-    eid = event.get("event_id")
-    return str(event.get("event") or ""), "" if eid is None else str(eid)
-
-
 @dataclass(frozen=True, slots=True)
-class QueuedBatch:
-    """Events written to the outbox as one batch: its id, the row ids, and the bytes to POST."""
+class PlannedEvent:
+    """One event to record: the event as given, its absolute position in the input, and where it starts.
 
-    batch_id: int
-    ids: list[int]
-    content: bytes
+    `status` is pending (to send) or held (not to send), with `reason` saying why it is held.
+    """
+
+    event: Any
+    index: int
+    status: str = "pending"
+    reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -179,16 +152,21 @@ class OutboxRow:
 
     id: int
     session_id: str
+    batch_id: int
     top_json: str  # the body's top-level fields without data (Pixel, test event code), canonical JSON
-    event: dict[str, Any]
+    event: Any
+    idx: int  # position in its batch
     event_name: str
     event_id: str
     status: str
+    reason: str | None
     attempts: int
     last_code: int | None
     last_error: str | None
     exchange_id: int | None
     pii_dropped: list[str] = field(default_factory=list)
+    input_index: int | None = None
+    in_flight: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0
 
@@ -199,6 +177,57 @@ class OutboxRow:
         return parsed
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A send session: where it sent, its input's key and size, and whether its input is fully recorded."""
+
+    id: str
+    created_at: float
+    label: str
+    target: str
+    base_url: str
+    input_key: str | None
+    input_events: int | None
+    recorded: bool
+
+
+def new_claim_owner() -> str:
+    """A claim owner id: this host, this process, and a random part (two senders in one process differ)."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """True when `owner` was a process of this machine that no longer runs (its claims are void)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _name_and_id(event: Any) -> tuple[str, str]:
+    if not isinstance(event, dict):
+        return "", ""
+    eid = event.get("event_id")
+    return str(event.get("event") or ""), "" if eid is None else str(eid)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+_ROW_SQL: Final = (
+    "SELECT o.id, o.session_id, o.batch_id, b.top_json, o.event_json, b.data_json, o.idx, o.event_name, "
+    "o.event_id, o.status, o.reason, o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, "
+    "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id ")
+
+
 class Store:
     """A connection to the console's SQLite file; safe to share between threads (one lock)."""
 
@@ -206,7 +235,7 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -226,6 +255,13 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, params)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
 
     def _migrate(self) -> None:
         with self._lock:
@@ -260,124 +296,194 @@ class Store:
         return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
 
     # sessions ------------------------------------------------------------------------------------------
-    def create_session(self, label: str = "", *, target: str = "", base_url: str = "") -> str:
-        """A new send session; returns its id."""
+    def create_session(self, label: str = "", *, target: str = "", base_url: str = "",
+                       input_key: str | None = None, input_events: int | None = None) -> str:
+        """A new send session; returns its id.
+
+        With `input_key` the session records an input: it stays `recorded = 0` (incomplete) until
+        `mark_recorded`, so an interruption while recording is never mistaken for a complete session.
+        """
         sid = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        with self._lock:
-            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                             (sid, time.time(), label, target, base_url))
+        self._write("INSERT INTO sessions (id, created_at, label, target, base_url, input_key, input_events, "
+                    "recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sid, time.time(), label, target, base_url, input_key, input_events,
+                     0 if input_key is not None else 1))
         return sid
 
+    def mark_recorded(self, session_id: str) -> None:
+        """Close the recording marker: every event of the session's input is in the outbox."""
+        self._write("UPDATE sessions SET recorded = 1 WHERE id = ?", (session_id,))
+
+    def session(self, session_id: str) -> SessionInfo | None:
+        """One session, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT id, created_at, label, target, base_url, input_key, input_events, "
+                                   "recorded FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return SessionInfo(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7])) if row else None
+
+    def session_for_input(self, input_key: str) -> SessionInfo | None:
+        """The latest session that recorded this input (same file, same target), if any."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM sessions WHERE input_key = ? ORDER BY created_at DESC, rowid DESC "
+                                   "LIMIT 1", (input_key,)).fetchone()
+        return self.session(row[0]) if row else None
+
+    def incomplete_sessions(self) -> list[SessionInfo]:
+        """Sessions whose recording was interrupted (their input is only partly in the outbox)."""
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM sessions WHERE recorded = 0 ORDER BY created_at")]
+        return [s for s in (self.session(i) for i in ids) if s is not None]
+
+    def recorded_batches(self, session_id: str) -> dict[int, int]:
+        """{batch seq: batch id} of the batches a session has recorded."""
+        with self._lock:
+            return dict(self._db.execute("SELECT seq, id FROM outbox_batches WHERE session_id = ? AND seq IS NOT NULL",
+                                         (session_id,)).fetchall())
+
     def sessions(self) -> list[dict[str, Any]]:
-        """Every session, newest first, with its exchange count."""
+        """Every session, newest first, with its exchange count and whether its input is fully recorded."""
         cur = self._db.execute(
-            "SELECT s.id, s.created_at, s.label, s.target, s.base_url, COUNT(e.id) FROM sessions s "
-            "LEFT JOIN exchanges e ON e.session_id = s.id GROUP BY s.id ORDER BY s.created_at DESC")
-        return [dict(zip(("id", "created_at", "label", "target", "base_url", "exchanges"), r, strict=True))
+            "SELECT s.id, s.created_at, s.label, s.target, s.base_url, s.recorded, "
+            "(SELECT COUNT(*) FROM exchanges e WHERE e.session_id = s.id) FROM sessions s ORDER BY s.created_at DESC")
+        return [dict(zip(("id", "created_at", "label", "target", "base_url", "recorded", "exchanges"), r, strict=True))
                 for r in cur]
 
-    # outbox --------------------------------------------------------------------------------------------
-    def queue_batch(self, session_id: str, body: dict[str, Any]) -> QueuedBatch:
-        """Write every event of `body` as pending outbox rows in one transaction, before sending.
-
-        The events (raw PII dropped) are serialized once; when nothing had to be dropped, `content` is
-        the exact request bytes to POST, so the store and the wire agree byte for byte.
-        """
-        data = body.get("data")
-        events: list[Any] = data if isinstance(data, list) else []
-        top = {k: v for k, v in body.items() if k != "data"}
-        top_json = json.dumps(top, sort_keys=True, ensure_ascii=False)
-        clean_events: list[Any] = []
-        dropped_per_event: list[list[str]] = []
-        for ev in events:
-            clean, dropped = scrub_event(ev)
-            clean_events.append(clean)
-            dropped_per_event.append(dropped)
-        data_json = json.dumps(clean_events, ensure_ascii=False, separators=(",", ":"))
-        if any(dropped_per_event):
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        else:
-            head = json.dumps(top, ensure_ascii=False, separators=(",", ":"))
-            content = ((head[:-1] + "," if top else "{") + '"data":' + data_json + "}").encode("utf-8")
+    # recording -----------------------------------------------------------------------------------------
+    def record_batch(self, session_id: str, top: dict[str, Any], events: Sequence[PlannedEvent],
+                     seq: int | None = None) -> int:
+        """Write one batch of events (raw PII dropped) in one transaction; returns the batch id."""
+        top_clean, _ = scrub_body(top)
+        top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
+        rows = []
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "INSERT INTO outbox_batches (session_id, top_json, data_json, created_at) VALUES (?, ?, ?, ?)",
-                    (session_id, top_json, data_json, now))
-                batch_id = int(cur.lastrowid or 0)
-                start = self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
-                ids = list(range(start, start + len(events)))
-                self._db.executemany(
-                    "INSERT INTO outbox (id, session_id, batch_id, idx, event_name, event_id, pii_dropped, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(row_id, session_id, batch_id, i, *_name_and_id(ev), json.dumps(d) if d else "[]", now, now)
-                     for i, (row_id, ev, d) in enumerate(zip(ids, clean_events, dropped_per_event, strict=True))])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return QueuedBatch(batch_id, ids, content)
+        for i, planned in enumerate(events):
+            text = _dumps(planned.event)
+            clean, dropped = scrub_event(planned.event, text=text)
+            rows.append((session_id, i, *_name_and_id(clean), planned.status, redact_text(planned.reason),
+                         json.dumps(dropped) if dropped else "[]", text if clean is planned.event else _dumps(clean),
+                         planned.index, now, now))
+        with self._transaction() as db:
+            cur = db.execute("INSERT INTO outbox_batches (session_id, top_json, data_json, created_at, seq) "
+                             "VALUES (?, ?, '[]', ?, ?)", (session_id, top_json, now, seq))
+            batch_id = int(cur.lastrowid or 0)
+            start = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
+            ids = list(range(start, start + len(rows)))
+            db.executemany(
+                "INSERT INTO outbox (id, batch_id, session_id, idx, event_name, event_id, status, reason, "
+                "pii_dropped, event_json, input_index, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(row_id, batch_id, *row) for row_id, row in zip(ids, rows, strict=True)])
+        return batch_id
 
     def add_outbox(self, session_id: str, body: dict[str, Any]) -> list[int]:
         """Write every event of `body` as a pending row (one transaction); returns the row ids in order."""
-        return self.queue_batch(session_id, body).ids
+        data = body.get("data")
+        events = data if isinstance(data, list) else []
+        top = {k: v for k, v in body.items() if k != "data"}
+        batch_id = self.record_batch(session_id, top, [PlannedEvent(ev, i) for i, ev in enumerate(events)])
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM outbox WHERE batch_id = ? ORDER BY idx", (batch_id,))
+            return [r[0] for r in rows]
 
-    def _batch_events(self, batch_ids: Iterable[int]) -> dict[int, list[Any]]:
-        wanted = sorted(set(batch_ids))
-        out: dict[int, list[Any]] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            rows = self._db.execute(
-                f"SELECT id, data_json FROM outbox_batches WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-            out.update((bid, json.loads(data)) for bid, data in rows)
+    # claims --------------------------------------------------------------------------------------------
+    def release_dead_claims(self) -> int:
+        """Void the claims of processes of this machine that died; returns how many owners were dead."""
+        with self._lock:
+            owners = [r[0] for r in self._db.execute(
+                "SELECT DISTINCT claim_owner FROM outbox WHERE claim_owner IS NOT NULL AND status = 'pending'")]
+        dead = [o for o in owners if _owner_is_dead(o)]
+        for owner in dead:
+            self._write("UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?", (owner,))
+        return len(dead)
+
+    def claim(self, owner: str, lease_s: float, *, statuses: Iterable[str] = ("pending",),
+              session_id: str | None = None, limit: int = 1000, after_id: int = 0) -> list[OutboxRow]:
+        """Take up to `limit` unclaimed rows of one batch with one of `statuses` and id > `after_id`, oldest first.
+
+        The claim lasts `lease_s` seconds; rows claimed by another live sender are skipped, so two senders
+        on one database never send the same event. An empty list: nothing left to take.
+        """
+        wanted = tuple(statuses)
+        marks = ",".join("?" * len(wanted))
+        scope, params = ("AND session_id = ? ", [session_id]) if session_id is not None else ("", [])
+        now = time.time()
+        free = "(claim_until IS NULL OR claim_until < ?)"
+        with self._transaction() as db:
+            first = db.execute(f"SELECT batch_id FROM outbox WHERE id > ? AND status IN ({marks}) {scope}AND {free} "
+                               "ORDER BY id LIMIT 1", (after_id, *wanted, *params, now)).fetchone()
+            if first is None:
+                return []
+            ids = [r[0] for r in db.execute(
+                f"SELECT id FROM outbox WHERE batch_id = ? AND id > ? AND status IN ({marks}) AND {free} "
+                "ORDER BY id LIMIT ?", (first[0], after_id, *wanted, now, limit))]
+            db.executemany("UPDATE outbox SET claim_owner = ?, claim_until = ? WHERE id = ?",
+                           [(owner, now + lease_s, i) for i in ids])
+        return self.rows_by_id(ids)
+
+    def set_in_flight(self, ids: Sequence[int], owner: str, lease_s: float) -> None:
+        """Mark rows as posted (their request may reach TikTok) and renew their claim."""
+        with self._transaction() as db:
+            db.executemany("UPDATE outbox SET in_flight = 1, claim_until = ? WHERE id = ? AND claim_owner = ?",
+                           [(time.time() + lease_s, i, owner) for i in ids])
+
+    def release(self, ids: Sequence[int], owner: str) -> None:
+        """Give rows back unchanged (an interrupted send): another sender may take them at once."""
+        with self._transaction() as db:
+            # in_flight stays: a request that was posted may have reached TikTok; the next sender says so
+            db.executemany("UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
+                           "WHERE id = ? AND claim_owner = ?", [(i, owner) for i in ids])
+
+    def settle(self, ids: Sequence[int], status: str, *, reason: str | None = None, code: int | None = None,
+               error: str | None = None, exchange_id: int | None = None, attempted: bool = True) -> None:
+        """Record where rows stand now (one more attempt when `attempted`), and drop their claim."""
+        if status not in OUTBOX_STATUSES:
+            raise StoreError(f"Unknown outbox status {status!r}.", hint=f"Use one of {', '.join(OUTBOX_STATUSES)}.")
+        now = time.time()
+        params = [(status, reason, int(attempted), code, redact_text(error), exchange_id, now, i) for i in ids]
+        with self._transaction() as db:
+            db.executemany("UPDATE outbox SET status = ?, reason = ?, attempts = attempts + ?, last_code = ?, "
+                           "last_error = ?, exchange_id = COALESCE(?, exchange_id), updated_at = ?, "
+                           "claim_owner = NULL, claim_until = NULL, in_flight = 0 WHERE id = ?", params)
+
+    def set_status(self, ids: Sequence[int], status: str, reason: str | None = None) -> None:
+        """Move rows to `status` without an attempt (the user's `retry --rejected`, `drop`)."""
+        self.settle(ids, status, reason=reason, attempted=False)
+
+    # reading the outbox --------------------------------------------------------------------------------
+    def _rows(self, where: str, params: Sequence[Any], limit: int | None = None) -> list[OutboxRow]:
+        sql = _ROW_SQL + where + " ORDER BY o.id" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        with self._lock:
+            raw = self._db.execute(sql, params).fetchall()
+        legacy: dict[int, list[Any]] = {}
+        out = []
+        for r in raw:
+            # rows recorded before schema 4 keep their events in the batch
+            event = json.loads(r[4]) if r[4] is not None else legacy.setdefault(r[2], json.loads(r[5]))[r[6]]
+            out.append(OutboxRow(r[0], r[1], r[2], r[3], event, r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+                                 r[14], json.loads(r[15]), r[16], bool(r[17]), r[18], r[19]))
         return out
 
-    def mark_outbox(self, ids: Sequence[int], status: str, *, code: int | None = None,
-                    error: str | None = None, exchange_id: int | None = None) -> None:
-        """Record one more attempt for each row and its new status (pending/accepted/partial/rejected)."""
-        if status not in OUTBOX_STATUSES:
-            raise ValueError(f"unknown outbox status {status!r}")
-        now = time.time()
-        ids = list(ids)
-        # the rows of one batch have consecutive ids: one ranged UPDATE instead of 1,000 single ones
-        contiguous = bool(ids) and ids == list(range(ids[0], ids[0] + len(ids)))
-        sql = ("UPDATE outbox SET status = ?, attempts = attempts + 1, last_code = ?, last_error = ?, "
-               "exchange_id = ?, updated_at = ? WHERE ")
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if contiguous:
-                    self._db.execute(sql + "id BETWEEN ? AND ?",
-                                     (status, code, error, exchange_id, now, ids[0], ids[-1]))
-                else:
-                    self._db.executemany(sql + "id = ?", [(status, code, error, exchange_id, now, i) for i in ids])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def rows_by_id(self, ids: Sequence[int]) -> list[OutboxRow]:
+        """Outbox rows by id, in id order."""
+        out: list[OutboxRow] = []
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i:i + 500])
+            out += self._rows(f"WHERE o.id IN ({','.join('?' * len(chunk))})", chunk)
+        return sorted(out, key=lambda r: r.id)
 
     def outbox_rows(self, *, statuses: Iterable[str] = ("pending",), session_id: str | None = None,
-                    limit: int | None = None) -> list[OutboxRow]:
-        """Outbox rows with one of `statuses`, oldest first (optionally of one session)."""
+                    reason: str | None = None, limit: int | None = None) -> list[OutboxRow]:
+        """Outbox rows with one of `statuses` (and `reason`), oldest first, optionally of one session."""
         wanted = tuple(statuses)
-        sql = ("SELECT o.id, o.session_id, b.top_json, o.batch_id, o.idx, o.event_name, o.event_id, o.status, "
-               "o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, o.created_at, o.updated_at "
-               "FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id "
-               f"WHERE o.status IN ({','.join('?' * len(wanted))})")
+        where = f"WHERE o.status IN ({','.join('?' * len(wanted))})"
         params: list[Any] = list(wanted)
         if session_id is not None:
-            sql += " AND o.session_id = ?"
+            where += " AND o.session_id = ?"
             params.append(session_id)
-        sql += " ORDER BY o.id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-            events = self._batch_events(r[3] for r in rows)
-        return [OutboxRow(r[0], r[1], r[2], events[r[3]][r[4]], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-                          json.loads(r[12]), r[13], r[14]) for r in rows]
+        if reason is not None:
+            where += " AND o.reason = ?"
+            params.append(reason)
+        return self._rows(where, params, limit)
 
     def outbox_counts(self, session_id: str | None = None) -> dict[str, int]:
         """Events per outbox status (every status present, zero when none)."""
@@ -389,35 +495,48 @@ class Store:
             found = dict(self._db.execute(sql + " GROUP BY status", params).fetchall())
         return {s: int(found.get(s, 0)) for s in OUTBOX_STATUSES}
 
-    # exchanges -----------------------------------------------------------------------------------------
-    def add_exchange(self, session_id: str, ex: Exchange, *, batch_id: int | None = None) -> int:
-        """Keep one Exchange (request body scrubbed of raw PII); returns its id.
+    def session_counts(self, session_id: str) -> dict[str, int]:
+        """Events per status of one session, with `in_flight` (posted, answer not recorded) and `recorded`."""
+        counts = self.outbox_counts(session_id)
+        with self._lock:
+            counts["in_flight"] = int(self._db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE session_id = ? AND in_flight = 1", (session_id,)).fetchone()[0])
+        counts["recorded"] = sum(counts[s] for s in OUTBOX_STATUSES)
+        return counts
 
-        With `batch_id` (the request was exactly that outbox batch) the events are not stored twice:
-        `exchanges()` reads them back from the batch.
+    # exchanges -----------------------------------------------------------------------------------------
+    def add_exchange(self, session_id: str, ex: Exchange, *, row_ids: Sequence[int] | None = None) -> int:
+        """Keep one Exchange (request body scrubbed of raw PII, messages redacted); returns its id.
+
+        With `row_ids` (the request carried exactly those outbox rows, in order) the events are not stored
+        twice: `exchanges()` reads them back from the outbox.
         """
         record = ex.to_dict()
-        if batch_id is not None:
-            record["request_body"] = {k: v for k, v in ex.request_body.items() if k != "data"}
+        record.pop("id", None)
+        record.pop("session_id", None)
+        if row_ids is not None:
+            record["request_body"], _ = scrub_body({k: v for k, v in ex.request_body.items() if k != "data"})
         else:
             record["request_body"], _ = scrub_body(ex.request_body)
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO exchanges (session_id, created_at, url, status, code, message, request_id, outcome, "
-                "attempts, latency_ms, event_count, error, batch_id, record) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, ex.started_at or time.time(), ex.url, ex.status, ex.code, ex.message, ex.request_id,
-                 ex.outcome, len(ex.attempts), ex.latency_ms, ex.event_count, ex.error, batch_id,
-                 json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)))
+        if isinstance(record.get("response_body"), dict | list):
+            record["response_body"], _ = scrub_event(record["response_body"])
+        elif isinstance(record.get("response_body"), str):
+            record["response_body"] = redact_text(record["response_body"])
+        record["message"] = redact_text(ex.message)
+        cur = self._write(
+            "INSERT INTO exchanges (session_id, created_at, url, status, code, message, request_id, outcome, "
+            "attempts, latency_ms, event_count, error, batch_id, record, row_ids) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (session_id, ex.started_at or time.time(), ex.url, ex.status, ex.code, redact_text(ex.message),
+             ex.request_id, ex.outcome, len(ex.attempts), ex.latency_ms, ex.event_count, redact_text(ex.error),
+             json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str),
+             json.dumps(list(row_ids)) if row_ids is not None else None))
         return int(cur.lastrowid or 0)
 
     def exchanges(self, session_id: str | None = None, *, limit: int | None = None,
-                  ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-        """Stored exchanges (Exchange.to_dict() form plus `id`, `session_id`), oldest first.
-
-        `limit` keeps the newest `limit` exchanges; `ids` only those exchanges.
-        """
-        sql = "SELECT id, session_id, batch_id, record FROM exchanges WHERE 1=1"
+                  ids: Sequence[int] | None = None) -> list[Exchange]:
+        """Stored exchanges, oldest first. `limit` keeps the newest `limit`; `ids` only those exchanges."""
+        sql = "SELECT id, session_id, batch_id, record, row_ids FROM exchanges WHERE 1=1"
         params: list[Any] = []
         if session_id is not None:
             sql += " AND session_id = ?"
@@ -430,57 +549,63 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()[::-1]
-            batches = self._batch_events(r[2] for r in rows if r[2] is not None)
         out = []
-        for ex_id, sid, batch_id, record in rows:
+        for ex_id, sid, batch_id, record, row_ids in rows:
             rec = json.loads(record)
-            if batch_id is not None:
-                rec["request_body"]["data"] = batches.get(batch_id, [])
-            out.append({**rec, "id": ex_id, "session_id": sid})
+            if row_ids is not None:
+                rec["request_body"]["data"] = [r.event for r in self.rows_by_id(json.loads(row_ids))]
+            elif batch_id is not None:  # before schema 4: the request was exactly that batch
+                rec["request_body"]["data"] = self._legacy_batch_events(batch_id)
+            ex = Exchange.from_dict(rec)
+            ex.id, ex.session_id = ex_id, sid
+            out.append(ex)
         return out
 
+    def _legacy_batch_events(self, batch_id: int) -> list[Any]:
+        with self._lock:
+            row = self._db.execute("SELECT data_json FROM outbox_batches WHERE id = ?", (batch_id,)).fetchone()
+        events = json.loads(row[0]) if row else []
+        if events:
+            return list(events)
+        return [r.event for r in self._rows("WHERE o.batch_id = ?", (batch_id,))]
+
     def history(self, session_id: str | None = None) -> list[dict[str, Any]]:
-        """One row per event: event, event_id, status, attempts, code, request_id, error, time."""
-        sql = ("SELECT o.id, o.session_id, o.event_name, o.event_id, o.status, o.attempts, o.last_code, "
+        """One row per event: event, event_id, status, reason, attempts, code, request_id, error, time."""
+        sql = ("SELECT o.id, o.session_id, o.event_name, o.event_id, o.status, o.reason, o.attempts, o.last_code, "
                "e.request_id, o.last_error, o.updated_at, o.exchange_id FROM outbox o "
                "LEFT JOIN exchanges e ON e.id = o.exchange_id")
         params: tuple[Any, ...] = ()
         if session_id is not None:
             sql, params = sql + " WHERE o.session_id = ?", (session_id,)
-        cols = ("outbox_id", "session_id", "event", "event_id", "status", "attempts", "code", "request_id",
-                "error", "updated_at", "exchange_id")
+        cols = ("outbox_id", "session_id", "event", "event_id", "status", "reason", "attempts", "code",
+                "request_id", "error", "updated_at", "exchange_id")
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY o.id", params).fetchall()
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
     # readers for other pages ------------------------------------------------------------------------------
-    def iter_sent_events(self, session_id: str | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+    def iter_sent_events(self, session_id: str | None = None) -> Iterator[tuple[dict[str, Any], Any, str]]:
         """(top-level fields without data, event, outbox status) for every event ever queued, in order.
 
-        Status is accepted | partial | rejected | pending. Values are hashed-only (raw PII was dropped).
+        Values are hashed-only (raw PII was dropped). Read in pages of 5,000 rows.
         """
-        sql = "SELECT id, top_json FROM outbox_batches"
-        params: tuple[Any, ...] = ()
-        if session_id is not None:
-            sql, params = sql + " WHERE session_id = ?", (session_id,)
-        with self._lock:
-            batches = self._db.execute(sql + " ORDER BY id", params).fetchall()
-        for batch_id, top_json in batches:
-            with self._lock:
-                data = self._db.execute("SELECT data_json FROM outbox_batches WHERE id = ?", (batch_id,)).fetchone()
-                statuses = self._db.execute("SELECT idx, status FROM outbox WHERE batch_id = ? ORDER BY idx",
-                                            (batch_id,)).fetchall()
-            events = json.loads(data[0])
-            top = json.loads(top_json)
-            for idx, status in statuses:
-                yield dict(top), events[idx], status
+        last = 0
+        while True:
+            where = "WHERE o.id > ?" + (" AND o.session_id = ?" if session_id is not None else "")
+            params: list[Any] = [last] + ([session_id] if session_id is not None else [])
+            page = self._rows(where, params, limit=5000)
+            if not page:
+                return
+            for row in page:
+                yield row.top, row.event, row.status
+            last = page[-1].id
 
     def server_events(self, session_id: str | None = None, *, accepted_only: bool = False) -> list[dict[str, Any]]:
         """The sent events as v1.3 bodies (consecutive events with the same top level share one body)."""
         bodies: list[dict[str, Any]] = []
         last_key: str | None = None
         for top, event, status in self.iter_sent_events(session_id):
-            if accepted_only and status not in ("accepted", "partial"):
+            if accepted_only and status != "accepted":
                 continue
             key = json.dumps(top, sort_keys=True)
             if key != last_key:
@@ -489,11 +614,12 @@ class Store:
             bodies[-1]["data"].append(event)
         return bodies
 
-    def exchange_for_event(self, event_id: str) -> dict[str, Any] | None:
-        """The latest exchange that carried an event with this exact event_id (Exchange.to_dict() form), if any."""
+    def exchange_for_event(self, event_id: str) -> Exchange | None:
+        """The exchange TikTok kept this event from: the accepted one if any, else the latest that carried it."""
         with self._lock:
-            row = self._db.execute("SELECT exchange_id FROM outbox WHERE event_id = ? AND exchange_id IS NOT NULL "
-                                   "ORDER BY id DESC LIMIT 1", (event_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT exchange_id FROM outbox WHERE event_id = ? AND exchange_id IS NOT NULL "
+                "ORDER BY status = 'accepted' DESC, id DESC LIMIT 1", (event_id,)).fetchone()
         if row is None:
             return None
         found = self.exchanges(ids=[int(row[0])])
@@ -503,17 +629,13 @@ class Store:
     @staticmethod
     def header_signature(columns: Sequence[str]) -> str:
         """A stable key for a file layout: its column names, trimmed and case-folded, in order."""
-        import hashlib
-
         return hashlib.sha256("\x1f".join(c.strip().casefold() for c in columns).encode("utf-8")).hexdigest()
 
     def save_mapping(self, kind: str, columns: Sequence[str], mapping: dict[str, str]) -> None:
         """Remember `mapping` (canonical name -> file column) for files of `kind` with these columns."""
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO column_mappings VALUES (?, ?, ?, ?) ON CONFLICT (kind, signature) "
-                "DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at",
-                (kind, self.header_signature(columns), json.dumps(mapping, sort_keys=True), time.time()))
+        self._write("INSERT INTO column_mappings VALUES (?, ?, ?, ?) ON CONFLICT (kind, signature) "
+                    "DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at",
+                    (kind, self.header_signature(columns), json.dumps(mapping, sort_keys=True), time.time()))
 
     def mapping_for(self, kind: str, columns: Sequence[str]) -> dict[str, str] | None:
         """The mapping saved for files of `kind` with exactly these columns, if any."""
@@ -524,19 +646,40 @@ class Store:
 
     def export_session(self, session_id: str) -> bytes:
         """The whole session as pretty JSON bytes: session, exchanges, per-event history (no token, no raw PII)."""
-        with self._lock:
-            row = self._db.execute("SELECT id, created_at, label, target, base_url FROM sessions WHERE id = ?",
-                                   (session_id,)).fetchone()
-        if row is None:
+        info = self.session(session_id)
+        if info is None:
             raise StoreError(f"No session {session_id!r} in {self.path}.")
         doc = {
-            "session": dict(zip(("id", "created_at", "label", "target", "base_url"), row, strict=True)),
-            "exchanges": self.exchanges(session_id),
+            "session": {"id": info.id, "created_at": info.created_at, "label": info.label, "target": info.target,
+                        "base_url": info.base_url, "recorded": info.recorded},
+            "exchanges": [e.to_dict() for e in self.exchanges(session_id)],
             "events": self.history(session_id),
             "outbox": self.outbox_counts(session_id),
         }
         return json.dumps(doc, indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
 
-__all__ = ["DROPPED", "MIGRATIONS", "OUTBOX_STATUSES", "PII_USER_FIELDS", "OutboxRow", "QueuedBatch", "Store",
-           "scrub_body", "scrub_event"]
+class _Transaction:
+    """`with store._transaction() as db:` — BEGIN IMMEDIATE under the store's lock; COMMIT, or ROLLBACK."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._store._lock.acquire()
+        try:
+            self._store._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._store._lock.release()
+            raise
+        return self._store._db
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            self._store._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        finally:
+            self._store._lock.release()
+
+
+__all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "WAITING", "Attempt", "OutboxRow", "PlannedEvent", "SessionInfo", "Store",
+           "new_claim_owner"]

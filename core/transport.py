@@ -17,9 +17,9 @@ import json
 import random
 import shlex
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -31,162 +31,16 @@ from core.contract import (
     TIKTOK_BASE_URL,
     TOKEN_PLACEHOLDER,
     TRACK_PATH,
-    ReturnCode,
     describe_code,
 )
 from core.errors import ConfigError, InvalidPayload
-
-if TYPE_CHECKING:
-    from core.store import QueuedBatch, Store
+from core.exchange import Attempt, Exchange, is_retryable_status
 
 USER_AGENT: Final = "tiktok-events-console/0.1 (+httpx)"
 BACKOFF_CAP_S: Final = 30.0  # never wait longer than this between two attempts
 RETRY_AFTER_CAP_S: Final = 60.0
+CURL_INLINE_MAX: Final = 16_000  # bytes of body above which cURL reads the body from a file
 _MAX_TEXT: Final = 20_000  # an HTML error page is kept up to this many characters
-Progress = Callable[[int, int], None]
-
-
-# --- records ------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Attempt:
-    """One try of one request: when, how long, what came back (or the network error), the wait after."""
-
-    started_at: float  # Unix seconds
-    latency_ms: float
-    status: int | None = None
-    code: int | None = None
-    error: str | None = None
-    retry_in_s: float | None = None  # None: no further attempt followed
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One request as it really happened (after retries); the token is redacted everywhere in it."""
-
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    request_body: dict[str, Any]
-    status: int | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
-    response_body: dict[str, Any] | str | None = None
-    code: int | None = None
-    message: str | None = None
-    request_id: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    latency_ms: float = 0.0  # of the final attempt: what the API took to answer
-    total_ms: float = 0.0  # first attempt start to final answer, backoff included
-    error: str | None = None  # set when no usable answer arrived
-    started_at: float = 0.0
-
-    @property
-    def accepted(self) -> bool:
-        """HTTP 2xx and code 0 or 20001: TikTok took the request (20001 only in part)."""
-        return self.status is not None and 200 <= self.status < 300 and self.code in (0, 20001)
-
-    @property
-    def partial(self) -> bool:
-        """Code 20001: some events were accepted, some were not (the message says which)."""
-        return self.accepted and self.code == 20001
-
-    @property
-    def delivered(self) -> bool:
-        """An answer that ends the matter arrived (accepted or rejected for good): no retry would help."""
-        if self.accepted:
-            return True
-        if self.code is not None:
-            return not describe_code(self.code).retry
-        return self.status is not None and not _retryable_status(self.status)
-
-    @property
-    def outcome(self) -> str:
-        """accepted | partial | rejected (TikTok said no) | undelivered (no answer, or only transient ones)."""
-        if self.partial:
-            return "partial"
-        if self.accepted:
-            return "accepted"
-        return "rejected" if self.delivered else "undelivered"
-
-    @property
-    def decoded(self) -> ReturnCode:
-        """The TikTok return code with meaning and fix; for answers without one, an HTTP/network entry."""
-        if self.code is not None:
-            return describe_code(self.code)
-        if self.status is not None:
-            kind = "gateway error (HTML page, no TikTok envelope)" if self.status >= 500 else "HTTP error"
-            return ReturnCode(-self.status, f"HTTP_{self.status}", f"HTTP {self.status}: {kind}.",
-                              "Retry later; if it persists, check the base URL and TikTok's status.",
-                              retry=_retryable_status(self.status))
-        return ReturnCode(-1, "NO_RESPONSE", f"No answer: {self.error or 'unknown error'}.",
-                          "Check the network and the base URL; the events stay in the outbox for a retry.",
-                          retry=True)
-
-    @property
-    def event_count(self) -> int:
-        """Events in the request body."""
-        data = self.request_body.get("data")
-        return len(data) if isinstance(data, list) else 0
-
-    @property
-    def event_ids(self) -> list[str]:
-        """event_id of each event in the body ("" where missing)."""
-        data = self.request_body.get("data") or []
-        return [str(e.get("event_id") or "") if isinstance(e, dict) else "" for e in data]
-
-    def summary(self) -> dict[str, Any]:
-        """The short form the CLI prints: status, code, message, request_id, attempts, latency, outcome."""
-        d = self.decoded
-        return {
-            "status": self.status, "code": self.code, "message": self.message, "request_id": self.request_id,
-            "attempts": len(self.attempts), "latency_ms": round(self.latency_ms, 1),
-            "total_ms": round(self.total_ms, 1), "events": self.event_count, "outcome": self.outcome,
-            "accepted": self.accepted, "partial": self.partial, "error": self.error,
-            "code_name": d.name, "meaning": d.meaning, "fix": d.fix,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict with the derived fields too (accepted, partial, outcome, decoded)."""
-        # not asdict(): it deep-copies the request body (1,000 events) for nothing
-        d = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        d["attempts"] = [asdict(a) for a in self.attempts]
-        d["request_headers"] = dict(self.request_headers)
-        d["response_headers"] = dict(self.response_headers)
-        d.update(accepted=self.accepted, partial=self.partial, outcome=self.outcome,
-                 decoded=asdict(self.decoded), event_count=self.event_count)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Exchange:
-        """Rebuild an Exchange from `to_dict()` output (derived keys are ignored)."""
-        names = set(cls.__dataclass_fields__)
-        kwargs = {k: v for k, v in d.items() if k in names}
-        kwargs["attempts"] = [Attempt(**a) for a in d.get("attempts") or []]
-        return cls(**kwargs)
-
-
-@dataclass(slots=True)
-class SendReport:
-    """What one send (or outbox retry) did: the exchanges and where every event ended up."""
-
-    session_id: str
-    exchanges: list[Exchange] = field(default_factory=list)
-    exchange_ids: list[int] = field(default_factory=list)
-    events: int = 0
-    accepted: int = 0
-    partial: int = 0
-    rejected: int = 0
-    undelivered: int = 0
-
-    @property
-    def all_accepted(self) -> bool:
-        """True when every event was accepted in full (partial successes do not count)."""
-        return self.accepted == self.events
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary with one short entry per exchange."""
-        return {"session_id": self.session_id, "events": self.events, "accepted": self.accepted,
-                "partial": self.partial, "rejected": self.rejected, "undelivered": self.undelivered,
-                "all_accepted": self.all_accepted, "exchanges": [e.summary() for e in self.exchanges]}
 
 
 # --- bodies -----------------------------------------------------------------------------------------
@@ -203,12 +57,24 @@ def split_body(body: dict[str, Any], size: int = MAX_EVENTS_PER_REQUEST) -> list
     return [{**top, "data": data[i:i + size]} for i in range(0, len(data), size)]
 
 
-def _as_body(obj: Any, where: str, pixel_code: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(body, None) for a v1.3 body, (None, event) for a bare event."""
+def _as_body(obj: Any, where: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(body, None) for a v1.3 body, (None, event) for a bare event; InvalidPayload for anything else.
+
+    TikTok (§3) refuses a body whose `data` is not a list of 1-1,000 events (40002 / 40061), so such a
+    body is refused here, before anything is recorded or sent.
+    """
     if not isinstance(obj, dict):
         raise InvalidPayload(f"{where}: expected a JSON object, got {type(obj).__name__}.",
                              hint="Each item must be a v1.3 body ({\"data\": [...]}) or one event.")
     if "data" in obj:
+        data = obj["data"]
+        if not isinstance(data, list):
+            kind = "null" if data is None else type(data).__name__
+            raise InvalidPayload(f"{where}: \"data\" is {kind}, not a list of events.",
+                                 hint='Wrap the event(s) in a list: {"data": [{...}, ...]} (1 to 1,000 per request).')
+        if not data:
+            raise InvalidPayload(f"{where}: \"data\" is an empty list: nothing to send.",
+                                 hint="Put 1 to 1,000 events in data (TikTok refuses an empty batch).")
         return obj, None
     if "event" in obj:
         return None, obj
@@ -216,38 +82,72 @@ def _as_body(obj: Any, where: str, pixel_code: str) -> tuple[dict[str, Any] | No
                          hint="Paste the body your backend POSTs to /event/track/.")
 
 
-def parse_bodies(text: str, *, pixel_code: str = "", event_source: str = "web") -> list[dict[str, Any]]:
-    """Read a v1.3 body, a JSON list, or JSONL of bodies and/or events into a list of bodies.
+def _refuse_constant(name: str) -> Any:
+    raise InvalidPayload(f"{name} is not a JSON number: JSON cannot carry it and TikTok refuses it.",
+                         hint="Send a finite number (or leave the field out).")
 
-    Bare events are gathered (in order) into one body with `event_source` and `event_source_id`
-    = `pixel_code`; without a Pixel code that is an InvalidPayload naming the fix. Bodies are returned
-    unchanged and unsplit. Raises InvalidPayload with the line number for text that is not JSON.
-    """
-    stripped = text.strip()
-    if not stripped:
-        raise InvalidPayload("Nothing to send: the input is empty.", hint="Paste a v1.3 body or JSONL events.")
-    items: list[tuple[str, Any]]
+
+def _loads(text: str) -> Any:
+    """json.loads that refuses NaN/Infinity and turns nesting and number limits into InvalidPayload."""
     try:
-        whole = json.loads(stripped)
-        items = ([(f"item {i + 1}", o) for i, o in enumerate(whole)] if isinstance(whole, list)
-                 else [("body", whole)])
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidPayload("The JSON is nested too deeply to be an Events API body.",
+                             hint="An Events API body is a few levels deep: check the file.") from None
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise
+        raise InvalidPayload(f"The JSON holds a number the console cannot read ({exc}).",
+                             hint="Numbers in an Events API body are short: check the file.") from None
+
+
+def _check_text(text: str) -> None:
+    """Refuse lone surrogates (`"\\ud800"`): valid JSON escapes that no UTF-8 request can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPayload("The input holds a character that is not valid Unicode (a lone surrogate).",
+                             hint="Re-export the file as UTF-8; replace the broken character.") from None
+
+
+def _items(stripped: str) -> list[tuple[str, Any]]:
+    """The JSON values of a document (a list is its members) or of JSONL lines, each with where it came from."""
+    try:
+        whole = _loads(stripped)
+        return ([(f"item {i + 1}", o) for i, o in enumerate(whole)] if isinstance(whole, list)
+                else [("body", whole)])
     except json.JSONDecodeError as first_error:
         items = []
         for n, line in enumerate(stripped.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                items.append((f"line {n}", json.loads(line)))
+                items.append((f"line {n}", _loads(line)))
             except json.JSONDecodeError as exc:
                 # a multi-line body with a syntax error is better reported where the whole parse failed
                 whole_failed = n == 1 and stripped[:1] in "{[" and "\n" in stripped
                 bad, line_no = (first_error, first_error.lineno) if whole_failed else (exc, n)
                 raise InvalidPayload(f"line {line_no} is not valid JSON ({bad.msg} at column {bad.colno}).",
                                      hint="Send one v1.3 body, or one JSON object per line (JSONL).") from None
+        return items
+
+
+def parse_bodies(text: str, *, pixel_code: str = "", event_source: str = "web") -> list[dict[str, Any]]:
+    """Read a v1.3 body, a JSON list, or JSONL of bodies and/or events into a list of bodies.
+
+    Bare events are gathered (in order) into one body with `event_source` and `event_source_id`
+    = `pixel_code`; without a Pixel code that is an InvalidPayload naming the fix. Bodies are returned
+    unchanged and unsplit. Raises InvalidPayload with the line number for text that is not JSON, for
+    NaN/Infinity, lone surrogates, and a `data` that is not a list of events.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidPayload("Nothing to send: the input is empty.", hint="Paste a v1.3 body or JSONL events.")
+    _check_text(stripped)
     bodies: list[dict[str, Any]] = []
     loose: list[dict[str, Any]] = []
-    for where, obj in items:
-        body, event = _as_body(obj, where, pixel_code)
+    for where, obj in _items(stripped):
+        body, event = _as_body(obj, where)
         if body is not None:
             bodies.append(body)
         elif event is not None:
@@ -255,10 +155,22 @@ def parse_bodies(text: str, *, pixel_code: str = "", event_source: str = "web") 
     if loose:
         if not pixel_code:
             raise InvalidPayload(f"{len(loose)} bare event(s) have no Pixel code to go with them.",
-                                 hint="Set the Pixel code (sidebar or TEC_PIXEL_CODE), or wrap them in a v1.3 "
+                                 hint="Pass --pixel-code (or set TEC_PIXEL_CODE), or wrap them in a v1.3 "
                                       "body with event_source and event_source_id.")
         bodies.append({"event_source": event_source, "event_source_id": pixel_code, "data": loose})
     return bodies
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """The request bytes for a body: compact UTF-8 JSON; InvalidPayload for NaN/Infinity (not JSON)."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except ValueError:
+        raise InvalidPayload("The body holds NaN or Infinity, which JSON cannot carry.",
+                             hint="Send finite numbers only.") from None
+    except UnicodeEncodeError:
+        raise InvalidPayload("The body holds a character that is not valid Unicode (a lone surrogate).",
+                             hint="Replace the broken character.") from None
 
 
 def apply_test_event_code(bodies: Iterable[dict[str, Any]], code: str | None) -> list[dict[str, Any]]:
@@ -305,29 +217,34 @@ def resolve_token(settings: Settings) -> str:
                       hint="Events Manager > your Pixel > Settings > Events API > Generate Access Token.")
 
 
-def to_curl(exchange_or_body: Exchange | dict[str, Any], url: str | None = None) -> str:
+def to_curl(exchange_or_body: Exchange | dict[str, Any], url: str | None = None, *,
+            body_file: str | None = None) -> str:
     """A shell command that replays the request, with the token as `$TIKTOK_ACCESS_TOKEN`.
 
-    Contract: never contains a token; the body is pretty JSON in single quotes (shell-safe).
+    Contract: never contains a token. The body is pretty JSON in single quotes (shell-safe), or, with
+    `body_file`, read from that file (`--data @body.json`): a 1,000-event body inline is longer than a
+    shell accepts, so large bodies go as a download beside a short command.
     """
     if isinstance(exchange_or_body, Exchange):
         body, url = exchange_or_body.request_body, url or exchange_or_body.url
     else:
         body = exchange_or_body
     if not url:
-        raise ValueError("to_curl needs a URL for a bare body")
-    data = json.dumps(body, indent=2, ensure_ascii=False)
-    return (f"curl -sS -X POST {shlex.quote(url)} \\\n"
+        raise InvalidPayload("A cURL command needs the endpoint URL.", hint="Pass the URL the body goes to.")
+    head = (f"curl -sS -X POST {shlex.quote(url)} \\\n"
             f"  -H \"{ACCESS_TOKEN_HEADER}: {TOKEN_PLACEHOLDER}\" \\\n"
-            f"  -H 'Content-Type: application/json' \\\n"
-            f"  --data-raw {shlex.quote(data)}")
+            f"  -H 'Content-Type: application/json' \\\n")
+    if body_file is not None:
+        return head + f"  --data @{shlex.quote(body_file)}"
+    return head + f"  --data-raw {shlex.quote(curl_body(body).decode('utf-8'))}"
+
+
+def curl_body(body: dict[str, Any]) -> bytes:
+    """The body as the pretty JSON file a cURL command reads (`--data @body.json`)."""
+    return json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 # --- sending ------------------------------------------------------------------------------------------
-def _retryable_status(status: int) -> bool:
-    return status == 429 or status >= 500
-
-
 def _parse_response(resp: httpx.Response) -> tuple[dict[str, Any] | str | None, int | None, str | None,
                                                     str | None]:
     """(body, code, message, request_id) — code is None when the answer is not a TikTok envelope."""
@@ -373,7 +290,11 @@ class Sender:
         self._sleep = sleep
         self._rng = rng
         self._client = httpx.Client(
-            transport=transport, timeout=httpx.Timeout(settings.timeout_s),
+            # connect/write within the timeout; the answer is awaited up to the answer deadline, so a slow
+            # answer is not resent while it may still arrive (a retry follows only once that connection is
+            # closed, and the answer can no longer come back on it)
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout_s, read=max(settings.timeout_s, settings.answer_timeout_s)),
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json",
                      ACCESS_TOKEN_HEADER: self._token},
         )
@@ -411,7 +332,7 @@ class Sender:
         `content` is the body already serialized (the outbox's bytes), to avoid encoding it twice.
         """
         if content is None:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            content = encode_body(body)
         ex = Exchange("POST", self.url,
                       {"Content-Type": "application/json", ACCESS_TOKEN_HEADER: REDACTED, "User-Agent": USER_AGENT},
                       body, started_at=time.time())
@@ -440,7 +361,7 @@ class Sender:
                 if code is not None and 200 <= resp.status_code < 300:
                     retry = describe_code(code).retry
                 else:
-                    retry = _retryable_status(resp.status_code) or (code is not None and describe_code(code).retry)
+                    retry = is_retryable_status(resp.status_code) or (code is not None and describe_code(code).retry)
                     if code is None:
                         ex.error = f"HTTP {resp.status_code} without a TikTok envelope"
                     if resp.status_code == 429:
@@ -462,94 +383,15 @@ class Sender:
         return [self.send_one(part) for part in split_body(body)]
 
 
-# --- outbox-backed sending -----------------------------------------------------------------------------
-def _settle(store: Store, session_id: str, ids: Sequence[int], ex: Exchange, report: SendReport,
-            batch_id: int | None = None) -> None:
-    ex_id = store.add_exchange(session_id, ex, batch_id=batch_id)
-    outcome = ex.outcome
-    error = None if ex.accepted and not ex.partial else (ex.message or ex.error)
-    store.mark_outbox(ids, outcome if outcome != "undelivered" else "pending", code=ex.code, error=error,
-                      exchange_id=ex_id)
-    report.exchanges.append(ex)
-    report.exchange_ids.append(ex_id)
-    n = len(ids)
-    if outcome == "accepted":
-        report.accepted += n
-    elif outcome == "partial":
-        report.partial += n
-    elif outcome == "rejected":
-        report.rejected += n
-    else:
-        report.undelivered += n
-
-
-def send_with_outbox(store: Store, session_id: str, bodies: Iterable[dict[str, Any]], sender: Sender,
-                     progress: Progress | None = None) -> SendReport:
-    """Write every event to the outbox, then send in ≤1,000-event requests and settle each row.
-
-    Contract: rows leave "pending" only for an answer that ends the matter: accepted, partial (20001,
-    not resent) or rejected (kept with TikTok's message, resent by `retry_outbox`). A crash or
-    interrupt mid-way leaves the unsent rows pending; `retry_outbox` sends exactly those, same event_ids.
-    """
-    planned: list[tuple[dict[str, Any], QueuedBatch]] = []
-    for body in bodies:
-        for part in split_body(body):
-            planned.append((part, store.queue_batch(session_id, part)))
-    report = SendReport(session_id=session_id, events=sum(len(q.ids) for _, q in planned))
-    done = 0
-    if progress:
-        progress(0, report.events)
-    for part, queued in planned:
-        ex = sender.send_one(part, content=queued.content)
-        _settle(store, session_id, queued.ids, ex, report, batch_id=queued.batch_id)
-        done += len(queued.ids)
-        if progress:
-            progress(done, report.events)
-    return report
-
-
-def _outbox_batches(rows: Sequence[Any]) -> Iterator[tuple[str, dict[str, Any], list[int]]]:
-    """Group outbox rows by (session, top-level fields) in order, in chunks of ≤1,000."""
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for row in rows:
-        groups.setdefault((row.session_id, row.top_json), []).append(row)
-    for (session_id, top_json), members in groups.items():
-        top = json.loads(top_json)
-        for i in range(0, len(members), MAX_EVENTS_PER_REQUEST):
-            chunk = members[i:i + MAX_EVENTS_PER_REQUEST]
-            yield session_id, {**top, "data": [r.event for r in chunk]}, [r.id for r in chunk]
-
-
-def retry_outbox(store: Store, sender: Sender, *, session_id: str | None = None,
-                 include_rejected: bool = True, progress: Progress | None = None) -> SendReport:
-    """Resend what the outbox still holds (pending, and rejected unless told not to), same event_ids.
-
-    Rows are regrouped by their original top-level fields (Pixel, test event code) in the original
-    order. Exchanges are recorded under each row's own session.
-    """
-    statuses = ("pending", "rejected") if include_rejected else ("pending",)
-    rows = store.outbox_rows(statuses=statuses, session_id=session_id)
-    report = SendReport(session_id=session_id or "", events=len(rows))
-    done = 0
-    if progress:
-        progress(0, report.events)
-    for sid, body, ids in _outbox_batches(rows):
-        _settle(store, sid, ids, sender.send_one(body), report)
-        done += len(ids)
-        if progress:
-            progress(done, report.events)
-    return report
-
-
-
-
 # --- command-line helpers ------------------------------------------------------------------------------
-def settings_for_cli(settings: Settings, *, base_url: str | None = None, timeout: float | None = None) -> Settings:
+def settings_for_cli(settings: Settings, *, base_url: str | None = None, timeout: float | None = None,
+                     need_token: bool = False) -> Settings:
     """Settings for `tiktok-events send` / `outbox retry`: --base-url wins, then TEC_BASE_URL, then TikTok.
 
     The CLI has no in-process emulator, so the "emulator" target without a URL means TikTok's endpoint
-    (point --base-url at `tiktok-events emulator` to stay local). Raises ConfigError for a bad URL or
-    timeout.
+    (point --base-url at `tiktok-events emulator` to stay local). A local endpoint (127.0.0.1, localhost:
+    the emulator) needs no token, as in the app. With `need_token`, anywhere else without one is a
+    ConfigError naming where to get it. Raises ConfigError for a bad URL or timeout.
     """
     if base_url:
         url = base_url.strip().rstrip("/")
@@ -564,28 +406,14 @@ def settings_for_cli(settings: Settings, *, base_url: str | None = None, timeout
         if timeout <= 0:
             raise ConfigError(f"--timeout {timeout} must be positive.", hint="Use e.g. --timeout 10.")
         settings = settings.with_overrides(timeout_s=timeout)
+    if need_token and not settings.access_token:
+        host = (urlsplit(settings.base_url or "").hostname or "").lower()
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ConfigError(f"No access token: set {TOKEN_ENV}.",
+                              hint="Events Manager > your Pixel > Settings > Events API > Generate Access Token.")
+        settings = settings.with_overrides(access_token=EMULATOR_TOKEN)
     return settings
 
 
-def report_text(report: SendReport) -> str:
-    """People's version of a SendReport: one line per request, then where every event ended up."""
-    marks = {"accepted": "✓", "partial": "◐", "rejected": "✗", "undelivered": "…"}
-    lines = []
-    for i, ex in enumerate(report.exchanges, 1):
-        d = ex.decoded
-        what = f"code {ex.code} {d.name}" if ex.code is not None else (ex.error or f"HTTP {ex.status}")
-        lines.append(f"{marks[ex.outcome]} request {i}: {ex.event_count} events {ex.outcome} — {what}; "
-                     f"request_id {ex.request_id or '-'}; {len(ex.attempts)} attempt(s); {ex.latency_ms:.0f} ms")
-        if ex.outcome != "accepted":
-            lines.append(f"    {ex.message or d.meaning} Fix: {d.fix}")
-    lines.append(f"{report.accepted}/{report.events} events accepted, {report.partial} partial, "
-                 f"{report.rejected} rejected, {report.undelivered} undelivered.")
-    if report.rejected or report.undelivered:
-        lines.append("Events not accepted stay in the outbox: `tiktok-events outbox list`, then "
-                     "`tiktok-events outbox retry`.")
-    return "\n".join(lines)
-
-
-__all__ = ["Attempt", "Exchange", "SendReport", "Sender", "apply_test_event_code", "count_events",
-           "endpoint_url", "parse_bodies", "report_text", "resolve_token", "retry_outbox", "send_with_outbox",
-           "settings_for_cli", "split_body", "to_curl"]
+__all__ = ["CURL_INLINE_MAX", "Sender", "apply_test_event_code", "count_events", "curl_body", "encode_body",
+           "endpoint_url", "parse_bodies", "resolve_token", "settings_for_cli", "split_body", "to_curl"]

@@ -61,6 +61,9 @@ if bodies:
         render_findings(findings, key="send_findings")
         if partial_lint:
             st.caption("Linted the first 2,000 events only.")
+    held = ux.held_events(bodies)
+    send_invalid = bool(held) and st.checkbox(f"Also send the {len(held)} event(s) with lint errors (TikTok will "
+                                              "refuse them)", key="send_invalid")
     if not test_mode:
         st.warning("No test event code: set one in the sidebar (Events Manager > Test Events) to test safely. "
                    "Sending now needs a confirmation.", icon="⚠️")
@@ -72,12 +75,8 @@ if bodies:
     if ss.pop("send_pending", False):
         bar = st.progress(0.0, text="Queued in the outbox…")
         try:
-            with Store(settings.db_path) as store, tx.Sender(settings) as sender:
-                if ss["send_session_id"] is None:
-                    ss["send_session_id"] = store.create_session("Send page", target=settings.target,
-                                                                 base_url=settings.base_url or "")
-                report = tx.send_with_outbox(store, ss["send_session_id"], bodies, sender,
-                                          progress=lambda d, t: bar.progress(d / max(t, 1), text=f"{d:,}/{t:,} events"))
+            report = ux.send_now(settings, ss, bodies, {} if send_invalid else held,
+                                 progress=lambda d, t: bar.progress(d / max(t, 1), text=f"{d:,}/{t:,} events"))
             ss["send_last_ids"] = report.exchange_ids
             ss["send_last_codes"] = codes
             ss["send_last_summary"] = {k: v for k, v in report.to_dict().items() if k != "exchanges"}
@@ -92,19 +91,12 @@ if ss["send_session_id"]:
         st.subheader("Result")
         n_req = len(ss["send_last_ids"])
         msg = f"{summary['accepted']:,}/{summary['events']:,} event(s) accepted in {n_req} request(s)"
-        if summary["all_accepted"]:
-            st.success(msg)
-        else:
-            st.warning(msg + f" — {summary['partial']} partial, {summary['rejected']} rejected, "
-                       f"{summary['undelivered']} undelivered. Those not accepted stay in the outbox "
-                       "(resend: `tiktok-events outbox retry`).")
+        ux.render_send_summary(summary, msg)
         for i, ex in enumerate(last):
             ux.render_exchange(ex, key=f"send_ex_{i}")
         if n_req > 3:
             st.caption(f"{n_req - 3} more request(s) in the history and the session download.")
-        st.markdown("**Copy as cURL** (the token stays in `$TIKTOK_ACCESS_TOKEN`)")
-        with st.container(key="send_curl"):
-            st.code(tx.to_curl(tx.Exchange.from_dict(last[0])), language="bash")
+        ux.render_curl(last[0], key="send_curl")
     st.subheader("Session history")
     ux.render_history(history)
     st.download_button("Download the session (JSON)", ux.session_export(settings.db_path, ss["send_session_id"]),

@@ -75,7 +75,8 @@ def test_send_text_output_and_2500_split(emu: EmulatorServer, tmp_path: Path,
 
 
 @pytest.mark.parametrize(("env", "argv", "words"), [
-    ({"TIKTOK_ACCESS_TOKEN": ""}, ["--test-event-code", "T"], "No access token"),
+    ({"TIKTOK_ACCESS_TOKEN": ""}, ["--test-event-code", "T", "--base-url", "https://business-api.tiktok.com"],
+     "No access token"),
     ({}, [], "No test event code"),
     ({}, ["--test-event-code", "T", "--timeout", "-1"], "--timeout"),
     ({}, ["--test-event-code", "T", "--base-url", "ftp://x"], "--base-url"),
@@ -128,7 +129,9 @@ def test_rejected_exit_1_then_outbox(emu: EmulatorServer, tmp_path: Path, capsys
     assert code == EXIT_OK and [(r["event_id"], r["status"], r["last_code"]) for r in rows] == [
         ("ord_0", "rejected", 40002), ("ord_1", "rejected", 40002)]
     assert rows[0]["test_event_code"] == "T"
-    assert run(capsys, "outbox", "retry", "--base-url", emu.url)[0] == EXIT_OK
+    assert run(capsys, "outbox", "retry", "--base-url", emu.url)[0] == EXIT_OK  # refused events wait for a fix
+    assert emu.request_count == 1 and len(json.loads(run(capsys, "outbox", "list", "--format", "json")[1])) == 2
+    assert run(capsys, "outbox", "retry", "--rejected", "--base-url", emu.url)[0] == EXIT_OK
     code, out, _ = run(capsys, "outbox", "list")
     assert "Outbox empty" in out
 
@@ -154,8 +157,8 @@ def test_server_down_then_outbox_retry(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_outbox_retry_without_token_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """outbox retry needs the token like send does."""
-    code, _, err = run(capsys, "outbox", "retry", "--base-url", "http://127.0.0.1:9")
+    """outbox retry needs the token like send does (anywhere but a local emulator)."""
+    code, _, err = run(capsys, "outbox", "retry", "--base-url", "https://business-api.tiktok.com")
     assert code == EXIT_USAGE and "No access token" in err
 
 

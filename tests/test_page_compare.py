@@ -13,7 +13,7 @@ from core.demo import generate_store
 from core.events import load_server_events
 from core.har import parse_har
 from core.store import Store
-from core.transport import Exchange
+from core.exchange import Exchange
 
 PAGE = "pages/4_Compare.py"
 FIX = Path(__file__).parent / "fixtures"
@@ -99,14 +99,14 @@ def test_store_as_server_side_and_bad_upload(app_test) -> None:  # type: ignore[
     body = json.loads(SERVER.read_text())
     with Store(os.environ["TEC_DB"]) as store:
         session = store.create_session("test")
-        batch = store.queue_batch(session, body)
+        ids = store.add_outbox(session, body)
         ex_id = store.add_exchange(session, Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {},
                                                      body, status=200,
                                                      response_body={"code": 0, "message": "OK",
                                                                     "request_id": "req-e2e-1"},
                                                      code=0, message="OK", request_id="req-e2e-1"),
-                                   batch_id=batch.batch_id)
-        store.mark_outbox(batch.ids, "accepted", code=0, exchange_id=ex_id)  # as send_with_outbox settles it
+                                   row_ids=ids)
+        store.settle(ids, "accepted", code=0, exchange_id=ex_id)  # as the outbox settles it
     at = app_test(PAGE).run()
     at.file_uploader(key="compare_pixel_upload").set_value(("shop.har", HAR.read_bytes(), "application/json")).run()
     assert not at.exception and not at.error

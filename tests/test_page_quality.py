@@ -87,7 +87,7 @@ def test_sent_events_and_pixel_verdicts_from_a_har(app_test) -> None:  # type: i
     from core.store import Store
 
     with Store(os.environ["TEC_DB"]) as store:
-        store.queue_batch(store.create_session("test"), BODY)
+        store.add_outbox(store.create_session("test"), BODY)
     at = app_test(PAGE).run()
     assert not at.exception and not at.info
     assert {m.label: m.value for m in at.metric}["Events"] == "3"

@@ -84,7 +84,7 @@ def test_paste_errors_and_live_confirmation(app_test: Any) -> None:
 
 
 def test_upload_jsonl_and_rejection_shown(app_test: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An uploaded JSONL of bare events uses the sidebar Pixel; a 40002 is shown decoded, events pending."""
+    """An uploaded JSONL of bare events uses the sidebar Pixel; a 40002 naming one event rejects only that one."""
     monkeypatch.setenv("TEC_TEST_EVENT_CODE", "TESTUP")
     monkeypatch.setenv("TEC_PIXEL_CODE", "CUPLOAD")
     at = app_test(PAGE).run()
@@ -98,5 +98,7 @@ def test_upload_jsonl_and_rejection_shown(app_test: Any, monkeypatch: pytest.Mon
     at.button(key="send_go").click().run()
     assert not at.exception
     shown = texts(at)
-    assert "0/3 event(s) accepted" in shown and "PARAM_ERROR" in shown and "data.0.event_id" in shown
-    assert set(frame(at, "send_history")["status"]) == {"rejected"}
+    assert "2/3 event(s) accepted" in shown and "PARAM_ERROR" in shown and "data.0.event_id" in shown
+    history = frame(at, "send_history")
+    assert sorted(history["status"]) == ["accepted", "accepted", "rejected"]
+    assert list(frame(at, "send_not_accepted")["event_id"]) == [body(3)["data"][0]["event_id"]]

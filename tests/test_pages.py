@@ -65,7 +65,7 @@ def test_home_shows_outbox_status_from_the_store(app_test, tmp_path: Path, monke
     monkeypatch.setenv("TEC_DB", str(db))
     with Store(db) as store:
         sid = store.create_session("t", target="emulator")
-        store.queue_batch(sid, {"event_source": "web", "event_source_id": "C1",
+        store.add_outbox(sid, {"event_source": "web", "event_source_id": "C1",
                                 "data": [{"event": "Purchase", "event_id": f"ord_{i}_purchase",
                                           "event_time": 1735689600} for i in range(3)]})
     at = app_test().run()

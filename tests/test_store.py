@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from core.errors import StoreError
-from core.store import MIGRATIONS, Store, scrub_body, scrub_event
-from core.transport import Attempt, Exchange
+from core.exchange import Attempt, Exchange
+from core.privacy import scrub_body, scrub_event
+from core.store import MIGRATIONS, PlannedEvent, Store
 
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 RAW_EMAIL = "alice.raw@example.com"
@@ -99,49 +100,91 @@ def test_scrub_body_paths() -> None:
     assert b["data"][1]["user"]["email"] == RAW_EMAIL
 
 
-def test_queue_batch_content_is_the_body(store: Store) -> None:
-    """The queued bytes are exactly the body; the rows are pending, in order, with name and event_id."""
+def test_record_batch_keeps_each_event_in_order(store: Store) -> None:
+    """A recorded batch's rows are pending, in order, with name, event_id, input position and top level."""
     sid = store.create_session()
     b = body(3)
-    q = store.queue_batch(sid, b)
-    assert json.loads(q.content) == b and len(q.ids) == 3
+    ids = store.add_outbox(sid, b)
     rows = store.outbox_rows()
-    assert [(r.id, r.event_id, r.event_name, r.status) for r in rows] == [
-        (q.ids[i], f"ord_{i}", "Purchase", "pending") for i in range(3)]
+    assert [(r.id, r.event_id, r.event_name, r.status, r.input_index) for r in rows] == [
+        (ids[i], f"ord_{i}", "Purchase", "pending", i) for i in range(3)]
     assert rows[0].top == {"event_source": "web", "event_source_id": "CPIX", "test_event_code": "TEST1"}
-    assert rows[0].event == b["data"][0]
+    assert [r.event for r in rows] == b["data"]
 
 
 def test_raw_pii_never_reaches_the_file(tmp_path: Path) -> None:
-    """A body with a raw email is sent as given but stored without it, in outbox and exchange alike."""
+    """A body with a raw email is stored without it, in outbox and exchange alike."""
     path = tmp_path / "c.db"
     with Store(path) as s:
         sid = s.create_session()
         b = body(1, user={"email": RAW_EMAIL, "ip": "203.0.113.7"})
-        q = s.queue_batch(sid, b)
-        assert RAW_EMAIL in q.content.decode()  # the wire gets what the user asked for
+        ids = s.add_outbox(sid, b)
+        ex_id = s.add_exchange(sid, exchange(b, code=40062), row_ids=ids)
         s.add_exchange(sid, exchange(b, code=40062))
         (row,) = s.outbox_rows()
         assert row.pii_dropped == ["user.email"] and row.event["user"] == {"ip": "203.0.113.7"}
         assert RAW_EMAIL not in s.export_session(sid).decode()
+        assert s.exchanges(ids=[ex_id])[0].request_body["data"][0]["user"] == {"ip": "203.0.113.7"}
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("c.db*"))
     assert RAW_EMAIL.encode() not in raw
 
 
 def test_outbox_life_cycle(store: Store) -> None:
-    """Rows move pending -> rejected/accepted with attempts, code and error; counts follow."""
+    """Rows move pending -> blocked/accepted with attempts, reason, code and error; counts follow."""
     sid = store.create_session()
     ids = store.add_outbox(sid, body(4))
-    store.mark_outbox(ids[:2], "rejected", code=40105, error="Access token is incorrect", exchange_id=None)
-    store.mark_outbox(ids[2:], "accepted", code=0)
-    assert store.outbox_counts(sid) == {"pending": 0, "accepted": 2, "partial": 0, "rejected": 2}
-    rejected = store.outbox_rows(statuses=("rejected",))
-    assert [(r.attempts, r.last_code, r.last_error) for r in rejected] == [(1, 40105, "Access token is incorrect")] * 2
-    store.mark_outbox(ids[:2], "accepted", code=0)
-    assert store.outbox_rows(statuses=("rejected",)) == []
+    store.settle(ids[:2], "blocked", reason="token", code=40105, error="Access token is incorrect")
+    store.settle(ids[2:], "accepted", code=0)
+    assert store.outbox_counts(sid) == {"pending": 0, "accepted": 2, "blocked": 2, "rejected": 0, "held": 0,
+                                        "dropped": 0}
+    blocked = store.outbox_rows(statuses=("blocked",))
+    assert [(r.attempts, r.last_code, r.last_error, r.reason) for r in blocked] == [
+        (1, 40105, "Access token is incorrect", "token")] * 2
+    store.settle(ids[:2], "accepted", code=0)
+    assert store.outbox_rows(statuses=("blocked",)) == []
     assert store.outbox_rows(statuses=("accepted",))[0].attempts == 2
-    with pytest.raises(ValueError, match="status"):
-        store.mark_outbox(ids, "lost")
+    with pytest.raises(StoreError, match="status"):
+        store.settle(ids, "lost")
+
+
+def test_claims_keep_two_senders_apart(store: Store) -> None:
+    """A claimed batch is invisible to a second sender until released or its lease expires."""
+    sid = store.create_session()
+    ids = store.add_outbox(sid, body(3))
+    first = store.claim("host:1:a", 60)
+    assert [r.id for r in first] == ids and store.claim("host:1:b", 60) == []
+    store.release(ids, "host:1:a")
+    assert [r.id for r in store.claim("host:1:b", -1)] == ids  # a negative lease expires at once
+    assert [r.id for r in store.claim("host:1:c", 60)] == ids
+
+
+def test_claims_of_a_dead_process_are_void(store: Store) -> None:
+    """Rows claimed by a process of this machine that no longer runs are taken again at once, marked in flight."""
+    import socket
+    import subprocess
+    import sys
+
+    sid = store.create_session()
+    ids = store.add_outbox(sid, body(2))
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    owner = f"{socket.gethostname()}:{proc.pid}:x"
+    store.claim(owner, 3600)
+    store.set_in_flight(ids, owner, 3600)
+    assert store.claim("other:1:y", 60) == []
+    assert store.release_dead_claims() == 1
+    rows = store.claim("other:1:y", 60)
+    assert [r.id for r in rows] == ids and all(r.in_flight for r in rows)
+
+
+def test_recording_marker(store: Store) -> None:
+    """A session that records an input is incomplete until marked recorded; its batches are known by seq."""
+    sid = store.create_session("cli", input_key="k1", input_events=2)
+    assert [s.id for s in store.incomplete_sessions()] == [sid]
+    batch = store.record_batch(sid, {"event_source": "web"}, [PlannedEvent({"event": "Purchase"}, 0)], seq=0)
+    assert store.recorded_batches(sid) == {0: batch}
+    store.mark_recorded(sid)
+    assert store.incomplete_sessions() == [] and store.session_for_input("k1").id == sid  # type: ignore[union-attr]
 
 
 def test_outbox_rows_filters_by_session_and_limit(store: Store) -> None:
@@ -153,20 +196,20 @@ def test_outbox_rows_filters_by_session_and_limit(store: Store) -> None:
     assert {r.session_id for r in store.outbox_rows(session_id=a)} == {a}
 
 
-def test_exchanges_round_trip_with_batch_reference(store: Store) -> None:
-    """An exchange stored against its batch reads back with the events, stored once."""
+def test_exchanges_round_trip_with_row_reference(store: Store) -> None:
+    """An exchange stored against its outbox rows reads back as an Exchange with the events, stored once."""
     sid = store.create_session()
     b = body(2)
-    q = store.queue_batch(sid, b)
-    ex_id = store.add_exchange(sid, exchange(b), batch_id=q.batch_id)
+    ids = store.add_outbox(sid, b)
+    ex_id = store.add_exchange(sid, exchange(b), row_ids=ids)
     other = store.add_exchange(sid, exchange(body(1, code="T9"), code=40002))
     got = store.exchanges(sid)
-    assert [g["id"] for g in got] == [ex_id, other]
-    assert got[0]["request_body"] == b and got[0]["accepted"] is True and got[0]["decoded"]["name"] == "OK"
-    assert got[1]["request_body"]["test_event_code"] == "T9" and got[1]["outcome"] == "rejected"
-    assert [g["id"] for g in store.exchanges(sid, limit=1)] == [other]
-    assert [g["id"] for g in store.exchanges(sid, ids=[ex_id])] == [ex_id]
-    assert Exchange.from_dict(got[0]).request_id == "r1"
+    assert [g.id for g in got] == [ex_id, other] and {g.session_id for g in got} == {sid}
+    assert got[0].request_body == b and got[0].accepted is True and got[0].decoded.name == "OK"
+    assert got[1].request_body["test_event_code"] == "T9" and got[1].outcome == "rejected"
+    assert [g.id for g in store.exchanges(sid, limit=1)] == [other]
+    assert [g.id for g in store.exchanges(sid, ids=[ex_id])] == [ex_id]
+    assert got[0].request_id == "r1"
 
 
 def test_history_joins_request_ids(store: Store) -> None:
@@ -174,8 +217,8 @@ def test_history_joins_request_ids(store: Store) -> None:
     sid = store.create_session()
     b = body(2)
     ids = store.add_outbox(sid, b)
-    ex_id = store.add_exchange(sid, exchange(b))
-    store.mark_outbox(ids, "accepted", code=0, exchange_id=ex_id)
+    ex_id = store.add_exchange(sid, exchange(b), row_ids=ids)
+    store.settle(ids, "accepted", code=0, exchange_id=ex_id)
     rows = store.history(sid)
     assert [(r["event"], r["event_id"], r["status"], r["request_id"], r["attempts"]) for r in rows] == [
         ("Purchase", "ord_0", "accepted", "r1", 1), ("Purchase", "ord_1", "accepted", "r1", 1)]
@@ -186,7 +229,7 @@ def test_readers_for_compare_pages(store: Store) -> None:
     sid = store.create_session()
     ids = store.add_outbox(sid, body(2))
     store.add_outbox(sid, body(1, code="T2"))
-    store.mark_outbox(ids, "accepted", code=0)
+    store.settle(ids, "accepted", code=0)
     got = list(store.iter_sent_events(sid))
     assert [(t["test_event_code"], e["event_id"], s) for t, e, s in got] == [
         ("TEST1", "ord_0", "accepted"), ("TEST1", "ord_1", "accepted"), ("T2", "ord_0", "pending")]
@@ -200,8 +243,8 @@ def test_export_session(store: Store) -> None:
     """The session export is JSON with the session, its exchanges, per-event rows and counts."""
     sid = store.create_session("demo", target="emulator", base_url="http://127.0.0.1:1")
     b = body(1)
-    q = store.queue_batch(sid, b)
-    store.add_exchange(sid, exchange(b), batch_id=q.batch_id)
+    ids = store.add_outbox(sid, b)
+    store.add_exchange(sid, exchange(b), row_ids=ids)
     doc = json.loads(store.export_session(sid))
     assert doc["session"]["label"] == "demo" and doc["session"]["target"] == "emulator"
     assert len(doc["exchanges"]) == 1 and doc["exchanges"][0]["request_body"] == b
@@ -243,20 +286,43 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
 
 
 def test_exchange_for_event_finds_the_carrying_request(tmp_path: Path) -> None:
-    """The latest exchange whose batch carried an exact event_id is found through the outbox; others are None."""
-    from core.transport import Exchange
-
+    """The exchange TikTok kept an exact event_id from is found through the outbox; others are None."""
     with Store(tmp_path / "e.db") as s:
         sid = s.create_session("t")
-        for attempt in (1, 2):
+        for attempt, status in ((1, "accepted"), (2, "rejected")):
             body = {"event_source": "web", "event_source_id": "C1",
                     "data": [{"event": "Purchase", "event_id": "ord_1", "event_time": 1735689600}]}
-            batch = s.queue_batch(sid, body)
-            ex = Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {}, body, status=200, code=0,
-                          message=f"OK {attempt}", request_id=f"r{attempt}")
-            ex_id = s.add_exchange(sid, ex, batch_id=batch.batch_id)
-            s.mark_outbox(batch.ids, "accepted", code=0, exchange_id=ex_id)
+            ids = s.add_outbox(sid, body)
+            ex = Exchange("POST", "http://127.0.0.1:1/open_api/v1.3/event/track/", {}, body, status=200,
+                          code=0 if status == "accepted" else 40002, message=f"OK {attempt}", request_id=f"r{attempt}")
+            ex_id = s.add_exchange(sid, ex, row_ids=ids)
+            s.settle(ids, status, code=ex.code, exchange_id=ex_id)
         found = s.exchange_for_event("ord_1")
-        assert found is not None and found["request_id"] == "r2"
-        assert found["request_body"]["data"][0]["event_id"] == "ord_1"
+        assert found is not None and found.request_id == "r1"  # the accepted copy, not the latest re-send
+        assert found.request_body["data"][0]["event_id"] == "ord_1"
         assert s.exchange_for_event("ORD_1") is None and s.exchange_for_event("ord_2") is None
+
+
+def test_a_version_3_outbox_reads_back_after_migration(tmp_path: Path) -> None:
+    """Rows and exchanges written before schema 4 (events kept per batch) read back; 20001 rows become pending."""
+    path = tmp_path / "v3.db"
+    db = sqlite3.connect(path)
+    for sql in MIGRATIONS[:3]:
+        db.executescript(sql)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO schema_version VALUES (3)")
+    db.execute("INSERT INTO sessions VALUES ('s1', 1.0, 'old', 'emulator', '')")
+    events = [{"event": "Purchase", "event_id": f"ord_{i}", "event_time": 1735689600} for i in range(2)]
+    db.execute("INSERT INTO outbox_batches VALUES (1, 's1', '{}', ?, 1.0)", (json.dumps(events),))
+    db.execute("INSERT INTO outbox (id, session_id, batch_id, idx, event_name, event_id, status, created_at, "
+               "updated_at) VALUES (1, 's1', 1, 0, 'Purchase', 'ord_0', 'partial', 1, 1), "
+               "(2, 's1', 1, 1, 'Purchase', 'ord_1', 'accepted', 1, 1)")
+    db.execute("INSERT INTO exchanges (session_id, created_at, url, outcome, attempts, latency_ms, event_count, "
+               "batch_id, record) VALUES ('s1', 1, 'u', 'partial', 1, 1, 2, 1, ?)",
+               (json.dumps({"method": "POST", "url": "u", "request_headers": {}, "request_body": {}}),))
+    db.commit()
+    db.close()
+    with Store(path) as s:
+        assert [(r.event_id, r.status, r.reason) for r in s.outbox_rows(statuses=("pending", "accepted"))] == [
+            ("ord_0", "pending", "partial"), ("ord_1", "accepted", None)]
+        assert s.exchanges()[0].request_body["data"] == events

@@ -17,15 +17,14 @@ from core.config import EMULATOR_TOKEN, Settings
 from core.contract import REDACTED, TOKEN_PLACEHOLDER, TRACK_PATH
 from core.emulator import EmulatorServer, start_emulator
 from core.errors import ConfigError, InvalidPayload
+from core import outbox
+from core.exchange import Exchange
 from core.store import Store
 from core.transport import (
-    Exchange,
     Sender,
     apply_test_event_code,
     endpoint_url,
     parse_bodies,
-    retry_outbox,
-    send_with_outbox,
     split_body,
     to_curl,
 )
@@ -106,16 +105,27 @@ def test_transient_failure_then_success(emu: EmulatorServer, kind: str, opts: di
     assert received_ids(emu) == ["ord_0", "ord_1", "ord_2"]
 
 
-def test_slow_answer_past_timeout_then_success(emu: EmulatorServer) -> None:
-    """A read timeout is retried; the late copy reached the API too, and TikTok dedups it by event_id."""
+def test_slow_answer_past_the_timeout_is_awaited_not_resent(emu: EmulatorServer) -> None:
+    """An answer slower than the (connect/send) timeout is awaited: one request, one copy at TikTok."""
     emu.set_fault("slow", delay_s=0.5)
     with Sender(cfg(emu.url, timeout_s=0.2)) as sender:
+        (ex,) = sender.send_body(body(1))
+    assert ex.accepted and len(ex.attempts) == 1
+    assert [e["event_id"] for e in emu.received["TEST123"]] == ["ord_0"]
+
+
+def test_answer_past_the_answer_deadline_is_retried_after_the_connection_closed(emu: EmulatorServer) -> None:
+    """Past the answer deadline the connection is closed (its answer can no longer arrive), then resent."""
+    emu.set_fault("slow", delay_s=0.6)
+    with Sender(cfg(emu.url, timeout_s=0.2, answer_timeout_s=0.3)) as sender:
         (ex,) = sender.send_body(body(1))
     assert ex.accepted and len(ex.attempts) == 2
     assert ex.attempts[0].status is None and "timeout" in (ex.attempts[0].error or "")
     import time
 
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5  # the first copy lands late; TikTok keeps one of the two by event_id
+    while len(emu.received.get("TEST123", [])) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     flags = sorted((e["event_id"], e["deduplicated"]) for e in emu.received["TEST123"])
     assert flags == [("ord_0", False), ("ord_0", True)]
 
@@ -158,7 +168,7 @@ def test_2500_events_split_into_requests_of_at_most_1000(emu: EmulatorServer, st
     sid = store.create_session()
     seen: list[tuple[int, int]] = []
     with Sender(cfg(emu.url)) as sender:
-        report = send_with_outbox(store, sid, [body(2500)], sender, progress=lambda d, t: seen.append((d, t)))
+        report = outbox.send(store, sender, [body(2500)], session_id=sid, progress=lambda d, t: seen.append((d, t)))
     assert [r["events"] for r in emu.requests] == [1000, 1000, 500]
     ids = received_ids(emu)
     assert len(ids) == 2500 and len(set(ids)) == 2500
@@ -172,17 +182,18 @@ def test_server_down_then_outbox_retry_delivers_each_once(tmp_path: Path, store:
     port = free_port()
     sid = store.create_session()
     with Sender(cfg(f"http://127.0.0.1:{port}", max_attempts=2)) as sender:
-        report = send_with_outbox(store, sid, [body(1200)], sender)
+        report = outbox.send(store, sender, [body(1200)], session_id=sid)
     assert report.undelivered == 1200 and report.accepted == 0
     assert report.exchanges[0].outcome == "undelivered" and "refused" in (report.exchanges[0].error or "")
     assert store.outbox_counts(sid)["pending"] == 1200
     with start_emulator(token=TOKEN, port=port) as emu, Sender(cfg(emu.url)) as sender:
-        again = retry_outbox(store, sender)
+        again = outbox.retry(store, sender)
         ids = received_ids(emu)
-        assert retry_outbox(store, sender).events == 0  # nothing left
+        assert outbox.retry(store, sender).events == 0  # nothing left
     assert again.all_accepted and again.events == 1200
     assert ids == [f"ord_{i}" for i in range(1200)]
-    assert store.outbox_counts(sid) == {"pending": 0, "accepted": 1200, "partial": 0, "rejected": 0}
+    assert store.outbox_counts(sid) == {"pending": 0, "accepted": 1200, "blocked": 0, "rejected": 0, "held": 0,
+                                        "dropped": 0}
 
 
 def test_interrupted_batch_resumed_without_duplicates(emu: EmulatorServer, store: Store) -> None:
@@ -195,9 +206,9 @@ def test_interrupted_batch_resumed_without_duplicates(emu: EmulatorServer, store
 
     with Sender(cfg(emu.url)) as sender:
         with pytest.raises(KeyboardInterrupt):
-            send_with_outbox(store, sid, [body(2500)], sender, progress=stop_after_first)
+            outbox.send(store, sender, [body(2500)], session_id=sid, progress=stop_after_first)
         assert store.outbox_counts(sid)["pending"] == 1500
-        resumed = retry_outbox(store, sender, session_id=sid)
+        resumed = outbox.retry(store, sender, session_id=sid)
     ids = received_ids(emu)
     assert resumed.accepted == 1500 and [r["events"] for r in emu.requests] == [1000, 1000, 500]
     assert sorted(ids) == sorted(f"ord_{i}" for i in range(2500))
@@ -205,15 +216,15 @@ def test_interrupted_batch_resumed_without_duplicates(emu: EmulatorServer, store
 
 
 def test_rejected_events_stay_and_are_resent_after_fix(emu: EmulatorServer, store: Store) -> None:
-    """A 40105 keeps the events (status rejected, message kept); a retry with the right token delivers them."""
+    """A 40105 keeps the events (status blocked, message kept); a retry with the right token delivers them."""
     sid = store.create_session()
     with Sender(cfg(emu.url, access_token="wrong")) as sender:
-        report = send_with_outbox(store, sid, [body(2)], sender)
-    assert report.rejected == 2
-    (row, _) = store.outbox_rows(statuses=("rejected",))
+        report = outbox.send(store, sender, [body(2)], session_id=sid)
+    assert report.blocked == 2
+    (row, _) = store.outbox_rows(statuses=("blocked",))
     assert row.last_code == 40105 and "revoked" in (row.last_error or "") and row.attempts == 1
     with Sender(cfg(emu.url)) as sender:
-        assert retry_outbox(store, sender).all_accepted
+        assert outbox.retry(store, sender).all_accepted
     assert received_ids(emu) == ["ord_0", "ord_1"]
 
 
@@ -292,8 +303,8 @@ def test_token_never_in_db_exports_or_curl(tmp_path: Path, token: str) -> None:
     db = tmp_path / f"{abs(hash(token))}.db"
     with Store(db) as store, Sender(cfg("http://api.test", access_token=token), transport=transport) as sender:
         sid = store.create_session()
-        report = send_with_outbox(store, sid, [body(3)], sender)
-        retry_outbox(store, sender)
+        report = outbox.send(store, sender, [body(3)], session_id=sid)
+        outbox.retry(store, sender)
         texts = [store.export_session(sid).decode(), json.dumps(report.to_dict()), to_curl(report.exchanges[0]),
                  json.dumps([e.to_dict() for e in report.exchanges]), repr(sender.settings)]
     raw = b"".join(p.read_bytes() for p in tmp_path.glob(f"{db.name}*"))

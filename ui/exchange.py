@@ -13,8 +13,9 @@ import streamlit as st
 
 from core.config import Settings
 from core.emulator import EmulatorServer, start_emulator
-from core.store import Store
-from core.transport import Exchange, split_body
+from core.exchange import Exchange, SendReport
+from core.store import OUTBOX_STATUSES, Store
+from core.transport import CURL_INLINE_MAX, curl_body, split_body, to_curl
 
 OUTCOME_BADGE = {"accepted": "✅ accepted", "partial": "◐ partial", "rejected": "❌ rejected",
                  "undelivered": "⏳ undelivered"}
@@ -45,54 +46,71 @@ def target_banner(settings: Settings) -> None:
         st.info(f"Target: **custom endpoint** `{settings.base_url}`.", icon="🔌")
 
 
-def _as_dict(ex: Exchange | dict[str, Any]) -> dict[str, Any]:
-    return ex.to_dict() if isinstance(ex, Exchange) else ex
-
-
-def render_exchange(ex: Exchange | dict[str, Any], key: str) -> None:
+def render_exchange(ex: Exchange, key: str) -> None:
     """One round trip: request and response side by side, the decoded code, and the attempts timeline."""
-    d = _as_dict(ex)
-    decoded = d.get("decoded") or {}
-    outcome = d.get("outcome", "")
-    code = d.get("code")
-    head = f"**{OUTCOME_BADGE.get(outcome, outcome)}** · "
-    head += f"code `{code}` {decoded.get('name', '')}" if code is not None else f"{decoded.get('name', 'no answer')}"
-    head += f" · request_id `{d.get('request_id') or '-'}` · {d.get('latency_ms', 0):.0f} ms"
-    head += f" · {len(d.get('attempts') or [])} attempt(s)"
+    decoded = ex.decoded
+    head = f"**{OUTCOME_BADGE.get(ex.outcome, ex.outcome)}** · "
+    head += f"code `{ex.code}` {decoded.name}" if ex.code is not None else decoded.name
+    head += f" · request_id `{ex.request_id or '-'}` · {ex.latency_ms:.0f} ms · {len(ex.attempts)} attempt(s)"
     with st.container(border=True, key=f"{key}_box"):
         st.markdown(head)
-        meaning = f"{decoded.get('meaning', '')} **Fix:** {decoded.get('fix', '')}"
-        if outcome == "accepted":
+        meaning = f"{decoded.meaning} Fix: {decoded.fix}"
+        said = ex.message or ex.error or ""
+        if ex.outcome == "accepted":
             st.caption(meaning)
-        elif outcome == "partial":
-            st.warning(f"{d.get('message') or ''} — {meaning}")
+        elif ex.outcome == "partial":
+            st.warning(f"{said} — {meaning}")
         else:
-            st.error(f"{d.get('message') or d.get('error') or ''} — {meaning}")
+            st.error(f"{said} — {meaning}")
         left, right = st.columns(2)
-        body = d.get("request_body") or {}
-        n = len(body.get("data") or []) if isinstance(body, dict) else 0
+        n = ex.event_count
         with left:
-            st.markdown(f"**Request** · `{d.get('method', 'POST')} {d.get('url', '')}` · {n} event(s)")
-            st.json(d.get("request_headers") or {}, expanded=True)
-            st.json(body, expanded=n <= _BIG_BODY)
+            st.text(f"Request · {ex.method} {ex.url} · {n} event(s)")
+            st.json(ex.request_headers, expanded=True)
+            render_body(ex.request_body, key=f"{key}_request")
         with right:
-            st.markdown(f"**Response** · HTTP `{d.get('status') if d.get('status') is not None else '—'}`")
-            st.json(d.get("response_headers") or {}, expanded=False)
-            resp = d.get("response_body")
-            if isinstance(resp, dict):
-                st.json(resp, expanded=True)
-            elif resp:
-                st.code(str(resp), language="html")
+            st.text(f"Response · HTTP {ex.status if ex.status is not None else '—'}")
+            st.json(ex.response_headers, expanded=False)
+            if isinstance(ex.response_body, dict):
+                st.json(ex.response_body, expanded=True)
+            elif ex.response_body:
+                st.code(str(ex.response_body)[:4000], language="html")
             else:
-                st.caption(d.get("error") or "No response body.")
-        attempts = d.get("attempts") or []
-        if len(attempts) > 1 or d.get("error"):
-            rows = [{"#": i, "status": a.get("status"), "code": a.get("code"), "error": a.get("error"),
-                     "latency_ms": round(a.get("latency_ms") or 0, 1), "retry in (s)": a.get("retry_in_s")}
-                    for i, a in enumerate(attempts, 1)]
+                st.caption(ex.error or "No response body.")
+        if len(ex.attempts) > 1 or ex.error:
+            rows = [{"#": i, "status": a.status, "code": a.code, "error": a.error,
+                     "latency_ms": round(a.latency_ms or 0, 1), "retry in (s)": a.retry_in_s}
+                    for i, a in enumerate(ex.attempts, 1)]
             st.caption("Attempts (transient failures are retried with backoff and the same event_ids)")
             with st.container(key=f"{key}_attempts"):
                 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def render_body(body: dict[str, Any], key: str) -> None:
+    """A request body: whole when small, else its first events and a download of the whole body."""
+    data = body.get("data")
+    if not isinstance(data, list) or len(data) <= _BIG_BODY:
+        st.json(body, expanded=True)
+        return
+    st.json({**body, "data": data[:3]}, expanded=False)
+    st.caption(f"Showing 3 of {len(data):,} events.")
+    st.download_button("Download the whole body (JSON)", curl_body(body), file_name="body.json",
+                       mime="application/json", key=f"{key}_download", on_click="ignore")
+
+
+def render_curl(ex: Exchange, key: str) -> None:
+    """Copy as cURL: the command inline for a small body; for a large one a file and a command that reads it."""
+    st.markdown("**Copy as cURL** (the token stays in `$TIKTOK_ACCESS_TOKEN`)")
+    body = curl_body(ex.request_body)
+    with st.container(key=key):
+        if len(body) <= CURL_INLINE_MAX:
+            st.code(to_curl(ex), language="bash")
+            return
+        st.caption(f"The body is {len(body) / 1024:,.0f} KB: too long for a command line. Download it beside "
+                   "the command, which reads it from the file.")
+        st.code(to_curl(ex, body_file="body.json"), language="bash")
+        st.download_button("Download body.json for cURL", body, file_name="body.json", mime="application/json",
+                           key=f"{key}_body", on_click="ignore")
 
 
 def render_received(emu: EmulatorServer, preferred: Sequence[str]) -> None:
@@ -156,7 +174,7 @@ def render_history(rows: Sequence[dict[str, Any]]) -> None:
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], unit="s", utc=True)
     c1, c2, c3 = st.columns(3)
     events = c1.multiselect("Event", sorted(frame["event"].unique()), key="send_filter_event")
-    statuses = c2.multiselect("Status", ["accepted", "partial", "rejected", "pending"], key="send_filter_status")
+    statuses = c2.multiselect("Status", list(OUTBOX_STATUSES), key="send_filter_status")
     needle = c3.text_input("event_id contains", key="send_filter_event_id")
     if events:
         frame = frame[frame["event"].isin(events)]
@@ -165,7 +183,7 @@ def render_history(rows: Sequence[dict[str, Any]]) -> None:
     if needle:
         frame = frame[frame["event_id"].str.contains(needle, regex=False)]
     st.caption(f"{len(frame)} of {len(rows)} event(s)")
-    cols = ["updated_at", "event", "event_id", "status", "code", "attempts", "request_id", "error"]
+    cols = ["updated_at", "event", "event_id", "status", "reason", "code", "attempts", "request_id", "error"]
     with st.container(key="send_history"):
         st.dataframe(frame[cols], hide_index=True, width="stretch")
 
@@ -183,6 +201,41 @@ def lint_bodies(bodies: Sequence[dict[str, Any]], max_events: int = 2000) -> tup
         data = part.get("data")
         seen += len(data) if isinstance(data, list) else 1
     return findings, False
+
+
+def held_events(bodies: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """Events the linter finds errors in (absolute positions), held back from a send by default."""
+    from core.outbox import invalid_events
+
+    return invalid_events(bodies)
+
+
+def send_now(settings: Settings, state: Any, bodies: Sequence[dict[str, Any]], hold: dict[int, str],
+             progress: Callable[[int, int], None]) -> SendReport:
+    """Send through the outbox into the page's session (created on first use); held events are recorded, not sent."""
+    from core import outbox
+    from core.transport import Sender
+
+    with Store(settings.db_path) as store, Sender(settings) as sender:
+        if state["send_session_id"] is None:
+            state["send_session_id"] = store.create_session("Send page", target=settings.target,
+                                                            base_url=settings.base_url or "")
+        return outbox.send(store, sender, bodies, hold=hold, session_id=state["send_session_id"], progress=progress)
+
+
+def render_send_summary(summary: dict[str, Any], headline: str) -> None:
+    """Where every event of the last send ended up, and each one that was not accepted, by name and reason."""
+    if summary["all_accepted"]:
+        st.success(headline)
+        return
+    st.warning(f"{headline} — {summary['held']} held back, {summary['rejected']} rejected, {summary['blocked']} "
+               f"blocked (token), {summary['partial']} partial, {summary['undelivered']} undelivered. They stay in "
+               "the outbox (the Outbox page resends or drops them).")
+    notes = summary.get("not_accepted") or []
+    if notes:
+        with st.container(key="send_not_accepted"):
+            st.dataframe(pd.DataFrame(notes)[["index", "event", "event_id", "status", "reason"]], hide_index=True,
+                         width="stretch", column_config={"reason": st.column_config.TextColumn(width="large")})
 
 
 def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:

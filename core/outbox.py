@@ -1,0 +1,356 @@
+"""The delivery workflow: record every event, claim it, send it, settle it; resume and retry.
+
+On top of transport (HTTP) and store (SQLite), knowing TikTok's answers (contract §4):
+- a send records its whole input before anything is posted, batch by batch, and marks the session
+  recorded at the end; the same send run again (same input, same endpoint) resumes that session:
+  events already accepted are not sent again, events not yet recorded are recorded and sent;
+- rows are claimed with a lease before they are posted, so a send, an `outbox retry` and the app can
+  run at once on one database without sending an event twice; a dead sender's claims are void;
+- TikTok refuses a whole request over one bad event and names it (`data.N` in a 40002 message): that
+  event is marked rejected and the rest of the request is resent at once without it;
+- 20001 (partial success) does not say which events failed, so the whole request is resent with the
+  same event_ids (TikTok drops what it already has); token and permission refusals are kept as
+  `blocked` and go again once the token is fixed; invalid events are not retried unless asked;
+- an event whose raw email/phone the outbox did not keep is never resent changed without being asked.
+Only the one request in flight at a crash may reach TikTok twice; the report names its events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from core.config import Settings
+from core.contract import MAX_EVENTS_PER_REQUEST
+from core.exchange import EventNote, Exchange, SendReport
+from core.store import OutboxRow, PlannedEvent, Store, new_claim_owner
+from core.transport import BACKOFF_CAP_S, Sender, split_body
+
+Progress = Callable[[int, int], None]
+
+BLOCKED_CODES: Final = frozenset({40001, 40003, 40102, 40103, 40104, 40105, 40130})  # token / permission
+INVALID_CODES: Final = frozenset({40000, 40002, 40062})  # named event refused: peel it off and resend the rest
+PARTIAL_RESENDS: Final = 2  # 20001: resend the whole request at once this many times, then leave it pending
+_NAMED_EVENT_RE: Final = re.compile(r"\bdata[.\[](\d+)")
+_EVENT_PATH_RE: Final = re.compile(r"^data\[(\d+)\]")
+REASONS: Final = {
+    "transient": "no final answer yet (network, timeout, rate limit or server error): retried automatically",
+    "partial": "TikTok answered 20001 (partial success) without naming the failed events: resent whole",
+    "token": "refused for the access token or its permissions: retried once the token is fixed",
+    "invalid": "refused by TikTok as invalid: fix the source, then `outbox retry --rejected`, or `outbox drop`",
+    "lint": "held back: the linter found errors TikTok would refuse (send anyway with --send-invalid)",
+    "raw_pii": "the raw email/phone it carried was not kept: resend from your source with hashed values",
+    "dropped": "dropped by the user",
+}
+
+
+def invalid_events(bodies: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """Absolute event positions (over every body, in order) that the linter finds errors in, with why.
+
+    TikTok refuses a whole request over one bad event; holding those back lets the others through.
+    An error on a body's own fields (not on one event) holds every event of that body.
+    """
+    from core.lint import lint
+
+    held: dict[int, str] = {}
+    offset = 0
+    for body in (part for b in bodies for part in split_body(b)):  # linted as sent: ≤1,000 per request
+        raw = body.get("data")
+        data: list[Any] = raw if isinstance(raw, list) else []
+        for finding in lint(body):
+            if finding.severity != "error":
+                continue
+            match = _EVENT_PATH_RE.match(finding.path)
+            if match:
+                targets = [int(match.group(1))]
+                where = f"data[{offset + targets[0]}]{finding.path[match.end():]}"
+            else:
+                targets, where = list(range(len(data))), finding.path or "the body"
+            for i in targets:
+                if i < len(data):
+                    held.setdefault(offset + i, f"{finding.code} at {where}: {finding.message}")
+        offset += len(data)
+    return held
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a claim lasts: long enough for every attempt of one request, timeouts and backoff included."""
+    per_attempt = settings.timeout_s + max(settings.timeout_s, settings.answer_timeout_s) + BACKOFF_CAP_S
+    return max(30.0, settings.max_attempts * per_attempt)
+
+
+def input_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
+    """A key for "the same send": the SHA-256 of the input's canonical JSON and the endpoint it goes to."""
+    digest = hashlib.sha256(url.encode("utf-8"))
+    for body in bodies:
+        digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "replace"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+Part = tuple[dict[str, Any], list[PlannedEvent]]
+
+
+def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Part]:
+    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions."""
+    out = []
+    index = 0
+    for body in bodies:
+        for part in split_body(body):
+            top = {k: v for k, v in part.items() if k != "data"}
+            planned = []
+            for ev in part.get("data") or []:
+                reason = hold.get(index)
+                planned.append(PlannedEvent(ev, index, "held" if reason else "pending",
+                                            f"lint: {reason}" if reason else None))
+                index += 1
+            out.append((top, planned))
+    return out
+
+
+@dataclass(slots=True)
+class _Run:
+    """One delivery run's state: who claims, for how long, the originals of this run's input, the outcome."""
+
+    store: Store
+    sender: Sender
+    report: SendReport
+    owner: str = field(default_factory=new_claim_owner)
+    lease_s: float = 60.0
+    originals: dict[int, list[Any]] = field(default_factory=dict)  # batch id -> events as given
+    allow_changed: bool = False
+    final: dict[int, OutboxRow] = field(default_factory=dict)
+    progress: Progress | None = None
+    done: int = 0
+
+
+def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, label: str = "",
+         hold: Mapping[int, str] | None = None, resend: bool = False, session_id: str | None = None,
+         progress: Progress | None = None) -> SendReport:
+    """Record `bodies` in the outbox, then deliver them; resume the same send if it was interrupted.
+
+    `hold` maps absolute event positions to why they must not be sent (lint errors): they are recorded
+    as held and named in the report. Without `resend`, an earlier session of the same input (same
+    bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records
+    into that session instead (the app's session); `resend` always starts a new one.
+    """
+    key = input_key(bodies, sender.url)
+    parts = _parts(bodies, hold or {})
+    total = sum(len(planned) for _, planned in parts)
+    earlier = None if resend or session_id else store.session_for_input(key)
+    sid = session_id or (earlier.id if earlier else store.create_session(
+        label, target=sender.settings.target, base_url=sender.settings.base_url or "", input_key=key,
+        input_events=total))
+    report = SendReport(session_id=sid, events=total)
+    run = _Run(store, sender, report, lease_s=lease_seconds(sender.settings), progress=progress)
+    before = store.session_counts(sid) if earlier else None
+    recorded = store.recorded_batches(sid) if earlier else {}
+    for seq, (top, planned) in enumerate(parts):
+        batch_id = recorded.get(seq)
+        if batch_id is None:
+            batch_id = store.record_batch(sid, top, planned, seq=None if session_id else seq)
+        run.originals[batch_id] = [p.event for p in planned]
+    if not session_id:
+        store.mark_recorded(sid)
+    report.resumed = before["accepted"] if before else 0
+    _deliver(run, statuses=("pending",), session_id=sid)
+    _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
+    report.accepted = store.session_counts(sid)["accepted"] - report.resumed
+    return report
+
+
+def retry(store: Store, sender: Sender, *, session_id: str | None = None, rejected: bool = False,
+          allow_changed: bool = False, progress: Progress | None = None) -> SendReport:
+    """Resend what the outbox holds: pending and blocked events, and rejected/held ones with `rejected`.
+
+    Events keep their event_ids and top-level fields. An event whose raw PII was not stored is never
+    sent without it unless `allow_changed` (the change is named in the report). Sessions whose recording
+    was interrupted are listed in `incomplete_sessions`: their recorded events are sent, and running the
+    same send again records and sends the rest.
+    """
+    report = SendReport(session_id=session_id or "")
+    report.incomplete_sessions = [s.id for s in store.incomplete_sessions()
+                                  if session_id is None or s.id == session_id]
+    if rejected:
+        back = store.outbox_rows(statuses=("rejected", "held"), session_id=session_id)
+        store.set_status([r.id for r in back], "pending", "retry requested")
+    run = _Run(store, sender, report, lease_s=lease_seconds(sender.settings), allow_changed=allow_changed,
+               progress=progress)
+    waiting = store.outbox_rows(statuses=("pending", "blocked"), session_id=session_id)
+    report.events = len(waiting)
+    if waiting:
+        blocked = [r.id for r in waiting if r.status == "blocked"]
+        store.set_status(blocked, "pending", "token")
+        _deliver(run, statuses=("pending",), session_id=session_id)
+    _settle_report(run, run.final.values())
+    report.accepted = sum(1 for r in run.final.values() if r.status == "accepted")
+    return report
+
+
+def drop(store: Store, ids: Iterable[int] | None = None, *, statuses: Iterable[str] = ("rejected", "held"),
+         session_id: str | None = None) -> int:
+    """Take events out of the outbox for good (status dropped): the given ids, or every row of `statuses`."""
+    wanted = list(ids) if ids is not None else [r.id for r in store.outbox_rows(statuses=statuses,
+                                                                               session_id=session_id)]
+    store.set_status(wanted, "dropped", "dropped")
+    return len(wanted)
+
+
+# --- delivery -----------------------------------------------------------------------------------------
+def _deliver(run: _Run, *, statuses: tuple[str, ...], session_id: str | None) -> None:
+    """Claim and send batches until nothing claimable is left; interrupted, give every claim back."""
+    store = run.store
+    store.release_dead_claims()
+    total = store.session_counts(session_id)["pending"] if session_id else run.report.events
+    if run.progress:
+        run.progress(0, total)
+    cursor = 0  # one pass in id order: rows this run settled as pending wait for the next run
+    while True:
+        rows = store.claim(run.owner, run.lease_s, statuses=statuses, session_id=session_id,
+                           limit=MAX_EVENTS_PER_REQUEST, after_id=cursor)
+        if not rows:
+            return
+        cursor = rows[-1].id
+        try:
+            _send_rows(run, rows)
+        except BaseException:
+            store.release([r.id for r in rows], run.owner)
+            raise
+        run.done += len(rows)
+        if run.progress:
+            run.progress(min(run.done, total), total)
+
+
+def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:
+    """The event as it was given (this run's input), else as stored; a reason when it cannot go unchanged."""
+    given = run.originals.get(row.batch_id)
+    if given is not None and 0 <= row.idx < len(given):
+        return given[row.idx], None
+    if row.pii_dropped and not run.allow_changed:
+        return row.event, "raw_pii"
+    return row.event, None
+
+
+def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
+    """Send one claimed batch: peel off events TikTok names as invalid, resend 20001 whole, settle each row."""
+    store = run.store
+    sendable: list[tuple[OutboxRow, Any]] = []
+    run.report.resent_in_flight += [r.event_id for r in rows if r.in_flight]
+    for row in rows:
+        event, problem = _event_to_send(run, row)
+        if problem:
+            _settle(run, [row], "held", problem, error=f"raw values dropped at {', '.join(row.pii_dropped)}")
+        else:
+            sendable.append((row, event))
+    partials = 0
+    while sendable:
+        ids = [r.id for r, _ in sendable]
+        body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
+        store.set_in_flight(ids, run.owner, run.lease_s)
+        ex = run.sender.send_one(body)
+        ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
+        run.report.exchanges.append(ex)
+        run.report.exchange_ids.append(ex_id)
+        outcome = ex.outcome
+        if outcome == "accepted":
+            _settle(run, [r for r, _ in sendable], "accepted", None, ex=ex, ex_id=ex_id)
+            return
+        if outcome == "partial":
+            partials += 1
+            if partials <= PARTIAL_RESENDS:
+                continue
+            _settle(run, [r for r, _ in sendable], "pending", "partial", ex=ex, ex_id=ex_id)
+            return
+        if outcome == "undelivered":
+            _settle(run, [r for r, _ in sendable], "pending", "transient", ex=ex, ex_id=ex_id)
+            return
+        if ex.code in BLOCKED_CODES or ex.status in (401, 403):
+            _settle(run, [r for r, _ in sendable], "blocked", "token", ex=ex, ex_id=ex_id)
+            return
+        named = _named_events(ex, len(sendable)) if ex.code in INVALID_CODES else set()
+        if not named or len(named) == len(sendable):
+            _settle(run, [r for r, _ in sendable], "rejected", "invalid", ex=ex, ex_id=ex_id)
+            return
+        _settle(run, [sendable[i][0] for i in sorted(named)], "rejected", "invalid", ex=ex, ex_id=ex_id)
+        sendable = [pair for i, pair in enumerate(sendable) if i not in named]
+
+
+def _named_events(ex: Exchange, size: int) -> set[int]:
+    """Positions in the request that TikTok's message names (`data.3.event`, `data[3]`), within range."""
+    found = {int(m) for m in _NAMED_EVENT_RE.findall(ex.message or "")}
+    return {i for i in found if 0 <= i < size}
+
+
+def _settle(run: _Run, rows: Sequence[OutboxRow], status: str, reason: str | None, *, ex: Exchange | None = None,
+            ex_id: int | None = None, error: str | None = None) -> None:
+    if not rows:
+        return
+    message = error if ex is None else (None if status == "accepted" else (ex.message or ex.error))
+    run.store.settle([r.id for r in rows], status, reason=reason, code=ex.code if ex else None, error=message,
+                     exchange_id=ex_id, attempted=ex is not None)
+    for r in rows:
+        r.status, r.reason, r.last_error = status, reason, message
+        run.final[r.id] = r
+
+
+def _settle_report(run: _Run, rows: Iterable[OutboxRow]) -> None:
+    """Counts and one note per event that did not end accepted."""
+    report = run.report
+    for row in rows:
+        status = row.status
+        if status == "accepted" or status == "dropped":
+            continue
+        if status == "pending" and row.reason == "partial":
+            report.partial += 1
+        elif status == "pending":
+            report.undelivered += 1
+        elif status in ("rejected", "blocked", "held"):
+            setattr(report, status, getattr(report, status) + 1)
+        why = REASONS.get(row.reason or "", row.reason or "")
+        if row.last_error:
+            why = f"{row.last_error} — {why}" if why else row.last_error
+        report.notes.append(EventNote(row.event_id, row.event_name, status, why, row.input_index))
+
+
+def format_report(report: SendReport) -> str:
+    """People's version of a SendReport: one line per request, then where every event ended up and why."""
+    marks = {"accepted": "✓", "partial": "◐", "rejected": "✗", "undelivered": "…"}
+    lines = []
+    for i, ex in enumerate(report.exchanges, 1):
+        d = ex.decoded
+        what = f"code {ex.code} {d.name}" if ex.code is not None else (ex.error or f"HTTP {ex.status}")
+        lines.append(f"{marks[ex.outcome]} request {i}: {ex.event_count} events {ex.outcome} — {what}; "
+                     f"request_id {ex.request_id or '-'}; {len(ex.attempts)} attempt(s); {ex.latency_ms:.0f} ms")
+        if ex.outcome != "accepted":
+            lines.append(f"    {ex.message or d.meaning} Fix: {d.fix}")
+    if report.resumed:
+        lines.append(f"Resumed session {report.session_id}: {report.resumed} event(s) were already accepted "
+                     "and were not sent again.")
+    if report.resent_in_flight:
+        lines.append(f"{len(report.resent_in_flight)} event(s) were in flight when an earlier send stopped and went "
+                     "again: they may reach TikTok twice (TikTok drops the copy by event_id): "
+                     + ", ".join(report.resent_in_flight[:10]) + (" …" if len(report.resent_in_flight) > 10 else ""))
+    lines.append(f"{report.accepted + report.resumed}/{report.events} events accepted, {report.partial} partial, "
+                 f"{report.rejected} rejected, {report.blocked} blocked, {report.held} held, "
+                 f"{report.undelivered} undelivered.")
+    for note in report.notes[:50]:
+        where = f"data[{note.index}] " if note.index is not None else ""
+        lines.append(f"  {note.status:<8} {where}{note.event or '?'} {note.event_id or '(no event_id)'}: {note.reason}")
+    if len(report.notes) > 50:
+        lines.append(f"  … and {len(report.notes) - 50} more (`tiktok-events outbox list`).")
+    for sid in report.incomplete_sessions:
+        lines.append(f"Session {sid} was interrupted while recording its input: run the same `tiktok-events send` "
+                     "again to record and send the rest.")
+    if report.notes:
+        lines.append("Events not accepted stay in the outbox: `tiktok-events outbox list`; `outbox retry` resends "
+                     "pending and blocked ones, `outbox retry --rejected` the refused ones after a fix, "
+                     "`outbox drop` removes them.")
+    return "\n".join(lines)
+
+
+__all__ = ["BLOCKED_CODES", "REASONS", "Progress", "drop", "format_report", "input_key", "invalid_events",
+           "lease_seconds", "retry", "send"]

@@ -1,0 +1,158 @@
+"""What the console keeps of personal data: nothing raw. Raw email addresses and phone numbers are
+recognised by what the value is, wherever it sits, and dropped before anything is written to disk.
+
+TikTok (contract §2.3) wants email and phone normalized and SHA-256 hashed before sending; the console
+keeps only hashed values (64 hex) in its database, whatever key, nesting or list a raw value hides in:
+v1.3 `user.email`, 1.0's `context.user.email`, `user.emails`, misspelt keys, or an email used as
+`external_id`. Free text that may echo a value (an error message) is redacted the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from core.identity import is_sha256
+
+REDACTED_PII: Final = "[redacted]"
+_HEX64_RE: Final = re.compile(r"[0-9a-fA-F]{64}\Z")
+_EMAIL_RE: Final = re.compile(r"[^\s@<>()\[\]\"',;:]+@[^\s@<>()\[\]\"',;:]+\.[A-Za-z]{2,}")
+_PHONE_CHARS_RE: Final = re.compile(r"^\+?[\d\s().\-/]+$")
+_DATE_RE: Final = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
+_IPV4_RE: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+# keys whose digit strings are phone numbers even without a + or separators (misspellings included)
+# keys whose non-hashed text is personal data whatever it looks like (TikTok hashes these, contract §2.3)
+PII_KEYS: Final = frozenset({"email", "emails", "phone", "phones", "phone_number", "first_name", "last_name",
+                             "zip_code", "zip", "fn", "ln", "em", "ph", "zp"})
+_PAIR_RE: Final = re.compile(r'"([^"]*)":(?:"([^"]*)"|\[([^\[\]{}]*)\])')
+_JSON_STRING_RE: Final = re.compile(r'"([^"]*)"')
+_PHONE_KEY_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
+# phone numbers written in clear inside free text: +country code, or groups with separators
+_PHONE_IN_TEXT_RE: Final = re.compile(
+    r"(?<![\w+])\+\d[\d\s().\-]{6,18}\d|(?<![\w.])\(?\d{3}\)?[\s.\-]\d{3}[\s.\-]\d{4}(?!\w)")
+
+
+def is_raw_email(value: object) -> bool:
+    """True for a string that is (or plainly carries) an email address in clear, not a hash of one."""
+    return isinstance(value, str) and not is_sha256(value) and _EMAIL_RE.search(value) is not None
+
+
+def is_raw_phone(value: object, *, phone_key: bool = False) -> bool:
+    """True for a string that is a phone number in clear.
+
+    Under a phone-like key (`phone`, `phone_number`, `tel`, `mobile`, misspellings with "ph"), any string
+    of phone characters with 7-15 digits counts. Elsewhere the number must look like one: a leading `+`
+    with 8-15 digits, or digit groups with separators (`(415) 555-0100`, `020 7946 0958`); dates,
+    IPv4 addresses, plain ids and decimals do not.
+    """
+    if not isinstance(value, str) or is_sha256(value):
+        return False
+    text = value.strip()
+    if not text or _PHONE_CHARS_RE.match(text) is None:
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    if phone_key:
+        return 7 <= digits <= 15
+    if _DATE_RE.match(text) or _IPV4_RE.match(text) or not 8 <= digits <= 15:
+        return False
+    if text.startswith("+"):
+        return True
+    return any(sep in text for sep in " ()-") and digits >= 9
+
+
+def _is_phone_key(key: str) -> bool:
+    return _PHONE_KEY_RE.search(key) is not None
+
+
+def _is_raw(value: str, key: str) -> bool:
+    """The one rule, cheapest tests first (it runs on every string of every event recorded)."""
+    if len(value) == 64 and _HEX64_RE.match(value) is not None:
+        return False  # hashed
+    if key in PII_KEYS or key.lower() in PII_KEYS:
+        return bool(value.strip()) and not is_sha256(value)
+    if "@" in value:
+        return is_raw_email(value)
+    first = value.lstrip()[:1]
+    if not first or not (first.isdigit() or first in "+("):
+        return False
+    return is_raw_phone(value, phone_key=_is_phone_key(key))
+
+
+def _scrub(value: Any, path: str, key: str, dropped: list[str]) -> tuple[Any, bool]:
+    """(value without raw PII, keep?) — keep False when the whole value must go."""
+    if isinstance(value, str):
+        if _is_raw(value, key):
+            dropped.append(path)
+            return None, False
+        return value, True
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        changed = False
+        for k, v in value.items():
+            sub = f"{path}.{k}" if path else str(k)
+            new, keep = _scrub(v, sub, str(k), dropped)
+            changed = changed or not keep or new is not v
+            if keep:
+                out[k] = new
+        return (out if changed else value), True
+    if isinstance(value, list):
+        # a list of identifiers reads as one field: a raw member is reported at the list's path
+        items: list[Any] = []
+        changed = False
+        for i, v in enumerate(value):
+            if isinstance(v, str) and _is_raw(v, key):
+                changed = True
+                if path not in dropped:
+                    dropped.append(path)
+                continue
+            new, _ = _scrub(v, f"{path}[{i}]", key, dropped)
+            changed = changed or new is not v
+            items.append(new)
+        if changed and not items:
+            return None, False  # nothing hashed left: the key goes (an empty list would be sent on a retry)
+        return (items if changed else value), True
+    return value, True
+
+
+def _surely_clean(text: str) -> bool:
+    """True when a compact JSON text holds no raw PII: every `"key":"value"` and flat `"key":[...]` string
+    passes the same rule as the walk. A fast screen (C-speed regexes) so clean events are not walked;
+    any backslash (an escaped quote could fool the screen) sends the event to the walk."""
+    if "\\" in text:
+        return False
+    for key, value, items in _PAIR_RE.findall(text):
+        for v in (_JSON_STRING_RE.findall(items) if items else [value]):
+            if v and _is_raw(v, key):
+                return False
+    return True
+
+
+def scrub_event(event: Any, path: str = "", *, text: str | None = None) -> tuple[Any, list[str]]:
+    """The event without raw email/phone values anywhere in it, and the JSON paths of what was dropped.
+
+    Contract: never mutates its input; returns the same object when nothing had to go. Hashed values
+    (64 hex) and empty values stay; a list keeps its other members. A raw value is dropped, never replaced
+    by a placeholder (a placeholder would be sent on a retry). `text`, the event's JSON when the caller
+    has it, lets a clean event through without walking it.
+    """
+    if text is not None and _surely_clean(text):
+        return event, []
+    dropped: list[str] = []
+    clean, _ = _scrub(event, path.rstrip("."), "", dropped)
+    return clean, dropped
+
+
+def scrub_body(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`scrub_event` over a whole body (top-level fields and every event); (body or a copy, dropped paths)."""
+    clean, dropped = scrub_event(body)
+    return (clean if isinstance(clean, dict) else {}), dropped
+
+
+def redact_text(text: str | None) -> str | None:
+    """Free text (an error message, a response echoing a value) with emails and phone numbers replaced."""
+    if not text:
+        return text
+    return _PHONE_IN_TEXT_RE.sub(REDACTED_PII, _EMAIL_RE.sub(REDACTED_PII, text))
+
+
+__all__ = ["REDACTED_PII", "is_raw_email", "is_raw_phone", "redact_text", "scrub_body", "scrub_event"]
