@@ -26,9 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core import outbox  # noqa: E402
 from core.config import Settings  # noqa: E402 - after the path set-up above
 from core.store import Store  # noqa: E402
-from core import outbox  # noqa: E402
 from core.transport import Sender, split_body  # noqa: E402
 
 TOKEN = "bench-token-not-a-secret"

@@ -254,6 +254,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return EXIT_OK
     settings = settings_for_cli(settings, base_url=args.base_url, timeout=args.timeout, need_token=True)
     with Store(settings.db_path) as store, Sender(settings) as sender:
+        _incomplete_note(store)
         report = outbox.retry(store, sender, session_id=args.session, rejected=args.rejected,
                               allow_changed=args.without_raw_pii)
     if report.events == 0 and not report.incomplete_sessions:

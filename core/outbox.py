@@ -329,7 +329,7 @@ def format_report(report: SendReport) -> str:
             lines.append(f"    {ex.message or d.meaning} Fix: {d.fix}")
     if report.resumed:
         lines.append(f"Resumed session {report.session_id}: {report.resumed} event(s) were already accepted "
-                     "and were not sent again.")
+                     "and were not sent again (pass --resend to send them again, e.g. to test dedup).")
     if report.resent_in_flight:
         lines.append(f"{len(report.resent_in_flight)} event(s) were in flight when an earlier send stopped and went "
                      "again: they may reach TikTok twice (TikTok drops the copy by event_id): "

@@ -11,9 +11,9 @@ import pandas as pd
 from core.dedup import simulate
 from core.demo import generate_store
 from core.events import load_server_events
+from core.exchange import Exchange
 from core.har import parse_har
 from core.store import Store
-from core.exchange import Exchange
 
 PAGE = "pages/4_Compare.py"
 FIX = Path(__file__).parent / "fixtures"

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core import outbox
 from core.config import EMULATOR_TOKEN, Settings
 from core.contract import REDACTED, TOKEN_PLACEHOLDER, TRACK_PATH
 from core.emulator import EmulatorServer, start_emulator
 from core.errors import ConfigError, InvalidPayload
-from core import outbox
 from core.exchange import Exchange
 from core.store import Store
 from core.transport import (
