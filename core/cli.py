@@ -13,9 +13,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from core.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -39,6 +42,16 @@ def emit(obj: Any, fmt: str, text: Callable[[Any], str] | None = None, out: Text
         out.write(text(obj).rstrip("\n") + "\n")
 
 
+def load_settings() -> Settings:
+    """Settings from the environment (core.config); each bad TEC_* value is named on stderr, the rest apply."""
+    from core.config import resolve_settings
+
+    settings, problems = resolve_settings()
+    for problem in problems:
+        print(f"tiktok-events: setting ignored: {problem}", file=sys.stderr)
+    return settings
+
+
 def read_text_arg(path: str) -> str:
     """Text of FILE, or of standard input for '-'; InvalidFile with the fix when unreadable."""
     from core.errors import InvalidFile
@@ -58,7 +71,7 @@ def read_text_arg(path: str) -> str:
         raise InvalidFile(f"{path}: cannot read ({exc.strerror}).") from None
 
 
-# --- issue 2: hash / build / validate --------------------------------------------------------------
+# --- identifiers and bodies: hash / build / validate ---------------------------------------------
 def cmd_hash(args: argparse.Namespace) -> int:
     """Normalize + SHA-256 each VALUE; exit 1 when any is rejected."""
     from core.identity import hash_identifier
@@ -84,11 +97,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     `--format json` prints {"body", "identifiers", "suppressed", "rejected", "notes"} instead. The Pixel
     code, test event code and region fall back to TEC_PIXEL_CODE / TEC_TEST_EVENT_CODE / TEC_DEFAULT_REGION.
     """
-    from core.config import load_settings
     from core.errors import ConfigError
     from core.payload import ContentItem, EventSpec, build_body
 
-    settings = load_settings(os.environ)
+    settings = load_settings()
     pixel = args.pixel_code or settings.pixel_code
     if not pixel:
         raise ConfigError("No Pixel code.", hint="Pass --pixel-code (Events Manager > Data sources) "
@@ -147,7 +159,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
-# --- issue 3: send / outbox / emulator -------------------------------------------------------------
+# --- delivery: send / outbox / emulator -----------------------------------------------------------
 def cmd_send(args: argparse.Namespace) -> int:
     """Send FILE (a v1.3 body, or JSONL of bodies/events) through the outbox; exit 1 unless all accepted.
 
@@ -155,7 +167,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     with nothing sent. Test mode needs a test event code (flag, TEC_TEST_EVENT_CODE or in the body);
     `--live` sends without one and the events count in reporting.
     """
-    from core.config import TOKEN_ENV, load_settings
+    from core.config import TOKEN_ENV
     from core.errors import ConfigError
     from core.store import Store
     from core.transport import (
@@ -196,7 +208,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
     Retry exits 0 when everything left was accepted (or nothing was left), 1 otherwise, 2 without a token.
     """
-    from core.config import TOKEN_ENV, load_settings
+    from core.config import TOKEN_ENV
     from core.errors import ConfigError
     from core.store import Store
     from core.transport import Sender, report_text, retry_outbox, settings_for_cli
@@ -260,7 +272,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         emu.stop()
 
 
-# --- issue 4: pixels / dedup / demo ----------------------------------------------------------------
+# --- Pixel and dedup analysis: pixels / dedup / demo ---------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
     """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.pixel); `-` reads stdin.
 
@@ -402,7 +414,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- issue 5: quality ------------------------------------------------------------------------------
+# --- match quality: quality -----------------------------------------------------------------------
 def cmd_quality(args: argparse.Namespace) -> int:
     """Score every event's match keys with the EMQ proxy (core.quality, core.review); FILE is JSON/JSONL/CSV or -.
 

@@ -13,8 +13,9 @@ import streamlit as st
 
 from core.config import Settings
 from core.emulator import EmulatorServer, start_emulator
+from core.errors import InvalidFile
 from core.store import Store
-from core.transport import Exchange, split_body
+from core.transport import Exchange
 
 OUTCOME_BADGE = {"accepted": "✅ accepted", "partial": "◐ partial", "rejected": "❌ rejected",
                  "undelivered": "⏳ undelivered"}
@@ -170,21 +171,6 @@ def render_history(rows: Sequence[dict[str, Any]]) -> None:
         st.dataframe(frame[cols], hide_index=True, width="stretch")
 
 
-def lint_bodies(bodies: Sequence[dict[str, Any]], max_events: int = 2000) -> tuple[list[Any], bool]:
-    """Linter findings per ≤1,000-event request, for the first `max_events` events; True when some were skipped."""
-    from core.lint import lint
-
-    findings: list[Any] = []
-    seen = 0
-    for part in (p for body in bodies for p in split_body(body)):
-        if seen >= max_events:
-            return findings, True
-        findings.extend(lint(part))
-        data = part.get("data")
-        seen += len(data) if isinstance(data, list) else 1
-    return findings, False
-
-
 def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:
     """A zero-argument callable for st.download_button: the session JSON is built only when clicked."""
 
@@ -196,11 +182,12 @@ def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:
 
 
 def read_upload(getvalue: Callable[[], bytes], name: str) -> str:
-    """Text of an uploaded file (UTF-8, BOM tolerated); ValueError with the fix otherwise."""
+    """Text of an uploaded file (UTF-8, BOM tolerated); InvalidFile naming the file and the fix otherwise."""
     try:
         return getvalue().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{name} is not UTF-8 text: export it as UTF-8 JSON or JSONL.") from None
+        raise InvalidFile("The file is not UTF-8 text.", hint="Export it as UTF-8 JSON or JSONL.",
+                          file=name) from None
 
 
 def pretty(obj: Any) -> str:
