@@ -53,7 +53,7 @@ from core.contract import (
 from core.errors import InvalidPayload
 from core.lint.checker import EventContext, is_present, json_excerpt, json_kind, parse_iso_seconds
 from core.lint.event_checks import EventChecks
-from core.lint.findings import Finding, event_index, sort_findings
+from core.lint.findings import CATALOGUE, Finding, event_index, sort_findings
 from core.lint.jsonpath import join_index, join_key, pretty_json
 from core.lint.user_checks import UserChecks
 
@@ -488,9 +488,10 @@ def lint_upload(text: str, *, now: float | None = None) -> tuple[list[object], l
     findings = lint_bodies(records, lines=lines, now=now, split=False)
     bare = sum(1 for r in records if isinstance(r, dict) and _is_bare_event(r))
     if bare:
-        info = Finding("info", "body.event_list", "", f"{bare} line(s) hold a bare event: read as the data "
-                       "array of one request.", "Nothing to do for the console; TikTok needs them wrapped in a "
-                       "v1.3 body with event_source and event_source_id.")
+        info = Finding(CATALOGUE["body.event_list"].severity, "body.event_list", "",
+                       f"{bare} line(s) hold a bare event: read as the data array of one request.",
+                       "Nothing to do for the console; TikTok needs them wrapped in a v1.3 body with "
+                       "event_source and event_source_id.")
         findings = sort_findings([*findings, info])
     return records, findings
 

@@ -9,7 +9,7 @@ TikTok value comes from instead of "rename".
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import re
 from typing import Any, Final
 
@@ -161,22 +161,31 @@ class UserChecks(Checker):
 
     def ip(self, value: str, path: str) -> None:
         text = value.strip()
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            if "," in text:
-                fix = "Send only the first address of the X-Forwarded-For list (the client)."
-            elif len(text) == 64 and _HEX_RE.match(text):
-                fix = "Send the IP unhashed: TikTok hashes nothing here."
-            elif re.fullmatch(r"[\d.]+:\d+", text) or text.startswith("["):
-                fix = "Drop the port: send only the address."
-            else:
-                fix = None
-            self.add("user.ip.invalid", path, f"ip {json_excerpt(value)} is not an IPv4 or IPv6 address.", fix)
+        reason = _ip_reason(text)
+        if not reason:
             return
-        from core.quality import REASONS, ip_reason  # the EMQ proxy's rule; pandas loads only for an ip
+        if reason in _NO_POINTS:
+            from core.quality import REASONS
 
-        reason = ip_reason(text)
-        if reason:
             what, fix = REASONS[reason]
             self.add("user.ip.private", path, f"ip {text} {what}: the EMQ proxy gives it no points.", fix)
+            return
+        self.add("user.ip.invalid", path, f"ip {json_excerpt(value)} is not an IPv4 or IPv6 address.",
+                 _INVALID_IP_FIX.get(reason))
+
+
+# the EMQ proxy's reasons for an address that parses but earns no points, and fixes for one that does not
+_NO_POINTS: Final = frozenset(("loopback", "private", "not_public"))
+_INVALID_IP_FIX: Final = {
+    "ip_list": "Send only the first address of the X-Forwarded-For list (the client).",
+    "hashed": "Send the IP unhashed: TikTok hashes nothing here.",
+    "has_port": "Drop the port: send only the address.",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_reason(text: str) -> str:
+    """core.quality's verdict on one IP, once per distinct address (a batch repeats its servers' IPs)."""
+    from core.quality import ip_reason  # the EMQ proxy's rule; pandas loads only when an ip is linted
+
+    return ip_reason(text)
