@@ -791,3 +791,13 @@ def test_finding_json_keeps_its_five_fields_unless_line_or_event_id_is_set() -> 
     assert list(f.as_dict()) == ["severity", "code", "path", "message", "fix"]
     g = L.Finding("error", "data.empty", "data[2]", "m", "x", line=7, event_id="e2")
     assert g.as_dict()["line"] == 7 and g.as_dict()["event_id"] == "e2"
+
+
+def test_lint_upload_jsonl_event_keeps_its_consent() -> None:
+    """A JSONL event line with ad_user_data DENIED is checked for personal data at its absolute path."""
+    event = valid()["data"][0]
+    text = "\n".join([json.dumps(event), json.dumps({**event, "event_id": "e1", "ad_user_data": "DENIED"})])
+    _, findings = L.lint_upload(text, now=NOW)
+    hit = next(f for f in findings if f.code == "consent.denied_with_pii" and f.path.startswith("data[1].user.email"))
+    assert (hit.line, hit.event_id) == (2, "e1")
+    assert not any(f.code == "consent.denied_with_pii" and f.path.startswith("data[0]") for f in findings)

@@ -456,7 +456,8 @@ def lint_bodies(bodies: Sequence[object], *, lines: Sequence[int | None] | None 
         start = len(linter.out)
         with contextlib.suppress(RecursionError):  # pathological nesting: report what was found
             if lines is not None and isinstance(body, dict) and _is_bare_event(body):  # a JSONL event line
-                linter.event(body, join_index("data", linter.offset), linter.context(None))
+                path = join_index("data", linter.offset)
+                linter.event(body, path, linter.context(None, _denied_path(body, path)))
             else:
                 linter.body(body)
         events = _events_of(body)
