@@ -254,3 +254,16 @@ def test_every_console_error_is_raised_or_caught() -> None:
     """No exception class is dead: each is raised or caught somewhere in core/."""
     unused = {"ConsoleError", *console_error_classes()} - _raised_or_caught()
     assert unused == set()
+
+
+_ISSUE_NUMBER = re.compile(r"\bissue[ _#-]*\d", re.IGNORECASE)
+
+
+def test_names_speak_of_the_product_not_of_issue_numbers() -> None:
+    """No issue numbers in code, comments or file names: a name says what the product does."""
+    tops = [ROOT / "app.py", ROOT / "core", ROOT / "ui", ROOT / "pages", ROOT / "tests", ROOT / "bench",
+            ROOT / "scripts"]
+    files = [f for top in tops for f in ([top] if top.is_file() else sorted(top.rglob("*.py")))]
+    offenders = [str(f.relative_to(ROOT)) for f in files
+                 if _ISSUE_NUMBER.search(f.name) or _ISSUE_NUMBER.search(f.read_text(encoding="utf-8"))]
+    assert offenders == []
