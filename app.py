@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from core.errors import StoreError
 from core.store import Store
+from ui.errors import show_error
 
 settings = ui.page_setup("Home", "🎯")
 
@@ -34,7 +35,7 @@ try:
     with Store(settings.db_path) as store:
         counts, sessions = store.outbox_counts(), store.sessions()
 except StoreError as exc:
-    st.warning(f"The history database cannot be opened: {exc}")
+    show_error(exc, source="History database")
 else:
     s1, s2, s3, s4 = st.columns(4)
     s1.metric("Send sessions", len(sessions))

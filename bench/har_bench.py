@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -113,7 +112,7 @@ def main() -> None:
         print(f"HAR: {size_mb:,.1f} MB, {entries:,} entries, {hits:,} Pixel hits (written in "
               f"{time.perf_counter() - t:,.1f} s)")
         out = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), path=str(path))],
-                             capture_output=True, text=True, check=True, env={**os.environ})
+                             capture_output=True, text=True, check=True)
         res = json.loads(out.stdout.strip().splitlines()[-1])
         growth_mb = (res["rss_peak_kb"] - res["rss_base_kb"]) / 1024
         print(f"parse_har: {res['seconds']:,.2f} s ({size_mb / res['seconds']:,.1f} MB/s), "

@@ -14,9 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from core.errors import ConfigError, ConsoleError
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -45,6 +48,16 @@ def _note(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def load_settings() -> Settings:
+    """Settings from the environment (core.config); each bad TEC_* value is named on stderr, the rest apply."""
+    from core.config import resolve_settings
+
+    settings, problems = resolve_settings()
+    for problem in problems:
+        print(f"tiktok-events: setting ignored: {problem}", file=sys.stderr)
+    return settings
+
+
 def read_text_arg(path: str) -> str:
     """Text of FILE, or of standard input for '-'; InvalidFile with the fix when unreadable."""
     from core.errors import InvalidFile
@@ -64,7 +77,7 @@ def read_text_arg(path: str) -> str:
         raise InvalidFile(f"{path}: cannot read ({exc.strerror}).") from None
 
 
-# --- issue 2: hash / build / validate --------------------------------------------------------------
+# --- identifiers and bodies: hash / build / validate ---------------------------------------------
 def cmd_hash(args: argparse.Namespace) -> int:
     """Normalize + SHA-256 each VALUE; exit 1 when any is rejected."""
     from core.identity import hash_identifier
@@ -90,11 +103,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     `--format json` prints {"body", "identifiers", "suppressed", "rejected", "notes"} instead. The Pixel
     code, test event code and region fall back to TEC_PIXEL_CODE / TEC_TEST_EVENT_CODE / TEC_DEFAULT_REGION.
     """
-    from core.config import load_settings
     from core.errors import ConfigError
     from core.payload import ContentItem, EventSpec, build_body
 
-    settings = load_settings(os.environ)
+    settings = load_settings()
     pixel = args.pixel_code or settings.pixel_code
     if not pixel:
         raise ConfigError("No Pixel code.", hint="Pass --pixel-code (Events Manager > Data sources) "
@@ -153,7 +165,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
-# --- issue 3: send / outbox / emulator -------------------------------------------------------------
+# --- delivery: send / outbox / emulator -----------------------------------------------------------
 def cmd_send(args: argparse.Namespace) -> int:
     """Send FILE (a v1.3 body, or JSONL of bodies/events) through the outbox; exit 1 unless all accepted.
 
@@ -164,7 +176,6 @@ def cmd_send(args: argparse.Namespace) -> int:
     `--resend` sends everything again (a deliberate dedup test).
     """
     from core import outbox
-    from core.config import load_settings
     from core.store import Store
     from core.transport import Sender, apply_test_event_code, count_events, parse_bodies, settings_for_cli
 
@@ -231,7 +242,6 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     was accepted (or nothing was left), 1 otherwise, 2 without a token; drop exits 0.
     """
     from core import outbox
-    from core.config import load_settings
     from core.store import WAITING, Store
     from core.transport import Sender, settings_for_cli
 
@@ -292,7 +302,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         emu.stop()
 
 
-# --- issue 4: pixels / dedup / demo ----------------------------------------------------------------
+# --- Pixel and dedup analysis: pixels / dedup / demo ---------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
     """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.pixel); `-` reads stdin.
 
@@ -434,7 +444,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- issue 5: quality ------------------------------------------------------------------------------
+# --- match quality: quality -----------------------------------------------------------------------
 def cmd_quality(args: argparse.Namespace) -> int:
     """Score every event's match keys with the EMQ proxy (core.quality, core.review); FILE is JSON/JSONL/CSV or -.
 

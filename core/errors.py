@@ -1,28 +1,49 @@
-"""The console's exception family: every error carries text a user can act on.
+"""The console's exception family: every error carries text a user can act on, and where it happened.
 
-    ConsoleError                 base: `str(err)` is the message, `err.hint` what to do next
+    ConsoleError                 base: `err.message`, `err.hint` (what to do next), `err.file`, `err.line`,
+    │                            `err.path` (where); `str(err)` says all of them
     ├── InvalidInput             bad input from a user or a file (CLI exit code 2)
     │   ├── InvalidIdentifier    an email / phone / external_id that cannot be normalized
     │   ├── InvalidPayload       a body that cannot be read as an Events API payload at all
+    │   │   └── UnusableHit      a Pixel hit that yields no event (core.pixel; `kind` says why)
     │   └── InvalidFile          a file that is missing, unreadable or not in a supported format
+    │       └── MissingOrderColumns  an orders file without a required column (core.orders; `columns`)
     ├── ConfigError              a setting is missing or wrong (no token, no test event code, bad URL)
-    ├── TransportError           no usable answer from the Events API after all retries
     └── StoreError               the SQLite store cannot be opened or migrated
+
+Subclasses that carry a record of their own module live beside it and are drawn here; a test keeps this
+drawing and the classes in core/ the same, and every class raised or caught somewhere in core/.
 """
 
 from __future__ import annotations
 
 
 class ConsoleError(Exception):
-    """Base of every error the console raises on purpose; the message is user-facing."""
+    """Base of every error the console raises on purpose; the message is user-facing.
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    `file` (a name or path), `line` (1-based) and `path` (a JSON path such as `data[3].user`) say where
+    the problem is when the error has a place; `str(err)` puts them in front of the message.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, file: str | None = None,
+                 line: int | None = None, path: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.file = file
+        self.line = line
+        self.path = path
+
+    @property
+    def where(self) -> str:
+        """"orders.csv, line 3, at data[0].user" from the context that is set; "" when none is."""
+        parts = [self.file or "", f"line {self.line}" if self.line is not None else "",
+                 f"at {self.path}" if self.path else ""]
+        return ", ".join(p for p in parts if p)
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}" if self.hint else self.message
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text} {self.hint}" if self.hint else text
 
 
 class InvalidInput(ConsoleError):
@@ -49,10 +70,6 @@ class InvalidFile(InvalidInput):
 
 class ConfigError(ConsoleError):
     """A missing or wrong setting (token, test event code, base URL, database path)."""
-
-
-class TransportError(ConsoleError):
-    """The Events API could not be reached or gave no usable answer after every retry."""
 
 
 class StoreError(ConsoleError):

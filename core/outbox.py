@@ -27,6 +27,7 @@ from typing import Any, Final
 from core.config import Settings
 from core.contract import MAX_EVENTS_PER_REQUEST
 from core.exchange import EventNote, Exchange, SendReport
+from core.lint.findings import Finding
 from core.store import OutboxRow, PlannedEvent, Store, new_claim_owner
 from core.transport import BACKOFF_CAP_S, Sender, split_body
 
@@ -48,32 +49,19 @@ REASONS: Final = {
 }
 
 
-def invalid_events(bodies: Sequence[dict[str, Any]]) -> dict[int, str]:
+def invalid_events(bodies: Sequence[dict[str, Any]], findings: Iterable[Finding] | None = None) -> dict[int, str]:
     """Absolute event positions (over every body, in order) that the linter finds errors in, with why.
 
     TikTok refuses a whole request over one bad event; holding those back lets the others through.
-    An error on a body's own fields (not on one event) holds every event of that body.
+    `findings` are `lint_bodies(bodies)` when the caller has them already. Errors above the events (a
+    body's own fields) hold nothing back: TikTok refuses that request whole and the report names it.
     """
-    from core.lint import lint
+    from core.lint import lint_bodies
 
     held: dict[int, str] = {}
-    offset = 0
-    for body in (part for b in bodies for part in split_body(b)):  # linted as sent: ≤1,000 per request
-        raw = body.get("data")
-        data: list[Any] = raw if isinstance(raw, list) else []
-        for finding in lint(body):
-            if finding.severity != "error":
-                continue
-            match = _EVENT_PATH_RE.match(finding.path)
-            if match:
-                targets = [int(match.group(1))]
-                where = f"data[{offset + targets[0]}]{finding.path[match.end():]}"
-            else:
-                targets, where = list(range(len(data))), finding.path or "the body"
-            for i in targets:
-                if i < len(data):
-                    held.setdefault(offset + i, f"{finding.code} at {where}: {finding.message}")
-        offset += len(data)
+    for f in lint_bodies(bodies) if findings is None else findings:
+        if f.severity == "error" and (match := _EVENT_PATH_RE.match(f.path)):
+            held.setdefault(int(match.group(1)), f"{f.code} at {f.path}: {f.message}")
     return held
 
 

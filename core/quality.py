@@ -340,6 +340,15 @@ def _ip_code(text: str) -> int:
     return VALID
 
 
+def ip_reason(text: str) -> str:
+    """The EMQ proxy's reason code for one IP text: "" when it earns points, else why not.
+
+    The one IP rule of the console: core.lint flags exactly the addresses this gives no points
+    (loopback, private, documentation, shared, reserved). TikTok §2.3: the visitor's public address.
+    """
+    return REASON_CODES[_ip_code(text.strip())]
+
+
 def _classify_ip(s: pd.Series) -> npt.NDArray[np.int8]:
     """TikTok §2.3: the visitor's public IPv4/IPv6, unhashed. Dotted quads are decided with numpy over
     the range table; everything else (IPv6, ports, lists) goes through ipaddress one distinct value each."""

@@ -11,6 +11,7 @@ from core.errors import InvalidInput
 from core.lint import lint
 from core.payload import EVENT_CHOICES, EventSpec, build_body, contents_from_rows, event_id_hint
 from ui.build import more_fields, render_build_effects
+from ui.errors import show_error
 from ui.findings import render_findings
 
 settings = ui.page_setup("Build", "🧱")
@@ -22,7 +23,7 @@ CUSTOM, EXAMPLE_PIXEL = "Custom…", "CEXAMPLEPIXEL0000001"
 CONTENT_COLUMNS = ["content_id", "content_name", "price", "quantity"]
 EXAMPLE = {"build_event": "Purchase", "build_order_id": "10492", "build_email": "alice@example.com",
            "build_phone": "+1 213 373 4253", "build_value": 129.99, "build_currency": "USD",
-           "build_ip": "203.0.113.7", "build_url": "https://shop.example/checkout/thanks",
+           "build_ip": "203.0.114.7", "build_url": "https://shop.example/checkout/thanks",
            "build_user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 "
                                "(KHTML, like Gecko) Version/17.5 Safari/605.1.15"}
 
@@ -102,7 +103,7 @@ with out:
                             region=settings.default_region)
     except InvalidInput as exc:
         st.session_state.pop("built_body", None)  # never leave a stale body for the Send page
-        st.error(f"{exc.message} {exc.hint or ''}")
+        show_error(exc)
         st.stop()
     st.session_state["built_body"] = result.body  # hashed values only: what the Send page sends
     st.subheader("Request body")

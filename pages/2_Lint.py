@@ -1,4 +1,4 @@
-"""Lint: paste or upload a request body -> every finding at its JSON path with the fix, and the marked body."""
+"""Lint: paste or upload a body or a JSONL batch -> every finding at its JSON path with the fix, the marked body."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import json
 import streamlit as st
 
 import ui
-from core.errors import InvalidPayload
-from core.lint import SAMPLE_BODIES, findings_json, lint, parse_body, sample_body_text
+from core.errors import ConsoleError
+from core.lint import SAMPLE_BODIES, findings_json, lint_upload, sample_body_text
+from ui.errors import show_error
+from ui.exchange import read_upload
 from ui.findings import render_body_with_markers, render_findings
 
 settings = ui.page_setup("Lint", "🔎")
 st.title("🔎 Lint a request body")
 st.caption(
     "Paste what your server sends to `/open_api/v1.3/event/track/`: a full body, one event, a list of "
-    "events or a legacy Events API 1.0 body. Every problem comes back at once, at its JSON path, with the fix."
+    "events, a legacy body, or JSONL (one body or event per line: every event is linted, at its position in "
+    "the whole upload). Every problem comes back at once, at its JSON path, with the fix."
 )
 
 OWN, BUILT = "(paste your own)", "the body built on the Build page"
@@ -36,13 +39,14 @@ choices = [OWN, *([BUILT] if st.session_state.get("built_body") else []), *SAMPL
 col_sample, col_upload = st.columns([1, 1])
 col_sample.selectbox("Start from a sample", choices, key="lint_sample", on_change=_load_sample,
                      help="A valid purchase, a Meta CAPI body pasted by mistake, and a body with typical bugs.")
-upload = col_upload.file_uploader("…or upload a .json file", type=["json"], key="lint_upload")
+upload = col_upload.file_uploader("…or upload a .json or .jsonl file", type=["json", "jsonl", "ndjson"],
+                                  key="lint_upload")
 if upload is not None and upload.file_id != st.session_state["lint_upload_seen"]:
     st.session_state["lint_upload_seen"] = upload.file_id  # load each new upload once; edits then stick
     try:
-        st.session_state["lint_text"] = upload.getvalue().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        st.error(f"{upload.name} is not UTF-8 text. Export it as UTF-8 JSON and upload it again.")
+        st.session_state["lint_text"] = read_upload(upload.getvalue, upload.name)
+    except ConsoleError as exc:
+        show_error(exc)
 
 st.text_area("Request body (JSON)", key="lint_text", height=340,
              placeholder='{"event_source": "web", "event_source_id": "C4A1...", "data": [{"event": "Purchase", ...}]}')
@@ -54,18 +58,17 @@ if not text.strip():
     st.stop()
 
 try:
-    body = parse_body(text)
-except InvalidPayload as exc:
-    st.error(f"{exc.message} {exc.hint or ''}".strip())
+    records, findings = lint_upload(text)
+except ConsoleError as exc:
+    show_error(exc)
     st.code(text, language="json", line_numbers=True)
     st.stop()
-
-findings = lint(body)
 
 st.subheader("Findings")
 render_findings(findings, key="lint_findings")
 st.download_button("Download findings (JSON)", findings_json(findings), file_name="findings.json",
                    mime="application/json", key="lint_download", disabled=not findings, on_click="ignore")
 
-st.subheader("Body with markers")
-render_body_with_markers(body, findings)
+if len(records) == 1:
+    st.subheader("Body with markers")
+    render_body_with_markers(records[0], findings)

@@ -9,9 +9,10 @@ import streamlit as st
 import ui
 from core import transport as tx
 from core.errors import ConsoleError
-from core.lint import has_errors
+from core.lint import has_errors, lint_bodies
 from core.store import Store
 from ui import exchange as ux
+from ui.errors import show_error
 from ui.findings import render_findings, summary_line
 
 settings = ux.send_settings(ui.page_setup("Send", "📤"))
@@ -36,8 +37,8 @@ else:
                               type=["json", "jsonl", "ndjson"], key="send_upload")
     try:
         text = ux.read_upload(upload.getvalue, upload.name) if upload else None
-    except ValueError as exc:
-        st.error(str(exc))
+    except ConsoleError as exc:
+        show_error(exc)
     problem = None if text else "Upload a JSON body or a JSONL file."
 
 bodies = None
@@ -46,7 +47,7 @@ if text:
         parsed = tx.parse_bodies(text, pixel_code=settings.pixel_code)
         bodies = tx.apply_test_event_code(parsed, settings.test_event_code)
     except ConsoleError as exc:
-        st.error(f"Cannot send this: {exc}")
+        show_error(exc, source="Cannot send this")
 elif problem:
     st.info(problem)
 
@@ -56,12 +57,10 @@ if bodies:
     codes = sorted({b.get("test_event_code") or "" for b in bodies})
     st.caption(f"{n} event(s) in {len(bodies)} body(ies), sent in requests of at most 1,000 · "
                + (f"test event code `{', '.join(codes)}`" if test_mode else "**no test event code (live)**"))
-    findings, partial_lint = ux.lint_bodies(bodies)
+    findings = lint_bodies(bodies)  # every event, at its position in the whole upload
     with st.expander(f"Linter before sending — {summary_line(findings)}", expanded=has_errors(findings)):
         render_findings(findings, key="send_findings")
-        if partial_lint:
-            st.caption("Linted the first 2,000 events only.")
-    held = ux.held_events(bodies)
+    held = ux.held_events(bodies, findings)
     send_invalid = bool(held) and st.checkbox(f"Also send the {len(held)} event(s) with lint errors (TikTok will "
                                               "refuse them)", key="send_invalid")
     if not test_mode:
@@ -81,7 +80,7 @@ if bodies:
             ss["send_last_codes"] = codes
             ss["send_last_summary"] = {k: v for k, v in report.to_dict().items() if k != "exchanges"}
         except ConsoleError as exc:
-            st.error(f"Not sent: {exc}")
+            show_error(exc, source="Not sent")
 
 if ss["send_session_id"]:
     with Store(settings.db_path) as store:

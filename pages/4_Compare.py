@@ -13,6 +13,7 @@ from core.events import load_server_upload, server_side
 from core.pixel import load_pixel_events
 from core.store import Store
 from ui.diff import render_key, render_pair_counts, render_pairs, render_pixel_import
+from ui.errors import show_error
 from ui.exchange import render_exchange
 
 settings = ui.page_setup("Compare", "🪞")
@@ -66,7 +67,7 @@ try:  # each side reloads only when its source changed; `compare_*_origin` says 
         ss["server_events"], ss["compare_server_bodies"] = load_server_upload(server_file.getvalue(), server_file.name)
         ss["compare_server_origin"] = server_file.file_id
 except ConsoleError as exc:
-    st.error(f"{exc.message}  \n{exc.hint or ''}", icon="🚫")
+    show_error(exc)
     st.stop()
 if ss.get("pixel_events") is not None and ss.get("compare_pixel_origin") in (None, DEMO) and pixel_source == UPLOAD:
     st.caption("Pixel side: the events loaded earlier in this session; upload a file to replace them.")

@@ -12,6 +12,7 @@ from core import charts
 from core import quality as q
 from core import review as rv
 from core.errors import ConsoleError
+from ui.errors import show_error
 from ui.quality import render_advice, render_per_event, render_pixel_verdicts, render_summary
 
 settings = ui.page_setup("Match quality", "🧬")
@@ -69,7 +70,7 @@ try:
         for key in q.KEYS:  # new input: the what-if sliders start again at the recommended targets
             ss[f"quality_target_{key}"] = round(rv.DEFAULT_TARGETS[key] * 100)
 except ConsoleError as exc:
-    st.error(f"{exc.message}  \n{exc.hint or ''}", icon="🚫")
+    show_error(exc)
     st.stop()
 if rows is None or rows.empty:
     st.info({SENT: "No events sent yet in this console. Send some on the Send page, or pick another source.",

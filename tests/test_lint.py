@@ -80,7 +80,19 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
     ("source-id-missing", drop("event_source_id"), "event_source_id.missing", "event_source_id"),
     ("source-id-number", put("event_source_id", 7123456789012345678), "event_source_id.not_string",
      "event_source_id"),
-    ("source-id-offline-pixel", put("event_source", "offline"), "event_source_id.mismatch", "event_source_id"),
+    ("source-id-offline-pixel", put("event_source", "offline"), "event_source_id.pixel_code_offline",
+     "event_source_id"),
+    ("source-id-crm-pixel", put("event_source", "crm"), "event_source_id.mismatch", "event_source_id"),
+    ("source-id-app-pixel", put("event_source", "app"), "event_source_id.mismatch", "event_source_id"),
+    ("source-id-not-pixel-code", put("event_source_id", "pixel-123"), "event_source_id.not_pixel_code",
+     "event_source_id"),
+    ("source-id-lower-case", put("event_source_id", "c4a1b2c3d4e5f6g7h8i9"), "event_source_id.not_pixel_code",
+     "event_source_id"),
+    ("web-no-ip", drop("data[0].user.ip"), "user.ip.missing", "data[0].user.ip"),
+    ("web-no-user-agent", drop("data[0].user.user_agent"), "user.user_agent.missing", "data[0].user.user_agent"),
+    ("web-no-page-url", drop("data[0].page.url"), "page.url.missing", "data[0].page.url"),
+    ("web-no-page", drop("data[0].page"), "page.url.missing", "data[0].page.url"),
+    ("web-no-user", drop("data[0].user"), "user.ip.missing", "data[0].user.ip"),
     ("data-missing", drop("data"), "data.missing", "data"),
     ("data-object", put("data", {"event": "Purchase"}), "data.not_array", "data"),
     ("data-empty", put("data", []), "data.empty", "data"),
@@ -101,6 +113,9 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
     ("meta-action-source", put("data[0].action_source", "website"), "meta.key", "data[0].action_source"),
     ("meta-em", put("data[0].user.em", [H_EMAIL]), "meta.user_key", "data[0].user.em"),
     ("meta-ph", put("data[0].user.ph", [H_EMAIL]), "meta.user_key", "data[0].user.ph"),
+    ("meta-ph-hash", put("data[0].user.ph", [H_EMAIL]), "meta.phone_hash", "data[0].user.ph"),
+    ("meta-ph-hash-user-data", put("data[0].user_data", {"ph": H_EMAIL}), "meta.phone_hash",
+     "data[0].user_data.ph"),
     ("meta-fbc", put("data[0].user.fbc", "fb.1.2.x"), "meta.user_key", "data[0].user.fbc"),
     ("meta-em-in-user-data", put("data[0].user_data", {"em": H_EMAIL}), "meta.user_key",
      "data[0].user_data.em"),
@@ -179,6 +194,8 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
     ("ip-v6-loopback", put("data[0].user.ip", "::1"), "user.ip.private", "data[0].user.ip"),
     ("ip-link-local", put("data[0].user.ip", "169.254.1.1"), "user.ip.private", "data[0].user.ip"),
     ("ip-cgnat", put("data[0].user.ip", "100.64.0.9"), "user.ip.private", "data[0].user.ip"),
+    ("ip-doc-range", put("data[0].user.ip", "203.0.113.7"), "user.ip.private", "data[0].user.ip"),
+    ("ip-v6-doc-range", put("data[0].user.ip", "2001:db8::1"), "user.ip.private", "data[0].user.ip"),
     ("ua-requests", put("data[0].user.user_agent", "python-requests/2.32.3"), "user.user_agent.server_library",
      "data[0].user.user_agent"),
     ("ua-curl", put("data[0].user.user_agent", "curl/8.5.0"), "user.user_agent.server_library",
@@ -269,6 +286,11 @@ PASSING: list[tuple[str, Mutation, str]] = [
      "event.event_id.missing"),
     ("id-not-needed-offline", both(put("event_source", "offline"), put("event_source_id", "7" * 19),
                                    drop("data[0].event_id")), "event.event_id.missing"),
+    ("offline-no-web-keys", both(put("event_source", "offline"), put("event_source_id", "7" * 19),
+                                 drop("data[0].user.ip"), drop("data[0].page")), "user.ip.missing"),
+    ("app-no-page", both(put("event_source", "app"), put("event_source_id", "7" * 19), drop("data[0].page")),
+     "page.url.missing"),
+    ("pixel-code-d", put("event_source_id", "D17TA5JC77UDOT6CA5FG"), "event_source_id.not_pixel_code"),
     ("id-with-digits", put("data[0].event_id", "purchase_1767225600_10492"), "event.event_id.pii"),
     ("id-distinct", lambda b: put("data", [b["data"][0], {**b["data"][0], "event_id": "ord_2"}])(b),
      "event.event_id.duplicate"),
@@ -283,7 +305,7 @@ PASSING: list[tuple[str, Mutation, str]] = [
      "user.hash.wrong_algorithm"),
     ("hash-lower", lambda b: b, "user.hash.uppercase"),
     ("ttclid-raw", lambda b: b, "user.ttclid.hashed"),
-    ("ip-doc-range", put("data[0].user.ip", "203.0.113.7"), "user.ip.private"),
+    ("ip-public-v4", put("data[0].user.ip", "81.2.69.142"), "user.ip.private"),
     ("ip-public-v6", put("data[0].user.ip", "2a03:2880:f12f:83:face:b00c:0:25de"), "user.ip.private"),
     ("ip-v6-compressed", put("data[0].user.ip", "2001:db8::1"), "user.ip.invalid"),
     ("ua-browser", put("data[0].user.user_agent",
@@ -449,6 +471,56 @@ def test_legacy_v1_batch() -> None:
     assert ("legacy.batch.invalid", "batch") in codes_at(L.lint({"pixel_code": "C1", "batch": {}}, now=NOW))
 
 
+def test_legacy_offline_body_is_not_called_events_api_1() -> None:
+    """An Offline Events API body (event_set_id) gets its own migration, never the 1.0 (pixel_code) one."""
+    item = {"event": "CompletePayment", "event_id": "o1", "timestamp": "2025-12-31T23:00:00Z",
+            "context": {"user": {"emails": ["alice@example.com"], "phone_numbers": [H_EMAIL]}}}
+    for body, anchor in [({"event_set_id": "7" * 19, **item}, ""), ({"event_set_id": "7" * 19, "batch": [item]},
+                                                                      "batch[0]")]:
+        findings = L.lint(body, now=NOW)
+        codes = {f.code for f in findings}
+        legacy = next(f for f in findings if f.code == "body.legacy_offline")
+        assert "body.legacy_v1" not in codes and "1.0" not in legacy.message
+        assert "event_source" in legacy.fix and "offline" in legacy.fix
+        prefix = f"{anchor}." if anchor else ""
+        assert ("user.email.unhashed", f"{prefix}context.user.emails[0]") in codes_at(findings)
+    pixel = L.lint({"event_set_id": "C4A1B2C3D4E5F6G7H8I9", **item}, now=NOW)
+    assert "event_source_id.pixel_code_offline" in {f.code for f in pixel}
+
+
+def test_event_set_id_in_a_v13_body_is_renamed() -> None:
+    """event_set_id beside data is the older name of event_source_id."""
+    found = L.lint(put("event_set_id", "7" * 19)(valid()), now=NOW)
+    hit = next(f for f in found if f.path == "event_set_id")
+    assert hit.code == "body.misplaced_key" and "event_source_id" in hit.fix
+
+
+@pytest.mark.parametrize(("key", "value", "must", "must_not"), [
+    ("fbc", "fb.1.1554763741205.AbCdEf", "ttclid URL parameter", "Rename it to ttclid"),
+    ("fbp", "fb.1.1596403881668.1116446470", "_ttp cookie", "Rename it to ttp"),
+    ("ph", H_EMAIL, "E.164 with the leading +", "Rename it to phone."),
+])
+def test_meta_click_ids_and_phone_say_where_the_tiktok_value_comes_from(
+        key: str, value: str, must: str, must_not: str) -> None:
+    """fbc/fbp are not renamed to ttclid/ttp (they carry Meta's ids); ph says to re-hash in E.164 with +."""
+    for where in ("data[0].user", "data[0].user_data"):
+        body = put(f"{where}.{key}", value)(valid()) if where.endswith("user") else \
+            put(where, {key: value})(valid())
+        hit = next(f for f in L.lint(body, now=NOW) if f.path == f"{where}.{key}" and f.code == "meta.user_key")
+        assert must in hit.fix and must_not not in hit.fix
+
+
+def test_ip_verdict_agrees_with_the_emq_proxy() -> None:
+    """Lint flags an IP exactly when the EMQ proxy gives it no points."""
+    from core.quality import key_reason
+
+    for ip in ("203.0.113.7", "198.51.100.4", "10.0.0.1", "127.0.0.1", "100.64.0.9", "169.254.1.1", "::1",
+               "2001:db8::1", "fe80::1", "81.2.69.142", "203.0.114.7", "2a03:2880:f12f:83:face:b00c:0:25de",
+               "::ffff:10.0.0.1", "224.0.0.1"):
+        flagged = "user.ip.private" in {f.code for f in L.lint(put("data[0].user.ip", ip)(valid()), now=NOW)}
+        assert flagged == (key_reason("ip", ip) != ""), ip
+
+
 @pytest.mark.parametrize("body", [None, 3, "text", True, 1.5], ids=repr)
 def test_scalar_body_is_not_object(body: object) -> None:
     """A scalar body is one error at the body itself."""
@@ -473,12 +545,13 @@ def test_non_identifier_keys_are_quoted_in_paths() -> None:
 # --- catalogue -------------------------------------------------------------------------------------
 def _emitted_codes() -> set[str]:
     # core.lint and the check modules it composes
-    src = "".join((ROOT / "core" / f"{name}.py").read_text(encoding="utf-8")
-                  for name in ("lint", "event_checks", "user_checks"))
+    src = "".join((ROOT / "core" / "lint" / f"{name}.py").read_text(encoding="utf-8")
+                  for name in ("linter", "event_checks", "user_checks"))
     literal = set(re.findall(r'self\.add\(\s*"([a-z0-9_]+(?:\.[a-z0-9_]+)+)"', src))
     # codes chosen from a tuple or built with an f-string in those modules
     templated = {"page.url.not_absolute", "page.referrer.not_absolute"}
     templated |= {f"user.{k}.hashed" for k in ("ttclid", "ttp")}
+    templated |= {"user.ip.missing", "user.user_agent.missing", "body.event_list"}
     templated |= {f"user.{k}.unhashed" for k in ("email", "phone", "external_id", "first_name", "last_name",
                                                  "zip_code")}
     return literal | templated
@@ -494,7 +567,8 @@ def test_every_emitted_code_is_catalogued() -> None:
 def test_every_catalogued_code_has_a_failing_case() -> None:
     """The INVALID table exercises every catalogue code (legacy ones in their own tests)."""
     covered = {c[2] for c in INVALID} | {"body.not_object", "body.bare_event", "body.event_list",
-                                         "body.legacy_v1", "legacy.batch.invalid", "legacy.batch.too_many",
+                                         "body.legacy_v1", "body.legacy_offline", "legacy.batch.invalid",
+                                         "legacy.batch.too_many",
                                          "legacy.timestamp.invalid"}
     assert set(L.CATALOGUE) - covered == set()
 
@@ -645,3 +719,85 @@ def test_cli_validate_bad_input_exits_2(
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert needle in err and str(path) in err and "Traceback" not in err
+
+
+# --- an upload: absolute positions, lines, event_ids ------------------------------------------------
+def _batch(n: int, bad: set[int]) -> dict[str, Any]:
+    body = valid()
+    event = body["data"][0]
+    body["data"] = [{**copy.deepcopy(event), "event_id": f"ord_{i}_purchase",
+                     **({"event_time": "yesterday"} if i in bad else {})} for i in range(n)]
+    body.pop("test_event_code")
+    return body
+
+
+def test_lint_bodies_positions_are_absolute_over_the_upload() -> None:
+    """Events in a 2,500-event upload are numbered across it: data[1500], with their event_id; no cap."""
+    bodies = [_batch(1200, {3}), _batch(1300, {300, 1299})]
+    findings = L.lint_bodies(bodies, now=NOW)
+    errors = [f for f in findings if f.severity == "error"]
+    assert {f.path for f in errors} == {"data[3].event_time", "data[1500].event_time", "data[2499].event_time"}
+    assert {f.event_id for f in errors} == {"ord_3_purchase", "ord_300_purchase", "ord_1299_purchase"}
+    assert L.error_event_indexes(findings) == {3, 1500, 2499}
+    assert "data.too_many" not in {f.code for f in findings}  # the sender splits: no error for that
+    assert all(f.line is None for f in findings)
+
+
+def test_lint_bodies_finds_duplicates_across_bodies() -> None:
+    """The same event and event_id in two bodies is a duplicate at its absolute position."""
+    findings = L.lint_bodies([_batch(2, set()), _batch(2, set())], now=NOW)
+    dup = [f for f in findings if f.code == "event.event_id.duplicate"]
+    assert [f.path for f in dup] == ["data[2].event_id", "data[3].event_id"]
+    assert "data[0].event_id" in dup[0].message
+
+
+def test_lint_upload_jsonl_names_lines_and_event_ids() -> None:
+    """JSONL of events and bodies: each finding names its input line, event_id and absolute position."""
+    event = valid()["data"][0]
+    lines = [json.dumps({**event, "event_id": "e0"}), "", json.dumps({**event, "event_id": "e1", "event_time": "x"}),
+             json.dumps({**_batch(2, {1}), "event_source_id": "C4A1B2C3D4E5F6G7H8I9"})]
+    records, findings = L.lint_upload("\n".join(lines), now=NOW)
+    assert len(records) == 3
+    bad = {(f.path, f.line, f.event_id) for f in findings if f.code == "event.event_time.string"}
+    assert bad == {("data[1].event_time", 3, "e1"), ("data[3].event_time", 4, "ord_1_purchase")}
+    assert L.error_event_indexes(findings) == {1, 3}
+    listing = next(f for f in findings if f.code == "body.event_list")
+    assert "2 line(s)" in listing.message
+
+
+def test_lint_upload_single_document_matches_lint() -> None:
+    """One JSON document lints exactly as lint() does, plus each finding's event_id."""
+    text = L.sample_body_text("broken body", NOW)
+    records, findings = L.lint_upload(text, now=NOW)
+    plain = L.lint(L.parse_body(text), now=NOW)
+    assert records == [L.parse_body(text)]
+    assert [(f.code, f.path) for f in findings] == [(f.code, f.path) for f in plain]
+    assert {f.event_id for f in findings if f.path.startswith("data[0]")} == {"10492"}
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('{"a": 1}\n{"b": 2,}', "line 2: Not valid JSON: .* at column 9"),
+    ('{\n  "data": [\n    {"event": "Purchase"\n  ]\n}', "line 4, column 3"),
+])
+def test_lint_upload_bad_jsonl_names_the_line(text: str, needle: str) -> None:
+    """A JSONL line that is not JSON is named by its line; a broken document where the whole parse failed."""
+    with pytest.raises(InvalidPayload, match=needle):
+        L.lint_upload(text, now=NOW)
+
+
+def test_finding_json_keeps_its_five_fields_unless_line_or_event_id_is_set() -> None:
+    """as_dict adds line and event_id only when set, so existing JSON stays the same."""
+    f = L.Finding("error", "data.empty", "data", "m", "x")
+    assert list(f.as_dict()) == ["severity", "code", "path", "message", "fix"]
+    g = L.Finding("error", "data.empty", "data[2]", "m", "x", line=7, event_id="e2")
+    assert g.as_dict()["line"] == 7 and g.as_dict()["event_id"] == "e2"
+
+
+def test_lint_upload_jsonl_event_keeps_its_consent() -> None:
+    """A JSONL event line with ad_user_data DENIED is checked for personal data at its absolute path."""
+    event = valid()["data"][0]
+    text = "\n".join([json.dumps(event), json.dumps({**event, "event_id": "e1", "ad_user_data": "DENIED"})])
+    _, findings = L.lint_upload(text, now=NOW)
+    hit = next(f for f in findings if f.code == "consent.denied_with_pii" and f.path.startswith("data[1].user.email"))
+    assert (hit.line, hit.event_id) == (2, "e1")
+    assert not any(f.code == "consent.denied_with_pii" and f.path.startswith("data[0]") for f in findings)

@@ -73,3 +73,36 @@ def test_garbage_pastes_show_a_message_not_a_traceback(app_test, page: str, key:
         alerts = " ".join(el.value for el in [*at.error, *at.warning, *at.info])
         findings = " ".join(el.value for el in at.markdown if "error" in el.value or "warning" in el.value)
         assert (alerts + findings).strip(), f"{key} said nothing about {text!r}"
+
+
+@pytest.mark.parametrize(("page", "key", "radio", "choice"), [
+    ("pages/2_Lint.py", "lint_upload", None, None),
+    ("pages/3_Send.py", "send_upload", "send_source", "Upload JSON/JSONL"),
+])
+def test_errors_name_the_file_and_the_fix(app_test, page: str, key: str, radio: str | None,
+                                          choice: str | None) -> None:  # type: ignore[no-untyped-def]
+    """A file that is not UTF-8 is shown by the one error helper: the file's name, what is wrong, the fix."""
+    at = app_test(page).run()
+    if radio:
+        at.radio(key=radio).set_value(choice).run()
+    at.file_uploader(key=key).set_value(("latin1.json", "café".encode("latin-1"), "application/json")).run()
+    assert not at.exception
+    error = at.error[0].value
+    assert "latin1.json" in error and "UTF-8" in error and "**Fix:**" in error
+
+
+def test_lint_page_lints_a_whole_jsonl_upload(app_test) -> None:  # type: ignore[no-untyped-def]
+    """A JSONL upload of 2,500 events is linted whole: the bad event far down is named by path, line, event_id."""
+    import json
+
+    from core.lint import sample_body_text
+
+    event = json.loads(sample_body_text("valid purchase"))["data"][0]
+    lines = [json.dumps({**event, "event_id": f"ord_{i}_purchase"}) for i in range(2500)]
+    lines[2100] = json.dumps({**event, "event_id": "ord_2100_purchase", "event_time": "soon"})
+    at = app_test("pages/2_Lint.py").run()
+    at.file_uploader(key="lint_upload").set_value(("batch.jsonl", "\n".join(lines).encode(), "text/plain")).run()
+    assert not at.exception
+    rows = at.dataframe[0].value.to_dict("records")
+    bad = next(r for r in rows if r["code"] == "event.event_time.string")
+    assert (bad["path"], bad["line"], bad["event_id"]) == ("data[2100].event_time", 2101, "ord_2100_purchase")

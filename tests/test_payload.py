@@ -39,7 +39,7 @@ def golden_spec(**changes: object) -> EventSpec:
     """The DESIGN.md golden path: a Purchase for order 10492 with email, phone, value and currency."""
     spec = EventSpec(
         event="Purchase", order_id="10492", email=" Alice@Example.com ", phone="+1 213 373 4253",
-        value=129.99, currency="usd", ip="203.0.113.7", user_agent=UA,
+        value=129.99, currency="usd", ip="203.0.114.7", user_agent=UA,
         page_url="https://shop.example/checkout/thanks", event_time=NOW - 60,
         contents=[ContentItem("SKU-1", content_name="Mug", price=129.99, quantity=1)],
     )
@@ -57,7 +57,7 @@ def test_golden_path_body() -> None:
     assert (event["event"], event["event_id"], event["event_time"]) == ("Purchase", "ord_10492_purchase", NOW - 60)
     assert event["user"]["email"] == [sha256_hex("alice@example.com")]
     assert event["user"]["phone"] == [sha256_hex("+12133734253")]
-    assert (event["user"]["ip"], event["user"]["user_agent"]) == ("203.0.113.7", UA)
+    assert (event["user"]["ip"], event["user"]["user_agent"]) == ("203.0.114.7", UA)
     props = event["properties"]
     assert (props["value"], props["currency"], props["order_id"], props["content_type"]) == (
         129.99, "USD", "10492", "product")

@@ -13,9 +13,11 @@ import streamlit as st
 
 from core.config import Settings
 from core.emulator import EmulatorServer, start_emulator
+from core.errors import InvalidFile
 from core.exchange import Exchange, SendReport
+from core.lint import Finding
 from core.store import OUTBOX_STATUSES, Store
-from core.transport import CURL_INLINE_MAX, curl_body, split_body, to_curl
+from core.transport import CURL_INLINE_MAX, curl_body, to_curl
 
 OUTCOME_BADGE = {"accepted": "✅ accepted", "partial": "◐ partial", "rejected": "❌ rejected",
                  "undelivered": "⏳ undelivered"}
@@ -188,26 +190,11 @@ def render_history(rows: Sequence[dict[str, Any]]) -> None:
         st.dataframe(frame[cols], hide_index=True, width="stretch")
 
 
-def lint_bodies(bodies: Sequence[dict[str, Any]], max_events: int = 2000) -> tuple[list[Any], bool]:
-    """Linter findings per ≤1,000-event request, for the first `max_events` events; True when some were skipped."""
-    from core.lint import lint
-
-    findings: list[Any] = []
-    seen = 0
-    for part in (p for body in bodies for p in split_body(body)):
-        if seen >= max_events:
-            return findings, True
-        findings.extend(lint(part))
-        data = part.get("data")
-        seen += len(data) if isinstance(data, list) else 1
-    return findings, False
-
-
-def held_events(bodies: Sequence[dict[str, Any]]) -> dict[int, str]:
+def held_events(bodies: Sequence[dict[str, Any]], findings: Sequence[Finding]) -> dict[int, str]:
     """Events the linter finds errors in (absolute positions), held back from a send by default."""
     from core.outbox import invalid_events
 
-    return invalid_events(bodies)
+    return invalid_events(bodies, findings)
 
 
 def send_now(settings: Settings, state: Any, bodies: Sequence[dict[str, Any]], hold: dict[int, str],
@@ -249,11 +236,12 @@ def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:
 
 
 def read_upload(getvalue: Callable[[], bytes], name: str) -> str:
-    """Text of an uploaded file (UTF-8, BOM tolerated); ValueError with the fix otherwise."""
+    """Text of an uploaded file (UTF-8, BOM tolerated); InvalidFile naming the file and the fix otherwise."""
     try:
         return getvalue().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{name} is not UTF-8 text: export it as UTF-8 JSON or JSONL.") from None
+        raise InvalidFile("The file is not UTF-8 text.", hint="Export it as UTF-8 JSON or JSONL.",
+                          file=name) from None
 
 
 def pretty(obj: Any) -> str:

@@ -16,6 +16,10 @@ _COLUMNS = {
     "message": st.column_config.TextColumn("What is wrong", width="large"),
     "fix": st.column_config.TextColumn("Fix", width="large"),
 }
+_UPLOAD_COLUMNS = {  # shown when the findings come from an upload: where in the input, which event
+    "line": st.column_config.NumberColumn("Line", help="Line of the input (JSONL)", format="%d"),
+    "event_id": st.column_config.TextColumn("event_id"),
+}
 
 
 def summary_line(findings: Sequence[Finding]) -> str:
@@ -27,16 +31,19 @@ def summary_line(findings: Sequence[Finding]) -> str:
 
 
 def render_findings(findings: Sequence[Finding], *, key: str) -> None:
-    """Count summary and a table (severity badge, path, code, message, fix); st.success when empty."""
+    """Count summary and a table (severity badge, path, code, message, fix, and line / event_id when an
+    upload set them); st.success when empty."""
     if not findings:
         st.success("No findings: the body follows every rule the linter knows.", icon="✅")
         return
     st.markdown(summary_line(findings))
+    columns = dict(_COLUMNS)
+    columns.update({k: v for k, v in _UPLOAD_COLUMNS.items() if any(getattr(f, k) is not None for f in findings)})
     frame = pd.DataFrame(
         [{**f.as_dict(), "severity": SEVERITY_BADGE[f.severity]} for f in findings],
-        columns=list(_COLUMNS),
+        columns=list(columns),
     )
-    st.dataframe(frame, key=key, width="stretch", hide_index=True, column_config=_COLUMNS)
+    st.dataframe(frame, key=key, width="stretch", hide_index=True, column_config=columns)
 
 
 def render_body_with_markers(body: object, findings: Sequence[Finding]) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import streamlit as st
 
-from core.config import Settings, load_settings
+from core.config import Settings, resolve_settings, session_settings
 from core.contract import TIKTOK_BASE_URL
-from core.errors import ConfigError
+from ui.errors import show_errors
 
 # Permanent session keys (survive page switches); widgets use "_"-prefixed twins (streamlit-facts §2).
 _PERSISTENT = {
@@ -42,12 +41,11 @@ class _Secrets(dict[str, Any]):
 
 
 def _env_settings() -> Settings:
+    """Environment + secrets through core.config; bad values are kept to show in the sidebar."""
     secrets = _Secrets({k: v for k in ("TIKTOK_ACCESS_TOKEN", "access_token") if (v := secret(k))})
-    try:
-        return load_settings(os.environ, secrets)
-    except ConfigError as exc:
-        st.session_state["tec_config_error"] = str(exc)
-        return load_settings({k: v for k, v in os.environ.items() if not k.startswith("TEC_")}, secrets)
+    base, problems = resolve_settings(secrets=secrets)
+    st.session_state["tec_config_problems"] = problems
+    return base
 
 
 def _keep(key: str) -> None:
@@ -75,29 +73,11 @@ def settings() -> Settings:
     base = _env_settings()
     _init_state(base)
     ss = st.session_state
-    target = ss.get("tec_target", base.target)
-    base_url: str | None
-    if target == "tiktok":
-        base_url = TIKTOK_BASE_URL
-    elif target == "custom":
-        base_url = (ss.get("tec_base_url") or "").strip().rstrip("/") or None
-    else:
-        base_url = None
-    token, source = base.access_token, base.token_source
-    if not token and ss.get("tec_token_session"):
-        token, source = ss["tec_token_session"], "session"
-    return Settings(
-        target=target,
-        base_url=base_url,
-        access_token=token,
-        token_source=source,
-        pixel_code=(ss.get("tec_pixel_code") or "").strip(),
-        test_event_code=(ss.get("tec_test_event_code") or "").strip(),
-        db_path=base.db_path,
-        timeout_s=base.timeout_s,
-        max_attempts=base.max_attempts,
-        default_region=(ss.get("tec_region") or "").strip().upper() or None,
-    )
+    return session_settings(base, {
+        "target": ss.get("tec_target"), "base_url": ss.get("tec_base_url"), "pixel_code": ss.get("tec_pixel_code"),
+        "test_event_code": ss.get("tec_test_event_code"), "region": ss.get("tec_region"),
+        "token": ss.get("tec_token_session"),
+    })
 
 
 MENU = (
@@ -155,8 +135,7 @@ def _sidebar(current: Settings) -> None:
             if current.target != "emulator":
                 st.text_input("Access token (this session only)", type="password", key="_tec_token_session",
                               on_change=_keep, args=("tec_token_session",))
-        if err := ss.get("tec_config_error"):
-            st.error(f"Setting ignored: {err}")
+        show_errors(ss.get("tec_config_problems") or [], source="Setting ignored")
 
 
 def page_setup(title: str, icon: str = "🎯", *, layout: str = "wide") -> Settings:

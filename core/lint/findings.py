@@ -1,19 +1,20 @@
 """Lint findings as data: the `Finding` record, the catalogue of every stable code, and their exports.
 
-`core.lint` emits `Finding`s; each `code` is documented once in `CATALOGUE` with its fixed severity, and
-docs/findings.md is rendered from it (`python -m core.lint > docs/findings.md`). Ordering, counts, the
-JSON download and the annotated body live here too, so pages and the CLI handle findings without the
-checks. `core.lint` re-exports every public name.
+The linter (core.lint.linter) emits `Finding`s; each `code` is documented once in `CATALOGUE` with its
+fixed severity, and docs/findings.md is rendered from it (`python -m core.lint > docs/findings.md`).
+Ordering, counts, the JSON download and the annotated body live here too, so pages and the CLI handle
+findings without the checks. The package `core.lint` re-exports every public name.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from core.jsonpath import line_for, locate_paths, path_sort_key, pretty_json
+from core.lint.jsonpath import line_for, locate_paths, path_sort_key, pretty_json
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_RANK: Final[dict[str, int]] = {"error": 0, "warning": 1, "info": 2}
@@ -22,18 +23,30 @@ SEVERITY_BADGE: Final[dict[str, str]] = {"error": "🔴 error", "warning": "🟠
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem in a body: severity, stable code, JSON path of the offending key, message, fix."""
+    """One problem in a body: severity, stable code, JSON path of the offending key, message, fix.
+
+    Over an upload (`lint_bodies`, `lint_upload`) the path is absolute in the input (`data[1500]`, not
+    the 500th event of the second request), `line` is the input line of a JSONL record and `event_id`
+    the offending event's id; both stay None for a single body.
+    """
 
     severity: Severity
     code: str  # stable, e.g. "user.email.unhashed"; documented in CATALOGUE
     path: str  # "data[0].user.email", "data[0].user.email[1]", "event_source_id"; "" = the body itself
     message: str  # a marketer understands it
     fix: str
+    line: int | None = None  # 1-based input line (JSONL) of the record that holds it
+    event_id: str | None = None  # the event's event_id, when the finding is inside an event that has one
 
-    def as_dict(self) -> dict[str, str]:
-        """Plain dict with the five fields, in the order the CLI and the download use."""
-        return {"severity": self.severity, "code": self.code, "path": self.path,
-                "message": self.message, "fix": self.fix}
+    def as_dict(self) -> dict[str, str | int]:
+        """Plain dict in the order the CLI and the download use; `line` and `event_id` only when set."""
+        out: dict[str, str | int] = {"severity": self.severity, "code": self.code, "path": self.path,
+                                     "message": self.message, "fix": self.fix}
+        if self.line is not None:
+            out["line"] = self.line
+        if self.event_id is not None:
+            out["event_id"] = self.event_id
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,10 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
      "`/pixel/track/` and `/pixel/batch/` are the legacy Events API 1.0; TikTok moved integrations to "
      "Events API 2.0 (`/event/track/`).",
      "Migrate to the 2.0 body: see the finding's fix for the field mapping."),
+    ("body.legacy_offline", "warning", "Offline Events API body",
+     "`event_set_id` with `/offline/track/` or `/offline/batch/` is the older Offline Events API; offline "
+     "events now go to `/event/track/` with `event_source` offline and the event set id.",
+     "Migrate to the 2.0 body: see the finding's fix for the field mapping."),
     ("body.unknown_key", "info", "Key TikTok does not document at the top level",
      "TikTok may ignore it or reject the request.", "Remove it, or move it where TikTok reads it."),
     ("body.misplaced_key", "warning", "Key at the wrong level",
@@ -76,8 +93,13 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
      "A Meta CAPI field name: TikTok ignores it, so the value it carries is lost.",
      "Rename it to the TikTok field the finding names."),
     ("meta.user_key", "error", "Meta Conversions API user key",
-     "Meta's short user keys (em, ph, fbc, ...) mean nothing to TikTok; the match key is lost.",
-     "Rename it to the TikTok user field the finding names."),
+     "Meta's short user keys (em, ph, fbc, ...) mean nothing to TikTok; the match key is lost. fbc and fbp "
+     "carry Meta's own ids: TikTok's come from the ttclid URL parameter (or ttclid cookie) and the _ttp "
+     "cookie.", "Send the TikTok user field the finding names, with TikTok's value."),
+    ("meta.phone_hash", "warning", "Phone hashed the Meta way",
+     "Meta hashes phone digits without the +; TikTok hashes E.164 with the leading +, so the same number "
+     "hashes differently. A hash cannot show which way it was made: this is advice on Meta-shaped bodies.",
+     "Re-hash phones from the raw number in E.164 with the leading + (+12133734253)."),
     # --- top level ---
     ("event_source.missing", "error", "event_source missing",
      "TikTok needs to know the kind of source: web (Pixel), app, offline or crm.",
@@ -91,9 +113,17 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
      "TikTok answers 40002 \"Invalid value for event_source_id: not a valid string.\"",
      "Quote it: \"event_source_id\": \"C4A1B2C3D4E5F6G7H8I9\"."),
     ("event_source_id.mismatch", "warning", "event_source_id does not fit event_source",
-     "Web uses a Pixel code (letters and digits); offline and CRM use a 19-digit event set id. A Pixel code "
-     "with event_source offline is rejected with 40002.",
-     "Pair a Pixel code with web, an event set id with offline or crm."),
+     "Web uses a Pixel code (letters and digits), app the TikTok App ID; offline and CRM use a 19-digit "
+     "event set id. All go to the same /event/track/.",
+     "Pair a Pixel code with web, the App ID with app, an event set id with offline or crm."),
+    ("event_source_id.pixel_code_offline", "error", "Pixel code on an offline event",
+     "Offline events name their offline event set; with a Pixel code TikTok answers 40002 \"Invalid value "
+     "for event_source_id\".",
+     "Send the 19-digit offline event set id from Events Manager, or event_source web for Pixel events."),
+    ("event_source_id.not_pixel_code", "warning", "event_source_id cannot be a Pixel code",
+     "Pixel codes are 20 upper-case letters and digits (C4A1B2C3D4E5F6G7H8I9); TikTok finds no Pixel for "
+     "anything else, so the events go nowhere.",
+     "Copy the code from Events Manager > Data sources > your Pixel."),
     ("data.missing", "error", "data missing", "The events travel in the `data` array.",
      "Add \"data\": [ {event}, ... ]."),
     ("data.not_array", "error", "data is not an array", "TikTok reads `data` as an array of events.",
@@ -212,10 +242,17 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
      "Integrations send these unhashed (lower-case letters and digits).", "Send the plain value."),
     ("user.ip.invalid", "error", "ip is not an IP address",
      "TikTok needs the customer's unhashed public IPv4 or IPv6 address.",
-     "Send one address, e.g. 203.0.113.7, without port or list."),
-    ("user.ip.private", "warning", "Server or internal IP",
-     "Private, loopback, link-local or reserved addresses are your network, not the customer.",
-     "Send the customer's public IP (e.g. the first X-Forwarded-For entry)."),
+     "Send one address, e.g. 203.0.114.7, without port or list."),
+    ("user.ip.private", "warning", "IP that is not the customer's public address",
+     "Private, loopback, documentation (203.0.113.0/24 ...), shared, link-local and reserved addresses are "
+     "your network or no one's; the EMQ proxy gives them no points, and TikTok cannot match them.",
+     "Send the customer's public IP (e.g. the first public X-Forwarded-For entry)."),
+    ("user.ip.missing", "warning", "Web event without ip",
+     "TikTok matches web events on the customer's IP with the user agent (the Pixel sends both; the Events "
+     "API only when you do).", "Forward the customer's IP (the first public X-Forwarded-For entry) as user.ip."),
+    ("user.user_agent.missing", "warning", "Web event without user_agent",
+     "TikTok matches web events on the browser's user agent with the IP.",
+     "Forward the browser's User-Agent header as user.user_agent."),
     ("user.user_agent.server_library", "warning", "user_agent of a server library",
      "This is your HTTP client's user agent, not the customer's browser.",
      "Forward the browser's User-Agent header from the original request."),
@@ -274,6 +311,9 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
     ("page.url.not_absolute", "warning", "page.url is not an absolute URL",
      "TikTok wants the full page URL (location.href) with scheme, host and query string.",
      "Send e.g. https://shop.example/thanks?ttclid=..."),
+    ("page.url.missing", "warning", "Web event without page.url",
+     "TikTok needs the page a web event happened on to match and attribute it; its ttclid often sits there.",
+     "Send page.url: the full location.href, query string included."),
     ("page.referrer.not_absolute", "warning", "page.referrer is not an absolute URL",
      "The referrer is the previous page's full URL.", "Send document.referrer or the Referer header."),
     # --- legacy 1.0 ---
@@ -294,10 +334,32 @@ def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
+_EVENT_INDEX_RE: Final = re.compile(r"^(?:data)?\[(\d+)\]")
+
+
+def event_index(path: str) -> int | None:
+    """The event position a path points into (`data[1500].user.ip` -> 1500, `[3]` -> 3); None above events."""
+    m = _EVENT_INDEX_RE.match(path)
+    return int(m.group(1)) if m else None
+
+
+def error_event_indexes(findings: Iterable[Finding]) -> set[int]:
+    """Positions of the events that carry a finding of severity error (absolute over `lint_bodies` input).
+
+    The send path holds these events back: TikTok refuses a whole request over one bad event (40002
+    names `data.N`). Errors above the events (`event_source`, `data`) are not in the set; `has_errors`
+    still sees them.
+    """
+    out: set[int] = set()
+    for f in findings:
+        if f.severity == "error" and (i := event_index(f.path)) is not None:
+            out.add(i)
+    return out
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Errors first, then warnings, then info; by path (in body order for data[i]) and code within."""
     return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], path_sort_key(f.path), f.code))
-
 
 
 def count_findings(findings: Iterable[Finding]) -> dict[str, int]:
@@ -312,6 +374,7 @@ def findings_json(findings: Sequence[Finding]) -> bytes:
     """The download/CLI document `{"findings": [...], "counts": {...}}` as UTF-8 JSON bytes."""
     doc = {"findings": [f.as_dict() for f in findings], "counts": count_findings(findings)}
     return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
+
 
 def annotate_json(body: object, findings: Sequence[Finding]) -> tuple[str, dict[int, list[Finding]]]:
     """The pretty body with `◀ 🔴 code` markers at the end of each offending line, and line -> findings."""

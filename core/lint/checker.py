@@ -1,8 +1,8 @@
 """The base every lint check builds on: the finding sink, the per-event context and JSON value helpers.
 
-core.lint composes the area checks (core.event_checks, core.user_checks) into one linter; each area is a
+core.lint.linter composes the area checks (event_checks, user_checks) into one linter; each area is a
 mixin over `Checker`, so a check reports with `self.add(code, path, message, fix)` and the finding takes
-its severity and default fix from `CATALOGUE` (core.findings).
+its severity and default fix from `CATALOGUE` (core.lint.findings).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from core.findings import CATALOGUE, Finding
+from core.lint.findings import CATALOGUE, Finding
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Event-level checks of the Events API linter: name, event_time, event_id, properties and page.
 
-Mixed into core.lint's linter; the decisions (an event_id with an email or a written phone number is PII,
-event_time older than 7 days warns) are in core.lint's docstring. TikTok: event names are case-sensitive,
+Mixed into the linter (core.lint.linter); the decisions (an event_id with an email or a written phone number is PII,
+event_time older than 7 days warns) are in core.lint.linter's docstring. TikTok: event names are case-sensitive,
 event_time is integer Unix seconds, event_id is a string, value is a number with an ISO currency
 (contract §2, §3, §9).
 """
@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from core.checker import Checker, EventContext, is_number, is_present, json_excerpt, json_kind, parse_iso_seconds
 from core.contract import (
     APP_EVENTS,
     CONTENT_TYPES,
@@ -30,7 +29,8 @@ from core.contract import (
     STANDARD_EVENTS,
     VALUE_EVENTS,
 )
-from core.jsonpath import join_index, join_key
+from core.lint.checker import Checker, EventContext, is_number, is_present, json_excerpt, json_kind, parse_iso_seconds
+from core.lint.jsonpath import join_index, join_key
 
 _EMAIL_IN_TEXT_RE: Final = re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")
 # a phone written as one: "+" with 8-15 digits and optional separators, or NANP with separators

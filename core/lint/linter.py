@@ -1,7 +1,7 @@
-"""Lint an Events API v1.3 request body: every problem at once, each at the JSON path of the offending key.
+"""The linter itself: the body-shape dispatch and the event walk over the checks of core.lint.
 
 Parse leniently, validate strictly (packaging's metadata style): `lint` accepts any JSON value and never
-raises; it returns `Finding`s with a stable `code` documented in `CATALOGUE` (both in core.findings;
+raises; it returns `Finding`s with a stable `code` documented in `CATALOGUE` (core.lint.findings;
 docs/findings.md is rendered from it by `python -m core.lint`).
 
 Shapes accepted (contract §1, §2):
@@ -9,15 +9,22 @@ Shapes accepted (contract §1, §2):
 - a bare event `{"event": ..., "user": ...}`: paths relative to the event (`user.email`) + `body.bare_event`;
 - a JSON array of events: paths `[0].user.email` + `body.event_list`;
 - a legacy Events API 1.0 body (`pixel_code`, `batch`, `context.user`, ISO `timestamp`): `body.legacy_v1`
-  with the migration, and the mappable parts linted (`context.user.email`, `batch[0].context.ip`).
+  with the migration, and the mappable parts linted (`context.user.email`, `batch[0].context.ip`);
+- a body of the older Offline Events API (`event_set_id`, /offline/track/): `body.legacy_offline` with
+  its own migration (event_source offline), never mistaken for Events API 1.0.
 
-Paths (core.jsonpath): object keys joined with `.`, array elements as `[i]`, keys that are not identifiers
-as `["a.b"]`. A missing key is reported at the path where it belongs (`data[0].event_time`). The body itself
-is `""`.
+An upload (`lint_bodies`, `lint_upload`) is linted whole: positions are absolute over the input
+(`data[1500]`, however a send splits it), each finding carries the event's `event_id` and, for JSONL, the
+input line.
+
+Paths (core.lint.jsonpath): object keys joined with `.`, array elements as `[i]`, keys that are not
+identifiers as `["a.b"]`. A missing key is reported at the path where it belongs (`data[0].event_time`).
+The body itself is `""`.
 
 Decisions (where TikTok is silent):
-- IP documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are NOT flagged:
-  TikTok's own examples use them. Private, loopback, link-local, CGNAT and reserved ranges get a warning.
+- An IP earns a finding exactly where the EMQ proxy (core.quality) gives it no points: private, loopback,
+  documentation, shared and reserved ranges alike, so lint and the proxy never disagree.
+- A web event without ip, user_agent or page.url warns: TikTok needs them to match web events (§7).
 - An event_id with an email address, or a phone number written as one (`+44 20 7946 0958`,
   `(213) 373-4253`), is PII. A bare run of digits is not: order numbers and Unix times look the same.
 - event_time older than 7 days is a warning: TikTok documents no maximum age (contract §3, UNSURE).
@@ -26,13 +33,14 @@ Decisions (where TikTok is silent):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from core.checker import EventContext, is_present, json_excerpt, json_kind, parse_iso_seconds
 from core.contract import (
     EVENT_FIELDS,
     EVENT_SOURCES,
@@ -43,53 +51,18 @@ from core.contract import (
     VALUE_EVENTS,
 )
 from core.errors import InvalidPayload
-from core.event_checks import EventChecks
-from core.findings import (
-    CATALOGUE,
-    SEVERITY_BADGE,
-    SEVERITY_RANK,
-    CodeDoc,
-    Finding,
-    Severity,
-    annotate_json,
-    count_findings,
-    findings_json,
-    has_errors,
-    render_catalogue_markdown,
-    sort_findings,
-)
-from core.jsonpath import join_index, join_key, line_for, locate_paths, parent_path, pretty_json
-from core.user_checks import UserChecks
+from core.lint.checker import EventContext, is_present, json_excerpt, json_kind, parse_iso_seconds
+from core.lint.event_checks import EventChecks
+from core.lint.findings import CATALOGUE, Finding, event_index, sort_findings
+from core.lint.jsonpath import join_index, join_key, pretty_json
+from core.lint.user_checks import UserChecks
 
-# The finding model and catalogue (core.findings) and the path helpers (core.jsonpath) are re-exported:
-# `from core.lint import Finding, lint, has_errors` is the import pages, the CLI and tests use.
-__all__ = [
-    "CATALOGUE",
-    "SAMPLE_BODIES",
-    "SEVERITY_BADGE",
-    "SEVERITY_RANK",
-    "CodeDoc",
-    "Finding",
-    "Severity",
-    "annotate_json",
-    "count_findings",
-    "findings_json",
-    "has_errors",
-    "join_index",
-    "join_key",
-    "line_for",
-    "lint",
-    "lint_text",
-    "locate_paths",
-    "parent_path",
-    "parse_body",
-    "pretty_json",
-    "render_catalogue_markdown",
-    "sample_body_text",
-    "sort_findings",
-]
-
-_LEGACY_USER_KEYS: Final = {"email": "email", "phone_number": "phone", "external_id": "external_id"}
+_LEGACY_USER_KEYS: Final = {"email": "email", "phone_number": "phone", "external_id": "external_id",
+                             "emails": "email", "phone_numbers": "phone"}  # the last two: Offline API
+# Pixel codes seen are 20 upper-case letters and digits starting with a letter (C..., D...; contract §2.1);
+# offline and CRM event set ids are 19 digits. Anything else cannot be the id TikTok looks up.
+_PIXEL_CODE_RE: Final = re.compile(r"[A-Z][A-Z0-9]{19}")
+_EVENT_SET_ID_RE: Final = re.compile(r"\d{19}")
 _EVENT_KEY_HINTS: Final = {
     "timestamp": "Events API 1.0 name: send integer Unix seconds as event_time.",
     "context": "Events API 1.0 shape: move context.user to user, context.page to page, context.ip and "
@@ -98,6 +71,7 @@ _EVENT_KEY_HINTS: Final = {
     "pixel_code": "It belongs at the top level, as event_source_id.",
     "event_source_id": "It belongs at the top level of the body, beside data.",
     "event_source": "It belongs at the top level of the body, beside data.",
+    "event_set_id": "It is the older Offline API's name: send it as event_source_id at the top level.",
 }
 _TOP_EVENT_KEYS: Final = frozenset(("event", "event_time", "event_id", "user", "properties", "page",
                                     "limited_data_use"))
@@ -105,17 +79,34 @@ _TOP_EVENT_KEYS: Final = frozenset(("event", "event_time", "event_id", "user", "
 
 # --- the linter ----------------------------------------------------------------------------------
 class _Linter(EventChecks, UserChecks):
-    """The body-shape dispatch and the event walk; the per-area checks come from the mixins."""
+    """The body-shape dispatch and the event walk; the per-area checks come from the mixins.
+
+    `offset` is added to every event index (an upload's later bodies continue its numbering); with
+    `split` the sender splits a body into requests of 1,000, so more than 1,000 events is no error;
+    `seen_ids` spans every body linted, as TikTok's same-source deduplication does.
+    """
+
+    def __init__(self, now: float, *, split: bool = False) -> None:
+        super().__init__(now)
+        self.offset = 0
+        self.split = split
+        self.seen_ids: dict[tuple[str, str], str] = {}
+
+    def context(self, source: str | None, denied: str | None = None) -> EventContext:
+        return EventContext(source, denied, self.seen_ids)
 
     # --- body dispatch ---
     def body(self, body: object) -> None:
         if isinstance(body, list):
             self.add("body.event_list", "", f"A list of {len(body)} event(s): read as the data array.")
-            self.events(body, "", EventContext(source=None))
+            self.events(body, "", self.context(None))
             return
         if not isinstance(body, dict):
             kind = "null" if body is None else type(body).__name__
             self.add("body.not_object", "", f"The body is a JSON {kind}, not an object.")
+            return
+        if "data" not in body and "event_set_id" in body:
+            self.legacy_offline(body)
             return
         if "data" not in body and ("pixel_code" in body or "batch" in body):
             self.legacy(body)
@@ -125,13 +116,13 @@ class _Linter(EventChecks, UserChecks):
             return
         if "data" not in body and any(k in body for k in (*_TOP_EVENT_KEYS, *META_TOP_KEYS)):
             self.add("body.bare_event", "", "A single event without the body around it; checked as data[0].")
-            self.event(body, "", EventContext(source=None, denied=_denied_path(body, "")))
+            self.event(body, "", self.context(None, _denied_path(body, "")))
             return
         self.full(body)
 
     def full(self, body: dict[str, Any]) -> None:
         source = self.top_level(body)
-        ctx = EventContext(source=source, denied=_denied_path(body, ""))
+        ctx = self.context(source, _denied_path(body, ""))
         if "data" not in body:
             self.add("data.missing", "data", "The body has no data array, so it carries no events.")
             return
@@ -150,12 +141,12 @@ class _Linter(EventChecks, UserChecks):
     def events(self, data: list[Any], prefix: str, ctx: EventContext) -> None:
         if not data:
             self.add("data.empty", prefix or "", "The request carries no events.")
-        elif len(data) > MAX_EVENTS_PER_REQUEST:
+        elif len(data) > MAX_EVENTS_PER_REQUEST and not self.split:
             self.add("data.too_many", prefix or "",
                      f"{len(data):,} events in one request; TikTok takes at most {MAX_EVENTS_PER_REQUEST:,}.",
                      f"Split into {math.ceil(len(data) / MAX_EVENTS_PER_REQUEST)} requests of at most 1,000.")
         for i, item in enumerate(data):
-            path = join_index(prefix, i)
+            path = join_index(prefix, self.offset + i)
             if not isinstance(item, dict):
                 self.add("data.item_not_object", path, f"Event {i} is a JSON {json_kind(item)}, not an object.")
                 continue
@@ -186,15 +177,7 @@ class _Linter(EventChecks, UserChecks):
                      f"event_source_id is a JSON {json_kind(sid)}; TikTok rejects it with 40002.",
                      f"Quote it: \"event_source_id\": \"{json_excerpt(sid)}\".")
         elif valid_source:
-            digits = sid.strip().isdigit()
-            if valid_source == "web" and digits:
-                self.add("event_source_id.mismatch", "event_source_id",
-                         "event_source is web but event_source_id is all digits, like an offline/CRM event "
-                         "set id.", "Use the Pixel code, or event_source offline/crm for an event set.")
-            elif valid_source in ("offline", "crm") and not digits:
-                self.add("event_source_id.mismatch", "event_source_id",
-                         f"event_source is {valid_source} but event_source_id looks like a Pixel code.",
-                         "Use event_source web with a Pixel code, or the 19-digit event set id.")
+            self.source_id(valid_source, sid)
         if "test_event_code" in body:
             tec = body["test_event_code"]
             if not isinstance(tec, str):
@@ -218,9 +201,44 @@ class _Linter(EventChecks, UserChecks):
             elif key == "pixel_code":
                 self.add("body.misplaced_key", path, "pixel_code is the Events API 1.0 name.",
                          "Rename it to event_source_id (with event_source web).")
+            elif key == "event_set_id":
+                self.add("body.misplaced_key", path, "event_set_id is the older Offline Events API's name.",
+                         "Rename it to event_source_id (with event_source offline).")
             else:
                 self.add("body.unknown_key", path, f"Top-level key {key!r} is not part of the v1.3 body.")
         return valid_source
+
+    def source_id(self, source: str, sid: str) -> None:
+        """event_source_id against its source: a Pixel code for web, an App ID for app, an event set id."""
+        text = sid.strip()
+        pixel_like = _PIXEL_CODE_RE.fullmatch(text.upper()) is not None
+        if source == "web":
+            if text.isdigit():
+                self.add("event_source_id.mismatch", "event_source_id",
+                         "event_source is web but event_source_id is all digits, like an offline/CRM event "
+                         "set id or an App ID.", "Use the Pixel code, or event_source offline/crm/app for that id.")
+            elif not pixel_like:
+                self.add("event_source_id.not_pixel_code", "event_source_id",
+                         f"event_source_id {json_excerpt(sid)} cannot be a Pixel code: they are 20 letters and "
+                         "digits, such as C4A1B2C3D4E5F6G7H8I9.")
+            elif text != text.upper():
+                self.add("event_source_id.not_pixel_code", "event_source_id",
+                         f"event_source_id {json_excerpt(sid)} has lower-case letters; Pixel codes are upper-case.",
+                         f"Send \"event_source_id\": \"{text.upper()}\".")
+        elif source == "offline" and pixel_like:
+            self.add("event_source_id.pixel_code_offline", "event_source_id",
+                     "event_source is offline but event_source_id is a Pixel code; TikTok answers 40002 "
+                     "\"Invalid value for event_source_id\".")
+        elif source in ("offline", "crm") and not _EVENT_SET_ID_RE.fullmatch(text):
+            what = "a Pixel code" if pixel_like else f"{json_excerpt(sid)}, not 19 digits"
+            self.add("event_source_id.mismatch", "event_source_id",
+                     f"event_source is {source} but event_source_id is {what}.",
+                     f"Use the 19-digit {source} event set id from Events Manager, or event_source web with a "
+                     "Pixel code.")
+        elif source == "app" and pixel_like:
+            self.add("event_source_id.mismatch", "event_source_id",
+                     "event_source is app but event_source_id looks like a Pixel code.",
+                     "Use the TikTok App ID from Events Manager, or event_source web with the Pixel code.")
 
     def _meta_key(self, key: str, path: str) -> None:
         target = META_TOP_KEYS[key]
@@ -243,7 +261,7 @@ class _Linter(EventChecks, UserChecks):
                     self.meta_user_keys(ev[key], path)
             elif key == "access_token":
                 self.add("body.access_token", path, "The event carries an access token.")
-            elif key in ("test_event_code", "event_source_id", "event_source", "pixel_code"):
+            elif key in ("test_event_code", "event_source_id", "event_source", "pixel_code", "event_set_id"):
                 if prefix:  # inside data[] it has no effect; on a bare event it is the body's own key
                     self.add("body.misplaced_key", path, f"{key} inside an event has no effect.",
                              _EVENT_KEY_HINTS[key])
@@ -259,6 +277,8 @@ class _Linter(EventChecks, UserChecks):
             self.user(user, join_key(prefix, "user"), ctx)
         elif "user" not in ev and "user_data" not in ev and ctx.source in (None, "web"):
             self.add("event.user.missing", join_key(prefix, "user"), "The event has no user object.")
+        if ctx.source in (None, "web") and "user_data" not in ev:
+            self.web_match_keys(ev, prefix)
         props = ev.get("properties")
         if isinstance(props, dict):
             self.properties(props, join_key(prefix, "properties"), name)
@@ -278,6 +298,16 @@ class _Linter(EventChecks, UserChecks):
             if not isinstance(lead, dict) or not lead.get("lead_id"):
                 self.add("event.lead.missing", join_key(prefix, "lead"), "A CRM event without lead.lead_id.")
 
+    def web_match_keys(self, ev: Mapping[str, Any], prefix: str) -> None:
+        """TikTok matches web events on ip + user_agent and the page (contract §7): warn when one is absent."""
+        user, page = ev.get("user"), ev.get("page")
+        if "user" not in ev or isinstance(user, dict):
+            for key, code in (("ip", "user.ip.missing"), ("user_agent", "user.user_agent.missing")):
+                if not isinstance(user, dict) or user.get(key) is None:
+                    self.add(code, join_key(join_key(prefix, "user"), key), f"This web event has no user.{key}.")
+        if "page" not in ev or (isinstance(page, dict) and page.get("url") is None):
+            self.add("page.url.missing", join_key(join_key(prefix, "page"), "url"), "This web event has no page.url.")
+
     # --- legacy 1.0 ---
     def legacy(self, body: dict[str, Any]) -> None:
         anchor = "pixel_code" if "pixel_code" in body else "batch" if "batch" in body else ""
@@ -287,7 +317,7 @@ class _Linter(EventChecks, UserChecks):
                  "batch[] -> data[]; ISO timestamp -> integer event_time seconds; context.user -> user "
                  "(phone_number -> phone); context.ad.callback -> user.ttclid; context.ip / "
                  "context.user_agent -> user.ip / user.user_agent; context.page -> page.")
-        ctx = EventContext(source="web", denied=_denied_path(body, ""))
+        ctx = self.context("web", _denied_path(body, ""))
         if "batch" in body:
             batch = body["batch"]
             if not isinstance(batch, list):
@@ -304,9 +334,33 @@ class _Linter(EventChecks, UserChecks):
         else:
             self.legacy_event(body, "", ctx)
 
+    def legacy_offline(self, body: dict[str, Any]) -> None:
+        """A body of the older Offline Events API (/offline/track/, /offline/batch/): migrate to offline."""
+        self.add("body.legacy_offline", "event_set_id",
+                 "This is a body of the older Offline Events API (/offline/track/ or /offline/batch/).",
+                 f"Migrate to POST {TRACK_PATH}: event_set_id -> event_source_id with event_source \"offline\"; "
+                 "batch[] -> data[]; ISO timestamp -> integer event_time seconds; context.user.emails / "
+                 "phone_numbers -> user.email / user.phone (SHA-256, phone in E.164 with the +); properties "
+                 "stay properties.")
+        sid = body.get("event_set_id")
+        if isinstance(sid, str) and sid.strip():
+            self.source_id("offline", sid)
+        ctx = self.context("offline", _denied_path(body, ""))
+        batch = body.get("batch")
+        if isinstance(batch, list):
+            for i, item in enumerate(batch):
+                if isinstance(item, dict):
+                    self.legacy_event(item, join_index("batch", i), ctx)
+                else:
+                    self.add("legacy.batch.invalid", join_index("batch", i), f"batch[{i}] is a JSON {json_kind(item)}.")
+        elif "batch" in body:
+            self.add("legacy.batch.invalid", "batch", f"batch is a JSON {json_kind(batch)}.")
+        else:
+            self.legacy_event(body, "", ctx)
+
     def legacy_event(self, ev: dict[str, Any], prefix: str, ctx: EventContext) -> None:
         name = self.event_name(ev, prefix, ctx)
-        self.event_id(ev, prefix, ctx, name, web=True)
+        self.event_id(ev, prefix, ctx, name, web=ctx.source == "web")
         ts = ev.get("timestamp")
         if ts is not None:
             secs = parse_iso_seconds(ts) if isinstance(ts, str) else None
@@ -382,6 +436,116 @@ def lint_text(text: str, *, now: float | None = None) -> tuple[object, list[Find
     return body, lint(body, now=now)
 
 
+def lint_bodies(bodies: Sequence[object], *, lines: Sequence[int | None] | None = None,
+                now: float | None = None, split: bool = True) -> list[Finding]:
+    """Every finding over the bodies of one upload, at positions absolute over the whole input.
+
+    Events are numbered across `bodies` in order, as the send path flattens them: the 1,501st event is
+    `data[1500]` whichever request carries it. Each finding inside an event carries that event's
+    `event_id`; `lines[k]` (the input line of body k, for JSONL) becomes the finding's `line`. With
+    `split` (the default) a body over 1,000 events is no error: the sender splits it into requests.
+    Duplicate event + event_id pairs are found across bodies (TikTok deduplicates across requests).
+    TikTok: one bad event refuses its whole request (40002 names `data.N`), so every event is linted.
+    """
+    linter = _Linter(time.time() if now is None else float(now), split=split)
+    ids: list[str | None] = []
+    body_of_event: list[int] = []
+    line_of_body: list[int | None] = []
+    for k, body in enumerate(bodies):
+        linter.offset = len(ids)
+        start = len(linter.out)
+        with contextlib.suppress(RecursionError):  # pathological nesting: report what was found
+            if lines is not None and isinstance(body, dict) and _is_bare_event(body):  # a JSONL event line
+                path = join_index("data", linter.offset)
+                linter.event(body, path, linter.context(None, _denied_path(body, path)))
+            else:
+                linter.body(body)
+        events = _events_of(body)
+        ids.extend(_event_id_text(ev) for ev in events)
+        body_of_event.extend([k] * len(events))
+        line = lines[k] if lines is not None and k < len(lines) else None
+        line_of_body.append(line)
+        for j in range(start, len(linter.out)):
+            f = linter.out[j]
+            i = event_index(f.path)
+            where = line_of_body[body_of_event[i]] if i is not None and i < len(ids) else line
+            eid = ids[i] if i is not None and i < len(ids) else None
+            if where is not None or eid is not None:
+                linter.out[j] = dataclasses.replace(f, line=where, event_id=eid)
+    return sort_findings(linter.out)
+
+
+def lint_upload(text: str, *, now: float | None = None) -> tuple[list[object], list[Finding]]:
+    """Parse a pasted or uploaded text and lint all of it: (records, findings).
+
+    The text is one JSON document (a body, an event, a list of events) or JSONL: one body or one event
+    per line, events numbered across the whole input (`data[1500]`) with each finding's input `line`.
+    `records` holds the one document, or one value per JSONL line. Raises InvalidPayload naming the
+    line (and column) of the first syntax error.
+    """
+    records, lines = parse_upload(text)
+    if lines is None:
+        return records, lint_bodies(records, now=now, split=False)
+    findings = lint_bodies(records, lines=lines, now=now, split=False)
+    bare = sum(1 for r in records if isinstance(r, dict) and _is_bare_event(r))
+    if bare:
+        info = Finding(CATALOGUE["body.event_list"].severity, "body.event_list", "",
+                       f"{bare} line(s) hold a bare event: read as the data array of one request.",
+                       "Nothing to do for the console; TikTok needs them wrapped in a v1.3 body with "
+                       "event_source and event_source_id.")
+        findings = sort_findings([*findings, info])
+    return records, findings
+
+
+def parse_upload(text: str) -> tuple[list[object], list[int | None] | None]:
+    """(records, lines): one JSON document with lines None, or JSONL records with their 1-based lines.
+
+    Raises InvalidPayload for text that is neither: a JSONL line that is not JSON is named by its line.
+    """
+    try:
+        return [parse_body(text)], None
+    except InvalidPayload as whole:
+        rows = [(n, line) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1) if line.strip()]
+        if len(rows) < 2:
+            raise
+        records: list[object] = []
+        for n, line in rows:
+            try:
+                records.append(parse_body(line))
+            except InvalidPayload as exc:
+                if n == rows[0][0]:
+                    raise whole from None  # a multi-line document with a syntax error: where the whole failed
+                raise InvalidPayload(exc.message.replace(" at line 1, column ", " at column "), line=n,
+                                     hint="Put one JSON body or event on each line (JSONL), or paste one JSON "
+                                          "document.") from None
+        return records, [n for n, _ in rows]
+
+
+def _is_bare_event(obj: Mapping[str, Any]) -> bool:
+    return "data" not in obj and "event_set_id" not in obj and "pixel_code" not in obj and "batch" not in obj \
+        and any(k in obj for k in (*_TOP_EVENT_KEYS, *META_TOP_KEYS))
+
+
+def _events_of(body: object) -> list[Any]:
+    """The events a body carries in `data` order (a list of events, or a bare event, counts as its own)."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        data = body.get("data")
+        if isinstance(data, list):
+            return data
+        if _is_bare_event(body):
+            return [body]
+    return []
+
+
+def _event_id_text(event: object) -> str | None:
+    eid = event.get("event_id") if isinstance(event, dict) else None
+    if isinstance(eid, str) and eid.strip():
+        return eid
+    return str(eid) if isinstance(eid, int | float) and not isinstance(eid, bool) else None
+
+
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -419,7 +583,7 @@ def _sample_valid(now: float) -> dict[str, Any]:
                 "email": ["848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"],
                 "phone": ["9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"],
                 "external_id": ["80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b"],
-                "ttclid": "E.C.P.v3CkPQ2Zs1", "ttp": "01K0T8BYGJH63785W68YS5NN1R_.tt.1", "ip": "203.0.113.7",
+                "ttclid": "E.C.P.v3CkPQ2Zs1", "ttp": "01K0T8BYGJH63785W68YS5NN1R_.tt.1", "ip": "203.0.114.7",
                 "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
             },
             "page": {"url": "https://shop.example/thanks?ttclid=E.C.P.v3CkPQ2Zs1",
@@ -464,6 +628,3 @@ def sample_body_text(name: str, now: float | None = None) -> str:
     """The pretty JSON text of a named sample body ("valid purchase", "Meta CAPI body", "broken body")."""
     return pretty_json(SAMPLE_BODIES[name](time.time() if now is None else now))
 
-
-if __name__ == "__main__":  # python -m core.lint > docs/findings.md
-    print(render_catalogue_markdown())

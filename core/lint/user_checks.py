@@ -1,20 +1,22 @@
 """User-field checks of the Events API linter: hashing, identifiers, IP, user agent, locale, consent.
 
-Mixed into core.lint's linter; the decisions (documentation IP ranges are not flagged, private ranges
-warn) are in core.lint's docstring. TikTok: email, phone, external_id, first_name, last_name and zip_code
-are SHA-256 hashed after normalization; ip, user_agent, ttclid and ttp are sent raw (contract §5).
+Mixed into core.lint's linter; the decisions (an IP warns exactly where the EMQ proxy gives it no points)
+are in core.lint.linter's docstring. TikTok: email, phone, external_id, first_name, last_name and zip_code
+are SHA-256 hashed after normalization; ip, user_agent, ttclid and ttp are sent raw (contract §2.3).
+Meta's fbc and fbp carry Meta's ids, and Meta hashes phones without the +, so their advice says where the
+TikTok value comes from instead of "rename".
 """
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import re
 from typing import Any, Final
 
-from core.checker import Checker, EventContext, is_present, json_excerpt, json_kind
 from core.contract import CONSENT_SUPPRESSED_FIELDS, EMPTY_SHA256, META_USER_KEYS, USER_FIELDS
 from core.identity import hash_identifier
-from core.jsonpath import join_index, join_key
+from core.lint.checker import Checker, EventContext, is_present, json_excerpt, json_kind
+from core.lint.jsonpath import join_index, join_key
 
 _HEX_RE: Final = re.compile(r"^[A-Fa-f0-9]+$")
 _SERVER_UA_RE: Final = re.compile(
@@ -24,8 +26,17 @@ _SERVER_UA_RE: Final = re.compile(
 )
 _LOCALE_RE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PLACEHOLDERS: Final = frozenset(("undefined", "null", "none", "nan", "n/a", "[object object]", "-", "nil"))
-_DOC_NETS: Final = tuple(ipaddress.ip_network(n) for n in
-                         ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+# Meta keys whose value must not be moved across: (message, fix)
+_META_ADVICE: Final = {
+    "fbc": ("fbc is Meta's click id (the _fbc cookie); it carries Meta's id, which TikTok cannot match.",
+            "Remove fbc and send user.ttclid: the ttclid URL parameter of the landing page, or the ttclid "
+            "cookie you keep from it."),
+    "fbp": ("fbp is Meta's browser id (the _fbp cookie); it carries Meta's id, which TikTok cannot match.",
+            "Remove fbp and send user.ttp: the value of the browser's _ttp cookie, set by the TikTok Pixel."),
+    "ph": ("ph is Meta's phone key; Meta hashes the digits without the +, so the hash will not match "
+           "TikTok's.", "Send user.phone: the SHA-256 of the number in E.164 with the leading + "
+                        "(+12133734253), re-hashed from the raw number, not Meta's hash."),
+}
 _HASH_ALGOS: Final = {32: "MD5", 40: "SHA-1", 128: "SHA-512"}
 _USER_KEY_ALIASES: Final = {
     "phone_number": "phone", "emails": "email", "phones": "phone", "ip_address": "ip", "userAgent": "user_agent",
@@ -41,9 +52,7 @@ class UserChecks(Checker):
         for key, value in user.items():
             path = join_key(prefix, key)
             if key in META_USER_KEYS and META_USER_KEYS[key] != key:
-                target = META_USER_KEYS[key]
-                self.add("meta.user_key", path, f"{key} is a Meta Conversions API user key; TikTok ignores it.",
-                         f"Rename it to {target}." if target else f"Remove {key}: TikTok has no such key.")
+                self.meta_user_key(key, value, path, f"Rename it to {META_USER_KEYS[key]}.")
                 continue
             if key not in USER_FIELDS:
                 alias = _USER_KEY_ALIASES.get(key)
@@ -134,34 +143,49 @@ class UserChecks(Checker):
                      f"{h.hint or 'Fix the value'} Then normalize and SHA-256 hash it.")
 
     def meta_user_keys(self, user_data: dict[str, Any], prefix: str) -> None:
-        for key in user_data:
-            target = META_USER_KEYS.get(key)
-            if key in META_USER_KEYS and target != key:
-                self.add("meta.user_key", join_key(prefix, key),
-                         f"{key} is a Meta Conversions API user key.",
-                         f"Rename it to user.{target}." if target else f"Remove {key}: TikTok has no such key.")
+        for key, value in user_data.items():
+            if key in META_USER_KEYS and META_USER_KEYS[key] != key:
+                self.meta_user_key(key, value, join_key(prefix, key), f"Rename it to user.{META_USER_KEYS[key]}.")
+
+    def meta_user_key(self, key: str, value: object, path: str, rename: str) -> None:
+        """A Meta CAPI user key: where its TikTok twin comes from (fbc/fbp/ph are not a rename)."""
+        if key in _META_ADVICE:
+            message, fix = _META_ADVICE[key]
+            self.add("meta.user_key", path, message, fix)
+            if key == "ph" and is_present(value):
+                self.add("meta.phone_hash", path, "A phone hashed the Meta way (digits only, no +) does not "
+                         "match TikTok's E.164 hash; a hash cannot show which way it was made.")
+            return
+        self.add("meta.user_key", path, f"{key} is a Meta Conversions API user key; TikTok ignores it.",
+                 rename if META_USER_KEYS[key] else f"Remove {key}: TikTok has no such key.")
 
     def ip(self, value: str, path: str) -> None:
         text = value.strip()
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            if "," in text:
-                fix = "Send only the first address of the X-Forwarded-For list (the client)."
-            elif len(text) == 64 and _HEX_RE.match(text):
-                fix = "Send the IP unhashed: TikTok hashes nothing here."
-            elif re.fullmatch(r"[\d.]+:\d+", text) or text.startswith("["):
-                fix = "Drop the port: send only the address."
-            else:
-                fix = None
-            self.add("user.ip.invalid", path, f"ip {json_excerpt(value)} is not an IPv4 or IPv6 address.", fix)
+        reason = _ip_reason(text)
+        if not reason:
             return
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        if any(addr in net for net in _DOC_NETS):
-            return  # documentation ranges: TikTok's own examples use them (core.lint docstring)
-        shared = isinstance(addr, ipaddress.IPv4Address) and addr in ipaddress.ip_network("100.64.0.0/10")
-        if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-                or addr.is_unspecified or addr.is_multicast or shared):
-            self.add("user.ip.private", path,
-                     f"ip {text} is a server or internal address; the customer's public IP is needed.")
+        if reason in _NO_POINTS:
+            from core.quality import REASONS
+
+            what, fix = REASONS[reason]
+            self.add("user.ip.private", path, f"ip {text} {what}: the EMQ proxy gives it no points.", fix)
+            return
+        self.add("user.ip.invalid", path, f"ip {json_excerpt(value)} is not an IPv4 or IPv6 address.",
+                 _INVALID_IP_FIX.get(reason))
+
+
+# the EMQ proxy's reasons for an address that parses but earns no points, and fixes for one that does not
+_NO_POINTS: Final = frozenset(("loopback", "private", "not_public"))
+_INVALID_IP_FIX: Final = {
+    "ip_list": "Send only the first address of the X-Forwarded-For list (the client).",
+    "hashed": "Send the IP unhashed: TikTok hashes nothing here.",
+    "has_port": "Drop the port: send only the address.",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_reason(text: str) -> str:
+    """core.quality's verdict on one IP, once per distinct address (a batch repeats its servers' IPs)."""
+    from core.quality import ip_reason  # the EMQ proxy's rule; pandas loads only when an ip is linted
+
+    return ip_reason(text)
