@@ -12,7 +12,6 @@ import pytest
 
 from core.errors import StoreError
 from core.exchange import Attempt, Exchange
-from core.privacy import scrub_body, scrub_event
 from core.store import MIGRATIONS, PlannedEvent, Store
 
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
@@ -71,33 +70,6 @@ def test_unwritable_path_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match="TEC_DB"):
         Store(tmp_path / "dir.db")
-
-
-@pytest.mark.parametrize(("user", "kept", "dropped"), [
-    ({"email": [HASH], "ip": "1.2.3.4"}, {"email": [HASH], "ip": "1.2.3.4"}, []),
-    ({"email": RAW_EMAIL}, {}, ["user.email"]),
-    ({"email": [HASH, RAW_EMAIL]}, {"email": [HASH]}, ["user.email"]),
-    ({"phone": ["+12133734253"], "external_id": "user_123"}, {"external_id": "user_123"}, ["user.phone"]),
-    ({"first_name": "alice", "zip_code": HASH}, {"zip_code": HASH}, ["user.first_name"]),
-    ({"email": "", "phone": []}, {"email": "", "phone": []}, []),
-])
-def test_scrub_event(user: dict[str, Any], kept: dict[str, Any], dropped: list[str]) -> None:
-    """Raw email / phone / names are dropped with their paths; hashed and non-PII fields stay."""
-    ev = {"event": "Purchase", "user": user}
-    clean, paths = scrub_event(ev)
-    assert clean["user"] == kept and paths == dropped
-    assert ev["user"] is user  # input untouched
-    if not dropped:
-        assert clean is ev
-
-
-def test_scrub_body_paths() -> None:
-    """scrub_body names the event index of each dropped value."""
-    b = body(2)
-    b["data"][1]["user"] = {"email": RAW_EMAIL}
-    clean, paths = scrub_body(b)
-    assert paths == ["data[1].user.email"] and "email" not in clean["data"][1]["user"]
-    assert b["data"][1]["user"]["email"] == RAW_EMAIL
 
 
 def test_record_batch_keeps_each_event_in_order(store: Store) -> None:
