@@ -411,7 +411,28 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
     if time_note:
         notes.append(time_note)
     out: dict[str, Any] = {"event": event_name, "event_time": event_time}
+    event_id = _event_id(spec, event_name, notes)
+    if event_id is not None:
+        out["event_id"] = event_id
+    user, identifiers, rejected = _hashed_user(spec, ad_user_data, region, index, notes, suppressed)
+    user.update(_raw_user(spec, notes))
+    if user:
+        out["user"] = user
+    page = {k: v for k, v in (("url", _text(spec.page_url)), ("referrer", _text(spec.referrer))) if v}
+    if page:
+        out["page"] = page
+    props = _properties(spec, ad_user_data, ad_personalization, notes)
+    if props:
+        out["properties"] = props
+    out["limited_data_use"] = ad_personalization == "DENIED"
+    if ad_personalization == "DENIED":
+        suppressed.append(Suppression("limited_data_use",
+                                      "consent: ad_personalization is DENIED, limited_data_use set to true", index))
+    return BuiltEvent(out, identifiers, suppressed, notes, rejected)
 
+
+def _event_id(spec: EventSpec, event_name: str, notes: list[str]) -> str | None:
+    """The event_id given, or derived from the order id by the template; None (with a note) without either."""
     event_id = _text(spec.event_id)
     if event_id is None and _text(spec.order_id):
         event_id = make_event_id(event_name, str(spec.order_id), spec.event_id_template)
@@ -422,10 +443,13 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
     if event_id is None:
         notes.append("No event_id: TikTok cannot deduplicate this event against the Pixel. "
                      "Give an order id or an event id.")
-    else:
-        out["event_id"] = event_id
+    return event_id
 
-    # --- user ---------------------------------------------------------------------------------
+
+def _hashed_user(spec: EventSpec, ad_user_data: str, region: str | None, index: int, notes: list[str],
+                 suppressed: list[Suppression]) -> tuple[dict[str, Any], list[HashedIdentifier],
+                                                         list[HashedIdentifier]]:
+    """user's hashed identifiers (consent gating first), the identifier rows and the rejected values."""
     user: dict[str, Any] = {}
     identifiers: list[HashedIdentifier] = []
     rejected: list[HashedIdentifier] = []
@@ -448,8 +472,7 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
         bad = [h for h in rows if not h.ok]
         identifiers.extend(good)
         rejected.extend(bad)
-        for h in bad:
-            suppressed.append(Suppression(f"user.{kind}", f"invalid: {h.error}", index))
+        suppressed.extend(Suppression(f"user.{kind}", f"invalid: {h.error}", index) for h in bad)
         if kind == "phone" and any((h.normalized or "").startswith("+86") for h in good):
             # contract §2.3 UNSURE: TikTok's GTM templates hash Chinese numbers without +86
             notes.append("user.phone: +86 number sent as E.164 (TikTok's API rule). TikTok's own GTM template "
@@ -461,7 +484,11 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
             notes.append(f"user.{kind}: {len(good) - len(sent)} duplicate value(s) sent once.")
         if sent:
             user[kind] = sent if kind in _ARRAY_FIELDS else sent[0]
+    return user, identifiers, rejected
 
+
+def _raw_user(spec: EventSpec, notes: list[str]) -> dict[str, Any]:
+    """user's unhashed keys: ttclid (the given one, else the page URL's), ttp, ip, user_agent, locale."""
     ttclid = _text(spec.ttclid)
     url_ttclid = ttclid_from_url(spec.page_url)
     if ttclid is None and url_ttclid:
@@ -471,19 +498,11 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
         notes.append("The ttclid given differs from the one in the page URL; the given one was sent.")
     raw_fields = {"ttclid": ttclid, "ttp": _text(spec.ttp), "ip": _text(spec.ip),
                   "user_agent": _text(spec.user_agent), "locale": _text(spec.locale)}
-    for name in _RAW_FIELDS:
-        if raw_fields[name]:
-            user[name] = raw_fields[name]
-    if user:
-        out["user"] = user
+    return {name: raw_fields[name] for name in _RAW_FIELDS if raw_fields[name]}
 
-    # --- page ---------------------------------------------------------------------------------
-    page = {k: v for k, v in (("url", _text(spec.page_url)), ("referrer", _text(spec.referrer))) if v}
-    if page:
-        out["page"] = page
 
-    # --- properties ---------------------------------------------------------------------------
-    props: dict[str, Any] = {}
+def _contents(spec: EventSpec, notes: list[str]) -> dict[str, Any]:
+    """contents, content_type, content_ids and num_items from the content rows."""
     built: dict[str, Any] = {}
     contents = [c.as_dict() for c in spec.contents if _text(c.content_id)]
     if len(contents) < len(spec.contents):
@@ -501,6 +520,12 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
         built["content_ids"] = [c["content_id"] for c in contents]
     if spec.add_num_items and contents:
         built["num_items"] = sum(int(c.get("quantity", 1)) for c in contents)
+    return built
+
+
+def _properties(spec: EventSpec, ad_user_data: str, ad_personalization: str, notes: list[str]) -> dict[str, Any]:
+    """properties: the form's fields win over custom properties of the same name (with a note)."""
+    built = _contents(spec, notes)
     if spec.value is not None and not (isinstance(spec.value, str) and not spec.value.strip()):
         built["value"] = _number(spec.value, "value")
     currency = _text(spec.currency)
@@ -521,20 +546,14 @@ def build_event(spec: EventSpec, *, region: str | None = None, now: float | None
     if spec.forward_consent:
         built["ad_user_data"] = ad_user_data
         built["ad_personalization"] = ad_personalization
+    props: dict[str, Any] = {}
     for key, value in (spec.custom_properties or {}).items():
         if key in built:
             notes.append(f"custom property {key!r} ignored: the form's {key} is used.")
             continue
         props[str(key)] = value
     props.update(built)
-    if props:
-        out["properties"] = props
-
-    out["limited_data_use"] = ad_personalization == "DENIED"
-    if ad_personalization == "DENIED":
-        suppressed.append(Suppression("limited_data_use",
-                                      "consent: ad_personalization is DENIED, limited_data_use set to true", index))
-    return BuiltEvent(out, identifiers, suppressed, notes, rejected)
+    return props
 
 
 def build_body(
