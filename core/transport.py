@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -39,6 +40,7 @@ from core.exchange import Attempt, Exchange, is_retryable_status
 USER_AGENT: Final = "tiktok-events-console/0.1 (+httpx)"
 BACKOFF_CAP_S: Final = 30.0  # never wait longer than this between two attempts
 RETRY_AFTER_CAP_S: Final = 60.0
+_SURROGATE_ESCAPE_RE: Final = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 CURL_INLINE_MAX: Final = 16_000  # bytes of body above which cURL reads the body from a file
 _MAX_TEXT: Final = 20_000  # an HTML error page is kept up to this many characters
 
@@ -152,6 +154,9 @@ def parse_bodies(text: str, *, pixel_code: str = "", event_source: str = "web") 
             bodies.append(body)
         elif event is not None:
             loose.append(event)
+    if _SURROGATE_ESCAPE_RE.search(stripped):  # "\ud800" is valid JSON text but no UTF-8 request can carry it
+        for body in [*bodies, {"data": loose}]:
+            encode_body(body)
     if loose:
         if not pixel_code:
             raise InvalidPayload(f"{len(loose)} bare event(s) have no Pixel code to go with them.",
