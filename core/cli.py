@@ -669,6 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tiktok-events {args.command}: the input cannot be read ({type(exc).__name__}). Check that the "
               "file is what the command expects (see --help).", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # a last resort: a person sees a sentence, never a traceback
+        print(f"tiktok-events {args.command}: unexpected {type(exc).__name__}: {exc}. Nothing was changed by this "
+              "error; if the input is right, report it with the command you ran.", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
