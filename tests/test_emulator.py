@@ -227,7 +227,9 @@ def test_slow_fault_delays_but_processes(emu: EmulatorServer, client: httpx.Clie
     emu.set_fault("slow", delay_s=0.6)
     with pytest.raises(httpx.ReadTimeout):
         post(client, body(1), timeout=0.2)
-    time.sleep(0.6)
+    deadline = time.monotonic() + 5
+    while not emu.received.get("TEST123") and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert [e["event_id"] for e in emu.received["TEST123"]] == ["ord_0"]
 
 
