@@ -452,7 +452,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     `--min-score S`, exit 1 when the mean EMQ proxy is below S (a gate for CI pipelines).
     """
     from core.errors import InvalidFile
-    from core.quality import KEY_LABELS, KEYS, LABEL, load_quality_input, score_frame, score_text
+    from core.quality import LABEL, load_quality_input, score_frame, score_text
     from core.review import build_review, to_cli_json
 
     if args.file == "-" or not Path(args.file).is_file():
@@ -467,31 +467,41 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if below:
         print(f"tiktok-events quality: mean {LABEL} {result.summary['mean_score']:.2f} is below --min-score "
               f"{args.min_score:g}.", file=sys.stderr)
-    if args.format == "json":
-        emit(to_cli_json(result), "json")
-        return EXIT_FINDINGS if below else EXIT_OK
-
-    def text(_: Any) -> str:
-        s = result.summary
-        lines = [f"{LABEL} (mean) {s['mean_score']:.2f} / 10 over {s['events']} event(s); median "
-                 f"{s['median_score']:.2f}. A transparent estimate: TikTok does not publish EMQ's weights.",
-                 "", f"{'key':<12}{'points':>7}{'valid':>8}{'sent':>8}  invalid (top reason)"]
-        for key in KEYS:
-            bad = s["invalid"].get(key) or {}
-            top = max(bad, key=bad.__getitem__) if bad else ""
-            lines.append(f"{key:<12}{s['weights'][key]:>7.2f}{s['coverage'][key]:>8.0%}"
-                         f"{s['presence'][key]:>8.0%}  " + (f"{sum(bad.values())} ({top})" if bad else "-"))
-        lines += ["", "by event type:"]
-        lines += [f"  {r['event']:<24}{r['events']:>8} events  mean {r['mean_score']:.2f}"
-                  for r in s["by_event_type"]]
-        if result.recommendations:
-            lines += ["", "what to do next:"]
-            lines += [f"  +{r.impact:.2f} overall ({r.event}, {KEY_LABELS[r.key]}): {r.message}"
-                      for r in result.recommendations[:5]]
-        return "\n".join(lines)
-
-    emit(None, args.format, text)
+    emit(to_cli_json(result) if args.format == "json" else result, args.format, format_quality)
     return EXIT_FINDINGS if below else EXIT_OK
+
+
+def format_quality(result: Any) -> str:
+    """`quality` for people: the mean, each key's points and coverage, event types, and what to do next.
+
+    One line of advice per key: the same advice for "All events" and for an event type is said once,
+    with the scopes it applies to.
+    """
+    from core.quality import KEY_LABELS, KEYS, LABEL
+
+    s = result.summary
+    lines = [f"{LABEL} (mean) {s['mean_score']:.2f} / 10 over {s['events']} event(s); median "
+             f"{s['median_score']:.2f}. A transparent estimate: TikTok does not publish EMQ's weights.",
+             "", f"{'key':<12}{'points':>7}{'valid':>8}{'sent':>8}  invalid (top reason)"]
+    for key in KEYS:
+        bad = s["invalid"].get(key) or {}
+        top = max(bad, key=bad.__getitem__) if bad else ""
+        lines.append(f"{key:<12}{s['weights'][key]:>7.2f}{s['coverage'][key]:>8.0%}"
+                     f"{s['presence'][key]:>8.0%}  " + (f"{sum(bad.values())} ({top})" if bad else "-"))
+    lines += ["", "by event type:"]
+    lines += [f"  {r['event']:<24}{r['events']:>8} events  mean {r['mean_score']:.2f}" for r in s["by_event_type"]]
+    best: dict[str, Any] = {}
+    scopes: dict[str, list[str]] = {}
+    for r in result.recommendations:
+        best.setdefault(r.key, r)
+        scopes.setdefault(r.key, []).append(r.event)
+    if best:
+        lines += ["", "what to do next:"]
+        for r in sorted(best.values(), key=lambda r: -r.impact)[:5]:
+            others = [e for e in scopes[r.key] if e != r.event]
+            also = f" (also for {', '.join(others)})" if others else ""
+            lines.append(f"  +{r.impact:.2f} overall ({r.event}, {KEY_LABELS[r.key]}): {r.message}{also}")
+    return "\n".join(lines)
 
 
 # --- app -------------------------------------------------------------------------------------------

@@ -202,7 +202,8 @@ def endpoint_url(settings: Settings) -> str:
     base = settings.base_url or (TIKTOK_BASE_URL if settings.target == "tiktok" else None)
     if not base and settings.target == "custom":
         raise ConfigError("The custom target has no base URL.",
-                          hint="Type it in the sidebar (e.g. http://127.0.0.1:9000), or set TEC_BASE_URL.")
+                          hint="Give its base URL, e.g. http://127.0.0.1:9000 (--base-url or TEC_BASE_URL; "
+                               "the Target setting in the app).")
     if not base:
         raise ConfigError("No base URL for the emulator target.",
                           hint="Start the emulator (`tiktok-events emulator`) and pass its URL with --base-url.")

@@ -102,3 +102,13 @@ def test_min_score_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str], gate
     assert got == code
     assert mean == pytest.approx(2.5)  # the batch above: (4.0 + 3.5 + 0) / 3, so a 2.5 gate passes
     assert ("below --min-score" in err) == (code == 1)
+
+
+def test_advice_is_said_once_per_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same advice for "All events" and an event type is one line naming both scopes, not two lines."""
+    assert _run(["demo", "--orders", "300", "--out", str(tmp_path)], capsys)[0] == EXIT_OK
+    code, out, _ = _run(["quality", str(tmp_path / "server.jsonl")], capsys)
+    advice = out.split("what to do next:")[1].strip().splitlines()
+    keys = [line.split(", ", 1)[1].split("):")[0] for line in advice]
+    assert code == EXIT_OK and advice and len(keys) == len(set(keys))
+    assert any("(also for" in line for line in advice)
