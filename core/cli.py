@@ -103,7 +103,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     `--format json` prints {"body", "identifiers", "suppressed", "rejected", "notes"} instead. The Pixel
     code, test event code and region fall back to TEC_PIXEL_CODE / TEC_TEST_EVENT_CODE / TEC_DEFAULT_REGION.
     """
-    from core.errors import ConfigError
     from core.payload import ContentItem, EventSpec, build_body
 
     settings = load_settings()
@@ -177,23 +176,17 @@ def cmd_send(args: argparse.Namespace) -> int:
     """
     from core import outbox
     from core.store import Store
-    from core.transport import Sender, apply_test_event_code, count_events, parse_bodies, settings_for_cli
+    from core.transport import Sender, settings_for_cli
 
     settings = settings_for_cli(load_settings(), base_url=args.base_url, timeout=args.timeout, need_token=True)
-    bodies = parse_bodies(read_text_arg(args.file), pixel_code=args.pixel_code or settings.pixel_code)
-    if not args.live:
-        bodies = apply_test_event_code(bodies, args.test_event_code or settings.test_event_code)
-        if not all(isinstance(b.get("test_event_code"), str) and b["test_event_code"] for b in bodies):
-            raise ConfigError("No test event code: these events would count in reporting.",
-                              hint="Pass --test-event-code CODE (Events Manager > Test Events), or --live to send "
-                                   "for real.")
-    hold = {} if args.send_invalid else outbox.invalid_events(bodies)
-    n = count_events(bodies)
+    todo = outbox.plan(read_text_arg(args.file), pixel_code=args.pixel_code or settings.pixel_code,
+                       test_event_code=args.test_event_code or settings.test_event_code, live=args.live,
+                       send_invalid=args.send_invalid)
     mode = "LIVE: events count in reporting" if args.live else "test mode"
-    held = f"; {len(hold)} held back for lint errors" if hold else ""
-    _note(f"Sending {n} events to {settings.target_label} ({mode}){held}.")
+    held = f"; {len(todo.hold)} held back for lint errors" if todo.hold else ""
+    _note(f"Sending {todo.events} events to {settings.target_label} ({mode}){held}.")
     with Store(settings.db_path) as store, Sender(settings) as sender:
-        report = outbox.send(store, sender, bodies, label=f"cli send {Path(args.file).name}", hold=hold,
+        report = outbox.send(store, sender, todo.bodies, label=f"cli send {Path(args.file).name}", hold=todo.hold,
                              resend=args.resend)
     out = {"target": settings.target_label, "live": bool(args.live), **report.to_dict()}
     emit(out, args.format, lambda _: outbox.format_report(report))
@@ -280,7 +273,6 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     import time
 
     from core.emulator import start_emulator
-    from core.errors import ConfigError
 
     try:
         emu = start_emulator(token=args.token, port=args.port)

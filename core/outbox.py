@@ -26,10 +26,11 @@ from typing import Any, Final
 
 from core.config import Settings
 from core.contract import MAX_EVENTS_PER_REQUEST
+from core.errors import ConfigError
 from core.exchange import EventNote, Exchange, SendReport
 from core.lint.findings import Finding
 from core.store import OutboxRow, PlannedEvent, Store, new_claim_owner
-from core.transport import BACKOFF_CAP_S, Sender, split_body
+from core.transport import BACKOFF_CAP_S, Sender, apply_test_event_code, count_events, parse_bodies, split_body
 
 Progress = Callable[[int, int], None]
 
@@ -47,6 +48,37 @@ REASONS: Final = {
     "raw_pii": "the raw email/phone it carried was not kept: resend from your source with hashed values",
     "dropped": "dropped by the user",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SendPlan:
+    """What a send will do before it does it: the bodies (test event code applied) and the events held back."""
+
+    bodies: list[dict[str, Any]]
+    hold: dict[int, str]
+
+    @property
+    def events(self) -> int:
+        """Events across the bodies."""
+        return count_events(self.bodies)
+
+
+def plan(text: str, *, pixel_code: str = "", test_event_code: str | None = None, live: bool = False,
+         send_invalid: bool = False) -> SendPlan:
+    """Read a send's input and decide what goes: bodies with the test event code, events the linter holds back.
+
+    Test mode needs a test event code (given, or already in every body); `live` sends without one (the
+    events count in reporting). Raises InvalidPayload for input TikTok would refuse and ConfigError when
+    test mode has no code.
+    """
+    bodies = parse_bodies(text, pixel_code=pixel_code)
+    if not live:
+        bodies = apply_test_event_code(bodies, test_event_code)
+        if not all(isinstance(b.get("test_event_code"), str) and b["test_event_code"] for b in bodies):
+            raise ConfigError("No test event code: these events would count in reporting.",
+                              hint="Pass --test-event-code CODE (Events Manager > Test Events), or --live to send "
+                                   "for real.")
+    return SendPlan(bodies, {} if send_invalid else invalid_events(bodies))
 
 
 def invalid_events(bodies: Sequence[dict[str, Any]], findings: Iterable[Finding] | None = None) -> dict[int, str]:
@@ -340,5 +372,5 @@ def format_report(report: SendReport) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BLOCKED_CODES", "REASONS", "Progress", "drop", "format_report", "input_key", "invalid_events",
-           "lease_seconds", "retry", "send"]
+__all__ = ["BLOCKED_CODES", "REASONS", "Progress", "SendPlan", "drop", "format_report", "input_key", "invalid_events",
+           "lease_seconds", "plan", "retry", "send"]
