@@ -173,8 +173,8 @@ def _key_note(key: str, pv: str, sv: str) -> tuple[DiffStatus, str]:
         if state.get("server") == "raw":  # TikTok rejects unhashed PII on the Events API (40062)
             desc += " (the Events API needs it normalized and SHA-256 hashed)"
         if status == "different":
-            pv_h = pv.lower() if is_sha256(pv) else hash_identifier(key, pv).sha256
-            sv_h = sv.lower() if is_sha256(sv) else hash_identifier(key, sv).sha256
+            pv_h = pv.lower() if is_sha256(pv) else hash_identifier(key, pv).sent
+            sv_h = sv.lower() if is_sha256(sv) else hash_identifier(key, sv).sent
             if pv_h and pv_h == sv_h:
                 return "same", f"{desc}; the same identity once normalized and hashed"
             return "different", (f"{desc}; different values: another person, or normalized differently "

@@ -191,8 +191,9 @@ def normalize(kind: str, value: str, region: str | None = None) -> str:
 class HashedIdentifier:
     """One identifier before and after: what came in, its normalized form, and what would be sent.
 
-    `sha256` is what goes into the body (for city/state/country: the normalized value, unhashed).
-    `error` is set (and `normalized`/`sha256` are None) when the value was rejected.
+    `sha256` is the SHA-256 hex of the normalized value, and only ever that: None for the kinds TikTok
+    takes unhashed (city, state, country), whose body value is `normalized`; `sent` is what goes into the
+    body either way. `error` is set (and `normalized`/`sha256` are None) when the value was rejected.
     `passthrough` is True when the input already was SHA-256 hex and was only lower-cased.
     """
 
@@ -211,8 +212,8 @@ class HashedIdentifier:
 
     @property
     def sent(self) -> str | None:
-        """The value that goes into the request body."""
-        return self.sha256
+        """The value that goes into the request body: the hash, or the normalized value of an unhashed kind."""
+        return self.sha256 if self.kind in HASHED_KINDS else self.normalized
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
@@ -239,8 +240,7 @@ def hash_identifier(kind: str, value: str, region: str | None = None) -> HashedI
         normalized = normalize(kind, value, region)
     except InvalidIdentifier as exc:
         return HashedIdentifier(kind, value, None, None, error=exc.reason, hint=exc.hint)
-    sent = sha256_hex(normalized) if kind in HASHED_KINDS else normalized
-    return HashedIdentifier(kind, value, normalized, sent)
+    return HashedIdentifier(kind, value, normalized, sha256_hex(normalized) if kind in HASHED_KINDS else None)
 
 
 def hash_identifiers(
@@ -264,7 +264,7 @@ _PLAIN_EMAIL_RE: Final = re.compile(r"[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+")
 def hash_many(kind: str, values: Iterable[str], region: str | None = None) -> list[str | None]:
     """Bulk path: the value to send for each input (None where rejected), in input order.
 
-    Same result as `hash_identifier(kind, v, region).sha256` for every v (a property test holds it),
+    Same result as `hash_identifier(kind, v, region).sent` for every v (a property test holds it),
     but fast: each distinct value is worked out once per call, and well-formed emails skip the
     dataclass and the validation branches (TikTok: SHA-256 of the trimmed, lower-cased address).
     """
@@ -283,14 +283,14 @@ def hash_many(kind: str, values: Iterable[str], region: str | None = None) -> li
                 if match(text):
                     sent = sha256(text.encode("utf-8")).hexdigest()
                 else:  # rejected, or already hashed: the full path decides and explains
-                    sent = hash_identifier(kind, v, region).sha256
+                    sent = hash_identifier(kind, v, region).sent
                 seen[v] = sent
             append(sent)
         return out
     for v in values:
         sent = seen.get(v, _MISSING)
         if sent is _MISSING:
-            sent = hash_identifier(kind, v, region).sha256
+            sent = hash_identifier(kind, v, region).sent
             seen[v] = sent
         append(sent)
     return out

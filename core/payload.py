@@ -198,7 +198,7 @@ class BuildResult:
                 "hashed (SHA-256)" if h.kind not in ("city", "state", "country") else "normalized, not hashed"
             )
             rows.append({"event": idx, "field": f"user.{h.kind}", "input": h.input,
-                         "normalized": h.normalized, "sent": h.sha256, "status": status})
+                         "normalized": h.normalized, "sent": h.sent, "status": status})
         for idx, h in zip(self.rejected_events, self.rejected, strict=True):
             rows.append({"event": idx, "field": f"user.{h.kind}", "input": h.input, "normalized": None,
                          "sent": None, "status": f"rejected: {h.error}"})
@@ -479,7 +479,7 @@ def _hashed_user(spec: EventSpec, ad_user_data: str, region: str | None, index: 
                          "hashes Chinese numbers without the country code (e.g. 13800000000); if match rates "
                          "for CN customers stay low, try that reading: `tiktok-events hash external_id` of the "
                          "national number gives its SHA-256.")
-        sent = list(dict.fromkeys(h.sha256 for h in good if h.sha256))  # duplicates add nothing
+        sent = list(dict.fromkeys(h.sent for h in good if h.sent))  # duplicates add nothing
         if len(sent) < len(good):
             notes.append(f"user.{kind}: {len(good) - len(sent)} duplicate value(s) sent once.")
         if sent:

@@ -230,3 +230,12 @@ def test_hashed_identifier_views() -> None:
     d = hash_identifier("email", "bad").as_dict()
     assert set(d) == {"kind", "input", "normalized", "sha256", "error", "hint", "passthrough"}
     assert d["error"] and d["hint"] and d["sha256"] is None
+
+
+@pytest.mark.parametrize(("kind", "value", "sent"), [("city", " New York ", "newyork"), ("country", "us", "us"),
+                                                     ("email", "A@B.co", hashlib.sha256(b"a@b.co").hexdigest())])
+def test_sha256_only_ever_holds_a_hash(kind: str, value: str, sent: str) -> None:
+    """Unhashed kinds (city, state, country) send their normalized value; `sha256` stays None for them."""
+    h = hash_identifier(kind, value)
+    assert h.sent == sent
+    assert h.sha256 is None if kind in ("city", "country") else h.sha256 == sent
