@@ -49,11 +49,6 @@ class Settings:
     default_region: str | None = None
 
     @property
-    def is_live(self) -> bool:
-        """True when events go to TikTok's real endpoint (they count unless a test code is set)."""
-        return self.target == "tiktok"
-
-    @property
     def target_label(self) -> str:
         """A one-line description of where events go, for banners and CLI output."""
         if self.target == "emulator":

@@ -194,12 +194,3 @@ def describe_code(code: int) -> ReturnCode:
     return ReturnCode(code, "UNKNOWN", f"Return code {code} is not in the console's table.",
                       "Search the code in TikTok's Business API docs and keep the request_id.")
 
-
-def is_success_code(code: int) -> bool:
-    """True for 0 (OK) and 20001 (partial success): TikTok received the request."""
-    return describe_code(code).success
-
-
-def is_retryable_code(code: int) -> bool:
-    """True for transient codes (rate limit, system errors): retry with backoff, same event_ids."""
-    return describe_code(code).retry

@@ -103,12 +103,6 @@ class Exchange:
         data = self.request_body.get("data")
         return len(data) if isinstance(data, list) else 0
 
-    @property
-    def event_ids(self) -> list[str]:
-        """event_id of each event in the body ("" where missing)."""
-        data = self.request_body.get("data") or []
-        return [str(e.get("event_id") or "") if isinstance(e, dict) else "" for e in data]
-
     def summary(self) -> dict[str, Any]:
         """The short form the CLI prints: status, code, message, request_id, attempts, latency, outcome."""
         d = self.decoded
@@ -180,6 +174,7 @@ class SendReport:
     incomplete_sessions: list[str] = field(default_factory=list)
     notes: list[EventNote] = field(default_factory=list)
     resent_in_flight: list[str] = field(default_factory=list)  # event_ids an interrupted run had posted
+    changed: list[EventNote] = field(default_factory=list)  # sent differently from the input, on request
 
     @property
     def all_accepted(self) -> bool:
@@ -194,6 +189,7 @@ class SendReport:
                 "all_accepted": self.all_accepted, "incomplete_sessions": list(self.incomplete_sessions),
                 "not_accepted": [n.to_dict() for n in self.notes],
                 "resent_in_flight": list(self.resent_in_flight),
+                "sent_changed": [n.to_dict() for n in self.changed],
                 "exchanges": [e.summary() for e in self.exchanges]}
 
 

@@ -252,6 +252,10 @@ def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:
         return given[row.idx], None
     if row.pii_dropped and not run.allow_changed:
         return row.event, "raw_pii"
+    if row.pii_dropped:
+        run.report.changed.append(EventNote(row.event_id, row.event_name, "sent_changed",
+                                            f"sent without {', '.join(row.pii_dropped)}: the raw values were not "
+                                            "kept (asked for with --without-raw-pii)", row.input_index))
     return row.event, None
 
 
@@ -362,6 +366,8 @@ def format_report(report: SendReport) -> str:
         lines.append(f"  {note.status:<8} {where}{note.event or '?'} {note.event_id or '(no event_id)'}: {note.reason}")
     if len(report.notes) > 50:
         lines.append(f"  … and {len(report.notes) - 50} more (`tiktok-events outbox list`).")
+    for note in report.changed:
+        lines.append(f"  changed  {note.event or '?'} {note.event_id or '(no event_id)'}: {note.reason}")
     for sid in report.incomplete_sessions:
         lines.append(f"Session {sid} was interrupted while recording its input: run the same `tiktok-events send` "
                      "again to record and send the rest.")

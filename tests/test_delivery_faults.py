@@ -220,3 +220,29 @@ def test_bodies_tiktok_would_refuse_are_refused_locally(tmp_path: Path, body: st
     with StandIn() as server:
         code, _, err = run("send", str(src), "--test-event-code", "T", "--base-url", server.url, db=tmp_path / "c.db")
         assert code == 2 and server.requests == 0 and "send" in err and len(err.strip().splitlines()) <= 3
+
+
+def test_retry_never_changes_an_event_silently(tmp_path: Path) -> None:
+    """An event refused for raw PII (not kept raw) waits as held; sent without it only on request, and said so."""
+    db = tmp_path / "c.db"
+    data = events(2)
+    data[1]["user"]["email"] = "alice@example.com"
+    src = write_body(tmp_path / "b.json", data)
+    with StandIn() as server:
+        code, out, _ = run("send", str(src), "--base-url", server.url, "--send-invalid", "--format", "json", db=db)
+        assert server.delivered() == {"ord_0_purchase", "ord_1_purchase"}  # the stand-in keeps what it is given
+    with StandIn(token="other") as refused:  # a fresh endpoint that refuses the token: both stay blocked
+        code, out, _ = run("send", str(src), "--base-url", refused.url, "--resend", "--send-invalid",
+                           "--format", "json", db=db)
+        assert code == 1 and json.loads(out)["blocked"] == 2
+    with StandIn() as server:
+        code, out, _ = run("outbox", "retry", "--base-url", server.url, "--format", "json", db=db)
+        doc = json.loads(out)
+        assert code == 1 and server.delivered() == {"ord_0_purchase"}
+        assert [(n["event_id"], n["status"]) for n in doc["not_accepted"]] == [("ord_1_purchase", "held")]
+        code, out, _ = run("outbox", "retry", "--rejected", "--without-raw-pii", "--base-url", server.url,
+                           "--format", "json", db=db)
+        doc = json.loads(out)
+        assert code == 0 and server.delivered() == {"ord_0_purchase", "ord_1_purchase"}
+        assert [n["event_id"] for n in doc["sent_changed"]] == ["ord_1_purchase"]
+        assert "user.email" in doc["sent_changed"][0]["reason"]
