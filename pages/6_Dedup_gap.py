@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.dedup import simulate
+from core.dedup import LINK_MODES, simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
 from core.events import load_server_upload
@@ -101,7 +101,9 @@ if data is None:
 c1, c2, c3, c4 = st.columns(4)
 utm = c1.text_input("Truth: utm_source", "tiktok", key="gap_utm_source")
 require = c2.toggle("Only TikTok orders (utm_source or ttclid)", True, key="gap_require_click")
-link = c3.radio("Link orders by", ["order_id", "event_id_template"], key="gap_link", horizontal=True)
+link = c3.radio("Link orders by", LINK_MODES, key="gap_link", horizontal=True,
+                format_func={"auto": "auto", "order_id": "order_id",
+                             "event_id_template": "event_id template"}.__getitem__)
 template = c4.text_input("event_id template", "ord_{order_id}_purchase", key="gap_template",
                          disabled=link != "event_id_template")
 try:

@@ -198,16 +198,6 @@ def test_orders_gap_by_order_id() -> None:
     assert seg.loc[("browser", "Safari"), "recovered_share"] == pytest.approx(2 / 3)
     assert int(r.daily["truth"].sum()) == 5
 
-    calls: list[int] = []
-
-    def late_orders() -> pd.DataFrame:  # what the CLI passes while the orders file is still loading
-        calls.append(1)
-        return orders
-
-    lazy = simulate(p, s, orders=late_orders)
-    assert calls == [1] and lazy.summary == r.summary
-    pd.testing.assert_frame_equal(lazy.orders, r.orders)
-
 
 def test_orders_linked_by_event_id_template() -> None:
     """With a template, orders link through event_id and events need no order_id."""

@@ -18,16 +18,39 @@ COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), 
 
 
 def render_summary(s: Mapping[str, Any]) -> None:
-    """Ten dedup counts (two rows of six columns), then truth orders, gap and recovery when orders were given."""
+    """Ten dedup counts (two rows of six columns), then truth orders, gap and recovery when orders were given,
+    with how the orders linked to events (or how to link them) and where each segment's values came from."""
     m = st.columns(6)
     for col, (label, key) in zip(m * 2, COUNTS, strict=False):
         col.metric(label, f"{s[key]:,}")
-    if "truth" in s:
-        t = st.columns(4)
-        t[0].metric("Truth orders", f"{s['truth']:,}")
-        t[1].metric("Pixel gap", "n/a" if s["pixel_gap"] is None else f"{s['pixel_gap']:.1%}")
-        t[2].metric("Recovered by server", "n/a" if s["recovered_share"] is None else f"{s['recovered_share']:.1%}")
-        t[3].metric("Orders counted twice", f"{s['truth_over_counted']:,}")
+    if "truth" not in s:
+        return
+    t = st.columns(4)
+    t[0].metric("Truth orders", f"{s['truth']:,}")
+    t[1].metric("Pixel gap", "n/a" if s["pixel_gap"] is None else f"{s['pixel_gap']:.1%}")
+    t[2].metric("Recovered by server", "n/a" if s["recovered_share"] is None else f"{s['recovered_share']:.1%}")
+    t[3].metric("Orders counted twice", "n/a" if s["truth_over_counted"] is None else f"{s['truth_over_counted']:,}")
+    link = s["link"]
+    if link["message"]:
+        st.warning(link["message"], icon="🔗")
+    else:
+        how = {"order_id": "the events' properties.order_id",
+               "event_id_template": f"event_ids shaped {link['template']}"}.get(link["mode"], link["mode"])
+        st.caption(f"Orders linked to events by {how}: {link['linked_orders']:,} of {s['truth']:,} truth orders "
+                   "have a Pixel or server event.")
+    sources = s.get("segment_sources") or {}
+    if sources:
+        with st.expander("Where the segments come from"):
+            for dim, src in sources.items():
+                st.markdown(f"**{dim.replace('_', ' ')}** ({src['source']}): {src['message']}")
+
+
+def render_empty_truth(rule: str) -> None:
+    """Why there is no gap to draw: no order matched the TikTok filter."""
+    st.warning(f"No order matched the TikTok filter ({rule}), so there is no truth set to measure the gap "
+               "against. Check the utm_source value, map the TikTok-attribution column (utm source, landing "
+               "site URL or ttclid), or turn off 'Only TikTok orders' to measure against every order.",
+               icon="🔎")
 
 
 def render_figures(report: DedupReport) -> None:
@@ -50,6 +73,8 @@ def render_figures(report: DedupReport) -> None:
         st.plotly_chart(charts.gap_by_segment(report.segments, by), width="stretch", key="gap_fig_segments")
         st.download_button("Segments CSV", charts.figure_csv(report.segments), "gap_segments.csv", "text/csv",
                            key="gap_dl_segments", on_click="ignore")
+    elif report.orders is not None:
+        st.info("The gap by browser, OS, iOS 17+, cookie age and page load needs orders linked to events.")
     else:
         st.info("Upload an orders export to see the gap by browser, OS, iOS 17+, cookie age and page load.")
     st.plotly_chart(charts.daily_series(report.daily), width="stretch", key="gap_fig_daily")
