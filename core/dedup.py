@@ -37,6 +37,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -47,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.contract import DEDUP_WINDOW_SECONDS, KNOWN_EVENTS, LEGACY_EVENTS, MERGE_WINDOW_SECONDS
-from core.errors import InvalidInput
+from core.errors import ConsoleError, InvalidInput
 
 LinkMode = Literal["auto", "order_id", "event_id_template"]
 LINK_MODES: Final = ("auto", "order_id", "event_id_template")
@@ -461,23 +462,40 @@ def simulate(
     event_source_id + event + event_id; 48 h same-side window; Pixel↔server merge within 5 min, dedup
     within 48 h (contract §8).
     """
+    counted = _count_events(pixel, server)
+    return counted.report if orders is None else _add_orders(counted, orders, link, template)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The events' half of a report: the arrays, which events count, and the event-level report."""
+
+    ev: _Events
+    counts_row: np.ndarray
+    report: DedupReport
+    event_days: pd.DataFrame
+
+
+def _count_events(pixel: pd.DataFrame, server: pd.DataFrame) -> _Counted:
+    """Pair, count and explain the events (no orders yet)."""
     ev = _read_events(pixel, server)
     pairs = _pair(ev)
     counts_row = _counted_rows(ev, pairs)
     hint_rows, hint_text = _ttp_fallback(ev.cols, ev.side, ev.t, ~ev.has_id)
-    summary = _summarize(ev, pairs, len(hint_rows))
-    keys = _key_table(ev, pairs, hint_rows, hint_text)
-    near = near_misses(ev.cols, pairs.first_rows, pairs.pair_key, pairs.verdict, pairs.t_p, pairs.t_s)
-    daily = _event_days(ev, counts_row)
-    if orders is None:
-        return DedupReport(summary=summary, keys=keys, near_misses=near, segments=None,
-                           daily=_day_labels(daily), orders=None)
-    gap = link_orders(orders, ev, counts_row, link, template)
-    summary = _with_orders(summary, gap)
-    segments = segment_gaps(gap.orders) if gap.link.linked_orders else None
-    daily = _day_labels(daily.join(_order_days(gap), how="outer"))
-    return DedupReport(summary=summary, keys=keys, near_misses=near, segments=segments, daily=daily,
-                       orders=gap.orders)
+    days = _event_days(ev, counts_row)
+    report = DedupReport(
+        summary=_summarize(ev, pairs, len(hint_rows)), keys=_key_table(ev, pairs, hint_rows, hint_text),
+        near_misses=near_misses(ev.cols, pairs.first_rows, pairs.pair_key, pairs.verdict, pairs.t_p, pairs.t_s),
+        segments=None, daily=_day_labels(days), orders=None)
+    return _Counted(ev=ev, counts_row=counts_row, report=report, event_days=days)
+
+
+def _add_orders(counted: _Counted, orders: pd.DataFrame, link: str, template: str) -> DedupReport:
+    """The report with the truth orders linked to the counted events: gap figures, segments, daily."""
+    gap = link_orders(orders, counted.ev, counted.counts_row, link, template)
+    return replace(counted.report, summary=_with_orders(counted.report.summary, gap),
+                   segments=segment_gaps(gap.orders) if gap.link.linked_orders else None,
+                   daily=_day_labels(counted.event_days.join(_order_days(gap), how="outer")), orders=gap.orders)
 
 
 def _event_days(ev: _Events, counts_row: np.ndarray) -> pd.DataFrame:
@@ -886,21 +904,22 @@ def infer_template(order_ids: pa.Array, event_ids: pa.Array, sample: int = 20_00
     return f"{pre}{{order_id}}{post}"
 
 
-def _choose_link(oid: pa.Array, ev: _Events, link: str, template: str) -> tuple[str, str | None]:
-    """(mode, template): explicit modes as asked; "auto" takes properties.order_id where it links some
-    order, else the event_id template inferred from the ids, else "none"."""
-    if link == "order_id":
-        return "order_id", None
-    if link == "event_id_template":
-        check_template(template)
-        return "event_id_template", template
-    if link != "auto":
+def _choose_link(oid: pa.Array, ev: _Events, link: str, template: str) -> tuple[str, str | None, _Linking]:
+    """(mode, template, the link): explicit modes as asked; "auto" takes properties.order_id where it links
+    some order, else the event_id template inferred from the ids, else "none"."""
+    if link not in LINK_MODES:
         raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use auto, order_id or event_id_template.")
-    ev_oid = _norm_order_ids(ev.cols["order_id"])
-    if pc.any(pc.and_(pc.not_equal(ev_oid, ""), pc.is_in(ev_oid, value_set=oid))).as_py():
-        return "order_id", None
+    if link == "event_id_template":
+        return "event_id_template", template, _link_keys(oid, order_ids_from_event_ids(
+            ev.cols["event_id"], ev.cols["event"], template))
+    by_order_id = _link_keys(oid, _norm_order_ids(ev.cols["order_id"]))
+    if link == "order_id" or by_order_id.linked.any():
+        return "order_id", None, by_order_id
     inferred = infer_template(oid, ev.cols["event_id"])
-    return ("event_id_template", inferred) if inferred else ("none", None)
+    if inferred:
+        return "event_id_template", inferred, _link_keys(oid, order_ids_from_event_ids(
+            ev.cols["event_id"], ev.cols["event"], inferred))
+    return "none", None, by_order_id
 
 
 def _link_keys(oid: pa.Array, ev_key: pa.Array) -> _Linking:
@@ -925,14 +944,7 @@ def link_orders(orders: pd.DataFrame, ev: _Events, counts_row: np.ndarray, link:
     if "order_id" not in orders.columns:
         raise InvalidInput("The orders lack an order_id column.", hint="Map a column to order_id.")
     oid = _norm_order_ids(_strings(orders, "order_id"))
-    mode, tmpl = _choose_link(oid, ev, link, template)
-    if mode == "order_id":
-        ev_key = _norm_order_ids(ev.cols["order_id"])
-    elif mode == "event_id_template":
-        ev_key = order_ids_from_event_ids(ev.cols["event_id"], ev.cols["event"], tmpl or template)
-    else:
-        ev_key = pa.array([""], pa.large_string()).take(pa.array(np.zeros(len(ev.side), np.int64)))
-    linking = _link_keys(oid, ev_key)
+    mode, tmpl, linking = _choose_link(oid, ev, link, template)
     out = orders.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
     out["order_id"] = pd.Series(oid, index=out.index, dtype="str")
     # a linked Pixel event always counts (its occurrence's first event does), so seen = counted alone
@@ -966,8 +978,8 @@ def _segments_from_events(frame: pd.DataFrame, ev: _Events, linking: _Linking
         values = frame[base].copy() if base in frame.columns else pd.Series(
             "" if base == "user_agent" else np.nan, index=frame.index)
         for label, side, col in feeds:
-            feed = _event_values(ev, side, col)
-            if feed is None or not need.any():
+            feed = _event_values(ev, side, col) if need.any() else None
+            if feed is None:
                 continue
             row = linking.first_event(_present(feed))
             take = need & (row >= 0)
@@ -984,8 +996,9 @@ def _segments_from_events(frame: pd.DataFrame, ev: _Events, linking: _Linking
                     frame[d] = frame[d].astype(object)
                     frame.loc[got, d] = relabelled[d].to_numpy(dtype=object)
                     frame[d] = frame[d].astype("str")
+        looked = any(col in (ev.pixel if side == 0 else ev.server).columns for _, side, col in feeds)
         message = _source_message(base, int(own.sum()), filled, int(need.sum()), len(frame),
-                                  linked=bool(linking.linked.any()))
+                                  linked=bool(linking.linked.any()), looked=looked)
         for d in dims:
             sources[d] = message
     if "day" in frame.columns:
@@ -1037,15 +1050,19 @@ def _present(values: np.ndarray) -> np.ndarray:
 
 
 def _source_message(base: str, own: int, filled: dict[str, int], unknown: int, total: int,
-                    linked: bool) -> SegmentSource:
+                    linked: bool, looked: bool) -> SegmentSource:
     """Where one dimension's values came from, in words (and why some or all are unknown)."""
     what = _FEED_NAMES[base]
     parts = ([f"{own:,} from the orders file"] if own else []) + [
         f"{n:,} from linked {label}" for label, n in filled.items() if n]
     names = (["orders file"] if own else []) + [label for label, n in filled.items() if n]
-    reason = ("the orders are not linked to any event" if not linked else
-              f"no linked event carries a {what}" if base == "user_agent" else
-              f"no linked Pixel event carries a {what} (the Pixel does not send one by default)")
+    if not linked:
+        reason = "the orders are not linked to any event"
+    elif base == "user_agent":
+        reason = f"no linked event carries a {what}" if looked else "the event files carry no user agent"
+    else:
+        reason = (f"no linked Pixel event carries a {what}" if looked else
+                  f"the Pixel events carry no {what} (the Pixel does not send one by default)")
     if not parts:
         return SegmentSource("none", 0, f"Empty: the orders file has no {what}, and {reason}.")
     tail = f"; {unknown:,} unknown ({reason})" if unknown else ""
@@ -1149,22 +1166,44 @@ def dedup_files(pixel: str | Path, server: str | Path, orders: str | Path | None
     TikTok: the rules of `simulate` (contract §8).
     """
     from core.events import load_server_events
-    from core.orders import load_orders, segment_columns, truth_filter
     from core.pixel import load_pixel_events
 
     release = pa.default_memory_pool().release_unused  # hand each stage's scratch back: a lower peak
-    truth, warnings, rule = None, [], None
-    if orders is not None:
-        loaded = load_orders(orders)
-        warnings = loaded.warnings
-        truth = segment_columns(truth_filter(loaded, utm_source=utm_source, require_ttclid_or_utm=not all_orders))
-        rule = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
-        del loaded
+    # The orders file is independent of the event files: it loads on a second thread while the events
+    # load and are counted (Arrow's readers and kernels release the GIL); errors still surface in a
+    # sequential run's order (Pixel, server, orders).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        truth = pool.submit(_truth_set, orders, utm_source, all_orders) if orders is not None else None
+        extra = SEGMENT_INPUT_COLUMNS if orders is not None and not _has_agents(orders) else ()
+        pixel_rows = load_pixel_events(pixel, columns=(*PIXEL_INPUT_COLUMNS, *extra)).events
         release()
-    extra = SEGMENT_INPUT_COLUMNS if truth is not None and not _own_values(truth, "user_agent").all() else ()
-    pixel_rows = load_pixel_events(pixel, columns=(*PIXEL_INPUT_COLUMNS, *extra)).events
-    release()
-    server_rows = load_server_events(server, columns=(*SERVER_INPUT_COLUMNS, *extra))
-    release()
-    report = simulate(pixel_rows, server_rows, orders=truth, link=link, template=template)
-    return DedupRun(report=report, warnings=warnings, truth_rule=rule)
+        server_rows = load_server_events(server, columns=(*SERVER_INPUT_COLUMNS, *extra))
+        release()
+        counted = _count_events(pixel_rows, server_rows)
+        if truth is None:
+            return DedupRun(report=counted.report, warnings=[], truth_rule=None)
+        warnings, frame = truth.result()
+    rule = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
+    return DedupRun(report=_add_orders(counted, frame, link, template), warnings=warnings, truth_rule=rule)
+
+
+def _has_agents(path: str | Path) -> bool:
+    """Whether the orders file has a user-agent column (then the events' user agents are not read)."""
+    from core.orders import read_columns, suggest_mapping
+
+    try:
+        return "user_agent" in suggest_mapping(read_columns(path))
+    except ConsoleError:  # the orders' own load reports it, after the events' errors
+        return False
+
+
+def _truth_set(path: str | Path, utm_source: str, all_orders: bool) -> tuple[list[str], pd.DataFrame]:
+    """The orders file's warnings and its truth set with segment columns (only the truth set is kept)."""
+    from core.orders import load_orders, segment_columns, truth_filter
+
+    loaded = load_orders(path)
+    truth = truth_filter(loaded, utm_source=utm_source, require_ttclid_or_utm=not all_orders)
+    warnings = loaded.warnings
+    del loaded
+    pa.default_memory_pool().release_unused()
+    return warnings, segment_columns(truth)
