@@ -404,3 +404,80 @@ def segment_columns(orders: Orders | pd.DataFrame) -> pd.DataFrame:
     labels = [*pd.DatetimeIndex(uniq).strftime("%Y-%m-%d").tolist(), ""]
     frame["day"] = _labels(labels, codes)  # code -1 (no date) takes the trailing ""
     return frame
+
+
+# --- guessing a mapping (the column-mapping step) -------------------------------------------------
+# The columns a person maps: the required ones, then the TikTok attribution (any one is enough).
+MAPPABLE: Final = (*REQUIRED, "utm_source", "ttclid", "landing_site")
+LABELS: Final = {
+    "order_id": "Order number", "created_at": "Order date and time", "total": "Order total",
+    "currency": "Currency", "utm_source": "Traffic source (utm_source)", "ttclid": "TikTok click id (ttclid)",
+    "landing_site": "Landing or referring page URL (utm_source / ttclid read from it)",
+}
+_CURRENCY_RE: Final = r"^[A-Z]{3}$"
+_MONEY_RE: Final = r"^[^\d\-]{0,4}-?\d[\d,]*(?:\.\d{1,2})?\s*[A-Za-z$€£¥]{0,3}$"
+
+
+def read_sample(data: bytes, rows: int = 200) -> pd.DataFrame:
+    """The first `rows` rows of an uploaded CSV as text ("" for blanks); an empty frame when unreadable."""
+    import io
+
+    try:
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, nrows=rows, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return pd.DataFrame()
+
+
+def sample_values(sample: pd.DataFrame, column: str, n: int = 3) -> list[str]:
+    """Up to `n` distinct non-blank values of `column` in the sample, shortened for display."""
+    if column not in sample.columns:
+        return []
+    values = sample[column].astype("string").fillna("").str.strip()
+    return [v if len(v) <= 40 else v[:39] + "…" for v in values[values != ""].drop_duplicates().head(n)]
+
+
+def _share(values: pd.Series, test: pd.Series) -> float:
+    filled = values != ""
+    return float(test[filled].mean()) if filled.any() else 0.0
+
+
+def _value_scores(values: pd.Series) -> dict[str, float]:
+    """How much a column's values look like each mappable column (0..1)."""
+    v = values.astype("string").fillna("").str.strip()
+    lower = v.str.lower()
+    numeric = pd.to_numeric(v.str.lstrip("#"), errors="coerce").notna()
+    dated = parse_created_at(v).notna() & ~numeric
+    distinct = v[v != ""].nunique() / max(int((v != "").sum()), 1)
+    return {
+        "created_at": _share(v, dated),
+        "currency": _share(v, v.str.fullmatch(_CURRENCY_RE).fillna(False).astype(bool)),
+        "total": _share(v, v.str.fullmatch(_MONEY_RE).fillna(False).astype(bool) & v.str.contains(".", regex=False))
+        * 0.9,
+        "order_id": _share(v, numeric & (v.str.len() <= 20)) * distinct,
+        "utm_source": float(lower.isin(["tiktok", "google", "facebook", "instagram", "email"]).any()) * 0.8,
+        "ttclid": _share(v, v.str.startswith("E.C.P.") | v.str.fullmatch(r"[A-Za-z0-9._\-]{30,}").fillna(False)
+                         .astype(bool)) * 0.9,
+        "landing_site": _share(v, v.str.contains(r"^(?:https?://|/)\S*\?", regex=True)),
+        "user_agent": _share(v, v.str.startswith("Mozilla/")),
+    }
+
+
+def guess_mapping(sample: pd.DataFrame) -> dict[str, str]:
+    """canonical column -> the sample's column that looks like it: known names first, then the values.
+
+    Each file column is used once; a column is guessed from values only when over half its values fit
+    (dates that parse, three-letter currency codes, money amounts, distinct order numbers, utm values,
+    click ids, URLs with a query string, user agents).
+    """
+    found = suggest_mapping(sample.columns)
+    taken = set(found.values())
+    scores = {c: _value_scores(sample[c]) for c in sample.columns if c not in taken}
+    for canon in ("created_at", "currency", "total", "order_id", "landing_site", "ttclid", "user_agent",
+                  "utm_source"):
+        if canon in found:
+            continue
+        best = max(((s[canon], c) for c, s in scores.items() if c not in taken), default=(0.0, ""))
+        if best[0] > 0.5:
+            found[canon] = best[1]
+            taken.add(best[1])
+    return found

@@ -69,3 +69,57 @@ def test_uploads_and_column_mapping(app_test, tmp_path) -> None:  # type: ignore
     assert not again.exception and not again.error
     assert any("confirmed before" in c.value for c in again.caption)
     assert "Truth orders" in {m.label for m in again.metric}
+
+
+def _upload(at, store, orders_csv: bytes, name: str):  # type: ignore[no-untyped-def]
+    at.file_uploader(key="gap_pixel_upload").set_value(("pixel.csv", store.pixel.to_csv(index=False).encode(),
+                                                        "text/csv"))
+    server = store.server.rename(columns={"pixel_code": "event_source_id"})
+    at.file_uploader(key="gap_server_upload").set_value(("server.csv", server.to_csv(index=False).encode(),
+                                                         "text/csv"))
+    return at.file_uploader(key="gap_orders_upload").set_value((name, orders_csv, "text/csv")).run()
+
+
+def test_mapping_form_guesses_columns_and_maps_the_tiktok_source(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Unknown headers: each field is guessed from its values, samples are shown, the attribution column
+    can be mapped, messages name the uploaded file in plain words; the guesses work as they stand."""
+    store = generate_store(300, seed=3)
+    orders = store.orders.rename(columns={"order_id": "ref", "created_at": "when", "total": "paid",
+                                          "currency": "cur", "utm_source": "came_from"})
+    csv = orders[["ref", "when", "paid", "cur", "came_from"]].to_csv(index=False).encode()
+    at = _upload(app_test(PAGE).run(), store, csv, "shop-export-may.csv")
+    assert not at.exception
+    message = at.error[0].value
+    assert "shop-export-may.csv" in message and "orders.csv" not in message and "mapping=" not in message
+    guessed = {c: at.selectbox(key=f"gap_map_{c}").value for c in
+               ("order_id", "created_at", "total", "currency", "utm_source", "ttclid", "landing_site")}
+    assert guessed == {"order_id": "ref", "created_at": "when", "total": "paid", "currency": "cur",
+                       "utm_source": "came_from", "ttclid": "", "landing_site": ""}
+    options = at.selectbox(key="gap_map_currency").options
+    assert any("cur" in o and "e.g. USD" in o for o in options)
+    at.button(key="gap_map_submit").click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    tiktok = int((store.orders["utm_source"] == "tiktok").sum())
+    assert metrics["Truth orders"] == f"{tiktok:,}" and metrics["Pixel gap"].endswith("%")
+
+
+def test_empty_truth_set_says_why(app_test) -> None:  # type: ignore[no-untyped-def]
+    """When no order matches the TikTok filter the page says so instead of drawing an empty gap."""
+    store = generate_store(200, seed=4)
+    orders = store.orders.assign(utm_source="google", ttclid="")
+    at = _upload(app_test(PAGE).run(), store, orders.to_csv(index=False).encode(), "orders-may.csv")
+    assert not at.exception and not at.error
+    assert any("No order matched the TikTok filter" in w.value for w in at.warning)
+    assert "Truth orders" not in {m.label for m in at.metric}
+
+
+def test_unlinked_orders_say_how_to_link(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Orders no event links to show n/a gap figures and how to link them, never a 100 % gap."""
+    store = generate_store(200, seed=4)
+    orders = store.orders.assign(order_id=[f"X{i}" for i in range(len(store.orders))])
+    at = _upload(app_test(PAGE).run(), store, orders.to_csv(index=False).encode(), "orders-may.csv")
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Pixel gap"] == "n/a" and metrics["Recovered by server"] == "n/a"
+    assert any("properties.order_id" in w.value for w in at.warning)
