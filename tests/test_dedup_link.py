@@ -188,3 +188,10 @@ def test_cli_without_link_flags_equals_the_right_explicit_link(tmp_path: Path,
     main([*base[:-2], "--details"])
     text = capsys.readouterr().out
     assert "linked_orders" in text and "segment browser:" in text
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_segment_day_labels_in_every_datetime_unit(unit: str) -> None:
+    """The day segment labels each order with its UTC day whatever the column's unit."""
+    frame = segment_columns(orders_frame(["1", "2"], [0, DAY], unit))
+    assert frame["day"].tolist() == ["2026-05-01", "2026-05-02"]

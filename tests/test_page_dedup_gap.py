@@ -86,6 +86,7 @@ def test_mapping_form_guesses_columns_and_maps_the_tiktok_source(app_test) -> No
     store = generate_store(300, seed=3)
     orders = store.orders.rename(columns={"order_id": "ref", "created_at": "when", "total": "paid",
                                           "currency": "cur", "utm_source": "came_from"})
+    orders["when"] = orders["when"].dt.strftime("%Y-%m-%d %H:%M:%S +0000")  # Shopify's form
     csv = orders[["ref", "when", "paid", "cur", "came_from"]].to_csv(index=False).encode()
     at = _upload(app_test(PAGE).run(), store, csv, "shop-export-may.csv")
     assert not at.exception
@@ -102,6 +103,12 @@ def test_mapping_form_guesses_columns_and_maps_the_tiktok_source(app_test) -> No
     metrics = {m.label: m.value for m in at.metric}
     tiktok = int((store.orders["utm_source"] == "tiktok").sum())
     assert metrics["Truth orders"] == f"{tiktok:,}" and metrics["Pixel gap"].endswith("%")
+    daily = _figures(at)[-1]["data"][0]  # uploaded orders fall on their own days, not on 1970-01-21
+    assert daily["name"] == "truth orders" and sum(daily["y"]) == tiktok
+    assert all(day.startswith("2026-05") for day in daily["x"])
+    sources = " ".join(m.value for m in at.markdown)
+    assert "Where the segments come from" in " ".join(e.label for e in at.expander)
+    assert "orders file" in sources and "cookie age" in sources
 
 
 def test_empty_truth_set_says_why(app_test) -> None:  # type: ignore[no-untyped-def]
@@ -123,3 +130,16 @@ def test_unlinked_orders_say_how_to_link(app_test) -> None:  # type: ignore[no-u
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Pixel gap"] == "n/a" and metrics["Recovered by server"] == "n/a"
     assert any("properties.order_id" in w.value for w in at.warning)
+
+
+def test_segments_name_where_their_values_came_from(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Orders without a user agent are segmented by their server events' user_agent, and the page says so."""
+    store = generate_store(300, seed=6)
+    orders = store.orders.drop(columns=["user_agent", "cookie_age_days", "page_load_s"])
+    at = _upload(app_test(PAGE).run(), store, orders.to_csv(index=False).encode(), "orders-may.csv")
+    assert not at.exception and not at.error
+    sources = " ".join(m.value for m in at.markdown)
+    assert "server events' user_agent" in sources
+    assert "Empty: the orders file has no page-load time" in sources
+    segments = _figures(at)[2]["data"][0]["x"]
+    assert not any(label.startswith("unknown") for label in segments[:1])
