@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.dedup import DEFAULT_TEMPLATE, LINK_MODES, simulate
+from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
 from core.events import load_server_upload
+from core.gap import DEFAULT_TEMPLATE, LINK_MODES
 from core.orders import MissingOrderColumns, segment_columns, truth_filter
 from core.pixel import load_pixel_events
 from ui.gap import load_orders_file, orders_mapping_form, render_empty_truth, render_figures, render_summary

@@ -386,9 +386,9 @@ def test_orders_link_repeated_and_unknown_order_ids() -> None:
 ])
 def test_event_order_ids_are_normalized(raw: list[str], expected: list[str]) -> None:
     """Event order ids link like the orders' ids: trimmed, no leading '#', '1001.0' as '1001'."""
-    from core.dedup import _norm_order_ids
+    from core.gap import norm_order_ids
 
-    assert _norm_order_ids(pa.array(raw, pa.large_string())).to_pylist() == expected
+    assert norm_order_ids(pa.array(raw, pa.large_string())).to_pylist() == expected
 
 
 # --- Compare inputs: one key's rows ----------------------------------------------

@@ -1,4 +1,4 @@
-"""core.dedup with orders: days in any datetime unit, links found without flags, segments from events."""
+"""core.gap (through core.dedup): days in any datetime unit, links found without flags, segments from events."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from core.cli import EXIT_OK, main
-from core.dedup import infer_template, order_day_numbers, simulate
+from core.dedup import simulate
 from core.demo import generate_store
+from core.gap import infer_template, order_day_numbers
 from core.orders import segment_columns
 
 T = 1_777_594_935.0  # 2026-05-01 00:22:15 UTC
