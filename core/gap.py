@@ -210,7 +210,10 @@ def infer_template(order_ids: pa.Array, event_ids: pa.Array, sample: int = 20_00
                 break
     if not votes:
         return None
-    (pre, post), _ = votes.most_common(1)[0]
+    (pre, post), n = votes.most_common(1)[0]
+    # a shape seen once among thousands of ids is a coincidence (a number that happens to be an order id)
+    if n < max(1, min(50, len(distinct) // 200)):
+        return None
     return f"{pre}{{order_id}}{post}"
 
 

@@ -35,6 +35,8 @@ CANONICAL: Final = REQUIRED + OPTIONAL
 SEGMENT_DIMENSIONS: Final = ("browser", "os", "ios_ltp", "cookie_age", "page_load", "day")
 COOKIE_AGE_DAYS: Final = 7  # Safari ITP caps script-set first-party cookies (such as _ttp) at 7 days
 SLOW_PAGE_S: Final = 5.0  # the page-load bucket analysts use: the Pixel often never fires after 5 s
+# A TikTok host at the start of a URL: www.tiktok.com, vm.tiktok.com, ads.tiktok.com ...
+_TIKTOK_SITE: Final = r"^\s*(?:https?://)?(?:[\w-]+\.)*tiktok\.com(?:[/:?#]|$)"
 LTP_IOS_MAJOR: Final = 17  # iOS 17 Link Tracking Protection strips click ids such as ttclid
 
 # Known column names per canonical column, compared after _norm() (case, spaces, dashes ignored).
@@ -52,7 +54,7 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "cookie_age_days": ("cookie_age_days", "cookie_age", "ttp_age_days", "cookie_age_d"),
     "page_load_s": ("page_load_s", "page_load_time", "page_load_seconds", "load_time_s", "page_load"),
     "landing_site": ("landing_site", "landing_page", "landing_page_url", "wc_order_attribution_session_entry",
-                     "meta_wc_order_attribution_session_entry"),
+                     "meta_wc_order_attribution_session_entry", "referring_site", "referrer", "referrer_url"),
 }
 
 
@@ -326,7 +328,9 @@ def _canonical(frame: pd.DataFrame, source: str, found: dict[str, str], rows: in
 
 def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
                  require_ttclid_or_utm: bool = True) -> pd.DataFrame:
-    """The TikTok-attributable orders: utm_source equal to `utm_source` (case-insensitive) or a ttclid.
+    """The TikTok-attributable orders: utm_source equal to `utm_source` (case-insensitive) or a ttclid,
+    or, when `utm_source` names TikTok, a landing/referring URL on tiktok.com (a referring-site column
+    mapped as the landing site).
 
     With require_ttclid_or_utm=False every order is kept (a gap against all orders). An empty
     `utm_source` keeps only orders with a ttclid. TikTok appends ttclid to ad landing URLs (contract §6.4).
@@ -340,6 +344,9 @@ def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
     mask = (clid.str.strip() != "")
     if want:
         mask = mask | (utm.str.strip().str.lower() == want)
+    if want == "tiktok" and "landing_site" in frame.columns:
+        site = frame["landing_site"].astype("string").fillna("")
+        mask = mask | site.str.contains(_TIKTOK_SITE, case=False, regex=True).fillna(False).astype(bool)
     return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
 

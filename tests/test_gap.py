@@ -196,3 +196,11 @@ def test_segment_day_labels_in_every_datetime_unit(unit: str) -> None:
     """The day segment labels each order with its UTC day whatever the column's unit."""
     frame = segment_columns(orders_frame(["1", "2"], [0, DAY], unit))
     assert frame["day"].tolist() == ["2026-05-01", "2026-05-02"]
+
+
+def test_a_coincidental_order_number_in_random_ids_is_no_link() -> None:
+    """One random id among thousands that happens to hold an order number does not make a template."""
+    import pyarrow as pa
+
+    ids = pa.array([f"evt-{i:06x}-a" for i in range(5000)] + ["evt-1001-a"], pa.large_string())
+    assert infer_template(pa.array(["1001", "1002"], pa.large_string()), ids) is None

@@ -47,3 +47,16 @@ def test_read_sample_and_sample_values() -> None:
     assert sample_values(sample, "ua")[0].endswith("…") and len(sample_values(sample, "ua")[0]) == 40
     assert read_sample(b"").empty
     assert sample_values(sample, "missing") == []
+
+
+@pytest.mark.parametrize(("site", "truth"), [
+    ("https://www.tiktok.com/", True), ("http://vm.tiktok.com/ZMabc/", True), ("tiktok.com", True),
+    ("https://www.google.com/?q=tiktok.com", False), ("https://nottiktok.com/", False), ("", False),
+])
+def test_a_referring_site_on_tiktok_makes_a_tiktok_order(site: str, truth: bool) -> None:
+    """A referring-site URL mapped as the landing site counts the order as TikTok's when its host is tiktok.com."""
+    from core.orders import truth_filter
+
+    frame = pd.DataFrame({"order_id": ["1"], "utm_source": [""], "ttclid": [""], "landing_site": [site]})
+    assert len(truth_filter(frame)) == int(truth)
+    assert truth_filter(frame, utm_source="google").empty
