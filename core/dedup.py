@@ -26,7 +26,10 @@ outside the window, events without event_id or time). With orders (the TikTok-at
 see core.orders): truth, truth_pixel (truth orders with a counted Pixel event: what the Pixel alone would
 count), truth_counted (truth orders with any counted event), truth_over_counted (truth orders TikTok counts
 more than once), pixel_gap = 1 - truth_pixel / truth and recovered_share = (truth_counted - truth_pixel) /
-(truth - truth_pixel), both at order level so an over-counted order never inflates them.
+(truth - truth_pixel), both at order level so an over-counted order never inflates them. How orders linked
+to events is `link` (core.gap: order_id, an event_id template, found automatically); when none links,
+the linked figures are None with a message, never a 100 % gap. `daily` has one row per UTC day (orders
+on the day of their created_at, whatever the datetime unit), its truth adding up to truth - truth_undated.
 
 Everything is vectorized (numpy sort + searchsorted); 1M + 1M events run in seconds.
 """
