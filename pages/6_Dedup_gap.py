@@ -13,7 +13,14 @@ from core.events import load_server_upload
 from core.gap import DEFAULT_TEMPLATE, LINK_MODES
 from core.orders import MissingOrderColumns, segment_columns, truth_filter
 from core.pixel import load_pixel_events
-from ui.gap import load_orders_file, orders_mapping_form, render_empty_truth, render_figures, render_summary
+from ui.gap import (
+    load_orders_file,
+    mapping_form_info,
+    orders_mapping_form,
+    render_empty_truth,
+    render_figures,
+    render_summary,
+)
 
 settings = ui.page_setup("Dedup gap", "📉")
 st.title("Dedup gap")
@@ -65,10 +72,11 @@ except MissingOrderColumns:
     ss["gap_data"] = None
 except ConsoleError as exc:
     st.error(f"Could not read the files: {exc}")
-if ss.get("gap_orders_form") and ss["gap_data"] is None:
+if ss.get("gap_orders_form"):
     picked = orders_mapping_form(ss["gap_orders_form"])
     if picked is not None:
         ss["gap_orders_mapping"] = picked
+        ss.pop("gap_orders_form")
         st.rerun()
 
 data = ss["gap_data"]
@@ -87,6 +95,9 @@ template = c4.text_input("event_id template", DEFAULT_TEMPLATE, key="gap_templat
 truth = segment_columns(truth_filter(data["orders"], utm, require)) if data["orders"] is not None else None
 if truth is not None and truth.empty:
     render_empty_truth(f"utm_source={utm} or a ttclid" if require else "every order")
+    if orders_up is not None and st.button("Map the orders columns", key="gap_remap"):
+        ss["gap_orders_form"] = mapping_form_info(orders_up, ss["gap_orders_mapping"])
+        st.rerun()
     truth = None
 try:
     with st.spinner("Simulating TikTok's deduplication…"):

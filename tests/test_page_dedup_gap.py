@@ -143,3 +143,19 @@ def test_segments_name_where_their_values_came_from(app_test) -> None:  # type: 
     assert "Empty: the orders file has no page-load time" in sources
     segments = _figures(at)[2]["data"][0]["x"]
     assert not any(label.startswith("unknown") for label in segments[:1])
+
+
+def test_empty_truth_offers_to_map_the_attribution_column(app_test) -> None:  # type: ignore[no-untyped-def]
+    """A readable export without a recognised TikTok column: the page offers the mapping form, where the
+    traffic-source column can be picked; the truth set then fills."""
+    store = generate_store(300, seed=8)
+    orders = store.orders.rename(columns={"utm_source": "Traffic"}).drop(columns=["ttclid"])
+    at = _upload(app_test(PAGE).run(), store, orders.to_csv(index=False).encode(), "export.csv")
+    assert not at.exception and any("No order matched the TikTok filter" in w.value for w in at.warning)
+    at.button(key="gap_remap").click().run()
+    assert not at.error  # every required column was found: the form asks only to confirm
+    assert at.selectbox(key="gap_map_utm_source").value == "Traffic"  # guessed from its values
+    at.button(key="gap_map_submit").click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Truth orders"] == f"{int((store.orders['utm_source'] == 'tiktok').sum()):,}"

@@ -119,12 +119,8 @@ def load_orders_file(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> 
         use = dict(mapping) or store.mapping_for("orders", columns) or {}
         try:
             loaded = load_orders_upload(raw, use or None)
-        except MissingOrderColumns as exc:
-            sample = read_sample(raw)
-            st.session_state["gap_orders_form"] = {
-                "name": upload.name, "columns": exc.columns, "guess": {**guess_mapping(sample), **use},
-                "samples": {c: sample_values(sample, c) for c in exc.columns},
-                "missing": [c for c in REQUIRED if c not in {**suggest_mapping(exc.columns), **use}]}
+        except MissingOrderColumns:
+            st.session_state["gap_orders_form"] = mapping_form_info(upload, use)
             raise
         except ConsoleError as exc:
             raise InvalidFile(named(exc.message, upload.name), hint=exc.hint) from None
@@ -135,6 +131,17 @@ def load_orders_file(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> 
     for warning in loaded.warnings:
         st.warning(named(warning, upload.name))
     return loaded
+
+
+def mapping_form_info(upload: Any, mapping: Mapping[str, str]) -> dict[str, Any]:
+    """What the mapping form shows for an upload: its name and columns, the guesses (the given mapping wins),
+    sample values per column, and the required fields no column name gave."""
+    raw = upload.getvalue()
+    sample = read_sample(raw)
+    columns = [str(c) for c in sample.columns] or read_upload_columns(raw)
+    return {"name": upload.name, "columns": columns, "guess": {**guess_mapping(sample), **mapping},
+            "samples": {c: sample_values(sample, c) for c in columns},
+            "missing": [c for c in REQUIRED if c not in {**suggest_mapping(columns), **mapping}]}
 
 
 def named(message: str, name: str) -> str:
@@ -149,9 +156,10 @@ def orders_mapping_form(form: Mapping[str, Any]) -> dict[str, str] | None:
     the TikTok attribution (traffic source, click id, landing page URL) can be mapped as well.
     """
     name, columns, samples = form["name"], list(form["columns"]), form["samples"]
-    missing = ", ".join(LABELS[c].lower() for c in form["missing"]) or "some fields"
-    st.error(f"{name}: no column was recognised by its name for {missing} ({', '.join(form['missing'])}). "
-             f"Check the guesses below; its columns are {', '.join(columns[:30])}.")
+    if form["missing"]:
+        missing = ", ".join(LABELS[c].lower() for c in form["missing"])
+        st.error(f"{name}: no column was recognised by its name for {missing} ({', '.join(form['missing'])}). "
+                 f"Check the guesses below; its columns are {', '.join(columns[:30])}.")
 
     def show(column: str) -> str:
         if not column:
