@@ -1,38 +1,49 @@
 """Plotly figures built from the console's frames; pages only hand them to st.plotly_chart.
 
-Each section belongs to one analysis; figures take plain frames/dicts and return go.Figure.
+Each section belongs to one analysis; figures take the frames and records they draw and return go.Figure.
+pandas and the analysis modules are imported for types only: importing charts stays cheap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import plotly.graph_objects as go
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from core.dedup import DedupSummary
+
 # === dedup / gap figures (core.dedup) ==============================================================
-# Parameters are typed `object` and cast inside, like the other sections: no module-level imports.
 GAP_COLORS = {"merged": "#1a9850", "deduplicated": "#66bd63", "outside window": "#d73027",
               "pixel only": "#fdae61", "server only": "#74add1", "missing event_id": "#9e9e9e"}
+# The daily lines, in drawing order: (column, legend, colour); a frame draws the ones it has.
+DAILY_LINES = (("truth", "truth orders", "#4d4d4d"), ("truth_pixel", "Pixel counted (orders)", "#fdae61"),
+               ("truth_counted", "counted (orders)", "#4575b4"))
+DAILY_EVENT_LINES = (("pixel_alone", "Pixel counted alone (events)", "#fdae61"),
+                     ("counted", "counted by TikTok (events)", "#4575b4"))
 
 
-def gap_waterfall(summary: object) -> go.Figure:
+def _waterfall_steps(s: DedupSummary) -> tuple[list[str], list[int], str]:
+    """(labels, values, title): orders when they linked to events, else events."""
+    if s.truth is not None and s.truth_pixel is not None and s.truth_counted is not None:
+        truth, pix, cnt = s.truth, s.truth_pixel, s.truth_counted
+        return (["Truth (TikTok orders)", "Missed by Pixel", "Recovered by server", "Counted orders"],
+                [truth, pix - truth, cnt - pix, cnt], "Truth → Pixel → + server → counted (orders)")
+    pix, cnt = s.pixel_counted_alone, s.counted
+    return (["Pixel counted alone", "+ server events", "Counted by TikTok"], [pix, cnt - pix, cnt],
+            "Pixel → + server → counted (events)")
+
+
+def gap_waterfall(summary: DedupSummary) -> go.Figure:
     """Waterfall from what should count to what TikTok counts, from DedupReport.summary.
 
-    With orders: truth orders -> missed by the Pixel -> recovered by server events -> counted orders.
-    Without: Pixel counted alone -> + server-only events -> counted events (TikTok's total).
+    With orders linked to events: truth orders -> missed by the Pixel -> recovered by server events ->
+    counted orders. Otherwise: Pixel counted alone -> + server-only events -> counted events (TikTok's total).
     """
-    from typing import Any, cast
-
-    s = cast(dict[str, Any], summary)
-    if s.get("truth") is not None:
-        truth, pix, cnt = int(s["truth"]), int(s["truth_pixel"]), int(s["truth_counted"])
-        x = ["Truth (TikTok orders)", "Missed by Pixel", "Recovered by server", "Counted orders"]
-        y = [truth, pix - truth, cnt - pix, cnt]
-        title = "Truth → Pixel → + server → counted (orders)"
-    else:
-        pix = int(s["pixel_counted_alone"])
-        cnt = int(s["counted"])
-        x = ["Pixel counted alone", "+ server events", "Counted by TikTok"]
-        y = [pix, cnt - pix, cnt]
-        title = "Pixel → + server → counted (events)"
+    x, y, title = _waterfall_steps(summary)
     measure = ["absolute", *(["relative"] * (len(x) - 2)), "total"]
     fig = go.Figure(go.Waterfall(
         x=x, y=y, measure=measure, text=[f"{v:+,}" if m == "relative" else f"{v:,}" for v, m in zip(y, measure,
@@ -45,15 +56,11 @@ def gap_waterfall(summary: object) -> go.Figure:
     return fig
 
 
-def verdict_mix(keys: object) -> go.Figure:
+def verdict_mix(keys: pd.DataFrame) -> go.Figure:
     """Horizontal bars: how many keys (occurrence pairs / events without id) got each verdict."""
-    from typing import cast
-
-    import pandas as pd
-
     from core.dedup import VERDICTS
 
-    counts = cast(pd.DataFrame, keys)["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
+    counts = keys["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
     fig = go.Figure(go.Bar(
         x=counts.to_numpy().tolist(), y=list(counts.index), orientation="h", text=counts.to_numpy().tolist(),
         texttemplate="%{text:,}", marker_color=[GAP_COLORS[v] for v in counts.index],
@@ -64,14 +71,9 @@ def verdict_mix(keys: object) -> go.Figure:
     return fig
 
 
-def gap_by_segment(segments: object, by: str) -> go.Figure:
+def gap_by_segment(segments: pd.DataFrame, by: str) -> go.Figure:
     """Grouped bars per value of dimension `by`: the Pixel's gap and the gap left after server events."""
-    from typing import cast
-
-    import pandas as pd
-
-    frame = cast(pd.DataFrame, segments)
-    rows = frame[frame["dimension"] == by].sort_values("truth", ascending=False)
+    rows = segments[segments["dimension"] == by].sort_values("truth", ascending=False)
     labels = [f"{v} ({n:,})" for v, n in zip(rows["value"], rows["truth"], strict=True)]
     fig = go.Figure([
         go.Bar(name="Pixel gap", x=labels, y=rows["pixel_gap"].tolist(), marker_color="#fdae61",
@@ -85,68 +87,51 @@ def gap_by_segment(segments: object, by: str) -> go.Figure:
     return fig
 
 
-def daily_series(daily: object) -> go.Figure:
-    """Lines per UTC day: truth orders, Pixel-counted and counted (orders), or Pixel alone and counted."""
-    from typing import cast
+def daily_series(daily: pd.DataFrame) -> go.Figure:
+    """Lines per UTC day: truth orders, Pixel-counted and counted (orders), or Pixel alone and counted.
 
-    import pandas as pd
-
-    frame = cast(pd.DataFrame, daily)
-    names = {"truth": "truth orders", "truth_pixel": "Pixel counted (orders)",
-             "truth_counted": "counted (orders)"}
-    if "truth" not in frame.columns:
-        names = {"pixel_alone": "Pixel counted alone (events)", "counted": "counted by TikTok (events)"}
-    colors = ["#4d4d4d", "#fdae61", "#4575b4"] if len(names) == 3 else ["#fdae61", "#4575b4"]
-    fig = go.Figure([go.Scatter(x=frame["day"].tolist(), y=frame[col].tolist(), name=label, mode="lines+markers",
-                                line={"color": color})
-                     for (col, label), color in zip(names.items(), colors, strict=True)])
+    With orders the order lines it has are drawn (truth alone when the orders did not link to events).
+    """
+    lines = [line for line in DAILY_LINES if line[0] in daily.columns] or list(DAILY_EVENT_LINES)
+    fig = go.Figure([go.Scatter(x=daily["day"].tolist(), y=daily[col].tolist(), name=label, mode="lines+markers",
+                                line={"color": color}) for col, label, color in lines])
     fig.update_layout(title="Daily series (UTC)", height=360, hovermode="x unified",
                       margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
 
 
-def figure_csv(frame: object) -> bytes:
-    """UTF-8 CSV bytes of a figure's source frame (or of a summary dict as metric,value rows)."""
-    from typing import cast
-
+def figure_csv(frame: pd.DataFrame | Mapping[str, Any]) -> bytes:
+    """UTF-8 CSV bytes of a figure's source frame (or of a summary mapping as metric,value rows)."""
     import pandas as pd
 
-    if isinstance(frame, dict):
+    if isinstance(frame, Mapping):
         frame = pd.DataFrame({"metric": list(frame), "value": list(frame.values())})
-    text: str = cast(pd.DataFrame, frame).to_csv(index=False)
+    text: str = frame.to_csv(index=False)
     return text.encode("utf-8")
 
 
-def waterfall_frame(summary: object) -> object:
+def waterfall_frame(summary: DedupSummary) -> pd.DataFrame:
     """The waterfall's steps as a frame (step, value, measure), for its CSV download."""
-    from typing import cast
-
     import pandas as pd
 
-    trace = gap_waterfall(summary).data[0]
-    return pd.DataFrame({"step": list(cast(tuple[str, ...], trace.x)), "value": list(cast(tuple[int, ...], trace.y)),
-                         "measure": list(cast(tuple[str, ...], trace.measure))})
+    x, y, _ = _waterfall_steps(summary)
+    return pd.DataFrame({"step": x, "value": y, "measure": ["absolute", *(["relative"] * (len(x) - 2)), "total"]})
 
 
 # === match quality figures (core.quality) ==========================================================
-# Parameters are typed `object` and cast inside: this section adds no module-level imports to the
-# shared file (pandas frames / dicts come from core.review.Review).
+# Frames and dicts come from core.review.Review and core.quality.what_if.
 
 
-def quality_coverage_heatmap(coverage: object) -> go.Figure:
+def quality_coverage_heatmap(coverage: pd.DataFrame) -> go.Figure:
     """Event type x key heat map of valid coverage (share 0..1), from Review.coverage.
 
     Rows are event types ("All events" first, then by volume), columns the seven scored keys in weight
     order labelled with their points; each cell prints its percentage.
     """
-    from typing import cast
-
-    import pandas as pd
-
     from core.quality import KEYS, WEIGHT
 
     # plotly draws the first row at the bottom: reverse so "All events" sits on top
-    rows = cast(pd.DataFrame, coverage).iloc[::-1]
+    rows = coverage.iloc[::-1]
     z = rows[list(KEYS)].to_numpy(dtype=float)
     fig = go.Figure(go.Heatmap(
         z=z.tolist(), x=[f"{k}<br>{WEIGHT[k]:g} pts" for k in KEYS],
@@ -160,17 +145,15 @@ def quality_coverage_heatmap(coverage: object) -> go.Figure:
     return fig
 
 
-def quality_score_histogram(summary: object) -> go.Figure:
+def quality_score_histogram(summary: Mapping[str, Any]) -> go.Figure:
     """Bar chart of how many events fall in each 1-point band of the EMQ proxy, with the mean marked.
 
     `summary` is Review.summary, or one of its "by_event_type" entries (both carry
     "distribution", "mean_score" and "events"; an entry also names its "event").
     """
-    from typing import Any, cast
-
     from core.quality import LABEL
 
-    info = cast(dict[str, Any], summary)
+    info = summary
     bands = info["distribution"]
     fig = go.Figure(go.Bar(
         x=[f"{b['from']:g}–{b['to']:g}" for b in bands], y=[b["events"] for b in bands],
@@ -187,15 +170,11 @@ def quality_score_histogram(summary: object) -> go.Figure:
     return fig
 
 
-def quality_what_if_bars(projection: object) -> go.Figure:
+def quality_what_if_bars(projection: pd.DataFrame) -> go.Figure:
     """Grouped bars of the current and projected mean EMQ proxy per event type (from quality.what_if)."""
-    from typing import cast
-
-    import pandas as pd
-
     from core.quality import LABEL
 
-    frame = cast(pd.DataFrame, projection)
+    frame = projection
     fig = go.Figure([
         go.Bar(name="now", x=frame["event"], y=frame["current_mean"], marker_color="#9e9e9e",
                texttemplate="%{y:.2f}"),

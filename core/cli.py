@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -338,82 +338,58 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     """Simulate TikTok's deduplication over Pixel + server events (core.dedup); exit 0, or 2 on bad input.
 
     JSON: the summary figures at the top level (pixel_events, server_events, counted, ...), plus
-    `near_misses` (count per kind) and, with --details, `keys` (one object per key verdict).
+    `near_misses` (count per kind), `daily` (one object per UTC day), with orders `link`, `segment_sources`
+    and `truth_rule`, and with --details `keys` (one object per key verdict).
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from core.dedup import dedup_files
 
-    import pandas as pd
-    import pyarrow as pa
-
-    from core.dedup import PIXEL_INPUT_COLUMNS, SERVER_INPUT_COLUMNS, simulate
-    from core.events import load_server_events
-    from core.orders import load_orders, segment_columns, truth_filter
-    from core.pixel import load_pixel_events
-
-    # Arrow keeps freed buffers for reuse; each stage's scratch is handed back so the peak stays low
-    release = pa.default_memory_pool().release_unused
-
-    def truth_set(path: str) -> tuple[list[str], pd.DataFrame]:
-        loaded = load_orders(path)  # every order of the month; only the truth set leaves this function
-        warnings = loaded.warnings
-        truth = truth_filter(loaded, utm_source=args.utm_source, require_ttclid_or_utm=not args.all_orders)
-        del loaded
-        release()
-        return warnings, segment_columns(truth)
-
-    # The orders file is independent of the event files: read it on a second thread while the events
-    # load (Arrow's parsers and kernels release the GIL). Only the columns dedup reads are loaded.
-    # The events are simulated while the orders still load; simulate waits for them only to link them.
-    # Errors surface in a sequential run's order (Pixel, server, orders); warnings print after the events.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        truth = pool.submit(truth_set, args.orders) if args.orders else None
-        pixel = load_pixel_events(args.pixel, columns=PIXEL_INPUT_COLUMNS).events
-        release()
-        server = load_server_events(args.server, columns=SERVER_INPUT_COLUMNS)
-        release()
-
-        def orders() -> pd.DataFrame:  # simulate asks for the orders only after the events are simulated
-            assert truth is not None
-            warnings, frame = truth.result()
-            for warning in warnings:
-                print(f"tiktok-events dedup: {warning}", file=sys.stderr)
-            return frame
-
-        report = simulate(pixel, server, orders=orders if truth is not None else None, link=args.link,
-                          template=args.template)
-    out: dict[str, Any] = dict(report.summary)
-    out["near_misses"] = {str(k): int(v) for k, v in report.near_misses["kind"].value_counts().items()}
-    if args.details:
-        keys = report.keys.astype(object).where(report.keys.notna(), None)
-        out["keys"] = keys.to_dict(orient="records")
-
-    def text(o: dict[str, Any]) -> str:
-        lines = [f"{name:<24}{o[name]:>12,}" for name in (
-            "pixel_events", "server_events", "counted", "merged_pairs", "deduplicated_pairs", "pixel_only",
-            "server_only", "same_source_duplicates", "outside_window", "missing_event_id")]
-        if o.get("missing_time"):
-            lines.append(f"{'missing_time':<24}{o['missing_time']:>12,}  (no usable time: counted alone)")
-        if o.get("ttp_fallback_candidates"):
-            lines.append(f"{'ttp_fallback_candidates':<24}{o['ttp_fallback_candidates']:>12,}  "
-                         "(hint only: TikTok's _ttp fallback, not counted)")
-        if "truth" in o:
-            def pct(v: float | None) -> str:
-                return "n/a" if v is None else f"{v:.1%}"
-            rule = "all orders" if args.all_orders else f"utm_source={args.utm_source} or a ttclid"
-            lines += [f"{'truth':<24}{o['truth']:>12,}  ({rule})",
-                      f"{'truth_pixel':<24}{o['truth_pixel']:>12,}",
-                      f"{'truth_counted':<24}{o['truth_counted']:>12,}",
-                      f"{'truth_over_counted':<24}{o['truth_over_counted']:>12,}",
-                      f"{'pixel_gap':<24}{pct(o['pixel_gap']):>12}",
-                      f"{'recovered_share':<24}{pct(o['recovered_share']):>12}"]
-        for kind, n in o["near_misses"].items():
-            lines.append(f"near miss: {kind:<22}{n:>8,}")
-        for k in o.get("keys", []):
-            lines.append(f"{k['verdict']:<17} {k['pixel_code']} {k['event']} {k['event_id']!r}: {k['reason']}")
-        return "\n".join(lines)
-
-    emit(out, args.format, text)
+    run = dedup_files(args.pixel, args.server, args.orders, link=args.link, template=args.template,
+                      utm_source=args.utm_source, all_orders=args.all_orders)
+    for warning in run.warnings:
+        print(f"tiktok-events dedup: {warning}", file=sys.stderr)
+    emit(run.to_dict(details=args.details), args.format, format_dedup)
     return EXIT_OK
+
+
+_DEDUP_COUNTS = ("pixel_events", "server_events", "counted", "merged_pairs", "deduplicated_pairs", "pixel_only",
+                 "server_only", "same_source_duplicates", "outside_window", "missing_event_id")
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
+
+
+def _num(v: int | None) -> str:
+    return "n/a" if v is None else f"{v:,}"
+
+
+def format_dedup(summary: Mapping[str, Any]) -> str:
+    """The dedup command's text form of its JSON document (core.dedup.DedupRun.to_dict)."""
+    o = summary
+    lines = [f"{name:<24}{o[name]:>12,}" for name in _DEDUP_COUNTS]
+    if o.get("missing_time"):
+        lines.append(f"{'missing_time':<24}{o['missing_time']:>12,}  (no usable time: counted alone)")
+    if o.get("ttp_fallback_candidates"):
+        lines.append(f"{'ttp_fallback_candidates':<24}{o['ttp_fallback_candidates']:>12,}  "
+                     "(hint only: TikTok's _ttp fallback, not counted)")
+    if "truth" in o:
+        link = o["link"]
+        how = f"by {link['mode']}" + (f" {link['template']}" if link["template"] else "")
+        lines += [f"{'truth':<24}{o['truth']:>12,}  ({o.get('truth_rule', 'TikTok orders')})",
+                  f"{'linked_orders':<24}{link['linked_orders']:>12,}  ({how})",
+                  *(f"{name:<24}{_num(o[name]):>12}" for name in ("truth_pixel", "truth_counted",
+                                                                    "truth_over_counted")),
+                  f"{'pixel_gap':<24}{_pct(o['pixel_gap']):>12}",
+                  f"{'recovered_share':<24}{_pct(o['recovered_share']):>12}"]
+        if link["message"]:
+            lines.append(f"note: {link['message']}")
+        for dim, source in (o.get("segment_sources") or {}).items():
+            lines.append(f"segment {dim}: {source['message']}")
+    for kind, n in o["near_misses"].items():
+        lines.append(f"near miss: {kind:<22}{n:>8,}")
+    for k in o.get("keys", []):
+        lines.append(f"{k['verdict']:<17} {k['pixel_code']} {k['event']} {k['event_id']!r}: {k['reason']}")
+    return "\n".join(lines)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -637,10 +613,12 @@ def _SEND_ARGS(p: argparse.ArgumentParser) -> None:
 
 
 def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--link", choices=("order_id", "event_id_template"), default="order_id",
-                   help="how orders link to events: properties.order_id, or an event_id template")
+    p.add_argument("--link", choices=("auto", "order_id", "event_id_template"), default="auto",
+                   help="how orders link to events: auto (properties.order_id where events carry it, else "
+                        "the event_id shape found in the ids), properties.order_id, or an event_id template")
     p.add_argument("--template", default="ord_{order_id}_purchase",
-                   help="event_id template with one {order_id} (with --link event_id_template)")
+                   help="event_id template with one {order_id}, and {event} for the snake-case event name "
+                        "if the ids carry it (with --link event_id_template)")
     p.add_argument("--utm-source", default="tiktok",
                    help="truth set: orders with this utm_source or a ttclid (default tiktok)")
     p.add_argument("--all-orders", action="store_true", help="truth set: every order (no TikTok filter)")

@@ -26,7 +26,10 @@ outside the window, events without event_id or time). With orders (the TikTok-at
 see core.orders): truth, truth_pixel (truth orders with a counted Pixel event: what the Pixel alone would
 count), truth_counted (truth orders with any counted event), truth_over_counted (truth orders TikTok counts
 more than once), pixel_gap = 1 - truth_pixel / truth and recovered_share = (truth_counted - truth_pixel) /
-(truth - truth_pixel), both at order level so an over-counted order never inflates them.
+(truth - truth_pixel), both at order level so an over-counted order never inflates them. How orders linked
+to events is `link` (core.gap: order_id, an event_id template, found automatically); when none links,
+the linked figures are None with a message, never a 100 % gap. `daily` has one row per UTC day (orders
+on the day of their created_at, whatever the datetime unit), its truth adding up to truth - truth_undated.
 
 Everything is vectorized (numpy sort + searchsorted); 1M + 1M events run in seconds.
 """
@@ -35,9 +38,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -45,10 +50,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.contract import DEDUP_WINDOW_SECONDS, KNOWN_EVENTS, LEGACY_EVENTS, MERGE_WINDOW_SECONDS
-from core.errors import InvalidInput
+from core.errors import ConsoleError, InvalidInput
+from core.gap import (
+    DEFAULT_TEMPLATE,
+    LinkedEvents,
+    LinkMode,
+    OrderGap,
+    OrderLink,
+    SegmentSource,
+    link_orders,
+    order_day_numbers,
+    segment_gaps,
+)
 
-LinkMode = Literal["order_id", "event_id_template"]
-DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
 VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
 SUMMARY_FIELDS: Final = (
     "pixel_events", "server_events", "counted", "deduplicated_pairs", "merged_pairs", "pixel_only",
@@ -56,15 +70,18 @@ SUMMARY_FIELDS: Final = (
 )
 ORDER_FIELDS: Final = ("truth", "truth_pixel", "truth_counted", "truth_over_counted", "pixel_gap",
                        "recovered_share")
+_EXTRA_FIELDS: Final = ("missing_time", "ttp_fallback_candidates", "pixel_counted_alone")
+# One row per UTC day: the order columns come with orders (the linked ones once orders link to events).
+DAILY_COLUMNS: Final = ("truth", "truth_pixel", "truth_counted", "pixel_events", "pixel_alone", "counted")
 # The event columns simulate reads: a loader's `columns=` for them keeps results and saves the rest.
 PIXEL_INPUT_COLUMNS: Final = ("pixel_code", "event", "event_id", "timestamp", "ttp", "order_id")
 SERVER_INPUT_COLUMNS: Final = ("pixel_code", "event", "event_id", "event_time", "ttp", "order_id")
+# ... and the ones that segment orders which lack them (read only when some truth order does).
+SEGMENT_INPUT_COLUMNS: Final = ("user_agent",)
 KEY_COLUMNS: Final = ("pixel_code", "event", "event_id", "occurrence", "pixel_time", "server_time", "delta_s",
                       "pixel_events", "server_events", "counted", "verdict", "reason")
 NEAR_MISS_COLUMNS: Final = ("kind", "pixel_code", "pixel_event", "pixel_event_id", "server_pixel_code",
                             "server_event", "server_event_id", "delta_s", "detail")
-SEGMENT_COLUMNS: Final = ("dimension", "value", "truth", "pixel", "counted", "server_recovered", "pixel_gap",
-                          "counted_gap", "recovered_share")
 
 _W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
 _M_MS: Final = MERGE_WINDOW_SECONDS * 1000
@@ -77,16 +94,68 @@ _SUFFIX_RE: Final = (r"[_\-:](?:" + "|".join(sorted((re.escape(e.lower()) for e 
 
 
 @dataclass(frozen=True)
+class DedupSummary(Mapping[str, Any]):
+    """The dedup figures (names are a CLI contract, see the module docstring); read like a dict of them.
+
+    The order figures are None without orders (and then absent from `to_dict`); the linked ones
+    (truth_pixel ... recovered_share) are None when no order linked to any event (`link.message` says how).
+    """
+
+    pixel_events: int
+    server_events: int
+    counted: int
+    deduplicated_pairs: int
+    merged_pairs: int
+    pixel_only: int
+    server_only: int
+    same_source_duplicates: int
+    outside_window: int
+    missing_event_id: int
+    missing_time: int
+    ttp_fallback_candidates: int
+    pixel_counted_alone: int
+    truth: int | None = None
+    truth_pixel: int | None = None
+    truth_counted: int | None = None
+    truth_over_counted: int | None = None
+    pixel_gap: float | None = None
+    recovered_share: float | None = None
+    truth_undated: int | None = None
+    link: OrderLink | None = None
+    segment_sources: Mapping[str, SegmentSource] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON names: event figures always; order figures, link and segment sources with orders."""
+        out: dict[str, Any] = {f: getattr(self, f) for f in (*SUMMARY_FIELDS, *_EXTRA_FIELDS)}
+        if self.truth is not None:
+            out.update({f: getattr(self, f) for f in (*ORDER_FIELDS, "truth_undated")})
+        if self.link is not None:
+            out["link"] = self.link.to_dict()
+        if self.segment_sources is not None:
+            out["segment_sources"] = {k: v.to_dict() for k, v in self.segment_sources.items()}
+        return out
+
+    def __getitem__(self, name: str) -> Any:
+        return self.to_dict()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+
+@dataclass(frozen=True)
 class DedupReport:
     """What `simulate` found: summary figures, one row per key occurrence, near misses, and the gap.
 
     `keys` has KEY_COLUMNS (one row per paired/unpaired occurrence, one per event without event_id; the
     `counted` column sums to summary["counted"]); `near_misses` has NEAR_MISS_COLUMNS; with orders,
     `orders` is the truth set with per-order flags, `segments` has SEGMENT_COLUMNS, `daily` one row per
-    UTC day (without orders `daily` still has the event-level series).
+    UTC day (DAILY_COLUMNS; the order columns only with orders, the linked ones only when orders linked).
     """
 
-    summary: dict[str, Any]
+    summary: DedupSummary
     keys: pd.DataFrame
     near_misses: pd.DataFrame
     segments: pd.DataFrame | None
@@ -199,42 +268,67 @@ _ONE_SIDE: Final = ("", "", "", "no server event with this key: counted from the
 
 
 # --- simulation -----------------------------------------------------------------------------------
-def simulate(
-    pixel: pd.DataFrame,
-    server: pd.DataFrame,
-    *,
-    orders: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
-    link: LinkMode = "order_id",
-    template: str = DEFAULT_TEMPLATE,
-) -> DedupReport:
-    """Apply TikTok's dedup rules to Pixel rows (`timestamp`) and server rows (`event_time`).
+@dataclass(frozen=True)
+class _Events:
+    """Both sides as arrays, Pixel rows first: time (UTC s, NaN when unusable), side (0 Pixel, 1 server)."""
 
-    Contract: both frames need `event`, `event_id` (str, "" when unset) and their time column (float UTC
-    seconds); `pixel_code`, `ttp`, `order_id` are used when present. `orders` is a canonical, already
-    truth-filtered orders frame (core.orders.truth_filter, ideally with core.orders.segment_columns),
-    linked to events by `order_id` or by the event_id `template` (one `{order_id}` placeholder); it may be
-    a zero-argument callable, called only once the events are simulated, so an orders file can load on
-    another thread meanwhile. Raises
-    InvalidInput on missing columns or a bad template. TikTok: key = event_source_id + event + event_id;
-    48 h same-side window; Pixel↔server merge within 5 min, dedup within 48 h (contract §8).
-    """
+    pixel: pd.DataFrame
+    server: pd.DataFrame
+    t: np.ndarray
+    side: np.ndarray
+    cols: dict[str, pa.Array]
+    has_id: np.ndarray
+    has_time: np.ndarray
+
+    @property
+    def pairable(self) -> np.ndarray:
+        out: np.ndarray = self.has_id & self.has_time
+        return out
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """The counted occurrences of each key paired across sides (one slot per key + occurrence number)."""
+
+    codes: np.ndarray  # key * width + occurrence, one per slot
+    width: int
+    first_rows: np.ndarray  # first row of each key
+    row_p: np.ndarray  # the Pixel occurrence's first row per slot (-1: none)
+    row_s: np.ndarray
+    n_p: np.ndarray  # events in the Pixel occurrence (repeats included)
+    n_s: np.ndarray
+    t_p: np.ndarray
+    t_s: np.ndarray
+    delta: np.ndarray  # server - Pixel, seconds
+    verdict: np.ndarray  # index into VERDICTS
+    occurrences: int  # counted occurrences over both sides
+
+    @property
+    def pair_key(self) -> np.ndarray:
+        out: np.ndarray = self.codes // self.width
+        return out
+
+
+def _read_events(pixel: pd.DataFrame, server: pd.DataFrame) -> _Events:
+    """The columns dedup reads, both sides concatenated (Arrow text, float seconds)."""
     t = np.concatenate([_times(pixel, "timestamp", "pixel"), _times(server, "event_time", "server")])
-    n_pixel, n_server = len(pixel), len(server)
-    side = np.concatenate([np.zeros(n_pixel, np.int8), np.ones(n_server, np.int8)])
+    side = np.concatenate([np.zeros(len(pixel), np.int8), np.ones(len(server), np.int8)])
     cols = {c: pa.concat_arrays([_strings(pixel, c), _strings(server, c)])
             for c in ("pixel_code", "event", "event_id", "ttp", "order_id")}
-    has_id = _np(pc.not_equal(cols["event_id"], ""))
-    has_time = np.isfinite(t)
-    pairable = has_id & has_time
+    return _Events(pixel=pixel, server=server, t=t, side=side, cols=cols,
+                   has_id=_np(pc.not_equal(cols["event_id"], "")), has_time=np.isfinite(t))
 
+
+def _pair(ev: _Events) -> _Pairs:
+    """Same-side occurrences under the 48 h-from-first rule, then the k-th Pixel occurrence of a key paired
+    with its k-th server occurrence (TikTok, contract §8)."""
     # one integer per key across both sides; codes follow first appearance, so the first row of
     # key k is where the running maximum first reaches k
-    key = _key_codes(cols)
+    key = _key_codes(ev.cols)
     first_rows = np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0) if len(key) else key
-
-    idx = np.flatnonzero(pairable)
-    group = key[idx] * 2 + side[idx]
-    order, anchor, anchor_pos = _occurrences(group, np.round(t[idx] * 1000.0).astype(np.int64))
+    idx = np.flatnonzero(ev.pairable)
+    group = key[idx] * 2 + ev.side[idx]
+    order, anchor, anchor_pos = _occurrences(group, np.round(ev.t[idx] * 1000.0).astype(np.int64))
     rows_sorted = idx[order]
     g_sorted = group[order]
     first = np.ones(len(g_sorted), dtype=bool)
@@ -243,108 +337,178 @@ def simulate(
     occ = cs - cs[np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))] if len(cs) else cs
     members = np.bincount(anchor_pos, minlength=len(anchor_pos)) if len(anchor_pos) else anchor_pos
 
-    # pair the k-th Pixel occurrence of a key with its k-th server occurrence
     a_pos = np.flatnonzero(anchor)
     a_rows = rows_sorted[a_pos]
-    a_side = side[a_rows]
     width = int(occ.max()) + 1 if len(occ) else 1
     a_code = key[a_rows] * width + occ[a_pos]
     codes = np.sort(a_code)
     codes = codes[np.diff(codes, prepend=-1) != 0] if len(codes) else codes
     slot = np.searchsorted(codes, a_code)
     m = len(codes)
-    row_p = np.full(m, -1, np.int64)
-    row_s = np.full(m, -1, np.int64)
-    n_p = np.zeros(m, np.int64)
-    n_s = np.zeros(m, np.int64)
-    is_p = a_side == 0
+    row_p, row_s = np.full(m, -1, np.int64), np.full(m, -1, np.int64)
+    n_p, n_s = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    is_p = ev.side[a_rows] == 0
     row_p[slot[is_p]] = a_rows[is_p]
     row_s[slot[~is_p]] = a_rows[~is_p]
     n_p[slot[is_p]] = members[a_pos[is_p]]
     n_s[slot[~is_p]] = members[a_pos[~is_p]]
-    has_p, has_s = row_p >= 0, row_s >= 0
-    t_p = np.where(has_p, t[row_p], np.nan)
-    t_s = np.where(has_s, t[row_s], np.nan)
-    delta = t_s - t_p
+    t_p = np.where(row_p >= 0, ev.t[row_p], np.nan)
+    t_s = np.where(row_s >= 0, ev.t[row_s], np.nan)
+    return _Pairs(codes=codes, width=width, first_rows=first_rows, row_p=row_p, row_s=row_s, n_p=n_p, n_s=n_s,
+                  t_p=t_p, t_s=t_s, delta=t_s - t_p, verdict=_verdicts(row_p >= 0, row_s >= 0, t_s - t_p),
+                  occurrences=int(anchor.sum()))
+
+
+def _verdicts(has_p: np.ndarray, has_s: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """merged (≤ 5 min) / deduplicated (≤ 48 h) / outside window / pixel only / server only, per slot."""
     both_sides = has_p & has_s
     # the windows are decided in whole milliseconds, like the same-side rule
     dms = np.abs(np.round(np.nan_to_num(delta) * 1000.0))
-    verdict = np.select([both_sides & (dms <= _M_MS), both_sides & (dms <= _W_MS), both_sides, has_p],
-                        [0, 1, 2, 3], 4).astype(np.int8)
+    out: np.ndarray = np.select([both_sides & (dms <= _M_MS), both_sides & (dms <= _W_MS), both_sides, has_p],
+                                [0, 1, 2, 3], 4).astype(np.int8)
+    return out
 
-    # per-event counted flag (sums to `counted`): Pixel first events always, server first events unless
-    # paired inside the window, and every event that cannot pair
-    counts_row = (~pairable).astype(np.int8)
-    counts_row[row_p[has_p]] = 1
-    s_counts = has_s & (verdict >= 2)
-    counts_row[row_s[s_counts]] = 1
 
-    missing_id = ~has_id
-    lone = ~pairable
-    merged = int((verdict == 0).sum())
-    deduped = int((verdict == 1).sum())
-    outside = int((verdict == 2).sum())
-    pixel_only = int((verdict == 3).sum()) + outside + int((lone & (side == 0)).sum())
-    server_only = int((verdict == 4).sum()) + outside + int((lone & (side == 1)).sum())
-    hint_rows, hint_text = _ttp_fallback(cols, side, t, missing_id)
-    summary: dict[str, Any] = {
-        "pixel_events": n_pixel,
-        "server_events": n_server,
-        "counted": merged + deduped + pixel_only + server_only,
-        "deduplicated_pairs": deduped,
-        "merged_pairs": merged,
-        "pixel_only": pixel_only,
-        "server_only": server_only,
-        "same_source_duplicates": int(pairable.sum() - anchor.sum()),
-        "outside_window": outside,
-        "missing_event_id": int(missing_id.sum()),
-        "missing_time": int((has_id & ~has_time).sum()),
-        "ttp_fallback_candidates": len(hint_rows),
-        "pixel_counted_alone": int((lone & (side == 0)).sum()) + int(has_p.sum()),
-    }
+def _counted_rows(ev: _Events, pairs: _Pairs) -> np.ndarray:
+    """Per event, 1 when it is a conversion TikTok counts (sums to `counted`): Pixel first events always,
+    server first events unless paired inside the window, and every event that cannot pair."""
+    counts_row = (~ev.pairable).astype(np.int8)
+    counts_row[pairs.row_p[pairs.row_p >= 0]] = 1
+    counts_row[pairs.row_s[(pairs.row_s >= 0) & (pairs.verdict >= 2)]] = 1
+    return counts_row
 
-    pair_key = codes // width
-    pair_first = first_rows[pair_key] if len(pair_key) else pair_key
-    keys = _keys_frame(cols, pair_first, codes % width + 1, t_p, t_s, delta, n_p, n_s, verdict)
-    lone_rows = np.flatnonzero(lone)
+
+def _summarize(ev: _Events, pairs: _Pairs, ttp_hints: int) -> DedupSummary:
+    """The event-level figures; they reconcile: counted = merged + deduplicated + pixel_only + server_only."""
+    lone = ~ev.pairable
+    v = pairs.verdict
+    merged, deduped, outside = int((v == 0).sum()), int((v == 1).sum()), int((v == 2).sum())
+    pixel_only = int((v == 3).sum()) + outside + int((lone & (ev.side == 0)).sum())
+    server_only = int((v == 4).sum()) + outside + int((lone & (ev.side == 1)).sum())
+    return DedupSummary(
+        pixel_events=len(ev.pixel), server_events=len(ev.server),
+        counted=merged + deduped + pixel_only + server_only, deduplicated_pairs=deduped, merged_pairs=merged,
+        pixel_only=pixel_only, server_only=server_only,
+        same_source_duplicates=int(ev.pairable.sum()) - pairs.occurrences, outside_window=outside,
+        missing_event_id=int((~ev.has_id).sum()), missing_time=int((ev.has_id & ~ev.has_time).sum()),
+        ttp_fallback_candidates=ttp_hints,
+        pixel_counted_alone=int((lone & (ev.side == 0)).sum()) + int((pairs.row_p >= 0).sum()),
+    )
+
+
+def _key_table(ev: _Events, pairs: _Pairs, hint_rows: np.ndarray, hint_text: pa.Array) -> pd.DataFrame:
+    """KEY_COLUMNS: one row per occurrence slot, then one per event that cannot pair."""
+    pair_first = pairs.first_rows[pairs.pair_key] if len(pairs.codes) else pairs.codes
+    keys = _keys_frame(ev.cols, pair_first, pairs.codes % pairs.width + 1, pairs.t_p, pairs.t_s, pairs.delta,
+                       pairs.n_p, pairs.n_s, pairs.verdict)
+    lone_rows = np.flatnonzero(~ev.pairable)
     if lone_rows.size:
-        keys = pd.concat([keys, _lone_frame(cols, side, t, missing_id, lone_rows, hint_rows, hint_text)],
+        keys = pd.concat([keys, _lone_frame(ev.cols, ev.side, ev.t, ~ev.has_id, lone_rows, hint_rows, hint_text)],
                          ignore_index=True)
+    return keys
 
-    near = near_misses(cols, first_rows, pair_key, verdict, t_p, t_s)
-    report_orders = segments = None
-    days = _day_numbers(t)
-    daily = pd.DataFrame({
-        "pixel_alone": pd.Series((side == 0) & (counts_row == 1)).astype("int64").groupby(days).sum(),
+
+def simulate(
+    pixel: pd.DataFrame,
+    server: pd.DataFrame,
+    *,
+    orders: pd.DataFrame | None = None,
+    link: LinkMode = "auto",
+    template: str = DEFAULT_TEMPLATE,
+) -> DedupReport:
+    """Apply TikTok's dedup rules to Pixel rows (`timestamp`) and server rows (`event_time`).
+
+    Contract: both frames need `event`, `event_id` (str, "" when unset) and their time column (float UTC
+    seconds); `pixel_code`, `ttp`, `order_id` are used when present (`user_agent` to segment orders that
+    have none). `orders` is a canonical, already truth-filtered orders frame (core.orders.truth_filter,
+    ideally with core.orders.segment_columns), linked to events as `link` says (see link_orders: "auto"
+    finds the link). Raises InvalidInput on missing columns or a bad template. TikTok: key =
+    event_source_id + event + event_id; 48 h same-side window; Pixel↔server merge within 5 min, dedup
+    within 48 h (contract §8).
+    """
+    counted = _count_events(pixel, server)
+    return counted.report if orders is None else _add_orders(counted, orders, link, template)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The events' half of a report: the arrays, which events count, and the event-level report."""
+
+    ev: _Events
+    counts_row: np.ndarray
+    report: DedupReport
+    event_days: pd.DataFrame
+
+
+def _count_events(pixel: pd.DataFrame, server: pd.DataFrame) -> _Counted:
+    """Pair, count and explain the events (no orders yet)."""
+    ev = _read_events(pixel, server)
+    pairs = _pair(ev)
+    counts_row = _counted_rows(ev, pairs)
+    hint_rows, hint_text = _ttp_fallback(ev.cols, ev.side, ev.t, ~ev.has_id)
+    days = _event_days(ev, counts_row)
+    report = DedupReport(
+        summary=_summarize(ev, pairs, len(hint_rows)), keys=_key_table(ev, pairs, hint_rows, hint_text),
+        near_misses=near_misses(ev.cols, pairs.first_rows, pairs.pair_key, pairs.verdict, pairs.t_p, pairs.t_s),
+        segments=None, daily=_day_labels(days), orders=None)
+    return _Counted(ev=ev, counts_row=counts_row, report=report, event_days=days)
+
+
+def _add_orders(counted: _Counted, orders: pd.DataFrame, link: str, template: str) -> DedupReport:
+    """The report with the truth orders linked to the counted events: gap figures, segments, daily."""
+    ev = counted.ev
+    gap = link_orders(orders, LinkedEvents(pixel=ev.pixel, server=ev.server, side=ev.side, counted=counted.counts_row,
+                                           order_id=ev.cols["order_id"], event_id=ev.cols["event_id"],
+                                           event=ev.cols["event"]), link, template)
+    return replace(counted.report, summary=_with_orders(counted.report.summary, gap),
+                   segments=segment_gaps(gap.orders) if gap.link.linked_orders else None,
+                   daily=_day_labels(counted.event_days.join(_order_days(gap), how="outer")), orders=gap.orders)
+
+
+def _event_days(ev: _Events, counts_row: np.ndarray) -> pd.DataFrame:
+    """Per UTC day number: Pixel events, Pixel events counted alone, events counted."""
+    days = _day_numbers(ev.t)
+    is_pixel = pd.Series(ev.side == 0)
+    return pd.DataFrame({
+        "pixel_events": is_pixel.astype("int64").groupby(days).sum(),
+        "pixel_alone": (is_pixel & (counts_row == 1)).astype("int64").groupby(days).sum(),
         "counted": pd.Series(counts_row).astype("int64").groupby(days).sum(),
     })
-    if callable(orders):
-        orders = orders()  # the events are done: wait for the orders now (see the docstring)
-    if orders is not None:
-        report_orders = _link_orders(orders, cols, side, counts_row, link, template)
-        t_n = len(report_orders)
-        tp = int(report_orders["pixel"].sum())
-        tc = int(report_orders["counted"].sum())
-        summary.update(
-            truth=t_n, truth_pixel=tp, truth_counted=tc,
-            truth_over_counted=int((report_orders["conversions"] > 1).sum()),
-            pixel_gap=_ratio(t_n - tp, t_n), recovered_share=_ratio(tc - tp, t_n - tp),
-        )
-        segments = segment_gaps(report_orders)
-        created = pd.to_datetime(report_orders["created_at"], utc=True, errors="coerce") \
-            if "created_at" in report_orders.columns else pd.Series(pd.NaT, index=report_orders.index)
-        odays = _day_numbers((created.astype("int64") / 1e9).where(created.notna()).to_numpy(dtype="float64"))
-        daily = daily.join(pd.DataFrame({
-            "truth": pd.Series(1, index=report_orders.index).groupby(odays).sum(),
-            "truth_pixel": report_orders["pixel"].astype("int64").groupby(odays).sum(),
-            "truth_counted": report_orders["counted"].astype("int64").groupby(odays).sum(),
-        }), how="outer")
+
+
+def _order_days(gap: OrderGap) -> pd.DataFrame:
+    """Per UTC day number of created_at: truth orders, and when orders linked, Pixel-counted and counted."""
+    frame = gap.orders
+    days = order_day_numbers(frame["created_at"] if "created_at" in frame.columns
+                             else pd.Series(pd.NaT, index=frame.index))
+    out = {"truth": pd.Series(1, index=frame.index).groupby(days).sum()}
+    if gap.link.linked_orders:
+        out["truth_pixel"] = frame["pixel"].astype("int64").groupby(days).sum()
+        out["truth_counted"] = frame["counted"].astype("int64").groupby(days).sum()
+    return pd.DataFrame(out)
+
+
+def _day_labels(daily: pd.DataFrame) -> pd.DataFrame:
+    """Day numbers -> 'YYYY-MM-DD' in a `day` column, days without a date dropped, counts as int64."""
     daily = daily.fillna(0).astype("int64")
-    daily = daily[daily.index >= 0]
+    daily = daily[daily.index >= 0].sort_index()
     daily.index = pd.to_datetime(daily.index.to_numpy(dtype="int64"), unit="D").strftime("%Y-%m-%d")
-    daily = daily.rename_axis("day").reset_index()
-    return DedupReport(summary=summary, keys=keys, near_misses=near, segments=segments, daily=daily,
-                       orders=report_orders)
+    cols = [c for c in DAILY_COLUMNS if c in daily.columns]
+    return daily.rename_axis("day").reset_index()[["day", *cols]]
+
+
+def _with_orders(summary: DedupSummary, gap: OrderGap) -> DedupSummary:
+    """The summary plus the truth figures (order level); the linked ones None when no order linked."""
+    frame = gap.orders
+    t_n = len(frame)
+    undated = int((order_day_numbers(frame["created_at"]) < 0).sum()) if "created_at" in frame.columns else t_n
+    if not gap.link.linked_orders:
+        return replace(summary, truth=t_n, truth_undated=undated, link=gap.link, segment_sources=gap.sources)
+    tp, tc = int(frame["pixel"].sum()), int(frame["counted"].sum())
+    return replace(summary, truth=t_n, truth_pixel=tp, truth_counted=tc,
+                   truth_over_counted=int((frame["conversions"] > 1).sum()), pixel_gap=_ratio(t_n - tp, t_n),
+                   recovered_share=_ratio(tc - tp, t_n - tp), truth_undated=undated, link=gap.link,
+                   segment_sources=gap.sources)
 
 
 def _key_codes(cols: dict[str, pa.Array]) -> np.ndarray:
@@ -580,88 +744,6 @@ def _classify_near(m: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-# --- orders ---------------------------------------------------------------------------------------
-def _norm_order_ids(ids: pa.Array) -> pa.Array:
-    """Trimmed, without leading '#', '1001.0' as '1001'; a step runs only when some id needs it."""
-    edge = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(ids, 0, 1)),
-                  pc.utf8_is_space(pc.utf8_slice_codeunits(ids, -1)))
-    if pc.any(edge).as_py():
-        ids = pc.utf8_trim_whitespace(ids)
-    if pc.any(pc.starts_with(ids, "#")).as_py():
-        ids = pc.utf8_ltrim(ids, characters="#")
-    if pc.any(pc.match_substring(ids, ".")).as_py():
-        ids = pc.replace_substring_regex(ids, pattern=r"^(\d+)\.0+$", replacement=r"\1")
-    return ids
-
-
-def _link_orders(orders: pd.DataFrame, cols: dict[str, pa.Array], side: np.ndarray, counts_row: np.ndarray,
-                 link: LinkMode, template: str) -> pd.DataFrame:
-    """Per truth order: Pixel seen (= counted alone), server seen, conversions TikTok counts, counted."""
-    if "order_id" not in orders.columns:
-        raise InvalidInput("The orders lack an order_id column.", hint="Map a column to order_id.")
-    oid = _norm_order_ids(_strings(orders, "order_id"))
-    if link == "order_id":
-        ev_key, o_key = _norm_order_ids(cols["order_id"]), oid
-    elif link == "event_id_template":
-        if template.count("{order_id}") != 1:
-            raise InvalidInput(f"event_id template {template!r} needs exactly one {{order_id}}.",
-                               hint=f"For example {DEFAULT_TEMPLATE}.")
-        pre, post = template.split("{order_id}")
-        ev_key, o_key = cols["event_id"], _join(pre, oid, post)
-    else:
-        raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use order_id or event_id_template.")
-    # number the orders' keys, then look each event's key up among them (a hash of the orders only)
-    encoded = pc.dictionary_encode(o_key)
-    o_codes = _np(encoded.indices).astype(np.int64)
-    size = max(len(encoded.dictionary), 1)
-    found = pc.index_in(ev_key, value_set=encoded.dictionary)
-    linked = _np(pc.and_(pc.not_equal(ev_key, ""), pc.is_valid(found)))
-    e_codes = _np(pc.fill_null(found, 0)).astype(np.int64)
-
-    def per_order(weights: np.ndarray) -> np.ndarray:
-        out: np.ndarray = np.bincount(e_codes[linked], weights=weights[linked], minlength=size)[o_codes]
-        return out
-
-    out = orders.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
-    out["order_id"] = pd.Series(oid, index=out.index, dtype="str")
-    # a linked Pixel event always counts (its occurrence's first event does), so seen = counted alone
-    out["pixel"] = per_order((side == 0).astype(np.float64)) > 0
-    out["server"] = per_order((side == 1).astype(np.float64)) > 0
-    out["conversions"] = per_order(counts_row.astype(np.float64)).astype(np.int64)
-    out["counted"] = out["conversions"] > 0
-    return out
-
-
-def segment_gaps(linked: pd.DataFrame, dimensions: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Gap per segment value: truth orders, Pixel-counted, counted, and the shares (SEGMENT_COLUMNS).
-
-    `linked` is DedupReport.orders (or any frame with boolean `pixel`/`counted` and segment columns);
-    dimensions default to core.orders.SEGMENT_DIMENSIONS present in the frame. pixel_gap = 1 - pixel /
-    truth; recovered_share = server-recovered / orders the Pixel missed (NaN when it missed none).
-    """
-    from core.orders import SEGMENT_DIMENSIONS
-
-    dims = dimensions or tuple(d for d in SEGMENT_DIMENSIONS if d in linked.columns)
-    parts = []
-    for dim in dims:
-        g = linked.groupby(linked[dim].astype("str").fillna("unknown"), sort=True)
-        a = g.agg(truth=("pixel", "size"), pixel=("pixel", "sum"), counted=("counted", "sum"))
-        a = a.rename_axis("value").reset_index()
-        a.insert(0, "dimension", dim)
-        parts.append(a)
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in SEGMENT_COLUMNS})
-    out = pd.concat(parts, ignore_index=True)
-    for col in ("truth", "pixel", "counted"):
-        out[col] = out[col].astype("int64")
-    out["server_recovered"] = out["counted"] - out["pixel"]
-    out["pixel_gap"] = 1 - out["pixel"] / out["truth"]
-    out["counted_gap"] = 1 - out["counted"] / out["truth"]
-    lost = (out["truth"] - out["pixel"]).astype("float64")
-    out["recovered_share"] = (out["server_recovered"] / lost.where(lost > 0)).astype("float64")
-    return out[list(SEGMENT_COLUMNS)]
-
-
 # --- one key's rows, for the Compare page ---------------------------------------------------------
 def rows_for_key(df: pd.DataFrame, code: str, event: str, event_id: str, time_col: str,
                  near: float | None = None) -> pd.DataFrame:
@@ -692,3 +774,80 @@ def key_rows(pixel: pd.DataFrame, server: pd.DataFrame, key: Any) -> tuple[pd.Da
         return p_rows, s_rows, None
     p_rows, s_rows = (p_rows, other.head(1)) if s_rows.empty else (other.head(1), s_rows)
     return p_rows, s_rows, str(other.iloc[0]["event_id"])
+
+
+# --- files in, report out (the dedup command) ------------------------------------------------------
+@dataclass(frozen=True)
+class DedupRun:
+    """A dedup over files: the report, the orders file's warnings, and the truth rule in words."""
+
+    report: DedupReport
+    warnings: list[str]
+    truth_rule: str | None
+
+    def to_dict(self, details: bool = False) -> dict[str, Any]:
+        """The CLI's JSON: summary figures at the top level, `near_misses` (count per kind), `daily` (one
+        object per UTC day), `truth_rule` with orders, and with `details` the `keys` (one per verdict)."""
+        r = self.report
+        out = r.summary.to_dict()
+        out["near_misses"] = {str(k): int(v) for k, v in r.near_misses["kind"].value_counts().items()}
+        out["daily"] = [] if r.daily is None else r.daily.to_dict(orient="records")
+        if self.truth_rule is not None:
+            out["truth_rule"] = self.truth_rule
+        if details:
+            out["keys"] = r.keys.astype(object).where(r.keys.notna(), None).to_dict(orient="records")
+        return out
+
+
+def dedup_files(pixel: str | Path, server: str | Path, orders: str | Path | None = None, *,
+                link: LinkMode = "auto", template: str = DEFAULT_TEMPLATE, utm_source: str = "tiktok",
+                all_orders: bool = False) -> DedupRun:
+    """Read Pixel, server and (optionally) orders files and simulate TikTok's dedup over them.
+
+    Only the columns dedup reads are loaded (plus the events' user agents when some truth order has none,
+    to segment it). The truth set is core.orders.truth_filter(utm_source, or every order with
+    `all_orders`). Raises InvalidFile / InvalidInput for unreadable files or bad link settings.
+    TikTok: the rules of `simulate` (contract §8).
+    """
+    from core.events import load_server_events
+    from core.pixel import load_pixel_events
+
+    release = pa.default_memory_pool().release_unused  # hand each stage's scratch back: a lower peak
+    # The orders file is independent of the event files: it loads on a second thread while the events
+    # load and are counted (Arrow's readers and kernels release the GIL); errors still surface in a
+    # sequential run's order (Pixel, server, orders).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        truth = pool.submit(_truth_set, orders, utm_source, all_orders) if orders is not None else None
+        extra = SEGMENT_INPUT_COLUMNS if orders is not None and not _has_agents(orders) else ()
+        pixel_rows = load_pixel_events(pixel, columns=(*PIXEL_INPUT_COLUMNS, *extra)).events
+        release()
+        server_rows = load_server_events(server, columns=(*SERVER_INPUT_COLUMNS, *extra))
+        release()
+        counted = _count_events(pixel_rows, server_rows)
+        if truth is None:
+            return DedupRun(report=counted.report, warnings=[], truth_rule=None)
+        warnings, frame = truth.result()
+    rule = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
+    return DedupRun(report=_add_orders(counted, frame, link, template), warnings=warnings, truth_rule=rule)
+
+
+def _has_agents(path: str | Path) -> bool:
+    """Whether the orders file has a user-agent column (then the events' user agents are not read)."""
+    from core.orders import read_columns, suggest_mapping
+
+    try:
+        return "user_agent" in suggest_mapping(read_columns(path))
+    except ConsoleError:  # the orders' own load reports it, after the events' errors
+        return False
+
+
+def _truth_set(path: str | Path, utm_source: str, all_orders: bool) -> tuple[list[str], pd.DataFrame]:
+    """The orders file's warnings and its truth set with segment columns (only the truth set is kept)."""
+    from core.orders import load_orders, segment_columns, truth_filter
+
+    loaded = load_orders(path)
+    truth = truth_filter(loaded, utm_source=utm_source, require_ttclid_or_utm=not all_orders)
+    warnings = loaded.warnings
+    del loaded
+    pa.default_memory_pool().release_unused()
+    return warnings, segment_columns(truth)

@@ -128,35 +128,75 @@ def _ttp_cookies(rng: np.random.Generator, n: int, prefix: str) -> np.ndarray:
     return np.char.add(np.char.add(prefix, body.view(f"<U{26 - len(prefix)}").ravel()), "_.tt.1").astype(object)
 
 
+@dataclass
+class _Month:
+    """The order-level draws every later step reads (one entry per order, in time order)."""
+
+    rng: np.random.Generator
+    created: np.ndarray
+    oid: np.ndarray
+    ua: np.ndarray
+    adblock: np.ndarray
+    safari: np.ndarray
+    ttclid: np.ndarray
+    cookie_age: np.ndarray
+    page_load: np.ndarray
+    total: np.ndarray
+    customer: np.ndarray
+    frame: pd.DataFrame
+
+    @property
+    def event_ids(self) -> np.ndarray:
+        out: np.ndarray = "ord_" + self.oid + "_purchase"
+        return out
+
+
 def generate_store(orders: int = 5000, seed: int = 7, start: date = date(2026, 5, 1)) -> DemoStore:
     """A month of orders from `start` with their Pixel and server Purchase events (seeded, vectorized).
 
     Contract: `orders` rows are canonical orders (order_id "1001"...); every Pixel/server event links to its
     order through `order_id`; event ids follow `ord_{order_id}_purchase` except the mangled share. Loss
-    modes and their illustrative rates are LOSS_MODES. Raises InvalidInput for a non-positive or huge N.
+    modes and their illustrative rates are LOSS_MODES, each applied by its own step below (in a fixed
+    order, so a seed always draws the same store). Raises InvalidInput for a non-positive or huge N.
     TikTok: dedup key = Pixel code + event + event_id, 5 min merge, 48 h windows (contract §8).
     """
     if not 1 <= orders <= MAX_ORDERS:
         raise InvalidInput(f"--orders {orders} is out of range.", hint=f"Use 1 to {MAX_ORDERS:,} orders.")
-    rng = np.random.default_rng(seed)
-    n = orders
+    month = _orders_month(np.random.default_rng(seed), orders, start)
+    fired, truncated = _pixel_fired(month), _itp_truncated(month)
+    cookies = _ttp_cookies(month.rng, orders, "01J"), _ttp_cookies(month.rng, orders, "01K")
+    hashed = _hashed_identities(month)
+    pixel = _pixel_events(month, fired, truncated, cookies, hashed["email"])
+    server = _server_events(month, cookies[0], hashed)
+    return DemoStore(orders=month.frame, pixel=pixel, server=server, seed=seed, start=start)
+
+
+def _hashed_identities(m: _Month) -> dict[str, np.ndarray]:
+    """SHA-256 of each order's email, phone and external id, as the Events API sends them."""
+    return {"email": _sha256(m.frame["email"].to_numpy(dtype=object)),
+            "phone": _sha256(m.frame["phone"].to_numpy(dtype=object)),
+            "external_id": _sha256("cust-" + m.customer.astype(str).astype(object))}
+
+
+def _order_times(rng: np.random.Generator, n: int, start: date) -> np.ndarray:
+    """Order times over a month with an evening peak (hour weights), sorted so ids rise with time."""
     t0 = datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()
-    # order times: a month with an evening peak (hour weights), sorted so ids rise with time
     day = rng.integers(0, 30, n)
     hour_w = np.array([1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 6, 6, 6, 6, 6, 6, 7, 8, 9, 10, 10, 8, 5, 2], dtype=float)
     hour = rng.choice(24, n, p=hour_w / hour_w.sum())
-    created = np.sort(t0 + day * 86400.0 + hour * 3600.0 + rng.random(n) * 3600.0)
-    created = np.round(created, 3)
-    oid = (1001 + np.arange(n)).astype(str).astype(object)
+    created: np.ndarray = np.round(np.sort(t0 + day * 86400.0 + hour * 3600.0 + rng.random(n) * 3600.0), 3)
+    return created
 
+
+def _orders_month(rng: np.random.Generator, n: int, start: date) -> _Month:
+    """The orders: times, browsers, TikTok visits with their click ids (LTP strips some), cookies, totals."""
+    created = _order_times(rng, n, start)
+    oid = (1001 + np.arange(n)).astype(str).astype(object)
     weights = np.array([u[2] for u in USER_AGENTS])
     ua_i = rng.choice(len(USER_AGENTS), n, p=weights / weights.sum())
     ua = np.array([u[1] for u in USER_AGENTS], dtype=object)[ua_i]
-    adblock = np.array([u[3] for u in USER_AGENTS])[ua_i]
-    safari = np.array([u[4] for u in USER_AGENTS])[ua_i]
     ios17_safari = np.isin(ua_i, [3, 4])  # Safari on iOS 17/18: Link Tracking Protection
     in_app = np.isin(ua_i, [5, 6])
-
     # in-app visits always come from TikTok; the rest is topped up to the table's share
     top_up = max(0.0, (rate("tiktok_share") - in_app.mean()) / max(1e-9, 1 - in_app.mean()))
     from_tiktok = in_app | (rng.random(n) < top_up)
@@ -171,113 +211,158 @@ def generate_store(orders: int = 5000, seed: int = 7, start: date = date(2026, 5
     total = np.round(rng.lognormal(np.log(48.0), 0.5, n) * items, 2)
     customer = rng.integers(0, max(1, int(n * 0.8)), n)
     cust = customer.astype(str).astype(object)
-    email_plain = "customer" + cust + "@example.com"
-    phone_plain = "+1555" + np.char.zfill(customer.astype(str), 7).astype(object)
-
-    orders_df = pd.DataFrame({
-        "order_id": oid,
-        "created_at": pd.to_datetime(created, unit="s", utc=True),
+    frame = pd.DataFrame({
+        "order_id": oid, "created_at": pd.to_datetime(created, unit="s", utc=True),
         "total": total, "currency": "USD", "utm_source": utm, "ttclid": ttclid, "user_agent": ua,
         "cookie_age_days": cookie_age, "page_load_s": page_load, "items": items,
-        "email": email_plain, "phone": phone_plain,
+        "email": "customer" + cust + "@example.com", "phone": "+1555" + np.char.zfill(customer.astype(str), 7)
+        .astype(object),
     })
+    return _Month(rng=rng, created=created, oid=oid, ua=ua, adblock=np.array([u[3] for u in USER_AGENTS])[ua_i],
+                  safari=np.array([u[4] for u in USER_AGENTS])[ua_i], ttclid=ttclid, cookie_age=cookie_age,
+                  page_load=page_load, total=total, customer=customer, frame=frame)
 
-    # --- Pixel (browser) --------------------------------------------------------------------------
-    fired = ((rng.random(n) >= adblock) & ~((page_load > 5) & (rng.random(n) < rate("slow_page_loss")))
-             & (rng.random(n) >= rate("consent_denied")))
-    truncated = safari & (cookie_age > 7) & (rng.random(n) < rate("itp_cookie_truncation"))
-    ttp_stored = _ttp_cookies(rng, n, "01J")
-    ttp_fresh = _ttp_cookies(rng, n, "01K")
-    eid = "ord_" + oid + "_purchase"
+
+# --- Pixel (browser): one step per loss mode -------------------------------------------------------
+def _pixel_fired(m: _Month) -> np.ndarray:
+    """Orders whose thank-you page fired the Pixel: not blocked, not too slow, consent given."""
+    n = len(m.oid)
+    fired: np.ndarray = ((m.rng.random(n) >= m.adblock)
+                         & ~((m.page_load > 5) & (m.rng.random(n) < rate("slow_page_loss")))
+                         & (m.rng.random(n) >= rate("consent_denied")))
+    return fired
+
+
+def _itp_truncated(m: _Month) -> np.ndarray:
+    """Safari visitors whose _ttp cookie ITP capped: a fresh _ttp and no ttclid on the Pixel event."""
+    out: np.ndarray = m.safari & (m.cookie_age > 7) & (m.rng.random(len(m.oid)) < rate("itp_cookie_truncation"))
+    return out
+
+
+def _pixel_repeats(m: _Month, fired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order per Pixel event, its time): the first fire, reloads within hours, revisits after 3+ days."""
     f = np.flatnonzero(fired)
-    reload = f[rng.random(f.size) < rate("pixel_reload")]
-    revisit = f[rng.random(f.size) < rate("pixel_revisit")]
-    p_idx = np.concatenate([f, reload, revisit])
-    p_t = np.concatenate([
-        created[f] + page_load[f] + rng.random(f.size) * 2,
-        created[reload] + 10 + rng.exponential(3600.0, reload.size),
-        created[revisit] + 3 * 86400 + rng.random(revisit.size) * 86400,
+    reload = f[m.rng.random(f.size) < rate("pixel_reload")]
+    revisit = f[m.rng.random(f.size) < rate("pixel_revisit")]
+    times = np.concatenate([
+        m.created[f] + m.page_load[f] + m.rng.random(f.size) * 2,
+        m.created[reload] + 10 + m.rng.exponential(3600.0, reload.size),
+        m.created[revisit] + 3 * 86400 + m.rng.random(revisit.size) * 86400,
     ])
-    p_eid = eid[p_idx].copy()
-    p_eid[rng.random(p_idx.size) < rate("pixel_no_event_id")] = ""
-    aam = rng.random(n) < 0.4  # automatic advanced matching found the email on the checkout form
-    email_h = _sha256(email_plain)
-    phone_h = _sha256(phone_plain)
-    ext_h = _sha256("cust-" + cust)
-    p_ttp = np.where(truncated, ttp_fresh, ttp_stored)[p_idx]
-    p_clid = np.where(truncated, "", ttclid)[p_idx]
-    value_txt = np.char.mod("%.2f", total[p_idx]).astype(object)
-    props = ('{"content_type":"product","currency":"USD","order_id":"' + oid[p_idx] + '","value":'
-             + value_txt + "}")
-    url = ("https://" + DEMO_DOMAIN + "/checkouts/thank_you?order=" + oid[p_idx])
+    return np.concatenate([f, reload, revisit]), times
+
+
+def _pixel_events(m: _Month, fired: np.ndarray, truncated: np.ndarray, cookies: tuple[np.ndarray, np.ndarray],
+                  email_h: np.ndarray) -> pd.DataFrame:
+    """The Pixel's Purchase rows (core.pixel's columns), sorted by time."""
+    ttp_stored, ttp_fresh = cookies
+    n = len(m.oid)
+    p_idx, p_t = _pixel_repeats(m, fired)
+    p_eid = m.event_ids[p_idx].copy()
+    p_eid[m.rng.random(p_idx.size) < rate("pixel_no_event_id")] = ""
+    aam = m.rng.random(n) < 0.4  # automatic advanced matching found the email on the checkout form
+    oid = m.oid[p_idx]
+    value_txt = np.char.mod("%.2f", m.total[p_idx]).astype(object)
     pixel = pd.DataFrame({
         "pixel_code": DEMO_PIXEL_CODE, "event": "Purchase", "event_id": p_eid,
-        "timestamp": np.round(p_t, 3), "source": "pixel", "url": url,
+        "timestamp": np.round(p_t, 3), "source": "pixel",
+        "url": "https://" + DEMO_DOMAIN + "/checkouts/thank_you?order=" + oid,
         "referrer": "https://" + DEMO_DOMAIN + "/checkout",
         "message_id": "messageId-" + np.round(p_t * 1000).astype(np.int64).astype(str).astype(object) + "-"
-                      + rng.integers(10**12, 10**13, p_idx.size).astype(str).astype(object),
+                      + m.rng.integers(10**12, 10**13, p_idx.size).astype(str).astype(object),
         "email": _blank(aam[p_idx], email_h[p_idx]), "phone": "", "external_id": "",
-        "ttp": p_ttp, "ttclid": p_clid, "user_agent": ua[p_idx],
-        "value": total[p_idx], "currency": "USD", "order_id": oid[p_idx], "properties": props,
+        "ttp": np.where(truncated, ttp_fresh, ttp_stored)[p_idx], "ttclid": np.where(truncated, "", m.ttclid)[p_idx],
+        "user_agent": m.ua[p_idx], "value": m.total[p_idx], "currency": "USD", "order_id": oid,
+        "properties": ('{"content_type":"product","currency":"USD","order_id":"' + oid + '","value":'
+                       + value_txt + "}"),
         "signal_diagnostic_labels": "",
     })
     pixel["user_keys"] = (np.where(pixel["email"] != "", "email,", "") + "ttp"
                           + np.where(pixel["ttclid"] != "", ",ttclid", ""))
-    pixel = pixel.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    return pixel.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
-    # --- server (order webhook -> Events API) -----------------------------------------------------
-    sent = np.flatnonzero(rng.random(n) >= rate("webhook_failure"))
-    m = sent.size
-    delay = rng.lognormal(np.log(20.0), 0.8, m)
-    skew = rng.random(m) < rate("server_clock_skew")
-    delay = np.where(skew, rng.choice([-1.0, 1.0], m) * rng.uniform(360, 720, m), delay)
-    late = rng.random(m) < rate("webhook_retry_late")
-    delay = np.where(late, rng.uniform(49 * 3600, 80 * 3600, m), delay)
-    s_t = created[sent] + delay
-    s_eid = eid[sent].copy()
-    s_event = np.full(m, "Purchase", dtype=object)
-    mangle = rng.random(m) < rate("mangled_event_id")
-    how = rng.integers(0, 5, m)
-    s_eid = np.where(mangle & (how == 0), "order_" + oid[sent] + "_purchase", s_eid)
-    s_eid = np.where(mangle & (how == 1), np.char.upper(eid[sent].astype(str)).astype(object), s_eid)
-    s_eid = np.where(mangle & (how == 2), oid[sent], s_eid)
+
+# --- server (order webhook -> Events API): one step per loss mode -----------------------------------
+def _webhook_times(m: _Month) -> tuple[np.ndarray, np.ndarray]:
+    """(orders whose webhook was sent, the event time): failures dropped, clock skew, late retries."""
+    rng = m.rng
+    sent = np.flatnonzero(rng.random(len(m.oid)) >= rate("webhook_failure"))
+    k = sent.size
+    delay = rng.lognormal(np.log(20.0), 0.8, k)
+    skew = rng.random(k) < rate("server_clock_skew")
+    delay = np.where(skew, rng.choice([-1.0, 1.0], k) * rng.uniform(360, 720, k), delay)
+    late = rng.random(k) < rate("webhook_retry_late")
+    delay = np.where(late, rng.uniform(49 * 3600, 80 * 3600, k), delay)
+    return sent, m.created[sent] + delay
+
+
+def _mangled_ids(m: _Month, sent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(event_id, event name) per sent webhook: the mangled share (prefix, case, bare number, legacy name,
+    trailing space) and the integrations sending no event_id."""
+    rng, eid, oid = m.rng, m.event_ids[sent], m.oid[sent]
+    k = sent.size
+    s_eid = eid.copy()
+    s_event = np.full(k, "Purchase", dtype=object)
+    mangle = rng.random(k) < rate("mangled_event_id")
+    how = rng.integers(0, 5, k)
+    s_eid = np.where(mangle & (how == 0), "order_" + oid + "_purchase", s_eid)
+    s_eid = np.where(mangle & (how == 1), np.char.upper(eid.astype(str)).astype(object), s_eid)
+    s_eid = np.where(mangle & (how == 2), oid, s_eid)
     s_event = np.where(mangle & (how == 3), "CompletePayment", s_event)
-    s_eid = np.where(mangle & (how == 4), eid[sent] + " ", s_eid)
-    s_eid = np.where(rng.random(m) < rate("server_no_event_id"), "", s_eid)
-    dup = np.flatnonzero(rng.random(m) < rate("webhook_duplicate"))
-    take = np.concatenate([np.arange(m), dup])
+    s_eid = np.where(mangle & (how == 4), eid + " ", s_eid)
+    s_eid = np.where(rng.random(k) < rate("server_no_event_id"), "", s_eid)
+    return s_eid, s_event
+
+
+def _customer_ips(m: _Month) -> np.ndarray:
+    """Public-looking customer addresses (RIPE/ARIN-allocated blocks), never the documentation ranges,
+    which TikTok cannot place and the EMQ proxy rightly scores as not public."""
+    c = m.customer
+    has_ip6 = m.rng.random(len(m.oid)) < 0.25
+    first = PUBLIC_FIRST_OCTETS[c % len(PUBLIC_FIRST_OCTETS)].astype(object)
+    out: np.ndarray = np.where(has_ip6, "2a02:810d:" + np.char.mod("%x", c % 65536).astype(object) + "::1",
+                               first + "." + ((c // 7) % 256).astype(str).astype(object) + "."
+                               + ((c // 256) % 256).astype(str).astype(object) + "."
+                               + (1 + c % 254).astype(str).astype(object))
+    return out
+
+
+def _server_events(m: _Month, ttp_stored: np.ndarray, hashed: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The server's Purchase rows (core.events.SERVER_COLUMNS), duplicates within minutes included."""
+    rng = m.rng
+    sent, s_t = _webhook_times(m)
+    s_eid, s_event = _mangled_ids(m, sent)
+    dup = np.flatnonzero(rng.random(sent.size) < rate("webhook_duplicate"))
+    take = np.concatenate([np.arange(sent.size), dup])
     s_time = np.concatenate([s_t, s_t[dup] + rng.uniform(5, 600, dup.size)])
     o = sent[take]
-    has_ip6 = rng.random(n) < 0.25
-    # public-looking customer addresses (RIPE/ARIN-allocated blocks), never the documentation ranges,
-    # which TikTok cannot place and the EMQ proxy rightly scores as not public
-    first = PUBLIC_FIRST_OCTETS[customer % len(PUBLIC_FIRST_OCTETS)].astype(object)
-    ip = np.where(has_ip6, "2a02:810d:" + np.char.mod("%x", customer % 65536).astype(object) + "::1",
-                  first + "." + ((customer // 7) % 256).astype(str).astype(object) + "."
-                  + ((customer // 256) % 256).astype(str).astype(object) + "."
-                  + (1 + customer % 254).astype(str).astype(object))
+    ip = _customer_ips(m)
     server = pd.DataFrame({
         "pixel_code": DEMO_PIXEL_CODE, "event": s_event[take], "event_id": s_eid[take],
         "event_time": np.round(s_time, 3), "source": "server", "url": "https://" + DEMO_DOMAIN
-        + "/checkouts/thank_you?order=" + oid[o], "value": total[o], "currency": "USD", "order_id": oid[o],
-        "email": _blank(rng.random(o.size) < 0.92, email_h[o]),
-        "phone": _blank(rng.random(o.size) < 0.6, phone_h[o]),
-        "external_id": _blank(rng.random(o.size) < 0.7, ext_h[o]),
-        "ttclid": _blank(rng.random(o.size) < 0.8, ttclid[o]),
+        + "/checkouts/thank_you?order=" + m.oid[o], "value": m.total[o], "currency": "USD", "order_id": m.oid[o],
+        "email": _blank(rng.random(o.size) < 0.92, hashed["email"][o]),
+        "phone": _blank(rng.random(o.size) < 0.6, hashed["phone"][o]),
+        "external_id": _blank(rng.random(o.size) < 0.7, hashed["external_id"][o]),
+        "ttclid": _blank(rng.random(o.size) < 0.8, m.ttclid[o]),
         "ttp": _blank(rng.random(o.size) < 0.75, ttp_stored[o]),
         "ip": _blank(rng.random(o.size) < 0.85, ip[o]),
-        "user_agent": _blank(rng.random(o.size) < 0.85, ua[o]),
+        "user_agent": _blank(rng.random(o.size) < 0.85, m.ua[o]),
         "first_name": "", "last_name": "", "zip_code": "", "test_event_code": "",
         "limited_data_use": False,
     })
-    # integration bugs the EMQ proxy should catch: the server's own address and user agent sent as the customer's
+    _integration_bugs(rng, server)
+    server = server.sort_values("event_time", kind="stable").reset_index(drop=True)
+    server["index"] = np.arange(len(server), dtype=np.int64)
+    return server
+
+
+def _integration_bugs(rng: np.random.Generator, server: pd.DataFrame) -> None:
+    """The server's own address and user agent sent as the customer's (the EMQ proxy should catch them)."""
     own_ip = (rng.random(len(server)) < rate("server_ip_as_ip")) & (server["ip"] != "")
     server.loc[own_ip, "ip"] = "10.20.0." + pd.Series(rng.integers(2, 250, int(own_ip.sum()))).astype(str).values
     lib_ua = (rng.random(len(server)) < rate("server_library_ua")) & (server["user_agent"] != "")
     server.loc[lib_ua, "user_agent"] = "python-requests/2.32.3"
-    server = server.sort_values("event_time", kind="stable").reset_index(drop=True)
-    server["index"] = np.arange(len(server), dtype=np.int64)
-    return DemoStore(orders=orders_df, pixel=pixel, server=server, seed=seed, start=start)
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -292,8 +377,34 @@ def write_store(store: DemoStore, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in ("orders.csv", "pixel.csv", "pixel.jsonl", "server.csv",
                                            "server.jsonl", "README.txt")}
-    o = store.orders
-    lines = o.loc[o.index.repeat(o["items"].to_numpy())].reset_index(drop=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        # Arrow tables, not pandas frames: DuckDB scans Arrow strings without Python objects
+        con.register("orders_v", pa.Table.from_pandas(shopify_export(store.orders), preserve_index=False))
+        con.register("pixel_v", pa.Table.from_pandas(store.pixel, preserve_index=False))
+        con.register("server_v", pa.Table.from_pandas(
+            store.server.rename(columns={"pixel_code": "event_source_id"}), preserve_index=False))
+        for view, name in (("orders_v", "orders.csv"), ("pixel_v", "pixel.csv"), ("server_v", "server.csv")):
+            con.execute(f"COPY {view} TO '{paths[name]}' (HEADER, DELIMITER ',')")
+        con.execute(_PIXEL_BODIES_SQL.format(path=paths["pixel.jsonl"]))
+        con.execute(_SERVER_BODIES_SQL.format(path=paths["server.jsonl"]))
+    finally:
+        con.close()
+    readme = {
+        "what": "Synthetic store month from `tiktok-events demo`; rates are illustrative, not measured.",
+        "seed": store.seed, "start": store.start.isoformat(), "orders": len(store.orders),
+        "pixel_events": len(store.pixel), "server_events": len(store.server),
+        "loss_modes": {k: {"rate": v[0], "what": v[1]} for k, v in LOSS_MODES.items()},
+        "try": "tiktok-events dedup --pixel pixel.csv --server server.csv --orders orders.csv",
+    }
+    paths["README.txt"].write_text(json.dumps(readme, indent=2) + "\n", encoding="utf-8")
+    return paths
+
+
+def shopify_export(orders: pd.DataFrame) -> pd.DataFrame:
+    """Canonical demo orders as Shopify's admin export: one row per line item, order fields on the first."""
+    lines = orders.loc[orders.index.repeat(orders["items"].to_numpy())].reset_index(drop=True)
     first = ~lines["order_id"].duplicated().to_numpy()
     product = np.array(_PRODUCTS, dtype=object)[(np.arange(len(lines)) * 7 + lines["order_id"].str.len()) % 6]
     created_txt = lines["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S +0000").to_numpy(dtype=object)
@@ -303,7 +414,7 @@ def write_store(store: DemoStore, out_dir: str | Path) -> dict[str, Path]:
     landing = np.where((lines["utm_source"] == "") & (lines["ttclid"] != ""),
                        "/products/x?ttclid=" + lines["ttclid"], landing)
     each = np.round(lines["total"].to_numpy() / lines["items"].to_numpy(), 2)
-    shopify = pd.DataFrame({
+    return pd.DataFrame({
         "Name": "#" + lines["order_id"],
         "Email": _blank(first, lines["email"].to_numpy()),
         "Financial Status": _blank(first, np.full(len(lines), "paid", dtype=object)),
@@ -320,47 +431,27 @@ def write_store(store: DemoStore, out_dir: str | Path) -> dict[str, Path]:
         "Page load (s)": _blank(first, lines["page_load_s"].astype(str).to_numpy()),
         "Phone": _blank(first, lines["phone"].to_numpy()),
     })
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
-        # Arrow tables, not pandas frames: DuckDB scans Arrow strings without Python objects
-        con.register("orders_v", pa.Table.from_pandas(shopify, preserve_index=False))
-        con.register("pixel_v", pa.Table.from_pandas(store.pixel, preserve_index=False))
-        con.register("server_v", pa.Table.from_pandas(
-            store.server.rename(columns={"pixel_code": "event_source_id"}), preserve_index=False))
-        con.execute(f"COPY orders_v TO '{paths['orders.csv']}' (HEADER, DELIMITER ',')")
-        con.execute(f"COPY pixel_v TO '{paths['pixel.csv']}' (HEADER, DELIMITER ',')")
-        con.execute(f"COPY server_v TO '{paths['server.csv']}' (HEADER, DELIMITER ',')")
-        # Pixel wire bodies (contract §6.3); ISO timestamps with ms, as the Pixel sends them
-        con.execute(f"""COPY (SELECT event, NULLIF(event_id, '') AS event_id, message_id,
-            strftime(make_timestamp(CAST(round(timestamp * 1000000) AS BIGINT)), '%Y-%m-%dT%H:%M:%S.%gZ')
-              AS timestamp,
-            {{'pixel': {{'code': pixel_code}}, 'page': {{'url': url, 'referrer': referrer}},
-              'user': {{'email': NULLIF(email, ''), 'anonymous_id': NULLIF(ttp, '')}},
-              'ad': {{'callback': NULLIF(ttclid, '')}}, 'userAgent': user_agent,
-              'library': {{'name': 'pixel.js', 'version': '2.2.1'}}}} AS context,
-            json(properties) AS properties
-            FROM pixel_v) TO '{paths['pixel.jsonl']}' (FORMAT JSON)""")
-        # Events API v1.3 bodies, one event each (contract §2)
-        con.execute(f"""COPY (SELECT 'web' AS event_source, event_source_id,
-            [{{'event': event, 'event_time': CAST(round(event_time) AS BIGINT),
-               'event_id': NULLIF(event_id, ''),
-               'user': {{'email': NULLIF(email, ''), 'phone': NULLIF(phone, ''),
-                         'external_id': NULLIF(external_id, ''), 'ttclid': NULLIF(ttclid, ''),
-                         'ttp': NULLIF(ttp, ''), 'ip': NULLIF(ip, ''),
-                         'user_agent': NULLIF(user_agent, '')}},
-               'properties': {{'currency': currency, 'value': value, 'order_id': order_id,
-                               'content_type': 'product'}},
-               'page': {{'url': url}}}}] AS data
-            FROM server_v) TO '{paths['server.jsonl']}' (FORMAT JSON)""")
-    finally:
-        con.close()
-    readme = {
-        "what": "Synthetic store month from `tiktok-events demo`; rates are illustrative, not measured.",
-        "seed": store.seed, "start": store.start.isoformat(), "orders": len(store.orders),
-        "pixel_events": len(store.pixel), "server_events": len(store.server),
-        "loss_modes": {k: {"rate": v[0], "what": v[1]} for k, v in LOSS_MODES.items()},
-        "try": "tiktok-events dedup --pixel pixel.csv --server server.csv --orders orders.csv",
-    }
-    paths["README.txt"].write_text(json.dumps(readme, indent=2) + "\n", encoding="utf-8")
-    return paths
+
+
+# Pixel wire bodies (contract §6.3), ISO timestamps with ms as the Pixel sends them.
+_PIXEL_BODIES_SQL: Final = """COPY (SELECT event, NULLIF(event_id, '') AS event_id, message_id,
+    strftime(make_timestamp(CAST(round(timestamp * 1000000) AS BIGINT)), '%Y-%m-%dT%H:%M:%S.%gZ')
+      AS timestamp,
+    {{'pixel': {{'code': pixel_code}}, 'page': {{'url': url, 'referrer': referrer}},
+      'user': {{'email': NULLIF(email, ''), 'anonymous_id': NULLIF(ttp, '')}},
+      'ad': {{'callback': NULLIF(ttclid, '')}}, 'userAgent': user_agent,
+      'library': {{'name': 'pixel.js', 'version': '2.2.1'}}}} AS context,
+    json(properties) AS properties
+    FROM pixel_v) TO '{path}' (FORMAT JSON)"""
+# Events API v1.3 bodies, one event each (contract §2).
+_SERVER_BODIES_SQL: Final = """COPY (SELECT 'web' AS event_source, event_source_id,
+    [{{'event': event, 'event_time': CAST(round(event_time) AS BIGINT),
+       'event_id': NULLIF(event_id, ''),
+       'user': {{'email': NULLIF(email, ''), 'phone': NULLIF(phone, ''),
+                 'external_id': NULLIF(external_id, ''), 'ttclid': NULLIF(ttclid, ''),
+                 'ttp': NULLIF(ttp, ''), 'ip': NULLIF(ip, ''),
+                 'user_agent': NULLIF(user_agent, '')}},
+       'properties': {{'currency': currency, 'value': value, 'order_id': order_id,
+                       'content_type': 'product'}},
+       'page': {{'url': url}}}}] AS data
+    FROM server_v) TO '{path}' (FORMAT JSON)"""

@@ -35,6 +35,8 @@ CANONICAL: Final = REQUIRED + OPTIONAL
 SEGMENT_DIMENSIONS: Final = ("browser", "os", "ios_ltp", "cookie_age", "page_load", "day")
 COOKIE_AGE_DAYS: Final = 7  # Safari ITP caps script-set first-party cookies (such as _ttp) at 7 days
 SLOW_PAGE_S: Final = 5.0  # the page-load bucket analysts use: the Pixel often never fires after 5 s
+# A TikTok host at the start of a URL: www.tiktok.com, vm.tiktok.com, ads.tiktok.com ...
+_TIKTOK_SITE: Final = r"^\s*(?:https?://)?(?:[\w-]+\.)*tiktok\.com(?:[/:?#]|$)"
 LTP_IOS_MAJOR: Final = 17  # iOS 17 Link Tracking Protection strips click ids such as ttclid
 
 # Known column names per canonical column, compared after _norm() (case, spaces, dashes ignored).
@@ -52,7 +54,7 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "cookie_age_days": ("cookie_age_days", "cookie_age", "ttp_age_days", "cookie_age_d"),
     "page_load_s": ("page_load_s", "page_load_time", "page_load_seconds", "load_time_s", "page_load"),
     "landing_site": ("landing_site", "landing_page", "landing_page_url", "wc_order_attribution_session_entry",
-                     "meta_wc_order_attribution_session_entry"),
+                     "meta_wc_order_attribution_session_entry", "referring_site", "referrer", "referrer_url"),
 }
 
 
@@ -326,7 +328,9 @@ def _canonical(frame: pd.DataFrame, source: str, found: dict[str, str], rows: in
 
 def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
                  require_ttclid_or_utm: bool = True) -> pd.DataFrame:
-    """The TikTok-attributable orders: utm_source equal to `utm_source` (case-insensitive) or a ttclid.
+    """The TikTok-attributable orders: utm_source equal to `utm_source` (case-insensitive) or a ttclid,
+    or, when `utm_source` names TikTok, a landing/referring URL on tiktok.com (a referring-site column
+    mapped as the landing site).
 
     With require_ttclid_or_utm=False every order is kept (a gap against all orders). An empty
     `utm_source` keeps only orders with a ttclid. TikTok appends ttclid to ad landing URLs (contract §6.4).
@@ -340,6 +344,9 @@ def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
     mask = (clid.str.strip() != "")
     if want:
         mask = mask | (utm.str.strip().str.lower() == want)
+    if want == "tiktok" and "landing_site" in frame.columns:
+        site = frame["landing_site"].astype("string").fillna("")
+        mask = mask | site.str.contains(_TIKTOK_SITE, case=False, regex=True).fillna(False).astype(bool)
     return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
@@ -404,3 +411,80 @@ def segment_columns(orders: Orders | pd.DataFrame) -> pd.DataFrame:
     labels = [*pd.DatetimeIndex(uniq).strftime("%Y-%m-%d").tolist(), ""]
     frame["day"] = _labels(labels, codes)  # code -1 (no date) takes the trailing ""
     return frame
+
+
+# --- guessing a mapping (the column-mapping step) -------------------------------------------------
+# The columns a person maps: the required ones, then the TikTok attribution (any one is enough).
+MAPPABLE: Final = (*REQUIRED, "utm_source", "ttclid", "landing_site")
+LABELS: Final = {
+    "order_id": "Order number", "created_at": "Order date and time", "total": "Order total",
+    "currency": "Currency", "utm_source": "Traffic source (utm_source)", "ttclid": "TikTok click id (ttclid)",
+    "landing_site": "Landing or referring page URL (utm_source / ttclid read from it)",
+}
+_CURRENCY_RE: Final = r"^[A-Z]{3}$"
+_MONEY_RE: Final = r"^[^\d\-]{0,4}-?\d[\d,]*(?:\.\d{1,2})?\s*[A-Za-z$€£¥]{0,3}$"
+
+
+def read_sample(data: bytes, rows: int = 200) -> pd.DataFrame:
+    """The first `rows` rows of an uploaded CSV as text ("" for blanks); an empty frame when unreadable."""
+    import io
+
+    try:
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, nrows=rows, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return pd.DataFrame()
+
+
+def sample_values(sample: pd.DataFrame, column: str, n: int = 3) -> list[str]:
+    """Up to `n` distinct non-blank values of `column` in the sample, shortened for display."""
+    if column not in sample.columns:
+        return []
+    values = sample[column].astype("string").fillna("").str.strip()
+    return [v if len(v) <= 40 else v[:39] + "…" for v in values[values != ""].drop_duplicates().head(n)]
+
+
+def _share(values: pd.Series, test: pd.Series) -> float:
+    filled = values != ""
+    return float(test[filled].mean()) if filled.any() else 0.0
+
+
+def _value_scores(values: pd.Series) -> dict[str, float]:
+    """How much a column's values look like each mappable column (0..1)."""
+    v = values.astype("string").fillna("").str.strip()
+    lower = v.str.lower()
+    numeric = pd.to_numeric(v.str.lstrip("#"), errors="coerce").notna()
+    dated = parse_created_at(v).notna() & ~numeric
+    distinct = v[v != ""].nunique() / max(int((v != "").sum()), 1)
+    return {
+        "created_at": _share(v, dated),
+        "currency": _share(v, v.str.fullmatch(_CURRENCY_RE).fillna(False).astype(bool)),
+        "total": _share(v, v.str.fullmatch(_MONEY_RE).fillna(False).astype(bool) & v.str.contains(".", regex=False))
+        * 0.9,
+        "order_id": _share(v, numeric & (v.str.len() <= 20)) * distinct,
+        "utm_source": float(lower.isin(["tiktok", "google", "facebook", "instagram", "email"]).any()) * 0.8,
+        "ttclid": _share(v, v.str.startswith("E.C.P.") | v.str.fullmatch(r"[A-Za-z0-9._\-]{30,}").fillna(False)
+                         .astype(bool)) * 0.9,
+        "landing_site": _share(v, v.str.contains(r"^(?:https?://|/)\S*\?", regex=True)),
+        "user_agent": _share(v, v.str.startswith("Mozilla/")),
+    }
+
+
+def guess_mapping(sample: pd.DataFrame) -> dict[str, str]:
+    """canonical column -> the sample's column that looks like it: known names first, then the values.
+
+    Each file column is used once; a column is guessed from values only when over half its values fit
+    (dates that parse, three-letter currency codes, money amounts, distinct order numbers, utm values,
+    click ids, URLs with a query string, user agents).
+    """
+    found = suggest_mapping(sample.columns)
+    taken = set(found.values())
+    scores = {c: _value_scores(sample[c]) for c in sample.columns if c not in taken}
+    for canon in ("created_at", "currency", "total", "order_id", "landing_site", "ttclid", "user_agent",
+                  "utm_source"):
+        if canon in found:
+            continue
+        best = max(((s[canon], c) for c, s in scores.items() if c not in taken), default=(0.0, ""))
+        if best[0] > 0.5:
+            found[canon] = best[1]
+            taken.add(best[1])
+    return found

@@ -10,17 +10,17 @@ from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
 from core.events import load_server_upload
-from core.orders import (
-    REQUIRED,
-    MissingOrderColumns,
-    load_orders_upload,
-    read_upload_columns,
-    segment_columns,
-    truth_filter,
-)
+from core.gap import DEFAULT_TEMPLATE, LINK_MODES
+from core.orders import MissingOrderColumns, segment_columns, truth_filter
 from core.pixel import load_pixel_events
-from core.store import Store
-from ui.gap import render_figures, render_summary
+from ui.gap import (
+    load_orders_file,
+    mapping_form_info,
+    orders_mapping_form,
+    render_empty_truth,
+    render_figures,
+    render_summary,
+)
 
 settings = ui.page_setup("Dedup gap", "📉")
 st.title("Dedup gap")
@@ -57,41 +57,27 @@ try:
         token = (pixel_up.file_id, server_up.file_id, orders_up.file_id if orders_up else None,
                  tuple(sorted(ss["gap_orders_mapping"].items())))
         if (ss["gap_data"] or {}).get("token") != token:
-            ss.pop("gap_orders_columns", None)
+            ss.pop("gap_orders_form", None)
             with st.spinner("Reading the files…"):
                 server, _bodies = load_server_upload(server_up.getvalue(), server_up.name)
-                loaded = None
-                if orders_up is not None:
-                    with Store(settings.db_path) as store:  # a mapping confirmed once is used for the same layout
-                        raw = orders_up.getvalue()
-                        columns = read_upload_columns(raw)
-                        mapping = ss["gap_orders_mapping"] or store.mapping_for("orders", columns)
-                        try:
-                            loaded = load_orders_upload(raw, mapping or None)
-                        except MissingOrderColumns as exc:
-                            ss["gap_orders_columns"] = exc.columns
-                            raise exc
-                        if ss["gap_orders_mapping"]:
-                            store.save_mapping("orders", columns, ss["gap_orders_mapping"])
-                        elif mapping:
-                            st.caption("Orders columns mapped as you confirmed before for this file layout.")
-                    for warning in loaded.warnings:
-                        st.warning(warning)
+                loaded = load_orders_file(orders_up, settings.db_path, ss["gap_orders_mapping"]) \
+                    if orders_up is not None else None
                 ss["gap_data"] = {"pixel": load_pixel_events(pixel_up, pixel_up.name).events, "server": server,
                                   "orders": loaded.frame if loaded else None, "label": "uploaded files",
                                   "token": token}
     elif ss["gap_data"] is None and ss.get("pixel_events") is not None and ss.get("server_events") is not None:
         ss["gap_data"] = {"pixel": ss["pixel_events"], "server": ss["server_events"], "orders": None,
                           "label": "events loaded on the Compare page"}
+except MissingOrderColumns:
+    ss["gap_data"] = None
 except ConsoleError as exc:
     st.error(f"Could not read the files: {exc}")
-    if ss.get("gap_orders_columns"):
-        with st.form("gap_mapping_form"):
-            st.write("Map your orders file's columns (remembered for files with the same columns):")
-            picks = {c: st.selectbox(c, ss["gap_orders_columns"], key=f"gap_map_{c}") for c in REQUIRED}
-            if st.form_submit_button("Use this mapping"):
-                ss["gap_orders_mapping"] = picks
-                st.rerun()
+if ss.get("gap_orders_form"):
+    picked = orders_mapping_form(ss["gap_orders_form"])
+    if picked is not None:
+        ss["gap_orders_mapping"] = picked
+        ss.pop("gap_orders_form")
+        st.rerun()
 
 data = ss["gap_data"]
 if data is None:
@@ -101,12 +87,20 @@ if data is None:
 c1, c2, c3, c4 = st.columns(4)
 utm = c1.text_input("Truth: utm_source", "tiktok", key="gap_utm_source")
 require = c2.toggle("Only TikTok orders (utm_source or ttclid)", True, key="gap_require_click")
-link = c3.radio("Link orders by", ["order_id", "event_id_template"], key="gap_link", horizontal=True)
-template = c4.text_input("event_id template", "ord_{order_id}_purchase", key="gap_template",
+link = c3.radio("Link orders by", LINK_MODES, key="gap_link", horizontal=True,
+                format_func={"auto": "auto", "order_id": "order_id",
+                             "event_id_template": "event_id template"}.__getitem__)
+template = c4.text_input("event_id template", DEFAULT_TEMPLATE, key="gap_template",
                          disabled=link != "event_id_template")
+truth = segment_columns(truth_filter(data["orders"], utm, require)) if data["orders"] is not None else None
+if truth is not None and truth.empty:
+    render_empty_truth(f"utm_source={utm} or a ttclid" if require else "every order")
+    if orders_up is not None and st.button("Map the orders columns", key="gap_remap"):
+        ss["gap_orders_form"] = mapping_form_info(orders_up, ss["gap_orders_mapping"])
+        st.rerun()
+    truth = None
 try:
     with st.spinner("Simulating TikTok's deduplication…"):
-        truth = segment_columns(truth_filter(data["orders"], utm, require)) if data["orders"] is not None else None
         report = simulate(data["pixel"], data["server"], orders=truth, link=link, template=template)
 except ConsoleError as exc:
     st.error(f"Cannot simulate: {exc}")

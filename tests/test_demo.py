@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.demo import DEMO_PIXEL_CODE, LOSS_MODES, generate_store, rate, write_store
+from core.demo import DEMO_PIXEL_CODE, LOSS_MODES, generate_store, rate, shopify_export, write_store
 from core.errors import InvalidInput
 from core.events import SERVER_COLUMNS, load_server_events
 from core.orders import load_orders
@@ -75,3 +75,13 @@ def test_files_round_trip(store, tmp_path: Path) -> None:
         loaded = load_server_events(paths[name])
         assert len(loaded) == len(store.server)
         assert sorted(loaded["event_id"].str.strip()) == sorted(store.server["event_id"].str.strip())
+
+
+def test_shopify_export_has_one_row_per_line_item() -> None:
+    """The Shopify-like export repeats each order per item and fills order fields on its first row only."""
+    orders = generate_store(300, seed=2).orders
+    export = shopify_export(orders)
+    assert len(export) == int(orders["items"].sum())
+    firsts = export[export["Total"] != ""]
+    assert firsts["Name"].tolist() == ("#" + orders["order_id"]).tolist()
+    assert (firsts["Created at"].str.endswith("+0000")).all()

@@ -1,15 +1,32 @@
-"""Dedup gap views: the dedup counts against the orders, and the gap figures with their CSV downloads."""
+"""Dedup gap views: the orders upload and its column mapping, the dedup counts against the orders, and the gap
+figures with their CSV downloads."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from core import charts
 from core.dedup import DedupReport
-from core.orders import SEGMENT_DIMENSIONS
+from core.errors import ConsoleError, InvalidFile
+from core.orders import (
+    LABELS,
+    MAPPABLE,
+    REQUIRED,
+    SEGMENT_DIMENSIONS,
+    MissingOrderColumns,
+    Orders,
+    guess_mapping,
+    load_orders_upload,
+    read_sample,
+    read_upload_columns,
+    sample_values,
+    suggest_mapping,
+)
+from core.store import Store
 
 COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), ("Counted by TikTok", "counted"),
           ("Merged pairs", "merged_pairs"), ("Deduplicated pairs", "deduplicated_pairs"),
@@ -18,16 +35,39 @@ COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), 
 
 
 def render_summary(s: Mapping[str, Any]) -> None:
-    """Ten dedup counts (two rows of six columns), then truth orders, gap and recovery when orders were given."""
+    """Ten dedup counts (two rows of six columns), then truth orders, gap and recovery when orders were given,
+    with how the orders linked to events (or how to link them) and where each segment's values came from."""
     m = st.columns(6)
     for col, (label, key) in zip(m * 2, COUNTS, strict=False):
         col.metric(label, f"{s[key]:,}")
-    if "truth" in s:
-        t = st.columns(4)
-        t[0].metric("Truth orders", f"{s['truth']:,}")
-        t[1].metric("Pixel gap", "n/a" if s["pixel_gap"] is None else f"{s['pixel_gap']:.1%}")
-        t[2].metric("Recovered by server", "n/a" if s["recovered_share"] is None else f"{s['recovered_share']:.1%}")
-        t[3].metric("Orders counted twice", f"{s['truth_over_counted']:,}")
+    if "truth" not in s:
+        return
+    t = st.columns(4)
+    t[0].metric("Truth orders", f"{s['truth']:,}")
+    t[1].metric("Pixel gap", "n/a" if s["pixel_gap"] is None else f"{s['pixel_gap']:.1%}")
+    t[2].metric("Recovered by server", "n/a" if s["recovered_share"] is None else f"{s['recovered_share']:.1%}")
+    t[3].metric("Orders counted twice", "n/a" if s["truth_over_counted"] is None else f"{s['truth_over_counted']:,}")
+    link = s["link"]
+    if link["message"]:
+        st.warning(link["message"], icon="🔗")
+    else:
+        how = {"order_id": "the events' properties.order_id",
+               "event_id_template": f"event_ids shaped {link['template']}"}.get(link["mode"], link["mode"])
+        st.caption(f"Orders linked to events by {how}: {link['linked_orders']:,} of {s['truth']:,} truth orders "
+                   "have a Pixel or server event.")
+    sources = s.get("segment_sources") or {}
+    if sources:
+        with st.expander("Where the segments come from"):
+            for dim, src in sources.items():
+                st.markdown(f"**{dim.replace('_', ' ')}** ({src['source']}): {src['message']}")
+
+
+def render_empty_truth(rule: str) -> None:
+    """Why there is no gap to draw: no order matched the TikTok filter."""
+    st.warning(f"No order matched the TikTok filter ({rule}), so there is no truth set to measure the gap "
+               "against. Check the utm_source value, map the TikTok-attribution column (utm source, landing "
+               "site URL or ttclid), or turn off 'Only TikTok orders' to measure against every order.",
+               icon="🔎")
 
 
 def render_figures(report: DedupReport) -> None:
@@ -50,6 +90,8 @@ def render_figures(report: DedupReport) -> None:
         st.plotly_chart(charts.gap_by_segment(report.segments, by), width="stretch", key="gap_fig_segments")
         st.download_button("Segments CSV", charts.figure_csv(report.segments), "gap_segments.csv", "text/csv",
                            key="gap_dl_segments", on_click="ignore")
+    elif report.orders is not None:
+        st.info("The gap by browser, OS, iOS 17+, cookie age and page load needs orders linked to events.")
     else:
         st.info("Upload an orders export to see the gap by browser, OS, iOS 17+, cookie age and page load.")
     st.plotly_chart(charts.daily_series(report.daily), width="stretch", key="gap_fig_daily")
@@ -62,3 +104,79 @@ def render_figures(report: DedupReport) -> None:
     st.dataframe(report.near_misses.head(2000), width="stretch", hide_index=True, key="gap_near_misses")
     st.download_button("Near misses CSV", charts.figure_csv(report.near_misses), "near_misses.csv", "text/csv",
                        key="gap_dl_near_misses", on_click="ignore")
+
+
+# --- the orders upload and its column-mapping step ------------------------------------------------
+def load_orders_file(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> Orders:
+    """Read an uploaded orders CSV with `mapping`, or the one confirmed before for the same columns.
+
+    When columns are missing, the guesses for the mapping form are kept in `gap_orders_form` and
+    MissingOrderColumns is raised; messages name the uploaded file.
+    """
+    raw = upload.getvalue()
+    columns = read_upload_columns(raw)
+    with Store(db_path) as store:
+        use = dict(mapping) or store.mapping_for("orders", columns) or {}
+        try:
+            loaded = load_orders_upload(raw, use or None)
+        except MissingOrderColumns:
+            st.session_state["gap_orders_form"] = mapping_form_info(upload, use)
+            raise
+        except ConsoleError as exc:
+            raise InvalidFile(named(exc.message, upload.name), hint=exc.hint) from None
+        if mapping:
+            store.save_mapping("orders", columns, dict(mapping))
+        elif use:
+            st.caption("Orders columns mapped as you confirmed before for this file layout.")
+    for warning in loaded.warnings:
+        st.warning(named(warning, upload.name))
+    return loaded
+
+
+def mapping_form_info(upload: Any, mapping: Mapping[str, str]) -> dict[str, Any]:
+    """What the mapping form shows for an upload: its name and columns, the guesses (the given mapping wins),
+    sample values per column, and the required fields no column name gave."""
+    raw = upload.getvalue()
+    sample = read_sample(raw)
+    columns = [str(c) for c in sample.columns] or read_upload_columns(raw)
+    return {"name": upload.name, "columns": columns, "guess": {**guess_mapping(sample), **mapping},
+            "samples": {c: sample_values(sample, c) for c in columns},
+            "missing": [c for c in REQUIRED if c not in {**suggest_mapping(columns), **mapping}]}
+
+
+def named(message: str, name: str) -> str:
+    """A loader's message about the upload's temporary copy, naming the file the person uploaded."""
+    return message.replace("orders.csv", name)
+
+
+def orders_mapping_form(form: Mapping[str, Any]) -> dict[str, str] | None:
+    """The column-mapping form for an orders upload (keys `gap_map_<column>`); the mapping once submitted.
+
+    Each field is preselected with its guess (names, then values) and every column shows sample values;
+    the TikTok attribution (traffic source, click id, landing page URL) can be mapped as well.
+    """
+    name, columns, samples = form["name"], list(form["columns"]), form["samples"]
+    if form["missing"]:
+        missing = ", ".join(LABELS[c].lower() for c in form["missing"])
+        st.error(f"{name}: no column was recognised by its name for {missing} ({', '.join(form['missing'])}). "
+                 f"Check the guesses below; its columns are {', '.join(columns[:30])}.")
+
+    def show(column: str) -> str:
+        if not column:
+            return "(not in this file)"
+        values = samples.get(column) or []
+        return f"{column}  —  e.g. {', '.join(values)}" if values else f"{column}  —  (blank in the first rows)"
+
+    with st.form("gap_mapping_form"):
+        st.write(f"Which column of **{name}** holds each field? The mapping is remembered for files with the "
+                 "same columns. For the TikTok orders, map the traffic source, the click id or the landing "
+                 "page URL (or turn off 'Only TikTok orders' to measure against every order).")
+        picks: dict[str, str] = {}
+        for canon in MAPPABLE:
+            options = columns if canon in REQUIRED else ["", *columns]
+            guess = form["guess"].get(canon, "")
+            picks[canon] = st.selectbox(LABELS[canon], options, key=f"gap_map_{canon}", format_func=show,
+                                        index=options.index(guess) if guess in options else 0)
+        if st.form_submit_button("Use this mapping", key="gap_map_submit"):
+            return {k: v for k, v in picks.items() if v}
+    return None
