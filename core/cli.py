@@ -44,18 +44,24 @@ def read_text_arg(path: str) -> str:
     from core.errors import InvalidFile
 
     if path == "-":
-        return sys.stdin.read()
-    p = Path(path)
-    if not p.exists():
-        raise InvalidFile(f"{path}: no such file.", hint="Check the path, or pass - to read standard input.")
-    if p.is_dir():
-        raise InvalidFile(f"{path} is a folder, not a file.", hint="Pass a JSON file.")
+        stream = getattr(sys.stdin, "buffer", None)  # a test's StringIO has no bytes underneath
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        where = "standard input"
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise InvalidFile(f"{path}: no such file.", hint="Check the path, or pass - to read standard input.")
+        if p.is_dir():
+            raise InvalidFile(f"{path} is a folder, not a file.", hint="Pass a JSON file.")
+        try:
+            data, where = p.read_bytes(), path
+        except OSError as exc:
+            raise InvalidFile(f"{path}: cannot read ({exc.strerror}).") from None
     try:
-        return p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidFile(f"{path} is not UTF-8 text.", hint="Export it as UTF-8 JSON.") from None
-    except OSError as exc:
-        raise InvalidFile(f"{path}: cannot read ({exc.strerror}).") from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidFile(f"{where} is not UTF-8 text (byte {exc.start} is not valid UTF-8).",
+                          hint="Export it as UTF-8 JSON.") from None
 
 
 # --- issue 2: hash / build / validate --------------------------------------------------------------
@@ -125,12 +131,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Lint FILE|-; exit 1 when any finding is an error, 2 when FILE is missing or not JSON."""
     from core.errors import InvalidPayload
     from core.lint import count_findings, has_errors, lint, parse_body
+    from core.sources.limits import JsonGuard
 
     text = read_text_arg(args.file)
+    where = "standard input" if args.file == "-" else args.file
+    JsonGuard(where).check(text.encode("utf-8"))  # limits before the parser
     try:
         body = parse_body(text)
     except InvalidPayload as exc:  # name the file: "-" reads as standard input
-        where = "standard input" if args.file == "-" else args.file
         raise InvalidPayload(f"{where}: {exc.message}", hint=exc.hint) from None
     findings = lint(body)
     doc = {"findings": [f.as_dict() for f in findings], "counts": count_findings(findings)}
@@ -262,12 +270,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 # --- issue 4: pixels / dedup / demo ----------------------------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
-    """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.pixel); `-` reads stdin.
+    """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.sources); `-` reads stdin.
 
     Exit 1 when a TikTok hit or row was broken (malformed body, no pixel code, unreadable row) — noise
     such as telemetry, loaders and EnrichAM is skipped without failing; exit 2 for an unreadable file.
     """
-    from core.pixel import load_pixel_events
+    from core.sources.pixel import load_pixel_events
 
     source: Any = sys.stdin.buffer.read() if args.file == "-" else args.file
     result = load_pixel_events(source, name="stdin" if args.file == "-" else None)
@@ -312,9 +320,10 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
     from core.dedup import PIXEL_INPUT_COLUMNS, SERVER_INPUT_COLUMNS, simulate
-    from core.events import load_server_events
-    from core.orders import load_orders, segment_columns, truth_filter
-    from core.pixel import load_pixel_events
+    from core.orders import segment_columns, truth_filter
+    from core.sources.orders import load_orders
+    from core.sources.pixel import load_pixel_events
+    from core.sources.server import load_server_events
 
     # Arrow keeps freed buffers for reuse; each stage's scratch is handed back so the peak stays low
     release = pa.default_memory_pool().release_unused
@@ -409,17 +418,13 @@ def cmd_quality(args: argparse.Namespace) -> int:
     Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input; with
     `--min-score S`, exit 1 when the mean EMQ proxy is below S (a gate for CI pipelines).
     """
-    from core.errors import InvalidFile
     from core.quality import KEY_LABELS, KEYS, LABEL, load_quality_input, score_frame, score_text
     from core.review import build_review, to_cli_json
 
     if args.file == "-" or not Path(args.file).is_file():
         scores = score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
     else:
-        frame = load_quality_input(args.file)
-        if frame.empty:
-            raise InvalidFile(f"{args.file} holds no events.", hint="Pass v1.3 bodies, events, or a CSV.")
-        scores = score_frame(frame)
+        scores = score_frame(load_quality_input(args.file))
     result = build_review(scores)
     below = args.min_score is not None and result.summary["mean_score"] < args.min_score
     if below:

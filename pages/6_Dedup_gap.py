@@ -8,17 +8,11 @@ import streamlit as st
 import ui
 from core.dedup import simulate
 from core.demo import generate_store
-from core.errors import ConsoleError
-from core.events import load_server_upload
-from core.orders import (
-    REQUIRED,
-    MissingOrderColumns,
-    load_orders_upload,
-    read_upload_columns,
-    segment_columns,
-    truth_filter,
-)
-from core.pixel import load_pixel_events
+from core.errors import ConsoleError, MissingOrderColumns
+from core.orders import segment_columns, truth_filter
+from core.sources.orders import REQUIRED, load_orders, read_columns
+from core.sources.pixel import load_pixel_events
+from core.sources.server import load_server_events
 from core.store import Store
 from ui.gap import render_figures, render_summary
 
@@ -59,15 +53,14 @@ try:
         if (ss["gap_data"] or {}).get("token") != token:
             ss.pop("gap_orders_columns", None)
             with st.spinner("Reading the files…"):
-                server, _bodies = load_server_upload(server_up.getvalue(), server_up.name)
+                server = load_server_events(server_up, server_up.name)
                 loaded = None
                 if orders_up is not None:
                     with Store(settings.db_path) as store:  # a mapping confirmed once is used for the same layout
-                        raw = orders_up.getvalue()
-                        columns = read_upload_columns(raw)
+                        columns = read_columns(orders_up, orders_up.name)
                         mapping = ss["gap_orders_mapping"] or store.mapping_for("orders", columns)
                         try:
-                            loaded = load_orders_upload(raw, mapping or None)
+                            loaded = load_orders(orders_up, mapping or None, name=orders_up.name)
                         except MissingOrderColumns as exc:
                             ss["gap_orders_columns"] = exc.columns
                             raise exc

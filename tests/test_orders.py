@@ -10,16 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidFile, InvalidInput
-from core.orders import (
-    COOKIE_AGE_DAYS,
-    SEGMENT_DIMENSIONS,
-    load_orders,
-    read_columns,
-    segment_columns,
-    sniff_format,
-    suggest_mapping,
-    truth_filter,
-)
+from core.orders import COOKIE_AGE_DAYS, SEGMENT_DIMENSIONS, segment_columns, truth_filter
+from core.sources.orders import load_orders, read_columns, sniff_format, suggest_mapping
 
 IOS17 = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
          "Version/17.5 Mobile/15E148 Safari/604.1")
@@ -167,24 +159,25 @@ def test_segment_columns() -> None:
 ])
 def test_order_ids_are_normalized(raw: list[str | None], expected: list[str]) -> None:
     """Order ids: trimmed, leading '#' dropped, '1001.0' as '1001'; steps no id needs change nothing."""
-    from core.orders import _norm_ids
+    from core.sources.orders import _norm_ids
 
     assert _norm_ids(pd.Series(raw, dtype="string")).tolist() == expected
 
 
 def test_upload_helpers_read_bytes_and_name_missing_columns() -> None:
     """Uploaded bytes load like a file; missing columns raise MissingOrderColumns carrying the file's columns."""
-    from core.orders import MissingOrderColumns, load_orders_upload, read_upload_columns
+    from core.errors import MissingOrderColumns
 
     data = "\ufeffref,when,amount,cur\n1001,2026-05-01T10:00:00Z,12.5,EUR\n".encode()
-    assert read_upload_columns(data) == ["ref", "when", "amount", "cur"]
-    assert read_upload_columns(b"") == []
+    assert read_columns(data) == ["ref", "when", "amount", "cur"]
+    with pytest.raises(InvalidFile, match="empty"):  # an empty upload: a message, not an empty header
+        read_columns(b"")
     with pytest.raises(MissingOrderColumns) as missing:
-        load_orders_upload(data)
+        load_orders(data)
     assert missing.value.columns == ["ref", "when", "amount", "cur"]
     with pytest.raises(MissingOrderColumns, match="no column 'nope'"):
-        load_orders_upload(data, {"order_id": "nope"})
-    orders = load_orders_upload(data, {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur"})
+        load_orders(data, {"order_id": "nope"})
+    orders = load_orders(data, {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur"})
     assert list(orders.frame["order_id"]) == ["1001"]
 
 
@@ -217,7 +210,7 @@ def test_pick_order_rows(ids: list[str], created: list[str], line_items: bool,
     import numpy as np
     import pyarrow as pa
 
-    from core.orders import pick_order_rows
+    from core.sources.orders import pick_order_rows
 
     assert _one_row_per_order(ids, created, line_items) == expected
     chunked = pa.chunked_array([pa.array(ids[:2], pa.string()), pa.array(ids[2:], pa.string())])
@@ -233,7 +226,7 @@ def test_pick_order_rows_matches_a_plain_loop(rows: list[tuple[str, str]], line_
     import numpy as np
     import pyarrow as pa
 
-    from core.orders import pick_order_rows
+    from core.sources.orders import pick_order_rows
 
     ids, created = [r[0] for r in rows], [r[1] for r in rows]
     keep = pick_order_rows(pa.array(ids, pa.string()), pa.array(created, pa.string()), line_items=line_items)

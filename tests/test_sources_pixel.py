@@ -1,4 +1,4 @@
-"""core.pixel: Pixel bodies and JSON / JSONL / CSV exports -> Pixel rows, and the Pixel-vs-server field diff."""
+"""core.sources.pixel: Pixel bodies and JSON / JSONL / CSV exports -> Pixel rows, and the Pixel-vs-server field diff."""
 
 from __future__ import annotations
 
@@ -16,17 +16,15 @@ import pytest
 from core import cli
 from core.diff import field_diff
 from core.errors import InvalidFile, InvalidInput, InvalidPayload
-from core.har import parse_har
-from core.pixel import (
-    PIXEL_COLUMNS,
-    UnusableHit,
+from core.sources.har import parse_har
+from core.sources.pixel import (
     load_pixel_events,
     parse_pixel_csv,
     parse_pixel_json,
-    parse_timestamp,
-    pixel_event_from_body,
     pixel_projection,
 )
+from core.sources.pixel_body import PIXEL_COLUMNS, UnusableHit, pixel_event_from_body
+from core.sources.values import parse_time as parse_timestamp
 
 FIX = Path(__file__).parent / "fixtures"
 HAR = FIX / "devtools_shop.har"
@@ -370,7 +368,8 @@ def test_blank_csv_path_is_refused(tmp_path: Path, content: bytes) -> None:
 
 def test_pixel_event_id_is_kept_exactly() -> None:
     """TikTok compares event_id exactly: whitespace around a Pixel event_id survives body and row parsing."""
-    from core.pixel import normalize_pixel_frame, pixel_event_from_body
+    from core.sources.pixel import normalize_pixel_frame
+    from core.sources.pixel_body import pixel_event_from_body
 
     body = {"event": "Purchase", "event_id": " ord_1_purchase", "timestamp": "2026-06-29T17:47:07.730Z",
             "context": {"pixel": {"code": "C1"}}}
