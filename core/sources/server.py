@@ -234,7 +234,8 @@ def _read_server(source: SourceInput | Source, name: str | None, columns: Iterab
         frame, bodies = server_side(parse_json_documents(src.read_bytes(), src.name, error=InvalidFile))
         frame = frame if columns is None else frame[keep]
     if frame.empty:
-        raise InvalidFile(f"{src.name} holds no events in any shape the console reads for server events.", hint=SHAPES_HINT)
+        raise InvalidFile(f"{src.name} holds no events in any shape the console reads for server events.",
+                          hint=SHAPES_HINT)
     return frame, bodies
 
 
