@@ -131,11 +131,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Lint FILE|-; exit 1 when any finding is an error, 2 when FILE is missing or not JSON."""
     from core.errors import InvalidPayload
     from core.lint import count_findings, has_errors, lint, parse_body
-    from core.sources.limits import JsonGuard
+    from core.sources.jsondoc import check_json
 
     text = read_text_arg(args.file)
     where = "standard input" if args.file == "-" else args.file
-    JsonGuard(where).check(text.encode("utf-8"))  # limits before the parser
+    check_json(text, where)  # the reading limits, before lint's own parser
     try:
         body = parse_body(text)
     except InvalidPayload as exc:  # name the file: "-" reads as standard input

@@ -7,8 +7,9 @@ import json
 import streamlit as st
 
 import ui
-from core.errors import InvalidPayload
+from core.errors import ConsoleError, InvalidPayload
 from core.lint import SAMPLE_BODIES, findings_json, lint, parse_body, sample_body_text
+from core.sources.jsondoc import check_json, parse_json
 from ui.findings import render_body_with_markers, render_findings
 
 settings = ui.page_setup("Lint", "🔎")
@@ -40,9 +41,11 @@ upload = col_upload.file_uploader("…or upload a .json file", type=["json"], ke
 if upload is not None and upload.file_id != st.session_state["lint_upload_seen"]:
     st.session_state["lint_upload_seen"] = upload.file_id  # load each new upload once; edits then stick
     try:
+        check_json(upload.getvalue(), upload.name)  # the reading limits, before the text reaches the linter
         st.session_state["lint_text"] = upload.getvalue().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        st.error(f"{upload.name} is not UTF-8 text. Export it as UTF-8 JSON and upload it again.")
+        parse_json(upload.getvalue(), upload.name)  # name the file when it is not JSON; its text stays to fix
+    except ConsoleError as exc:
+        st.error(f"{exc.message}  \n{exc.hint or ''}", icon="🚫")
 
 st.text_area("Request body (JSON)", key="lint_text", height=340,
              placeholder='{"event_source": "web", "event_source_id": "C4A1...", "data": [{"event": "Purchase", ...}]}')

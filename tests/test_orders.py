@@ -262,3 +262,35 @@ def test_user_agents_read_coded_come_back_as_text(tmp_path: Path) -> None:
                     "#2,2026-05-01T11:00:00Z,20,USD,\n", encoding="utf-8")
     assert load_orders(path).frame["user_agent"].tolist() == [CHROME, ""]
     assert load_orders(path, {"user_agent": "Name"}).frame["user_agent"].tolist() == ["#1", "#2"]
+
+
+@pytest.mark.parametrize("created", [
+    "2026-05-01 00:23:55 +0000", "2026-05-01T00:23:55Z", "2026-05-01T02:23:55+02:00", "1777595035",
+    "1777595035000", "1777595035000000",
+])
+def test_uploaded_orders_fall_on_their_own_day(created: str) -> None:
+    """Uploaded orders keep nanosecond UTC datetimes, so the daily series puts them on their own day."""
+    import io
+
+    from core.dedup import simulate
+
+    data = f"order_id,created_at,total,currency,utm_source\n1001,{created},10,USD,tiktok\n".encode()
+    upload = io.BytesIO(data)
+    upload.name = "export.csv"  # type: ignore[attr-defined]
+    orders = load_orders(upload)
+    assert str(orders.frame["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert segment_columns(orders.frame)["day"].tolist() == ["2026-05-01"]
+    pixel = pd.DataFrame({"pixel_code": ["C1"], "event": ["Purchase"], "event_id": ["ord_1001_purchase"],
+                          "timestamp": [1777595035.0], "order_id": ["1001"]})
+    server = pixel.rename(columns={"timestamp": "event_time"})
+    report = simulate(pixel, server, orders=segment_columns(truth_filter(orders)))
+    assert report.daily is not None
+    assert report.daily.set_index("day")["truth"].to_dict() == {"2026-05-01": 1}
+
+
+def test_json_given_as_orders_is_refused_at_once(tmp_path: Path) -> None:
+    """A JSON file given as orders is a clear error naming the format, before anything is parsed."""
+    path = tmp_path / "orders.json"
+    path.write_text('{"data": [' + "[" * 50_000 + "]" * 50_000 + "]}")
+    with pytest.raises(InvalidFile, match=r"orders\.json is JSON, not a CSV export of orders"):
+        load_orders(path)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Source": "source", "open_source": "source", "sniff": "source",
     "Limits": "limits", "DEFAULT_LIMITS": "limits", "JsonGuard": "limits", "BoundedGzip": "limits",
-    "parse_json": "jsondoc", "parse_json_documents": "jsondoc",
+    "check_json": "jsondoc", "parse_json": "jsondoc", "parse_json_documents": "jsondoc",
     "as_text": "values", "text_column": "values", "parse_number": "values", "number_column": "values",
     "is_json_number": "values", "parse_time": "values", "time_column": "values", "parse_iso_datetime": "values",
     "epoch_seconds": "values", "datetime_column": "values",
@@ -50,6 +50,7 @@ __all__ = [
     "Source",
     "UnusableHit",
     "as_text",
+    "check_json",
     "datetime_column",
     "decode_analytics_message",
     "epoch_seconds",
@@ -85,7 +86,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from core.sources.har import decode_analytics_message, parse_har
-    from core.sources.jsondoc import parse_json, parse_json_documents
+    from core.sources.jsondoc import check_json, parse_json, parse_json_documents
     from core.sources.limits import DEFAULT_LIMITS, BoundedGzip, JsonGuard, Limits
     from core.sources.orders import REQUIRED, Orders, load_orders, read_columns
     from core.sources.pixel import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core.errors import InvalidInput, InvalidPayload
+from core.errors import InvalidFile, InvalidInput, InvalidPayload
 from core.sources.limits import DEFAULT_LIMITS, JsonGuard, Limits
 
 
@@ -16,6 +16,15 @@ def _as_bytes(data: str | bytes, name: str, error: type[InvalidInput]) -> bytes:
     except UnicodeEncodeError as exc:  # a lone surrogate: undecodable bytes smuggled in as text
         raise error(f"{name} holds text that is not valid Unicode at character {exc.start + 1} "
                     f"({data[exc.start]!r}).", hint="Save the text as UTF-8 and give it again.") from None
+
+
+def check_json(data: str | bytes, name: str = "input", *, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Check JSON text against the limits without parsing it (for parsers of their own, such as lint's).
+
+    Raises LimitExceeded (nesting, number digits, text size) or InvalidFile (invalid UTF-8, lone
+    surrogates), naming `name` and the line.
+    """
+    JsonGuard(name, limits).check(_as_bytes(data, name, InvalidFile))
 
 
 def parse_json(data: str | bytes, name: str = "input", *, limits: Limits = DEFAULT_LIMITS,
@@ -79,4 +88,4 @@ def parse_json_documents(data: str | bytes, name: str = "input", *, limits: Limi
         raise error(f"{name} cannot be read as JSON ({exc}).", hint="Check the file's content.") from None
 
 
-__all__ = ["parse_json", "parse_json_documents"]
+__all__ = ["check_json", "parse_json", "parse_json_documents"]

@@ -73,6 +73,12 @@ class JsonGuard:
             pending, self._pending = self._pending, b""
             self._scan(pending, final=False)
 
+    def flush(self) -> None:
+        """Check everything fed so far (a value cut at the end is still carried to the next chunk)."""
+        pending, self._pending = self._pending, b""
+        if pending:
+            self._scan(pending, final=False)
+
     def close(self) -> None:
         """Check what is left at the end of the input."""
         self._check_utf8(b"", final=True)
@@ -147,20 +153,32 @@ class JsonGuard:
 
 
 class GuardedReader:
-    """A binary stream that feeds every byte it reads to a JsonGuard (for streaming parsers such as ijson)."""
+    """A binary stream whose bytes pass a JsonGuard before the reader sees them (for parsers such as ijson).
+
+    It reads ahead in steps of a megabyte and checks each step whole, so the parser never gets a byte the
+    guard has not judged, and long text values are not re-scanned for every small read.
+    """
 
     def __init__(self, raw: IO[bytes], guard: JsonGuard) -> None:
         self._raw, self._guard = raw, guard
+        self._buffer = b""
+        self._eof = False
         self.head = b""
 
     def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
+        want = size if size is not None and size >= 0 else 1 << 62
+        while len(self._buffer) < want and not self._eof:
+            chunk = self._raw.read(max(_SCAN_BYTES, want if want < 1 << 62 else _SCAN_BYTES))
+            if chunk:
+                self._guard.feed(chunk)
+                self._guard.flush()
+                self._buffer += chunk
+            else:
+                self._eof = True
+                self._guard.close()
+        data, self._buffer = self._buffer[:want], self._buffer[want:]
         if len(self.head) < 4096:
             self.head += data[: 4096 - len(self.head)]
-        if data:
-            self._guard.feed(data)
-        elif size != 0:  # ijson probes with read(0) for the stream's type
-            self._guard.close()
         return data
 
 

@@ -73,10 +73,11 @@ class Source:
 
     def header(self) -> list[str]:
         """The CSV header row's names as written; [] for an empty input; LimitExceeded past max_columns."""
-        first = self.head.removeprefix(_BOM).split(b"\n", 1)[0].decode("utf-8", errors="replace")
-        names = next(csv.reader([first]), [])
+        first, newline, _ = self.head.removeprefix(_BOM).partition(b"\n")
+        names = next(csv.reader([first.decode("utf-8", errors="replace")]), [])
         if len(names) > self.limits.max_columns:
-            raise LimitExceeded(f"{self.name} has {len(names):,} columns (limit max_columns "
+            count = f"{len(names):,}" if newline else f"more than {len(names):,}"  # the header runs on
+            raise LimitExceeded(f"{self.name} has {count} columns (limit max_columns "
                                 f"{self.limits.max_columns:,}).", limit="max_columns",
                                 hint="Export only the columns the console reads, or check the delimiter.")
         return names
