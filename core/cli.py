@@ -321,9 +321,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     from core.dedup import PIXEL_INPUT_COLUMNS, SERVER_INPUT_COLUMNS, simulate
     from core.orders import segment_columns, truth_filter
-    from core.sources.orders import load_orders
-    from core.sources.pixel import load_pixel_events
-    from core.sources.server import load_server_events
+    from core.sources import load_orders, load_pixel_events, load_server_events
 
     # Arrow keeps freed buffers for reuse; each stage's scratch is handed back so the peak stays low
     release = pa.default_memory_pool().release_unused

@@ -378,3 +378,27 @@ def test_pixel_event_id_is_kept_exactly() -> None:
     rows = pd.DataFrame([{"pixel_code": "C1", "event": "Purchase", "event_id": "ord_2 ", "timestamp": 1735689600}])
     frame, _skipped = normalize_pixel_frame(rows)
     assert frame["event_id"].iloc[0] == "ord_2 "
+
+
+@pytest.mark.parametrize(("props", "expected"), [
+    ({"content_type": "product_group", "contents": [{"content_type": "product"}]}, "product_group"),
+    ({"contents": [{"content_id": "1"}, {"content_id": "2", "content_type": "product"}]}, "product"),
+    ({"contents": [{"content_id": "1"}]}, ""),
+    ({"contents": "not a list"}, ""),
+])
+def test_content_type_from_the_items_when_only_they_carry_it(props: dict[str, Any], expected: str) -> None:
+    """content_type is the event's own, else the first item's (Pixel sends it per item in contents[])."""
+    rows = pixel_event_from_body(_body(properties=props), entry=0, url="")
+    assert rows[0]["content_type"] == expected
+
+
+def test_cli_pixels_keeps_item_content_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pixels` reports the items' content_type for wire bodies and for flat rows with properties."""
+    flat = {"pixel_code": C1, "event": "ViewContent", "event_id": "vc_1", "timestamp": 1773483400,
+            "properties": {"contents": [{"content_id": "9", "content_type": "product"}]}}
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(_body(properties={"contents": [{"content_id": "1", "content_type": "product"}]}))
+                    + "\n" + json.dumps(flat) + "\n")
+    assert cli.main(["pixels", str(path), "--format", "json"]) == cli.EXIT_OK
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["content_type"] for e in events] == ["product", "product"]
