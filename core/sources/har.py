@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.errors import InvalidFile, InvalidInput, InvalidPayload
 from core.sources.jsondoc import parse_json
-from core.sources.limits import GuardedReader, JsonGuard
+from core.sources.limits import GuardedReader, guarded_events
 from core.sources.pixel_body import (
     PixelImport,
     Skipped,
@@ -177,7 +177,15 @@ def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[st
 def _har_entries(reader: GuardedReader) -> Any:
     import ijson
 
-    return ijson.items(reader, "log.entries.item", use_float=True)
+    events = guarded_events(ijson.parse(reader, use_float=True), reader.name, reader.limits)
+    return ijson.items(events, "log.entries.item")
+
+
+def _parser_message(exc: Exception) -> str:
+    """The first line of an ijson error, as text (yajl's messages are bytes with a pointer drawn below)."""
+    arg = exc.args[0] if exc.args else exc
+    text = arg.decode("utf-8", errors="replace") if isinstance(arg, bytes) else str(arg)
+    return text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
 
 
 def _read_entries(reader: GuardedReader, label: str) -> tuple[list[pd.DataFrame], list[Skipped], int]:
@@ -201,9 +209,9 @@ def _read_entries(reader: GuardedReader, label: str) -> tuple[list[pd.DataFrame]
                 rows = []
     except ijson.JSONError as exc:
         if count == 0:
-            raise InvalidFile(f"{label} is not a HAR: it is not valid JSON ({exc}).",
+            raise InvalidFile(f"{label} is not a HAR: it is not valid JSON ({_parser_message(exc)}).",
                               hint="Export it from DevTools > Network > ⤓ 'Export HAR'.") from None
-        raise InvalidFile(f"{label} is cut off or corrupt after entry {count} ({exc}).",
+        raise InvalidFile(f"{label} is cut off or corrupt after entry {count} ({_parser_message(exc)}).",
                           hint="Export the HAR again; the file looks truncated.") from None
     except (OSError, EOFError) as exc:
         raise InvalidFile(f"{label} cannot be read ({exc}).", hint="Export the HAR again.") from None
@@ -215,7 +223,7 @@ def parse_har(source: SourceInput | Source, *, name: str | None = None) -> Pixel
     """Stream a DevTools HAR (path, bytes, binary stream or Source) into Pixel events plus skipped hits.
 
     Entries are read one at a time with ijson over `log.entries.item`, so a 100 MB HAR is never held
-    twice; gzip-compressed HARs are read too. The bytes pass a JsonGuard on their way to the parser, so
+    twice; gzip-compressed HARs are read too. The parser's events pass the limits (guarded_events), so
     nesting, huge numbers or text values stop the read with LimitExceeded before anything is built from
     them. Non-TikTok requests are ignored silently (counted in `entries`); TikTok telemetry, loaders,
     EnrichAM, bodiless and malformed hits are skipped with a reason. Raises InvalidFile when the input is
@@ -225,7 +233,7 @@ def parse_har(source: SourceInput | Source, *, name: str | None = None) -> Pixel
     src = open_source(source, name)
     label = src.name
     stream = src.open()
-    reader = GuardedReader(stream, JsonGuard(label, src.limits))
+    reader = GuardedReader(stream, label, src.limits)
     try:
         chunks, skipped, count = _read_entries(reader, label)
     finally:

@@ -16,8 +16,9 @@ import codecs
 import gzip
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -39,51 +40,58 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_TRAILING_NUMBER = re.compile(rb"[0-9.eE+\-]+\Z")
-_LONE_SURROGATE = re.compile(
-    rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
-_SCAN_BYTES = 1 << 20  # the guard scans at least this much at once (long strings are re-scanned per feed)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_ESCAPE_LEN = 6  # \uXXXX
+_SCAN_BYTES = 1 << 20  # what the streaming reader checks at once
+_DEPTH_STEP = np.zeros(256, dtype=np.int8)
+_DEPTH_STEP[[ord("["), ord("{")]] = 1
+_DEPTH_STEP[[ord("]"), ord("}")]] = -1
+_SLICE_BYTES = 8 << 20  # a document in memory is checked in slices of this size (bounded scratch arrays)
 
 
 class JsonGuard:
     """Checks JSON bytes against the limits as they stream past, before a parser builds anything from them.
 
-    `feed(chunk)` each chunk in order and `close()` at the end; both raise LimitExceeded (depth, number
-    digits, text size) or InvalidFile (invalid UTF-8, a lone UTF-16 surrogate escape), naming the line.
+    `feed(chunk)` each chunk in order (`flush()` to check what was fed at once) and `close()` at the end;
+    they raise LimitExceeded (depth, number digits, text size) or InvalidFile (invalid UTF-8, a lone UTF-16
+    surrogate escape), naming the line. The scan is vectorized (numpy over the bytes): text values are told
+    apart by their unescaped quotes, so brackets and digits inside them never count.
     """
 
     def __init__(self, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
         self.name, self.limits = name, limits
         self._depth = 0
         self._line = 1
-        self._offset = 0
-        self._carry = b""
+        self._offset = 0  # bytes scanned so far
         self._pending = b""
+        self._inside = False  # the scan stopped inside a text value
+        self._string_start = 0  # ... which opened at this offset
+        self._backslashes = 0  # backslashes that ended the last scan
+        self._digits = 0  # digits that ended the last scan (outside text)
+        self._tail = b""  # the last bytes scanned, for escapes cut at a boundary
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._long_number = re.compile(rb"[0-9]{%d}" % (limits.max_number_digits + 1))
 
     def feed(self, data: bytes) -> None:
-        """Check the next chunk; a text value or number cut at the chunk's end is checked with the next."""
+        """Take the next chunk; it is checked once a megabyte has gathered (or at flush / close)."""
         self._check_utf8(data, final=False)
         self._pending += data
         if len(self._pending) >= _SCAN_BYTES:
-            pending, self._pending = self._pending, b""
-            self._scan(pending, final=False)
+            self.flush()
 
     def flush(self) -> None:
-        """Check everything fed so far (a value cut at the end is still carried to the next chunk)."""
+        """Check everything fed so far (a text value cut at the end carries on into the next chunk)."""
         pending, self._pending = self._pending, b""
-        if pending:
-            self._scan(pending, final=False)
+        for start in range(0, len(pending), _SLICE_BYTES):
+            self._scan(pending[start:start + _SLICE_BYTES])
 
     def close(self) -> None:
         """Check what is left at the end of the input."""
         self._check_utf8(b"", final=True)
-        pending, self._pending = self._pending, b""
-        self._scan(pending, final=True)
+        self.flush()
+        self._check_surrogates(self._tail, len(self._tail), self._offset - len(self._tail))
+        if self._inside and self._offset - self._string_start > self.limits.max_string_bytes:
+            self._too_long(self._string_start)
 
     def check(self, data: bytes) -> None:
         """feed + close for a whole document held in memory."""
@@ -100,86 +108,178 @@ class JsonGuard:
                               "is not valid UTF-8.",
                               hint="Save or export the file as UTF-8 and load it again.") from None
 
-    def _scan(self, data: bytes, final: bool) -> None:
-        buf = self._carry + data
-        stripped = _STRING.sub(b"", buf)
-        keep = 0
-        if not final:
-            quote = stripped.find(b'"')
-            if quote >= 0:  # a text value runs on into the next chunk: carried whole
-                keep = len(stripped) - quote
-            elif (m := _TRAILING_NUMBER.search(stripped)) is not None:
-                keep = len(m.group())
-        body = stripped[: len(stripped) - keep]
-        complete = buf[: len(buf) - keep]
-        self._carry = buf[len(buf) - keep:]
-        line = self._line
-        self._check_text(complete, line)
-        if len(self._carry) > self.limits.max_string_bytes:
-            self._fail("max_string_bytes", f"a text value longer than {self.limits.max_string_bytes:,} bytes",
-                       line, "Remove the huge value (a response body or an embedded file) from the export.")
-        if (m := self._long_number.search(body)) is not None:
-            self._fail("max_number_digits", f"a number with more than {self.limits.max_number_digits} digits",
-                       line, "Numbers this long are no event field; fix the value or quote it as text.")
-        self._check_depth(body, line)
-        self._line += complete.count(b"\n")
-        self._offset += len(complete)
+    def _scan(self, data: bytes) -> None:
+        arr = np.frombuffer(data, dtype=np.uint8)
+        quotes = self._unescaped_quotes(arr)
+        self._check_strings(quotes, len(data))
+        toggles = np.zeros(len(arr), dtype=np.uint8)
+        toggles[quotes] = 1
+        if self._inside and len(toggles):
+            toggles[0] ^= 1
+        outside_mask = np.bitwise_xor.accumulate(toggles) == 0  # opening quotes count as inside text
+        outside = arr[outside_mask]  # structure and numbers only: a small share of most files
+        self._check_depth(outside, outside_mask, data)
+        self._check_digits(outside, outside_mask, data)
+        joined = self._tail + data
+        self._check_surrogates(joined, len(joined) - _ESCAPE_LEN * 2, self._offset - len(self._tail))
+        self._tail = joined[-_ESCAPE_LEN * 2:]
+        trailing = len(data) - len(data.rstrip(b"\\"))
+        self._backslashes = trailing + (self._backslashes if trailing == len(data) else 0)
+        if len(quotes) % 2:
+            self._inside = not self._inside
+            self._string_start = self._offset + int(quotes[-1])
+        self._line += data.count(b"\n")
+        self._offset += len(data)
 
-    def _check_text(self, complete: bytes, line: int) -> None:
-        if (m := _LONE_SURROGATE.search(complete)) is not None:
-            at = line + complete.count(b"\n", 0, m.start())
-            raise InvalidFile(f"{self.name} line {at}: {m.group().decode('ascii').lstrip(chr(92) * 2)!s} is a lone "
-                              "UTF-16 surrogate escape, not a character.",
-                              hint="Fix the text that wrote half of a character pair (or remove the value).")
-        quotes = np.flatnonzero(np.frombuffer(complete, dtype=np.uint8) == 34)
-        if len(quotes) > 1 and int(np.diff(quotes).max()) > self.limits.max_string_bytes:
-            self._fail("max_string_bytes", f"a text value longer than {self.limits.max_string_bytes:,} bytes",
-                       line, "Remove the huge value (a response body or an embedded file) from the export.")
+    def _line_of(self, outside_mask: np.ndarray, k: int, data: bytes) -> int:
+        """The line of the k-th byte outside text values in `data` (worked out only for a message)."""
+        where = int(np.flatnonzero(outside_mask)[k])
+        return self._line + data.count(b"\n", 0, where)
 
-    def _check_depth(self, body: bytes, line: int) -> None:
-        if not body:
+    def _unescaped_quotes(self, arr: np.ndarray) -> np.ndarray:
+        """Positions of the quotes not escaped by an odd run of backslashes (runs may start in the last scan)."""
+        quotes: np.ndarray = np.flatnonzero(arr == 34)
+        if not len(quotes):
+            return quotes
+        pos = quotes - 1
+        run = np.zeros(len(quotes), dtype=np.int64)
+        active = pos >= 0
+        active[active] = arr[pos[active]] == 92
+        while active.any():  # one step per backslash of the longest run before a quote
+            run += active
+            pos -= active
+            at_start = active & (pos < 0)
+            run[at_start] += self._backslashes  # the run continues from the previous scan
+            active &= pos >= 0
+            active[active] = arr[pos[active]] == 92
+        if quotes[0] == 0:
+            run[0] += self._backslashes
+        escaped: np.ndarray = run % 2 == 1
+        kept: np.ndarray = quotes[~escaped]
+        return kept
+
+    def _check_strings(self, quotes: np.ndarray, size: int) -> None:
+        edges = self._offset + quotes.astype(np.int64)
+        if self._inside:
+            edges = np.concatenate([[self._string_start], edges])
+        starts, ends = edges[0::2], edges[1::2]
+        longest = int((ends - starts[: len(ends)]).max()) if len(ends) else 0
+        open_start = int(starts[-1]) if len(starts) > len(ends) else None
+        if open_start is not None:
+            longest = max(longest, self._offset + size - open_start)
+        if longest > self.limits.max_string_bytes:
+            self._too_long(open_start if open_start is not None else self._offset)
+
+    def _check_depth(self, outside: np.ndarray, outside_mask: np.ndarray, data: bytes) -> None:
+        steps = _DEPTH_STEP[outside]
+        brackets = np.flatnonzero(steps)
+        if not len(brackets):
             return
-        arr = np.frombuffer(body, dtype=np.uint8)
-        delta = ((arr == 91) | (arr == 123)).astype(np.int32) - ((arr == 93) | (arr == 125))
-        running = np.cumsum(delta, dtype=np.int64) + self._depth
-        if len(running) and int(running.max()) > self.limits.max_depth:
-            self._fail("max_depth", f"values nested more than {self.limits.max_depth} levels deep", line,
+        running = np.cumsum(steps[brackets], dtype=np.int64) + self._depth
+        if int(running.max()) > self.limits.max_depth:
+            first = int(brackets[int(np.argmax(running > self.limits.max_depth))])
+            self._fail("max_depth", f"values nested more than {self.limits.max_depth} levels deep",
+                       self._line_of(outside_mask, first, data),
                        "Events, bodies and HARs nest a few levels; this file is not one (or is corrupt).")
-        self._depth = int(running[-1]) if len(running) else self._depth
+        self._depth = int(running[-1])
+
+    def _check_digits(self, outside: np.ndarray, outside_mask: np.ndarray, data: bytes) -> None:
+        text = outside.tobytes()
+        carried = b"0" * self._digits  # a number cut at the last boundary goes on here
+        found = self._long_number.search(carried + text)
+        if found is not None:
+            self._fail("max_number_digits", f"a number with more than {self.limits.max_number_digits} digits",
+                       self._line_of(outside_mask, max(found.start() - len(carried), 0), data),
+                       "Numbers this long are no event field; fix the value or quote it as text.")
+        end_inside = bool(len(outside_mask)) and not bool(outside_mask[-1])
+        self._digits = 0 if end_inside else len(text) - len(text.rstrip(b"0123456789")) + (
+            self._digits if text.isdigit() else 0)
+
+    def _check_surrogates(self, data: bytes, upto: int, base: int) -> None:
+        """Lone surrogate escapes starting before `upto` (later ones are checked with the next scan)."""
+        for m in _SURROGATE_ESCAPE.finditer(data, 0, max(upto, 0) + _ESCAPE_LEN * 2):
+            if m.start() >= upto:
+                break
+            high = m.group()[3:4].lower() in b"89ab"
+            paired = (_SURROGATE_ESCAPE.match(data, m.end()) is not None and data[m.end() + 3:m.end() + 4]
+                      .lower() in b"cdef") if high else (m.start() >= _ESCAPE_LEN and _SURROGATE_ESCAPE.match(
+                          data, m.start() - _ESCAPE_LEN) is not None and data[m.start() - 3:m.start() - 2]
+                          .lower() in b"89ab")
+            if not paired and not (m.start() and data[m.start() - 1:m.start()] == b"\\"):
+                at = self._line + data.count(b"\n", 0, m.start()) if base >= self._offset else self._line
+                raise InvalidFile(f"{self.name} line {at}: {m.group().decode('ascii')} is a lone UTF-16 "
+                                  "surrogate escape, not a character.",
+                                  hint="Fix the text that wrote half of a character pair (or remove the value).")
+
+    def _too_long(self, start: int) -> None:
+        self._fail("max_string_bytes", f"a text value longer than {self.limits.max_string_bytes:,} bytes "
+                   f"(from byte {start:,})", self._line,
+                   "Remove the huge value (a response body or an embedded file) from the export.")
 
     def _fail(self, limit: str, what: str, line: int, hint: str) -> None:
         raise LimitExceeded(f"{self.name} holds {what} (at or after line {line}; limit {limit}).",
                             limit=limit, hint=hint)
 
 
-class GuardedReader:
-    """A binary stream whose bytes pass a JsonGuard before the reader sees them (for parsers such as ijson).
+_DIGIT_MAP = bytes(49 if 48 <= i <= 57 else 48 for i in range(256))  # digits -> "1", the rest -> "0"
+_PARSER_DIGITS = 4000  # ijson's C parser crashes on integers past Python's 4,300-digit limit
 
-    It reads ahead in steps of a megabyte and checks each step whole, so the parser never gets a byte the
-    guard has not judged, and long text values are not re-scanned for every small read.
+
+class GuardedReader:
+    """A binary stream for a streaming parser (ijson) that refuses digit runs the parser cannot survive.
+
+    Everything else is checked on the parser's events (`guarded_events`), which costs nothing extra; a run
+    of more than 4,000 digits is stopped here, before it reaches the parser. `head` keeps the first bytes.
     """
 
-    def __init__(self, raw: IO[bytes], guard: JsonGuard) -> None:
-        self._raw, self._guard = raw, guard
-        self._buffer = b""
-        self._eof = False
+    def __init__(self, raw: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._raw, self.name, self.limits = raw, name, limits
+        self._tail = b""
         self.head = b""
 
     def read(self, size: int = -1) -> bytes:
-        want = size if size is not None and size >= 0 else 1 << 62
-        while len(self._buffer) < want and not self._eof:
-            chunk = self._raw.read(max(_SCAN_BYTES, want if want < 1 << 62 else _SCAN_BYTES))
-            if chunk:
-                self._guard.feed(chunk)
-                self._guard.flush()
-                self._buffer += chunk
-            else:
-                self._eof = True
-                self._guard.close()
-        data, self._buffer = self._buffer[:want], self._buffer[want:]
+        data = self._raw.read(size)
         if len(self.head) < 4096:
             self.head += data[: 4096 - len(self.head)]
+        mapped = self._tail + data.translate(_DIGIT_MAP)
+        if b"1" * (_PARSER_DIGITS + 1) in mapped:
+            raise LimitExceeded(f"{self.name} holds a number with more than {_PARSER_DIGITS:,} digits (limit "
+                                "max_number_digits).", limit="max_number_digits",
+                                hint="Numbers this long are no event field; fix the value or quote it as text.")
+        self._tail = mapped[-_PARSER_DIGITS:]
         return data
+
+
+def guarded_events(events: Iterable[tuple[str, str, Any]], name: str,
+                   limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[str, str, Any]]:
+    """ijson's parse events, stopped with LimitExceeded past the nesting, number or text limits.
+
+    Nesting is refused at the first level past the limit, before the parser builds anything deeper.
+    """
+    depth, max_depth, max_text = 0, limits.max_depth, limits.max_string_bytes
+    big = 10 ** limits.max_number_digits
+    for event in events:
+        kind = event[1]
+        if kind == "start_map" or kind == "start_array":
+            depth += 1
+            if depth > max_depth:
+                raise LimitExceeded(f"{name} holds values nested more than {max_depth} levels deep "
+                                    "(limit max_depth).", limit="max_depth",
+                                    hint="Events, bodies and HARs nest a few levels; this file is not one "
+                                         "(or is corrupt).")
+        elif kind == "end_map" or kind == "end_array":
+            depth -= 1
+        elif kind == "string" or kind == "map_key":
+            if len(event[2]) > max_text:
+                raise LimitExceeded(f"{name} holds a text value longer than {max_text:,} characters "
+                                    "(limit max_string_bytes).", limit="max_string_bytes",
+                                    hint="Remove the huge value (a response body or an embedded file) from "
+                                         "the export.")
+        elif kind == "number" and isinstance(event[2], int) and not -big < event[2] < big:
+            raise LimitExceeded(f"{name} holds a number with more than {limits.max_number_digits} digits "
+                                "(limit max_number_digits).", limit="max_number_digits",
+                                hint="Numbers this long are no event field; fix the value or quote it as text.")
+        yield event
 
 
 class _Counting:
