@@ -225,29 +225,47 @@ _DIGIT_MAP = bytes(49 if 48 <= i <= 57 else 48 for i in range(256))  # digits ->
 _PARSER_DIGITS = 4000  # ijson's C parser crashes on integers past Python's 4,300-digit limit
 
 
-class GuardedReader:
-    """A binary stream for a streaming parser (ijson) that refuses digit runs the parser cannot survive.
+_OPENERS = re.compile(rb"[\[{]")
+_OPENERS_PER_READ = 1024  # the parser builds a path per level; this bounds what one read can cost
 
-    Everything else is checked on the parser's events (`guarded_events`), which costs nothing extra; a run
-    of more than 4,000 digits is stopped here, before it reaches the parser. `head` keeps the first bytes.
+
+class GuardedReader:
+    """A binary stream for a streaming parser (ijson) that hands it nothing it cannot survive.
+
+    The parser turns a whole read into events before the nesting check (`guarded_events`) sees any, and it
+    builds a path string per level, so a read may open at most 1,024 levels: deeper input arrives in
+    pieces and the check stops it a level past the limit. A run of more than 4,000 digits (which crashes
+    the C parser) is refused here. `head` keeps the first bytes for messages.
     """
 
     def __init__(self, raw: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> None:
         self._raw, self.name, self.limits = raw, name, limits
         self._tail = b""
+        self._held = b""
         self.head = b""
 
     def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        if len(self.head) < 4096:
-            self.head += data[: 4096 - len(self.head)]
+        if self._held:
+            data, self._held = self._held, b""
+        else:
+            data = self._raw.read(size)
+            self._probe_digits(data)
+            if len(self.head) < 4096:
+                self.head += data[: 4096 - len(self.head)]
+        if data.count(b"[") + data.count(b"{") > _OPENERS_PER_READ:
+            for n, found in enumerate(_OPENERS.finditer(data), start=1):
+                if n == _OPENERS_PER_READ:
+                    data, self._held = data[: found.end()], data[found.end():]
+                    break
+        return data
+
+    def _probe_digits(self, data: bytes) -> None:
         mapped = self._tail + data.translate(_DIGIT_MAP)
         if b"1" * (_PARSER_DIGITS + 1) in mapped:
             raise LimitExceeded(f"{self.name} holds a number with more than {_PARSER_DIGITS:,} digits (limit "
                                 "max_number_digits).", limit="max_number_digits",
                                 hint="Numbers this long are no event field; fix the value or quote it as text.")
         self._tail = mapped[-_PARSER_DIGITS:]
-        return data
 
 
 def guarded_events(events: Iterable[tuple[str, str, Any]], name: str,
