@@ -279,33 +279,39 @@ def cmd_pixels(args: argparse.Namespace) -> int:
 
     source: Any = sys.stdin.buffer.read() if args.file == "-" else args.file
     result = load_pixel_events(source, name="stdin" if args.file == "-" else None)
-    broken = [s for s in result.skipped if s.kind in ("malformed", "no_pixel_code", "no_event", "bad_row")]
+    broken = [s for s in result.skipped if s.kind in _BROKEN_KINDS]
 
-    def text(doc: dict[str, Any]) -> str:
-        from datetime import UTC, datetime
-
-        lines = []
-        for ev in doc["events"]:
-            ts = ev["timestamp"]
-            when = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" \
-                if isinstance(ts, int | float) else "(no time)"
-            value = f" {ev['value']:g} {ev['currency']}".rstrip() if isinstance(ev["value"], int | float) else ""
-            lines.append(f"{when}  {ev['pixel_code']}  {ev['event']}  "
-                         f"event_id={ev['event_id'] or '(none)'}  keys={ev['user_keys'] or '-'}{value}")
-        counts: dict[str, int] = {}
-        for s in doc["skipped"]:
-            counts[s["kind"]] = counts.get(s["kind"], 0) + 1
-        summary = f"{len(doc['events'])} Pixel event(s) from {doc['entries']} {doc['format'].upper()} item(s)"
-        if counts:
-            summary += "; skipped " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        lines.append(summary)
-        lines.extend(f"  entry {s['entry']}: {s['reason']}  {s['url']}".rstrip() for s in doc["skipped"]
-                     if s["kind"] in ("malformed", "no_pixel_code", "no_event", "bad_row"))
-        lines.extend(f"note: {n}" for n in doc["notes"])
-        return "\n".join(lines)
-
-    emit(result.as_dict(), args.format, text)
+    if args.format == "json":
+        emit(result.as_dict(), "json")
+    else:  # rendered from the typed frame: no list of a million dicts for a text listing
+        emit(result, "text", format_pixels)
     return EXIT_FINDINGS if broken else EXIT_OK
+
+
+_BROKEN_KINDS = ("malformed", "no_pixel_code", "no_event", "bad_row")
+
+
+def format_pixels(result: Any) -> str:
+    """The `pixels` text report of a PixelImport: one line per event, the counts, broken hits, notes."""
+    import math
+    from datetime import UTC, datetime
+
+    lines = []
+    columns = ["timestamp", "pixel_code", "event", "event_id", "user_keys", "value", "currency"]
+    for ts, code, event, event_id, keys, value, currency in result.events[columns].itertuples(index=False):
+        known = isinstance(ts, int | float) and math.isfinite(ts)
+        when = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if known \
+            else "(no time)"
+        amount = f" {value:g} {currency}".rstrip() if isinstance(value, int | float) and math.isfinite(value) else ""
+        lines.append(f"{when}  {code}  {event}  event_id={event_id or '(none)'}  keys={keys or '-'}{amount}")
+    counts = result.skipped_counts()
+    summary = f"{len(result.events)} Pixel event(s) from {result.entries} {result.format.upper()} item(s)"
+    if counts:
+        summary += "; skipped " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    lines.append(summary)
+    lines.extend(f"  entry {s.entry}: {s.reason}  {s.url}".rstrip() for s in result.skipped if s.kind in _BROKEN_KINDS)
+    lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(lines)
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
