@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.errors import InvalidFile, LimitExceeded
 from core.sources.jsondoc import parse_json_documents
@@ -264,3 +266,42 @@ def test_no_supported_shape_names_the_shapes(corpus: Path) -> None:
         load_server_events(corpus / "noshape.json")
     assert "v1.3 bodies" in str(exc.value) and "CSV" in str(exc.value)
     assert json.loads((corpus / "noshape.json").read_text())  # it is valid JSON
+
+
+# --- the guard's nesting count agrees with the parser's, however the bytes are cut --------------------
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list('ab"\\[]{}0123456789 \n\u00e9\U0001f600')), max_size=12)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | _TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                     max_leaves=30)
+
+
+@given(value=_JSON, cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=6), ascii=st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_guard_counts_nesting_like_the_parser(value: object, cuts: list[int], ascii: bool) -> None:
+    """Brackets, quotes and backslashes inside text never count; the depth limit bites exactly at the depth;
+    escaped surrogate pairs and multi-byte characters cut by a chunk boundary read whole."""
+    data = json.dumps(value, ensure_ascii=ascii).encode()
+    depth = _depth(value)
+
+    def run(max_depth: int) -> None:
+        guard = JsonGuard("x.json", Limits(max_depth=max_depth))
+        start = 0
+        for cut in sorted(set(cuts)):
+            guard.feed(data[start:cut])
+            guard.flush()
+            start = max(start, min(cut, len(data)))
+        guard.feed(data[start:])
+        guard.close()
+
+    run(depth)
+    if depth:
+        with pytest.raises(LimitExceeded):
+            run(depth - 1)

@@ -69,6 +69,7 @@ class JsonGuard:
         self._backslashes = 0  # backslashes that ended the last scan
         self._digits = 0  # digits that ended the last scan (outside text)
         self._tail = b""  # the last bytes scanned, for escapes cut at a boundary
+        self._checked = 0  # surrogate escapes starting before this offset are checked
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._long_number = re.compile(rb"[0-9]{%d}" % (limits.max_number_digits + 1))
 
@@ -90,6 +91,7 @@ class JsonGuard:
         self._check_utf8(b"", final=True)
         self.flush()
         self._check_surrogates(self._tail, len(self._tail), self._offset - len(self._tail))
+        self._checked = self._offset
         if self._inside and self._offset - self._string_start > self.limits.max_string_bytes:
             self._too_long(self._string_start)
 
@@ -112,17 +114,19 @@ class JsonGuard:
         arr = np.frombuffer(data, dtype=np.uint8)
         quotes = self._unescaped_quotes(arr)
         self._check_strings(quotes, len(data))
-        toggles = np.zeros(len(arr), dtype=np.uint8)
-        toggles[quotes] = 1
-        if self._inside and len(toggles):
-            toggles[0] ^= 1
-        outside_mask = np.bitwise_xor.accumulate(toggles) == 0  # opening quotes count as inside text
+        # runs between quotes alternate outside / inside text (an opening quote counts as inside)
+        edges = np.concatenate([[0], quotes, [len(arr)]])
+        states = (np.arange(len(edges) - 1) + int(self._inside)) % 2 == 0
+        outside_mask = np.repeat(states, np.diff(edges))
         outside = arr[outside_mask]  # structure and numbers only: a small share of most files
         self._check_depth(outside, outside_mask, data)
         self._check_digits(outside, outside_mask, data)
-        joined = self._tail + data
-        self._check_surrogates(joined, len(joined) - _ESCAPE_LEN * 2, self._offset - len(self._tail))
-        self._tail = joined[-_ESCAPE_LEN * 2:]
+        joined = self._tail + data  # an escape pair cut by the boundary is judged with both halves
+        base = self._offset - len(self._tail)
+        upto = max(len(joined) - _ESCAPE_LEN * 2, 0)
+        self._check_surrogates(joined, upto, base)
+        self._checked = max(self._checked, base + upto)
+        self._tail = joined[-_ESCAPE_LEN * 4:]
         trailing = len(data) - len(data.rstrip(b"\\"))
         self._backslashes = trailing + (self._backslashes if trailing == len(data) else 0)
         if len(quotes) % 2:
@@ -197,7 +201,7 @@ class JsonGuard:
 
     def _check_surrogates(self, data: bytes, upto: int, base: int) -> None:
         """Lone surrogate escapes starting before `upto` (later ones are checked with the next scan)."""
-        for m in _SURROGATE_ESCAPE.finditer(data, 0, max(upto, 0) + _ESCAPE_LEN * 2):
+        for m in _SURROGATE_ESCAPE.finditer(data, max(self._checked - base, 0), upto + _ESCAPE_LEN * 2):
             if m.start() >= upto:
                 break
             high = m.group()[3:4].lower() in b"89ab"
