@@ -282,13 +282,28 @@ def cmd_pixels(args: argparse.Namespace) -> int:
     broken = [s for s in result.skipped if s.kind in _BROKEN_KINDS]
 
     if args.format == "json":
-        emit(result.as_dict(), "json")
+        write_pixels_json(result, sys.stdout)
     else:  # rendered from the typed frame: no list of a million dicts for a text listing
         emit(result, "text", format_pixels)
     return EXIT_FINDINGS if broken else EXIT_OK
 
 
 _BROKEN_KINDS = ("malformed", "no_pixel_code", "no_event", "bad_row")
+_JSON_ROWS = 50_000
+
+
+def write_pixels_json(result: Any, out: TextIO) -> None:
+    """`pixels --format json`: PixelImport.as_dict written in slices of rows, never the whole list at once."""
+    from dataclasses import asdict
+
+    events = result.events
+    out.write(f'{{"format": {json.dumps(result.format)}, "entries": {int(result.entries)}, "events": [')
+    for start in range(0, len(events), _JSON_ROWS):
+        if start:
+            out.write(", ")
+        out.write(events.iloc[start:start + _JSON_ROWS].to_json(orient="records", force_ascii=False)[1:-1])
+    skipped = json.dumps([asdict(s) for s in result.skipped], ensure_ascii=False)
+    out.write(f'], "skipped": {skipped}, "notes": {json.dumps(list(result.notes), ensure_ascii=False)}}}\n')
 
 
 def format_pixels(result: Any) -> str:
