@@ -166,18 +166,21 @@ def time_column(values: pd.Series) -> pd.Series:
         numeric = values.astype("float64")
         text = None
     else:
-        text = values.astype("string").str.strip()
-        numeric = pd.to_numeric(text, errors="coerce").astype("float64")
+        text = values.astype("string")  # to_numeric reads surrounding spaces itself: no stripped copy
+        # a column of ISO text skips the numeric pass (slow on text); stray numbers reach parse_time below
+        numbers = pd.to_numeric(text.head(1000), errors="coerce").notna().any()
+        numeric = (pd.to_numeric(text, errors="coerce").astype("float64") if numbers
+                   else pd.Series(np.nan, index=values.index, dtype="float64"))
     numeric = numeric.where(np.isfinite(numeric))
     scale = np.select([numeric > NS_TIMESTAMP_THRESHOLD, numeric > US_TIMESTAMP_THRESHOLD,
                        numeric > MS_TIMESTAMP_THRESHOLD], [1e9, 1e6, 1e3], 1.0)
     out = (numeric / scale).astype("float64")
     if text is None:
         return out
-    todo = out.isna() & text.notna() & (text != "")
+    todo = out.isna() & text.notna() & (text.str.len() > 0)
     if not todo.any():
         return out
-    pending = text[todo].str.replace(_ZONE_GAP.pattern, r"\1\2", regex=True)
+    pending = text[todo].str.strip().str.replace(_ZONE_GAP.pattern, r"\1\2", regex=True)
     parsed = pd.to_datetime(pending, utc=True, errors="coerce", format="ISO8601")
     seconds = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).astype("float64").round(6)
     out.loc[todo] = seconds  # timedelta division drifts by 1 ulp: rounded to the microsecond
@@ -193,6 +196,5 @@ def datetime_column(seconds: pd.Series) -> pd.Series:
     import pandas as pd
 
     ns = (seconds.astype("float64") * 1e9).round()
-    ok = ns.notna() & (ns.abs() < 9.2e18)
-    out = pd.to_datetime(ns.where(ok).astype("Int64"), unit="ns", utc=True)
-    return out.astype("datetime64[ns, UTC]")
+    ns = ns.where(ns.abs() < 9.2e18)  # past pandas' range: no date
+    return pd.to_datetime(ns, unit="ns", utc=True).astype("datetime64[ns, UTC]")
