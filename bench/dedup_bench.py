@@ -26,7 +26,7 @@ COMPARED = ("pixel_events", "server_events", "counted", "merged_pairs", "dedupli
             "server_only", "same_source_duplicates", "outside_window", "missing_event_id", "truth",
             "truth_pixel", "truth_counted")
 
-# The same counts in SQL. The server side's pixel code, event and order_id are trimmed as core.events'
+# The same counts in SQL. The server side's pixel code, event and order_id are trimmed as core.sources.server'
 # loader trims them; event_id is kept exactly as sent on both sides (TikTok compares ids exactly).
 REFERENCE_SQL = r"""
 SET enable_progress_bar = false;

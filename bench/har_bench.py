@@ -1,11 +1,11 @@
-"""Speed and peak memory of core.har.parse_har on a large synthetic DevTools HAR (default ~100 MB).
+"""Speed and peak memory of core.sources.har.parse_har on a large synthetic DevTools HAR (default ~100 MB).
 
     .venv/bin/python bench/har_bench.py [--mb 100] [--pixel-share 0.05] [--keep PATH]
 
 The HAR mimics a real capture: mostly non-TikTok requests with response bodies (HTML, JS, JSON) and a
 share of TikTok Pixel hits (POST /api/v2/pixel, /act fan-out, telemetry, loader). Parsing runs in a child
 process so its peak RSS (ru_maxrss) is measured apart from building the file; the figure printed is the
-growth over the interpreter with core.har already imported. Prints figures; asserts nothing.
+growth over the interpreter with core.sources.har already imported. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def write_har(path: Path, target_mb: float, pixel_share: float, seed: int = 7) -
 _CHILD = """
 import resource, sys, time, json
 sys.path.insert(0, {root!r})
-from core.har import parse_har
+from core.sources.har import parse_har
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 r = parse_har({path!r})

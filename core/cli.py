@@ -63,18 +63,24 @@ def read_text_arg(path: str) -> str:
     from core.errors import InvalidFile
 
     if path == "-":
-        return sys.stdin.read()
-    p = Path(path)
-    if not p.exists():
-        raise InvalidFile(f"{path}: no such file.", hint="Check the path, or pass - to read standard input.")
-    if p.is_dir():
-        raise InvalidFile(f"{path} is a folder, not a file.", hint="Pass a JSON file.")
+        stream = getattr(sys.stdin, "buffer", None)  # a test's StringIO has no bytes underneath
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        where = "standard input"
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise InvalidFile(f"{path}: no such file.", hint="Check the path, or pass - to read standard input.")
+        if p.is_dir():
+            raise InvalidFile(f"{path} is a folder, not a file.", hint="Pass a JSON file.")
+        try:
+            data, where = p.read_bytes(), path
+        except OSError as exc:
+            raise InvalidFile(f"{path}: cannot read ({exc.strerror}).") from None
     try:
-        return p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidFile(f"{path} is not UTF-8 text.", hint="Export it as UTF-8 JSON.") from None
-    except OSError as exc:
-        raise InvalidFile(f"{path}: cannot read ({exc.strerror}).") from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidFile(f"{where} is not UTF-8 text (byte {exc.start} is not valid UTF-8).",
+                          hint="Export it as UTF-8 JSON.") from None
 
 
 # --- identifiers and bodies: hash / build / validate ---------------------------------------------
@@ -142,12 +148,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Lint FILE|-; exit 1 when any finding is an error, 2 when FILE is missing or not JSON."""
     from core.errors import InvalidPayload
     from core.lint import count_findings, has_errors, lint, parse_body
+    from core.sources.jsondoc import check_json
 
     text = read_text_arg(args.file)
+    where = "standard input" if args.file == "-" else args.file
+    check_json(text, where)  # the reading limits, before lint's own parser
     try:
         body = parse_body(text)
     except InvalidPayload as exc:  # name the file: "-" reads as standard input
-        where = "standard input" if args.file == "-" else args.file
         raise InvalidPayload(f"{where}: {exc.message}", hint=exc.hint) from None
     findings = lint(body)
     doc = {"findings": [f.as_dict() for f in findings], "counts": count_findings(findings)}
@@ -296,42 +304,63 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 # --- Pixel and dedup analysis: pixels / dedup / demo ---------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
-    """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.pixel); `-` reads stdin.
+    """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.sources); `-` reads stdin.
 
     Exit 1 when a TikTok hit or row was broken (malformed body, no pixel code, unreadable row) — noise
     such as telemetry, loaders and EnrichAM is skipped without failing; exit 2 for an unreadable file.
     """
-    from core.pixel import load_pixel_events
+    from core.sources.pixel import load_pixel_events
 
     source: Any = sys.stdin.buffer.read() if args.file == "-" else args.file
     result = load_pixel_events(source, name="stdin" if args.file == "-" else None)
-    broken = [s for s in result.skipped if s.kind in ("malformed", "no_pixel_code", "no_event", "bad_row")]
+    broken = [s for s in result.skipped if s.kind in _BROKEN_KINDS]
 
-    def text(doc: dict[str, Any]) -> str:
-        from datetime import UTC, datetime
-
-        lines = []
-        for ev in doc["events"]:
-            ts = ev["timestamp"]
-            when = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" \
-                if isinstance(ts, int | float) else "(no time)"
-            value = f" {ev['value']:g} {ev['currency']}".rstrip() if isinstance(ev["value"], int | float) else ""
-            lines.append(f"{when}  {ev['pixel_code']}  {ev['event']}  "
-                         f"event_id={ev['event_id'] or '(none)'}  keys={ev['user_keys'] or '-'}{value}")
-        counts: dict[str, int] = {}
-        for s in doc["skipped"]:
-            counts[s["kind"]] = counts.get(s["kind"], 0) + 1
-        summary = f"{len(doc['events'])} Pixel event(s) from {doc['entries']} {doc['format'].upper()} item(s)"
-        if counts:
-            summary += "; skipped " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        lines.append(summary)
-        lines.extend(f"  entry {s['entry']}: {s['reason']}  {s['url']}".rstrip() for s in doc["skipped"]
-                     if s["kind"] in ("malformed", "no_pixel_code", "no_event", "bad_row"))
-        lines.extend(f"note: {n}" for n in doc["notes"])
-        return "\n".join(lines)
-
-    emit(result.as_dict(), args.format, text)
+    if args.format == "json":
+        write_pixels_json(result, sys.stdout)
+    else:  # rendered from the typed frame: no list of a million dicts for a text listing
+        emit(result, "text", format_pixels)
     return EXIT_FINDINGS if broken else EXIT_OK
+
+
+_BROKEN_KINDS = ("malformed", "no_pixel_code", "no_event", "bad_row")
+_JSON_ROWS = 50_000
+
+
+def write_pixels_json(result: Any, out: TextIO) -> None:
+    """`pixels --format json`: PixelImport.as_dict written in slices of rows, never the whole list at once."""
+    from dataclasses import asdict
+
+    events = result.events
+    out.write(f'{{"format": {json.dumps(result.format)}, "entries": {int(result.entries)}, "events": [')
+    for start in range(0, len(events), _JSON_ROWS):
+        if start:
+            out.write(", ")
+        out.write(events.iloc[start:start + _JSON_ROWS].to_json(orient="records", force_ascii=False)[1:-1])
+    skipped = json.dumps([asdict(s) for s in result.skipped], ensure_ascii=False)
+    out.write(f'], "skipped": {skipped}, "notes": {json.dumps(list(result.notes), ensure_ascii=False)}}}\n')
+
+
+def format_pixels(result: Any) -> str:
+    """The `pixels` text report of a PixelImport: one line per event, the counts, broken hits, notes."""
+    import math
+    from datetime import UTC, datetime
+
+    lines = []
+    columns = ["timestamp", "pixel_code", "event", "event_id", "user_keys", "value", "currency"]
+    for ts, code, event, event_id, keys, value, currency in result.events[columns].itertuples(index=False):
+        known = isinstance(ts, int | float) and math.isfinite(ts)
+        when = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if known \
+            else "(no time)"
+        amount = f" {value:g} {currency}".rstrip() if isinstance(value, int | float) and math.isfinite(value) else ""
+        lines.append(f"{when}  {code}  {event}  event_id={event_id or '(none)'}  keys={keys or '-'}{amount}")
+    counts = result.skipped_counts()
+    summary = f"{len(result.events)} Pixel event(s) from {result.entries} {result.format.upper()} item(s)"
+    if counts:
+        summary += "; skipped " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    lines.append(summary)
+    lines.extend(f"  entry {s.entry}: {s.reason}  {s.url}".rstrip() for s in result.skipped if s.kind in _BROKEN_KINDS)
+    lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(lines)
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
@@ -419,17 +448,13 @@ def cmd_quality(args: argparse.Namespace) -> int:
     Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input; with
     `--min-score S`, exit 1 when the mean EMQ proxy is below S (a gate for CI pipelines).
     """
-    from core.errors import InvalidFile
     from core.quality import LABEL, load_quality_input, score_frame, score_text
     from core.review import build_review, to_cli_json
 
     if args.file == "-" or not Path(args.file).is_file():
         scores = score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
     else:
-        frame = load_quality_input(args.file)
-        if frame.empty:
-            raise InvalidFile(f"{args.file} holds no events.", hint="Pass v1.3 bodies, events, or a CSV.")
-        scores = score_frame(frame)
+        scores = score_frame(load_quality_input(args.file))
     result = build_review(scores)
     below = args.min_score is not None and result.summary["mean_score"] < args.min_score
     if below:

@@ -50,6 +50,8 @@ CONSENT_STATES: Final = ("GRANTED", "DENIED")
 
 MAX_EVENTS_PER_REQUEST: Final = 1000
 MS_TIMESTAMP_THRESHOLD: Final = 10**11  # an event_time above this is milliseconds, not seconds
+US_TIMESTAMP_THRESHOLD: Final = 10**14  # ... above this microseconds (seconds there would be year 5138+)
+NS_TIMESTAMP_THRESHOLD: Final = 10**17  # ... above this nanoseconds (Spark / pandas exports)
 MAX_EVENT_AGE_DAYS: Final = 7  # policy warning, not a documented TikTok limit (contract §3, UNSURE)
 FUTURE_TOLERANCE_SECONDS: Final = 300  # clock skew tolerated before an event_time counts as future
 

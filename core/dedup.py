@@ -809,8 +809,7 @@ def dedup_files(pixel: str | Path, server: str | Path, orders: str | Path | None
     `all_orders`). Raises InvalidFile / InvalidInput for unreadable files or bad link settings.
     TikTok: the rules of `simulate` (contract §8).
     """
-    from core.events import load_server_events
-    from core.pixel import load_pixel_events
+    from core.sources import load_pixel_events, load_server_events
 
     release = pa.default_memory_pool().release_unused  # hand each stage's scratch back: a lower peak
     # The orders file is independent of the event files: it loads on a second thread while the events
@@ -833,7 +832,7 @@ def dedup_files(pixel: str | Path, server: str | Path, orders: str | Path | None
 
 def _has_agents(path: str | Path) -> bool:
     """Whether the orders file has a user-agent column (then the events' user agents are not read)."""
-    from core.orders import read_columns, suggest_mapping
+    from core.sources.orders import read_columns, suggest_mapping
 
     try:
         return "user_agent" in suggest_mapping(read_columns(path))
@@ -843,7 +842,8 @@ def _has_agents(path: str | Path) -> bool:
 
 def _truth_set(path: str | Path, utm_source: str, all_orders: bool) -> tuple[list[str], pd.DataFrame]:
     """The orders file's warnings and its truth set with segment columns (only the truth set is kept)."""
-    from core.orders import load_orders, segment_columns, truth_filter
+    from core.orders import segment_columns, truth_filter
+    from core.sources.orders import load_orders
 
     loaded = load_orders(path)
     truth = truth_filter(loaded, utm_source=utm_source, require_ttclid_or_utm=not all_orders)

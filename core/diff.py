@@ -3,7 +3,7 @@
 `field_diff` compares the dedup key (pixel code + event + event_id, contract §8), event_time against the
 5 min merge and 48 h dedup windows, value, currency, content_ids, order_id and every match key (hashed
 keys compare by identity). `near_partners` finds the event a mangled event_id was meant to pair with.
-Pixel rows are core.pixel's PIXEL_COLUMNS rows; server events are SERVER_COLUMNS rows or v1.3 bodies.
+Pixel rows are core.sources' PIXEL_COLUMNS rows; server events are SERVER_COLUMNS rows or v1.3 bodies.
 """
 
 from __future__ import annotations
@@ -19,14 +19,8 @@ import pandas as pd
 
 from core.contract import CURRENCIES, DEDUP_WINDOW_SECONDS, LEGACY_EVENTS, MERGE_WINDOW_SECONDS
 from core.identity import hash_identifier, is_empty_hash, is_sha256
-from core.pixel import (  # read as on import
-    HASHABLE_KEYS,
-    as_text,
-    content_ids_of,
-    dict_or_empty,
-    parse_number,
-    parse_timestamp,
-)
+from core.sources.pixel_body import HASHABLE_KEYS, content_ids_of, dict_or_empty
+from core.sources.values import as_text, parse_number, parse_time
 
 DiffStatus = Literal["same", "different", "pixel only", "server only", "neither"]
 MATCH_KEYS = ("email", "phone", "external_id", "ttclid", "ttp", "ip", "user_agent")
@@ -85,7 +79,7 @@ def _server_view(server: Mapping[str, Any]) -> dict[str, Any]:
         "pixel_code": as_text(top.get("event_source_id") or event.get("pixel_code") or event.get("event_source_id")),
         "event": as_text(event.get("event")),
         "event_id": as_text(event.get("event_id")),
-        "time": parse_timestamp(event.get("event_time")),
+        "time": parse_time(event.get("event_time")),
         "value": parse_number(value), "value_raw": value,
         "currency": as_text(props.get("currency", event.get("currency"))),
         "order_id": as_text(props.get("order_id", event.get("order_id"))),
@@ -112,7 +106,7 @@ def _pixel_view(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "pixel_code": as_text(row.get("pixel_code")), "event": as_text(row.get("event")),
         "event_id": as_text(row.get("event_id")),
-        "time": parse_timestamp(ts) if ts is not None else math.nan,
+        "time": parse_time(ts) if ts is not None else math.nan,
         "value": parse_number(row.get("value")), "value_raw": props.get("value", row.get("value")),
         "currency": as_text(row.get("currency")), "order_id": as_text(row.get("order_id")),
         "content_ids": ids, "keys": keys,

@@ -5,9 +5,11 @@
     ├── InvalidInput             bad input from a user or a file (CLI exit code 2)
     │   ├── InvalidIdentifier    an email / phone / external_id that cannot be normalized
     │   ├── InvalidPayload       a body that cannot be read as an Events API payload at all
-    │   │   └── UnusableHit      a Pixel hit that yields no event (core.pixel; `kind` says why)
+    │   │   └── UnusableHit      a Pixel body that yields no event; `kind` says why (core.sources.pixel_body)
     │   └── InvalidFile          a file that is missing, unreadable or not in a supported format
-    │       └── MissingOrderColumns  an orders file without a required column (core.orders; `columns`)
+    │       ├── LimitExceeded    a file past a reading limit (nesting, number or text size, inflation,
+    │       │                    columns); `limit` names which (core.sources.limits)
+    │       └── MissingOrderColumns  an orders file without a column for a required field; `columns` the file's
     ├── ConfigError              a setting is missing or wrong (no token, no test event code, bad URL)
     └── StoreError               the SQLite store cannot be opened or migrated
 
@@ -66,6 +68,22 @@ class InvalidPayload(InvalidInput):
 
 class InvalidFile(InvalidInput):
     """A file that is missing, unreadable, or in a format the console does not read."""
+
+
+class LimitExceeded(InvalidFile):
+    """A file past one of the reading limits; `limit` is its name (e.g. "max_depth"), the message says the fix."""
+
+    def __init__(self, message: str, *, limit: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
+
+
+class MissingOrderColumns(InvalidFile):
+    """The orders file lacks (or a mapping names no) column for a required field; `columns` are the file's."""
+
+    def __init__(self, message: str, *, hint: str, columns: list[str]) -> None:
+        super().__init__(message, hint=hint)
+        self.columns = columns
 
 
 class ConfigError(ConsoleError):

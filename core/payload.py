@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,12 +32,12 @@ from core.contract import (
     EVENT_SOURCES,
     LEGACY_EVENTS,
     MAX_EVENTS_PER_REQUEST,
-    MS_TIMESTAMP_THRESHOLD,
     PAGEVIEW_EVENT,
     STANDARD_EVENTS,
 )
 from core.errors import InvalidInput
 from core.identity import HashedIdentifier, hash_identifiers
+from core.sources.values import as_text, epoch_seconds, epoch_unit, parse_iso_datetime, parse_number, parse_time
 
 Consent = Literal["GRANTED", "DENIED"]
 
@@ -307,49 +307,46 @@ def parse_event_time(value: int | float | datetime | str | None, *, now: float |
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return int(time.time() if now is None else now), None
-    note = None
     if isinstance(value, str):
         text = value.strip()
-        try:
-            value = float(text)
-        except ValueError:
-            try:
-                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
+        if math.isnan(parse_number(text)):
+            moment = parse_iso_datetime(text)
+            if moment is None:
                 raise InvalidInput(f"event_time {text!r} is neither Unix seconds nor an ISO 8601 time.",
-                                   hint="Use e.g. 1735689600 or 2025-01-01T00:00:00Z.") from None
+                                   hint="Use e.g. 1735689600 or 2025-01-01T00:00:00Z.")
+            value = moment
+        else:
+            value = parse_number(text)
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-            note = "event_time had no time zone; read as UTC."
-        return int(value.timestamp()), note
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        note = "event_time had no time zone; read as UTC." if value.tzinfo is None else None
+        return int(parse_time(value)), note
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(parse_number(value)):
         raise InvalidInput(f"event_time {value!r} is not a time.", hint="Use Unix seconds, e.g. 1735689600.")
     if value < 0:
         raise InvalidInput(f"event_time {value!r} is before 1970.", hint="Use Unix seconds, e.g. 1735689600.")
-    if value > MS_TIMESTAMP_THRESHOLD:
-        return int(value // 1000), "event_time was in milliseconds; divided by 1000 (TikTok wants seconds)."
-    return int(value), note
+    unit = epoch_unit(float(value))
+    if unit != "s":
+        names = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+        return int(epoch_seconds(float(value))), (f"event_time was in {names[unit]}; converted to seconds "
+                                                  "(TikTok wants seconds).")
+    return int(value), None
+
+
+_NON_FINITE = re.compile(r"[+-]?(nan|inf(inity)?|\d*\.?\d+(e[+-]?\d+)?)", re.IGNORECASE)  # float() reads: too big
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool):
-        raise InvalidInput(f"{what} {value!r} is not a number.", hint="Use e.g. 129.99.")
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            raise InvalidInput(f"{what} {text!r} is not a number.",
-                               hint="Use digits and a dot only, e.g. 1299.50: no currency symbols or "
-                                    "thousands separators.") from None
-    elif isinstance(value, int | float):
-        number = float(value)
-    else:
-        raise InvalidInput(f"{what} {value!r} is not a number.", hint="Use e.g. 129.99.")
-    if not math.isfinite(number):
+    """The number reader's value (core.sources.values.parse_number), or InvalidInput saying what to type."""
+    number = parse_number(value)
+    if not math.isnan(number):
+        return number
+    if isinstance(value, str) and not _NON_FINITE.fullmatch(value.strip()):
+        raise InvalidInput(f"{what} {value.strip()!r} is not a number.",
+                           hint="Use digits and a dot only, e.g. 1299.50: no currency symbols or "
+                                "thousands separators.")
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
         raise InvalidInput(f"{what} {value!r} is not a finite number.", hint="Use e.g. 129.99.")
-    return number
+    raise InvalidInput(f"{what} {value!r} is not a number.", hint="Use e.g. 129.99.")
 
 
 def _quantity(value: object) -> int:
@@ -380,10 +377,7 @@ def _consent(value: str, name: str) -> Consent:
 
 
 def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+    return as_text(value) or None
 
 
 def build_event(spec: EventSpec, *, region: str | None = None, now: float | None = None,

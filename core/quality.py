@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 from core.contract import EMPTY_SHA256
 from core.errors import InvalidFile, InvalidInput
 from core.identity import sha256_hex
+from core.sources.values import text_column
 
 LABEL: Final = "EMQ proxy"
 NO_EVENT: Final = "(no event name)"
@@ -382,19 +383,6 @@ _CLASSIFIERS = {
 }
 
 
-def as_text(values: Any, n: int) -> pd.Series:
-    """A column as pyarrow strings with "" for absent (None/NaN) values; an absent column is all "".
-
-    `values` is anything pd.Series accepts, or None for an absent column of `n` rows.
-    """
-    if values is None:
-        return pd.Series([""] * n, dtype="string[pyarrow]")
-    s = pd.Series(values).reset_index(drop=True)
-    if s.dtype != "string[pyarrow]":
-        s = s.astype("string[pyarrow]")
-    return s.fillna("")
-
-
 def classify_key(key: str, values: Any) -> npt.NDArray[np.int8]:
     """Reason codes (indexes into REASON_CODES; 0 = valid) for every value of `key`, vectorized.
 
@@ -403,7 +391,7 @@ def classify_key(key: str, values: Any) -> npt.NDArray[np.int8]:
     """
     if key not in ALL_KEYS:
         raise InvalidInput(f"Unknown match key {key!r}.", hint=f"Use one of: {', '.join(ALL_KEYS)}.")
-    s = as_text(values, 0)
+    s = text_column(values, 0)
     if len(s) == 0:
         return np.zeros(0, dtype=np.int8)
     codes, uniques = pd.factorize(s, sort=False)
@@ -443,7 +431,7 @@ class QualityResult:
 def _event_names(df: pd.DataFrame, n: int) -> pd.Series:
     if "event" not in df.columns:
         return pd.Series([NO_EVENT] * n, dtype="string[pyarrow]")
-    names = as_text(df["event"], n).str.strip()
+    names = text_column(df["event"], n).str.strip()
     return names.where(names != "", NO_EVENT)
 
 
@@ -502,8 +490,8 @@ def next_best_key(row: Mapping[str, Any]) -> str | None:
 
 # --- inputs -----------------------------------------------------------------------------------------
 def score_bodies(docs: Iterable[object]) -> QualityResult:
-    """Score Events API bodies (v1.3 bodies, bare events, or lists of either) via core.events."""
-    from core.events import server_frame
+    """Score Events API bodies (v1.3 bodies, bare events, or lists of either) via core.sources.server."""
+    from core.sources.server import server_frame
 
     return score_frame(server_frame(docs))
 
@@ -512,12 +500,12 @@ def text_frame(text: str, name: str = "The pasted text") -> pd.DataFrame:
     """Server rows from pasted JSON or JSONL bodies/events; InvalidFile names the bad line, InvalidPayload
     says when the text holds no events."""
     from core.errors import InvalidPayload
-    from core.events import parse_documents, server_frame
+    from core.sources.jsondoc import parse_json_documents
+    from core.sources.server import SHAPES_HINT, server_frame
 
-    frame = server_frame(parse_documents(text, name))
+    frame = server_frame(parse_json_documents(text, name, error=InvalidFile))
     if frame.empty:
-        raise InvalidPayload(f"{name} holds no events.",
-                             hint='Paste a v1.3 body ({"event_source": "web", "data": [...]}) or events.')
+        raise InvalidPayload(f"{name} holds no events.", hint=SHAPES_HINT)
     return frame
 
 
@@ -530,51 +518,24 @@ def sent_events_frame(db_path: str | Path) -> pd.DataFrame:
     """Server rows for every event this console queued or sent (core.store), possibly empty.
 
     The store keeps hashed identifiers only, which is exactly what TikTok received."""
-    from core.events import server_frame
+    from core.sources.server import server_frame
     from core.store import Store
 
     with Store(db_path) as store:
         return server_frame(store.server_events())
 
 
-PIXEL_SUFFIXES: Final = (".har",)
+def load_quality_input(source: Any, name: str | None = None) -> pd.DataFrame:
+    """Rows to score from a path, bytes or an upload, sniffed once (core.sources): JSON / JSONL bodies or a
+    server-event CSV, or a DevTools HAR of Pixel hits (its rows carry signal_diagnostic_labels).
 
+    Raises InvalidFile for an empty, unreadable or unsupported input, or one that holds no events."""
+    from core.sources.pixel import load_pixel_events
+    from core.sources.server import load_server_events
+    from core.sources.source import open_source
 
-def load_quality_input(path: str | Path) -> pd.DataFrame:
-    """Rows to score from a file: JSON/JSONL bodies or a server-event CSV (core.events), or a DevTools
-    HAR of Pixel hits (core.pixel; its rows carry signal_diagnostic_labels). Raises InvalidFile."""
-    p = Path(path)
-    if p.suffix.lower() in PIXEL_SUFFIXES:
-        from core.pixel import load_pixel_events
-
-        pixel_rows: pd.DataFrame = load_pixel_events(p).events
+    src = open_source(source, name)
+    if src.format == "har":
+        pixel_rows: pd.DataFrame = load_pixel_events(src).events
         return pixel_rows
-    from core.events import load_server_events
-
-    return load_server_events(p)
-
-
-def load_quality_upload(data: bytes, name: str) -> pd.DataFrame:
-    """Rows to score from uploaded bytes named `name` (.json/.jsonl/.ndjson/.csv server events, .har
-    Pixel hits). Same readers as `load_quality_input`; InvalidFile names an unsupported or empty file."""
-    import tempfile
-
-    suffix = Path(name).suffix.lower()
-    if suffix in PIXEL_SUFFIXES:
-        from core.pixel import load_pixel_events
-
-        pixel_rows: pd.DataFrame = load_pixel_events(data, name).events
-        return pixel_rows
-    if suffix not in (".json", ".jsonl", ".ndjson", ".csv"):
-        raise InvalidFile(f"{name}: the console reads .json, .jsonl, .ndjson, .csv and .har files here.",
-                          hint="Export the events as JSON/JSONL bodies or a CSV with event columns.")
-    if not data.strip():
-        raise InvalidFile(f"{name} is empty.", hint="Upload a file that holds events.")
-    from core.events import load_server_events
-
-    # core.events reads CSV from a path (pyarrow's fast reader); hand it a private temporary copy
-    with tempfile.TemporaryDirectory(prefix="tec-quality-") as folder:
-        tmp = Path(folder) / Path(name).name  # keeps the user's file name in error messages
-        tmp.write_bytes(data)
-        frame = load_server_events(tmp)
-    return frame
+    return load_server_events(src)

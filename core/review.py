@@ -30,11 +30,11 @@ from core.quality import (
     WEIGHT,
     WEIGHTS,
     QualityResult,
-    as_text,
     fix_text,
     reason_text,
     score_frame,
 )
+from core.sources.values import text_column
 
 ALL_EVENTS: Final = "All events"
 
@@ -349,7 +349,7 @@ def pixel_labels_frame(pixel_df: pd.DataFrame) -> pd.DataFrame:
     cols = ["signal", "key", "label", "events", "share", "abnormal_types"]
     if "signal_diagnostic_labels" not in pixel_df.columns or pixel_df.empty:
         return pd.DataFrame(columns=cols)
-    texts = as_text(pixel_df["signal_diagnostic_labels"], len(pixel_df)).str.strip()
+    texts = text_column(pixel_df["signal_diagnostic_labels"], len(pixel_df)).str.strip()
     texts = texts[texts != ""]
     if texts.empty:
         return pd.DataFrame(columns=cols)
@@ -389,7 +389,7 @@ def compare_verdicts(pixel_df: pd.DataFrame) -> pd.DataFrame:
     cols = ["key", "ours_valid", "tiktok_valid", "tiktok_invalid", "tiktok_missing"]
     if "signal_diagnostic_labels" not in pixel_df.columns:
         return pd.DataFrame(columns=cols)
-    texts = as_text(pixel_df["signal_diagnostic_labels"], len(pixel_df)).str.strip()
+    texts = text_column(pixel_df["signal_diagnostic_labels"], len(pixel_df)).str.strip()
     mask = (texts != "").to_numpy()
     if not mask.any():
         return pd.DataFrame(columns=cols)

@@ -9,6 +9,7 @@ import streamlit as st
 import ui
 from core.errors import ConsoleError
 from core.lint import SAMPLE_BODIES, findings_json, lint_upload, sample_body_text
+from core.sources.jsondoc import parse_json_documents
 from ui.errors import show_error
 from ui.exchange import read_upload
 from ui.findings import render_body_with_markers, render_findings
@@ -45,6 +46,7 @@ if upload is not None and upload.file_id != st.session_state["lint_upload_seen"]
     st.session_state["lint_upload_seen"] = upload.file_id  # load each new upload once; edits then stick
     try:
         st.session_state["lint_text"] = read_upload(upload.getvalue, upload.name)
+        parse_json_documents(upload.getvalue(), upload.name)  # within the limits; names the file when not JSON
     except ConsoleError as exc:
         show_error(exc)
 

@@ -9,8 +9,8 @@ import ui
 from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
-from core.events import load_server_upload, server_side
-from core.pixel import load_pixel_events
+from core.sources.pixel import load_pixel_events
+from core.sources.server import load_server_side, server_side
 from core.store import Store
 from ui.diff import render_key, render_pair_counts, render_pairs, render_pixel_import
 from ui.errors import show_error
@@ -64,7 +64,7 @@ try:  # each side reloads only when its source changed; `compare_*_origin` says 
             ss["server_events"], ss["compare_server_bodies"] = server_side(store.server_events())
         ss["compare_server_origin"] = STORE
     elif server_file is not None and ss.get("compare_server_origin") != server_file.file_id:
-        ss["server_events"], ss["compare_server_bodies"] = load_server_upload(server_file.getvalue(), server_file.name)
+        ss["server_events"], ss["compare_server_bodies"] = load_server_side(server_file, server_file.name)
         ss["compare_server_origin"] = server_file.file_id
 except ConsoleError as exc:
     show_error(exc)

@@ -48,13 +48,13 @@ def _load() -> tuple[str, pd.DataFrame | None, pd.DataFrame | None]:
         sent = q.sent_events_frame(settings.db_path)
         return f"sent:{len(sent)}", sent, None
     if source == PASTE:
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return f"paste:{digest}", q.text_frame(text) if text.strip() else None, None
     if source == UPLOAD:
         if upload is None:
             return "upload:", None, None
-        rows = q.load_quality_upload(upload.getvalue(), upload.name)
-        return f"upload:{upload.file_id}", rows, rows if upload.name.lower().endswith(".har") else None
+        rows = q.load_quality_input(upload, upload.name)
+        return f"upload:{upload.file_id}", rows, rows if "signal_diagnostic_labels" in rows.columns else None
     if source == DEMO:
         return "demo", *_demo()
     server, pixel = ss.get("server_events"), ss.get("pixel_events")

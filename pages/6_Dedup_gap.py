@@ -8,11 +8,11 @@ import streamlit as st
 import ui
 from core.dedup import simulate
 from core.demo import generate_store
-from core.errors import ConsoleError
-from core.events import load_server_upload
+from core.errors import ConsoleError, MissingOrderColumns
 from core.gap import DEFAULT_TEMPLATE, LINK_MODES
-from core.orders import MissingOrderColumns, segment_columns, truth_filter
-from core.pixel import load_pixel_events
+from core.orders import segment_columns, truth_filter
+from core.sources.pixel import load_pixel_events
+from core.sources.server import load_server_events
 from ui.gap import (
     load_orders_file,
     mapping_form_info,
@@ -59,7 +59,7 @@ try:
         if (ss["gap_data"] or {}).get("token") != token:
             ss.pop("gap_orders_form", None)
             with st.spinner("Reading the files…"):
-                server, _bodies = load_server_upload(server_up.getvalue(), server_up.name)
+                server = load_server_events(server_up, server_up.name)
                 loaded = load_orders_file(orders_up, settings.db_path, ss["gap_orders_mapping"]) \
                     if orders_up is not None else None
                 ss["gap_data"] = {"pixel": load_pixel_events(pixel_up, pixel_up.name).events, "server": server,

@@ -109,8 +109,6 @@ def test_cycle_finder_sees_a_cycle() -> None:
     assert import_cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.xfail(strict=False, reason="core.har <-> core.pixel still import each other (the sources rework "
-                                        "removes it)")
 def test_no_import_cycle_inside_core() -> None:
     """No two core modules import each other, directly or around a loop (lazy imports count too)."""
     assert import_cycles(import_graph()) == []

@@ -8,8 +8,8 @@ import pytest
 
 from core.demo import DEMO_PIXEL_CODE, LOSS_MODES, generate_store, rate, shopify_export, write_store
 from core.errors import InvalidInput
-from core.events import SERVER_COLUMNS, load_server_events
-from core.orders import load_orders
+from core.sources.orders import load_orders
+from core.sources.server import SERVER_COLUMNS, load_server_events
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidFile, InvalidInput
-from core.orders import (
-    COOKIE_AGE_DAYS,
-    SEGMENT_DIMENSIONS,
-    load_orders,
-    read_columns,
-    segment_columns,
-    sniff_format,
-    suggest_mapping,
-    truth_filter,
-)
+from core.orders import COOKIE_AGE_DAYS, SEGMENT_DIMENSIONS, segment_columns, truth_filter
+from core.sources.orders import load_orders, read_columns, sniff_format, suggest_mapping
 
 IOS17 = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
          "Version/17.5 Mobile/15E148 Safari/604.1")
@@ -167,24 +159,25 @@ def test_segment_columns() -> None:
 ])
 def test_order_ids_are_normalized(raw: list[str | None], expected: list[str]) -> None:
     """Order ids: trimmed, leading '#' dropped, '1001.0' as '1001'; steps no id needs change nothing."""
-    from core.orders import _norm_ids
+    from core.sources.orders import _norm_ids
 
     assert _norm_ids(pd.Series(raw, dtype="string")).tolist() == expected
 
 
 def test_upload_helpers_read_bytes_and_name_missing_columns() -> None:
     """Uploaded bytes load like a file; missing columns raise MissingOrderColumns carrying the file's columns."""
-    from core.orders import MissingOrderColumns, load_orders_upload, read_upload_columns
+    from core.errors import MissingOrderColumns
 
     data = "\ufeffref,when,amount,cur\n1001,2026-05-01T10:00:00Z,12.5,EUR\n".encode()
-    assert read_upload_columns(data) == ["ref", "when", "amount", "cur"]
-    assert read_upload_columns(b"") == []
+    assert read_columns(data) == ["ref", "when", "amount", "cur"]
+    with pytest.raises(InvalidFile, match="empty"):  # an empty upload: a message, not an empty header
+        read_columns(b"")
     with pytest.raises(MissingOrderColumns) as missing:
-        load_orders_upload(data)
+        load_orders(data)
     assert missing.value.columns == ["ref", "when", "amount", "cur"]
     with pytest.raises(MissingOrderColumns, match="no column 'nope'"):
-        load_orders_upload(data, {"order_id": "nope"})
-    orders = load_orders_upload(data, {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur"})
+        load_orders(data, {"order_id": "nope"})
+    orders = load_orders(data, {"order_id": "ref", "created_at": "when", "total": "amount", "currency": "cur"})
     assert list(orders.frame["order_id"]) == ["1001"]
 
 
@@ -217,7 +210,7 @@ def test_pick_order_rows(ids: list[str], created: list[str], line_items: bool,
     import numpy as np
     import pyarrow as pa
 
-    from core.orders import pick_order_rows
+    from core.sources.orders import pick_order_rows
 
     assert _one_row_per_order(ids, created, line_items) == expected
     chunked = pa.chunked_array([pa.array(ids[:2], pa.string()), pa.array(ids[2:], pa.string())])
@@ -233,7 +226,7 @@ def test_pick_order_rows_matches_a_plain_loop(rows: list[tuple[str, str]], line_
     import numpy as np
     import pyarrow as pa
 
-    from core.orders import pick_order_rows
+    from core.sources.orders import pick_order_rows
 
     ids, created = [r[0] for r in rows], [r[1] for r in rows]
     keep = pick_order_rows(pa.array(ids, pa.string()), pa.array(created, pa.string()), line_items=line_items)
@@ -269,3 +262,35 @@ def test_user_agents_read_coded_come_back_as_text(tmp_path: Path) -> None:
                     "#2,2026-05-01T11:00:00Z,20,USD,\n", encoding="utf-8")
     assert load_orders(path).frame["user_agent"].tolist() == [CHROME, ""]
     assert load_orders(path, {"user_agent": "Name"}).frame["user_agent"].tolist() == ["#1", "#2"]
+
+
+@pytest.mark.parametrize("created", [
+    "2026-05-01 00:23:55 +0000", "2026-05-01T00:23:55Z", "2026-05-01T02:23:55+02:00", "1777595035",
+    "1777595035000", "1777595035000000",
+])
+def test_uploaded_orders_fall_on_their_own_day(created: str) -> None:
+    """Uploaded orders keep nanosecond UTC datetimes, so the daily series puts them on their own day."""
+    import io
+
+    from core.dedup import simulate
+
+    data = f"order_id,created_at,total,currency,utm_source\n1001,{created},10,USD,tiktok\n".encode()
+    upload = io.BytesIO(data)
+    upload.name = "export.csv"  # type: ignore[attr-defined]
+    orders = load_orders(upload)
+    assert str(orders.frame["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert segment_columns(orders.frame)["day"].tolist() == ["2026-05-01"]
+    pixel = pd.DataFrame({"pixel_code": ["C1"], "event": ["Purchase"], "event_id": ["ord_1001_purchase"],
+                          "timestamp": [1777595035.0], "order_id": ["1001"]})
+    server = pixel.rename(columns={"timestamp": "event_time"})
+    report = simulate(pixel, server, orders=segment_columns(truth_filter(orders)))
+    assert report.daily is not None
+    assert report.daily.set_index("day")["truth"].to_dict() == {"2026-05-01": 1}
+
+
+def test_json_given_as_orders_is_refused_at_once(tmp_path: Path) -> None:
+    """A JSON file given as orders is a clear error naming the format, before anything is parsed."""
+    path = tmp_path / "orders.json"
+    path.write_text('{"data": [' + "[" * 50_000 + "]" * 50_000 + "]}")
+    with pytest.raises(InvalidFile, match=r"orders\.json is JSON, not a CSV export of orders"):
+        load_orders(path)

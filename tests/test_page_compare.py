@@ -10,9 +10,9 @@ import pandas as pd
 
 from core.dedup import simulate
 from core.demo import generate_store
-from core.events import load_server_events
 from core.exchange import Exchange
-from core.har import parse_har
+from core.sources.har import parse_har
+from core.sources.server import load_server_events
 from core.store import Store
 
 PAGE = "pages/4_Compare.py"

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.dedup import key_rows
 from core.diff import FieldDiff, field_diff
-from core.pixel import PixelImport
+from core.sources.pixel_body import PixelImport
 
 STATUS_BADGES = {
     "same": "✅ same", "different": "❌ different", "pixel only": "🟦 pixel only",
@@ -183,7 +183,7 @@ def render_key(row: Any, pixel: pd.DataFrame, server: pd.DataFrame, bodies: Sequ
                prefix: str) -> dict[str, Any] | None:
     """One key of a dedup report: its verdict, a near-miss warning, the field diff and both documents.
 
-    `row` is a `DedupReport.keys` row; `bodies` the server events as sent (core.events.server_side), or
+    `row` is a `DedupReport.keys` row; `bodies` the server events as sent (core.sources.server.server_side), or
     None to show server rows. Returns the server row that was diffed, or None when only one side has
     the key (its document is shown instead). Widget keys: `{prefix}_field_diff`, `{prefix}_json_diff`.
     """

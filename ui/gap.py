@@ -11,21 +11,9 @@ import streamlit as st
 
 from core import charts
 from core.dedup import DedupReport
-from core.errors import ConsoleError, InvalidFile
-from core.orders import (
-    LABELS,
-    MAPPABLE,
-    REQUIRED,
-    SEGMENT_DIMENSIONS,
-    MissingOrderColumns,
-    Orders,
-    guess_mapping,
-    load_orders_upload,
-    read_sample,
-    read_upload_columns,
-    sample_values,
-    suggest_mapping,
-)
+from core.errors import MissingOrderColumns
+from core.orders import LABELS, MAPPABLE, SEGMENT_DIMENSIONS, guess_mapping, read_sample, sample_values
+from core.sources.orders import REQUIRED, Orders, load_orders, read_columns, suggest_mapping
 from core.store import Store
 
 COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), ("Counted by TikTok", "counted"),
@@ -113,23 +101,20 @@ def load_orders_file(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> 
     When columns are missing, the guesses for the mapping form are kept in `gap_orders_form` and
     MissingOrderColumns is raised; messages name the uploaded file.
     """
-    raw = upload.getvalue()
-    columns = read_upload_columns(raw)
+    columns = read_columns(upload, upload.name)
     with Store(db_path) as store:
         use = dict(mapping) or store.mapping_for("orders", columns) or {}
         try:
-            loaded = load_orders_upload(raw, use or None)
+            loaded = load_orders(upload, use or None, name=upload.name)
         except MissingOrderColumns:
             st.session_state["gap_orders_form"] = mapping_form_info(upload, use)
             raise
-        except ConsoleError as exc:
-            raise InvalidFile(named(exc.message, upload.name), hint=exc.hint) from None
         if mapping:
             store.save_mapping("orders", columns, dict(mapping))
         elif use:
             st.caption("Orders columns mapped as you confirmed before for this file layout.")
     for warning in loaded.warnings:
-        st.warning(named(warning, upload.name))
+        st.warning(warning)
     return loaded
 
 
@@ -138,15 +123,10 @@ def mapping_form_info(upload: Any, mapping: Mapping[str, str]) -> dict[str, Any]
     sample values per column, and the required fields no column name gave."""
     raw = upload.getvalue()
     sample = read_sample(raw)
-    columns = [str(c) for c in sample.columns] or read_upload_columns(raw)
+    columns = [str(c) for c in sample.columns] or read_columns(upload, upload.name)
     return {"name": upload.name, "columns": columns, "guess": {**guess_mapping(sample), **mapping},
             "samples": {c: sample_values(sample, c) for c in columns},
             "missing": [c for c in REQUIRED if c not in {**suggest_mapping(columns), **mapping}]}
-
-
-def named(message: str, name: str) -> str:
-    """A loader's message about the upload's temporary copy, naming the file the person uploaded."""
-    return message.replace("orders.csv", name)
 
 
 def orders_mapping_form(form: Mapping[str, Any]) -> dict[str, str] | None:

@@ -65,10 +65,10 @@ def json_excerpt(value: object, limit: int = 60) -> str:
 
 
 def is_number(value: object) -> bool:
-    """True for a finite JSON number (booleans are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return not isinstance(value, float) or math.isfinite(value)
+    """True for a finite JSON number (booleans are not numbers): the number reader's rule."""
+    from core.sources.values import is_json_number
+
+    return is_json_number(value)
 
 
 def is_present(value: object) -> bool:
@@ -79,14 +79,14 @@ def is_present(value: object) -> bool:
 
 
 def parse_iso_seconds(text: str) -> int | None:
-    """ISO 8601 date-time text -> Unix seconds (UTC when no offset is given); None when unreadable."""
-    try:
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)  # TikTok's 1.0 timestamp is UTC when no offset is given
-    try:
-        return int(dt.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None
+    """ISO 8601 date-time text -> Unix seconds (UTC when no offset is given); None when unreadable.
+
+    The event-time reader's ISO rule (core.sources.values); TikTok's 1.0 timestamp is UTC without an offset.
+    """
+    from core.sources.values import parse_iso_datetime, parse_time
+
+    moment: datetime | None = parse_iso_datetime(text)
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = math.nan if moment is None else parse_time(moment)
+    return None if math.isnan(seconds) else int(seconds)

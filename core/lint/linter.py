@@ -481,8 +481,12 @@ def lint_upload(text: str, *, now: float | None = None) -> tuple[list[object], l
     The text is one JSON document (a body, an event, a list of events) or JSONL: one body or one event
     per line, events numbered across the whole input (`data[1500]`) with each finding's input `line`.
     `records` holds the one document, or one value per JSONL line. Raises InvalidPayload naming the
-    line (and column) of the first syntax error.
+    line (and column) of the first syntax error, and LimitExceeded / InvalidFile for text past the reading
+    limits (nesting, number size) or with a lone surrogate escape, which no request can carry.
     """
+    from core.sources.jsondoc import check_json
+
+    check_json(text, "the body")
     records, lines = parse_upload(text)
     if lines is None:
         return records, lint_bodies(records, now=now, split=False)

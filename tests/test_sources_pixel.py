@@ -1,4 +1,4 @@
-"""core.pixel: Pixel bodies and JSON / JSONL / CSV exports -> Pixel rows, and the Pixel-vs-server field diff."""
+"""core.sources.pixel: Pixel bodies and JSON / JSONL / CSV exports -> Pixel rows, and the Pixel-vs-server field diff."""
 
 from __future__ import annotations
 
@@ -16,17 +16,15 @@ import pytest
 from core import cli
 from core.diff import field_diff
 from core.errors import InvalidFile, InvalidInput, InvalidPayload
-from core.har import parse_har
-from core.pixel import (
-    PIXEL_COLUMNS,
-    UnusableHit,
+from core.sources.har import parse_har
+from core.sources.pixel import (
     load_pixel_events,
     parse_pixel_csv,
     parse_pixel_json,
-    parse_timestamp,
-    pixel_event_from_body,
     pixel_projection,
 )
+from core.sources.pixel_body import PIXEL_COLUMNS, UnusableHit, pixel_event_from_body
+from core.sources.values import parse_time as parse_timestamp
 
 FIX = Path(__file__).parent / "fixtures"
 HAR = FIX / "devtools_shop.har"
@@ -370,7 +368,8 @@ def test_blank_csv_path_is_refused(tmp_path: Path, content: bytes) -> None:
 
 def test_pixel_event_id_is_kept_exactly() -> None:
     """TikTok compares event_id exactly: whitespace around a Pixel event_id survives body and row parsing."""
-    from core.pixel import normalize_pixel_frame, pixel_event_from_body
+    from core.sources.pixel import normalize_pixel_frame
+    from core.sources.pixel_body import pixel_event_from_body
 
     body = {"event": "Purchase", "event_id": " ord_1_purchase", "timestamp": "2026-06-29T17:47:07.730Z",
             "context": {"pixel": {"code": "C1"}}}
@@ -379,3 +378,27 @@ def test_pixel_event_id_is_kept_exactly() -> None:
     rows = pd.DataFrame([{"pixel_code": "C1", "event": "Purchase", "event_id": "ord_2 ", "timestamp": 1735689600}])
     frame, _skipped = normalize_pixel_frame(rows)
     assert frame["event_id"].iloc[0] == "ord_2 "
+
+
+@pytest.mark.parametrize(("props", "expected"), [
+    ({"content_type": "product_group", "contents": [{"content_type": "product"}]}, "product_group"),
+    ({"contents": [{"content_id": "1"}, {"content_id": "2", "content_type": "product"}]}, "product"),
+    ({"contents": [{"content_id": "1"}]}, ""),
+    ({"contents": "not a list"}, ""),
+])
+def test_content_type_from_the_items_when_only_they_carry_it(props: dict[str, Any], expected: str) -> None:
+    """content_type is the event's own, else the first item's (Pixel sends it per item in contents[])."""
+    rows = pixel_event_from_body(_body(properties=props), entry=0, url="")
+    assert rows[0]["content_type"] == expected
+
+
+def test_cli_pixels_keeps_item_content_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pixels` reports the items' content_type for wire bodies and for flat rows with properties."""
+    flat = {"pixel_code": C1, "event": "ViewContent", "event_id": "vc_1", "timestamp": 1773483400,
+            "properties": {"contents": [{"content_id": "9", "content_type": "product"}]}}
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(_body(properties={"contents": [{"content_id": "1", "content_type": "product"}]}))
+                    + "\n" + json.dumps(flat) + "\n")
+    assert cli.main(["pixels", str(path), "--format", "json"]) == cli.EXIT_OK
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["content_type"] for e in events] == ["product", "product"]

@@ -1,4 +1,4 @@
-"""core.har: DevTools HAR captures -> the Pixel events among their requests, with every other TikTok hit named."""
+"""core.sources.har: DevTools HARs -> the Pixel events among their requests, with every other TikTok hit named."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from core.errors import InvalidFile, InvalidPayload
-from core.har import decode_analytics_message, parse_har
-from core.pixel import PIXEL_COLUMNS
+from core.sources.har import decode_analytics_message, parse_har
+from core.sources.pixel_body import PIXEL_COLUMNS
 
 FIX = Path(__file__).parent / "fixtures"
 HAR = FIX / "devtools_shop.har"
@@ -28,7 +28,7 @@ def _iso_seconds(text: str) -> float:
 
 
 def _har_bodies() -> dict[int, Any]:
-    """The fixture's request bodies by entry index, decoded independently of core.har."""
+    """The fixture's request bodies by entry index, decoded independently of core.sources.har."""
     entries = json.loads(HAR.read_text())["log"]["entries"]
     out: dict[int, Any] = {}
     for i, e in enumerate(entries):

@@ -1,12 +1,12 @@
-"""DevTools HAR files in: the requests a browser recorded -> the Pixel events among them (core.pixel rows).
+"""DevTools HAR files in: the requests a browser recorded -> the Pixel events among them (Pixel rows).
 
 TikTok (contract §6.2): the Pixel POSTs one JSON body per event to `analytics.tiktok.com`
 `/api/v2/pixel` (or `/pixel/act`, the Shopify `shopify_pixel` variants, or a first-party proxy path
 ending the same way), usually as `text/plain` from `sendBeacon`, or GETs it base64-encoded in
 `?analytics_message=`. Loader and telemetry requests are not events. Each event body becomes rows
-through core.pixel.pixel_event_from_body; this module only finds the bodies.
+through core.sources.pixel_body.pixel_event_from_body; this module only finds the bodies.
 
-Decisions where the contract is silent or UNSURE (documented here, tested in tests/test_har.py):
+Decisions where the contract is silent or UNSURE (documented here, tested in tests/test_sources_har.py):
 - A hit whose response is missing or status 0 (blocked, cancelled) is kept: the browser did fire it.
   `http_status` says what happened, so the Compare page can point at ad blockers.
 - A CORS preflight (OPTIONS / HEAD) carries no event and is ignored; a 307/308 hop is skipped, since the
@@ -18,29 +18,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
-import io
-import json
 import math
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
-from core.errors import InvalidFile, InvalidPayload
-from core.pixel import (
+from core.errors import InvalidFile, InvalidInput, InvalidPayload
+from core.sources.jsondoc import parse_json
+from core.sources.limits import GuardedReader, guarded_events
+from core.sources.pixel_body import (
     PixelImport,
     Skipped,
     UnusableHit,
-    as_text,
     dict_or_empty,
-    parse_timestamp,
     pixel_event_from_body,
     pixel_frame,
 )
+from core.sources.source import Source, SourceInput, open_source
+from core.sources.values import as_text, parse_time
 
 _CHUNK_ROWS = 10_000
 
@@ -75,9 +73,12 @@ def decode_analytics_message(value: str) -> Any:
     text += "=" * (-len(text) % 4)
     try:
         raw = base64.b64decode(text, validate=True)
-        return json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (binascii.Error, ValueError) as exc:
         raise InvalidPayload(f"analytics_message is not base64 JSON ({exc.__class__.__name__})") from None
+    try:
+        return parse_json(raw, "analytics_message")
+    except InvalidInput as exc:
+        raise InvalidPayload(f"analytics_message is not base64 JSON ({exc.message})") from None
 
 
 def _classify(url: str) -> tuple[str, str]:
@@ -114,9 +115,9 @@ def _entry_bodies(entry: Mapping[str, Any], url: str) -> list[Any]:
             except (binascii.Error, ValueError):
                 raise InvalidPayload("postData is base64 but not UTF-8 text") from None
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidPayload(f"body is not JSON ({exc.msg} at char {exc.pos})") from None
+            doc = parse_json(text, "body")
+        except InvalidInput as exc:
+            raise InvalidPayload(exc.message) from None
         return doc if isinstance(doc, list) else [doc]
     raw_query = urlsplit(url).query
     for part in raw_query.split("&"):
@@ -158,7 +159,7 @@ def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[st
         return [], [Skipped(index, url, f"malformed: {exc.message}", "malformed")]
     rows: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
-    fallback_time = parse_timestamp(entry.get("startedDateTime"))
+    fallback_time = parse_time(entry.get("startedDateTime"))
     for body in bodies:
         try:
             found = pixel_event_from_body(body, entry=index, url=url, user_agent=ua, endpoint=endpoint,
@@ -173,84 +174,30 @@ def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[st
     return rows, skipped
 
 
-class _HeadReader:
-    """Wraps a binary stream and remembers its first bytes, so a non-HAR can be named after streaming."""
-
-    def __init__(self, raw: IO[bytes], keep: int = 4096) -> None:
-        self._raw, self._keep, self.head = raw, keep, b""
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        if len(self.head) < self._keep:
-            self.head += data[: self._keep - len(self.head)]
-        return data
-
-
-def _open_binary(source: str | Path | IO[bytes] | bytes) -> tuple[IO[bytes], list[IO[bytes]]]:
-    """A binary stream for `source` (gzip read transparently) and the streams we opened (to close)."""
-    opened: list[IO[bytes]] = []
-    if isinstance(source, bytes):
-        stream: IO[bytes] = io.BytesIO(source)
-    elif isinstance(source, str | Path):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidFile(f"{path}: no such file.", hint="Check the path of the exported HAR.")
-        stream = path.open("rb")
-        opened.append(stream)
-    else:
-        stream = source
-    if stream.seekable():
-        stream.seek(0)
-        magic = stream.read(2)
-        stream.seek(0)
-    else:  # a pipe: put the sniffed bytes back in front
-        magic = stream.read(2)
-        stream = _Prefixed(magic, stream)  # type: ignore[assignment]
-    if magic == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        opened.append(stream)
-    return stream, opened
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream with some already-read bytes put back in front."""
-
-    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
-        self._prefix, self._raw = prefix, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            data, self._prefix = self._prefix + self._raw.read(), b""
-            return data
-        if self._prefix:
-            data, self._prefix = self._prefix[:size], self._prefix[size:]
-            return data
-        return self._raw.read(size)
-
-
-def parse_har(source: str | Path | IO[bytes] | bytes, *, name: str | None = None) -> PixelImport:
-    """Stream a DevTools HAR (path, bytes or binary stream) into Pixel events plus skipped hits.
-
-    Entries are read one at a time with ijson over `log.entries.item`, so a 100 MB HAR is never held
-    twice; gzip-compressed HARs are read too. Non-TikTok requests are ignored silently (counted in
-    `entries`); TikTok telemetry, loaders, EnrichAM, bodiless and malformed hits are skipped with a
-    reason. Raises InvalidFile when the input is not JSON or has no `log.entries`.
-    TikTok: contract §6.2 (endpoints, any MIME type, GET analytics_message, proxies by path suffix).
-    """
+def _har_entries(reader: GuardedReader) -> Any:
     import ijson
 
-    label = name or (Path(source).name if isinstance(source, str | Path) else "the file")
-    stream, opened = _open_binary(source)
-    reader = _HeadReader(stream)
+    events = guarded_events(ijson.parse(reader, use_float=True), reader.name, reader.limits)
+    return ijson.items(events, "log.entries.item")
+
+
+def _parser_message(exc: Exception) -> str:
+    """The first line of an ijson error, as text (yajl's messages are bytes with a pointer drawn below)."""
+    arg = exc.args[0] if exc.args else exc
+    text = arg.decode("utf-8", errors="replace") if isinstance(arg, bytes) else str(arg)
+    return text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
+
+
+def _read_entries(reader: GuardedReader, label: str) -> tuple[list[pd.DataFrame], list[Skipped], int]:
+    """Stream the entries into typed chunks of rows; InvalidFile when the JSON breaks off."""
+    import ijson
+
     rows: list[dict[str, Any]] = []
     chunks: list[pd.DataFrame] = []
     skipped: list[Skipped] = []
     count = 0
     try:
-        for count, entry in enumerate(ijson.items(reader, "log.entries.item", use_float=True), start=1):
+        for count, entry in enumerate(_har_entries(reader), start=1):
             if not isinstance(entry, dict):
                 skipped.append(Skipped(count - 1, "", "HAR entry is not an object", "malformed"))
                 continue
@@ -262,20 +209,40 @@ def parse_har(source: str | Path | IO[bytes] | bytes, *, name: str | None = None
                 rows = []
     except ijson.JSONError as exc:
         if count == 0:
-            raise InvalidFile(f"{label} is not a HAR: it is not valid JSON ({exc}).",
+            raise InvalidFile(f"{label} is not a HAR: it is not valid JSON ({_parser_message(exc)}).",
                               hint="Export it from DevTools > Network > ⤓ 'Export HAR'.") from None
-        raise InvalidFile(f"{label} is cut off or corrupt after entry {count} ({exc}).",
+        raise InvalidFile(f"{label} is cut off or corrupt after entry {count} ({_parser_message(exc)}).",
                           hint="Export the HAR again; the file looks truncated.") from None
     except (OSError, EOFError) as exc:
         raise InvalidFile(f"{label} cannot be read ({exc}).", hint="Export the HAR again.") from None
+    chunks.append(pixel_frame(rows))
+    return chunks, skipped, count
+
+
+def parse_har(source: SourceInput | Source, *, name: str | None = None) -> PixelImport:
+    """Stream a DevTools HAR (path, bytes, binary stream or Source) into Pixel events plus skipped hits.
+
+    Entries are read one at a time with ijson over `log.entries.item`, so a 100 MB HAR is never held
+    twice; gzip-compressed HARs are read too. The parser's events pass the limits (guarded_events), so
+    nesting, huge numbers or text values stop the read with LimitExceeded before anything is built from
+    them. Non-TikTok requests are ignored silently (counted in `entries`); TikTok telemetry, loaders,
+    EnrichAM, bodiless and malformed hits are skipped with a reason. Raises InvalidFile when the input is
+    not JSON or has no `log.entries`.
+    TikTok: contract §6.2 (endpoints, any MIME type, GET analytics_message, proxies by path suffix).
+    """
+    src = open_source(source, name)
+    label = src.name
+    stream = src.open()
+    reader = GuardedReader(stream, label, src.limits)
+    try:
+        chunks, skipped, count = _read_entries(reader, label)
     finally:
-        for fh in reversed(opened):
-            fh.close()
+        if stream is not src.origin:
+            stream.close()
     if count == 0 and not re.search(rb'"log"\s*:\s*\{', reader.head):
         raise InvalidFile(f"{label} is not a HAR: there is no log.entries list.",
                           hint="Export it from DevTools > Network > ⤓ 'Export HAR', or upload JSON/CSV "
                                "Pixel events instead.")
-    chunks.append(pixel_frame(rows))
     events = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     notes = [] if len(events) else ["No TikTok Pixel event in this HAR: was the page recorded with the "
                                     "Network tab open and 'Preserve log' on?"]

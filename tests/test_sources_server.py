@@ -11,16 +11,21 @@ import pandas as pd
 import pytest
 
 from core.errors import InvalidFile, InvalidInput
-from core.events import (
+from core.sources.jsondoc import parse_json_documents
+from core.sources.server import (
     SERVER_COLUMNS,
     iter_events,
     load_server_events,
-    load_server_upload,
-    parse_documents,
+    load_server_side,
     server_frame,
     server_projection,
     server_side,
 )
+
+
+def parse_documents(text: str, name: str = "input") -> list[object]:
+    """The file form of the JSON reader: errors are InvalidFile."""
+    return parse_json_documents(text, name, error=InvalidFile)
 
 HASH = "a" * 64
 BODY = {
@@ -149,7 +154,7 @@ def test_numeric_looking_text_stays_text(tmp_path: Path) -> None:
     assert (row.pixel_code, row.event, row.event_id, row.order_id, row.ttp) == ("0012", "007", "000123", "0042", "0099")
 
 
-# --- uploads for the Compare and Dedup gap pages (server_side, load_server_upload) ----------------
+# --- uploads for the Compare and Dedup gap pages (server_side, load_server_side) ----------------
 T = 1_780_000_000
 PX = "CPIXEL0000000000001"
 UPLOAD = {"event_source": "web", "event_source_id": PX, "data": [
@@ -175,7 +180,7 @@ def test_server_side_keeps_each_event_as_sent_in_index_order() -> None:
 ])
 def test_load_server_upload_valid(name: str, data: bytes, has_bodies: bool) -> None:
     """JSON / JSONL uploads give rows and the events as sent; a CSV gives rows only."""
-    frame, bodies = load_server_upload(data, name)
+    frame, bodies = load_server_side(data, name)
     assert not frame.empty and set(frame["event_id"]) == {"ord_1_purchase"} | ({"atc_1"} if has_bodies else set())
     assert (bodies is not None) == has_bodies
 
@@ -189,4 +194,4 @@ def test_load_server_upload_valid(name: str, data: bytes, has_bodies: bool) -> N
 def test_load_server_upload_invalid(name: str, data: bytes, message: str) -> None:
     """Unreadable uploads raise InvalidFile naming the problem (undecodable bytes included)."""
     with pytest.raises(InvalidFile, match=re.escape(message)):
-        load_server_upload(data, name)
+        load_server_side(data, name)

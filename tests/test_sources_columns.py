@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.columns import stripped
+from core.sources.columns import stripped
 
 
 @pytest.mark.parametrize("values", [

@@ -1,25 +1,26 @@
 """Server events as rows: Events API bodies (JSON, JSONL, CSV) -> one frame that dedup and quality read.
 
+`load_server_events` is the one loader for server input (a path, bytes or an upload, gzip or not): it
+sniffs once (core.sources.source), reads JSON / JSONL bodies or events within the limits, or a CSV with
+pyarrow. Times and numbers are read by core.sources.values, the rule every reader shares.
+
 A row is one `data[]` event as it was (or would be) sent: identifiers are the values on the wire
 (hashed hex for email/phone/external_id), never raw PII kept by the console.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
-import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.columns import projection
-from core.contract import MS_TIMESTAMP_THRESHOLD
-from core.errors import InvalidFile
+from core.errors import InvalidFile, InvalidInput
+from core.sources.columns import projection
+from core.sources.jsondoc import parse_json_documents
+from core.sources.source import Source, SourceInput, open_source
+from core.sources.values import as_text, number_column, parse_number, parse_time, time_column
 
 SERVER_COLUMNS = [
     "pixel_code", "event", "event_id", "event_time", "source", "url", "value", "currency", "order_id",
@@ -31,44 +32,6 @@ IDENTIFIER_COLUMNS = (
 )
 _STRING_COLUMNS = [c for c in SERVER_COLUMNS if c not in ("event_time", "value", "limited_data_use", "index")]
 CSV_REQUIRED = ("event", "event_id", "event_time")
-
-
-def parse_documents(text: str, name: str = "input") -> list[object]:
-    """Parse JSON (one document) or JSONL (one document per line); InvalidFile names the bad line.
-
-    Blank lines in JSONL are skipped; a JSON array stays one document (a list of events or bodies).
-    """
-    stripped = text.strip()
-    if not stripped:
-        raise InvalidFile(f"{name} is empty.", hint="Paste or upload a v1.3 body, or JSONL of bodies.")
-    try:
-        return [json.loads(stripped)]
-    except json.JSONDecodeError as first_error:
-        docs: list[object] = []
-        lines = stripped.splitlines()
-        if len(lines) == 1:
-            raise InvalidFile(
-                f"{name} is not valid JSON: {first_error.msg} at line {first_error.lineno}, "
-                f"column {first_error.colno}.",
-                hint="Check for a missing comma, quote or bracket near that spot.",
-            ) from None
-        for lineno, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                docs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                if lineno == 1 or not docs:
-                    raise InvalidFile(
-                        f"{name} is neither JSON nor JSONL: {first_error.msg} at line "
-                        f"{first_error.lineno}, column {first_error.colno}.",
-                        hint="Check for a missing comma, quote or bracket near that spot.",
-                    ) from None
-                raise InvalidFile(
-                    f"{name} line {lineno} is not valid JSON: {exc.msg} at column {exc.colno}.",
-                    hint="JSONL needs one complete JSON document per line.",
-                ) from None
-        return docs
 
 
 def iter_events(doc: object) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
@@ -109,47 +72,9 @@ def _first(value: object) -> str:
     if isinstance(value, list):
         for item in value:
             if item not in (None, ""):
-                return str(item).strip()
+                return as_text(item)
         return ""
-    if value is None:
-        return ""
-    return str(value).strip()
-
-
-def _seconds(value: object) -> float:
-    """event_time as float UTC seconds: numbers and digit strings; milliseconds converted; NaN otherwise."""
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str) and value.strip():
-        try:
-            number = float(value.strip())
-        except ValueError:
-            try:
-                return float(pd.Timestamp(value.strip()).timestamp())
-            except (ValueError, TypeError):
-                return math.nan
-    else:
-        return math.nan
-    return number / 1000.0 if number > MS_TIMESTAMP_THRESHOLD else number
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _event_id(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return as_text(value)
 
 
 def event_row(top: Mapping[str, Any], event: Mapping[str, Any], index: int) -> dict[str, Any]:
@@ -167,11 +92,11 @@ def event_row(top: Mapping[str, Any], event: Mapping[str, Any], index: int) -> d
     row: dict[str, Any] = {
         "pixel_code": _first(top.get("event_source_id") or top.get("pixel_code")),
         "event": _first(event.get("event")),
-        "event_id": _event_id(event.get("event_id")),
-        "event_time": _seconds(time_value),
+        "event_id": as_text(event.get("event_id"), strip=False),
+        "event_time": parse_time(time_value),
         "source": "server",
         "url": _first(page.get("url")),
-        "value": _number(props.get("value")),
+        "value": parse_number(props.get("value")),
         "currency": _first(props.get("currency")),
         "order_id": _first(props.get("order_id")),
         "test_event_code": _first(top.get("test_event_code")),
@@ -205,9 +130,9 @@ def normalize_server_frame(df: pd.DataFrame) -> pd.DataFrame:
         # event_id is compared exactly by TikTok: a stray space must stay visible to dedup's near-miss report
         out[col] = text if col == "event_id" else text.str.strip()
     out["source"] = "server"
-    times = pd.to_numeric(out["event_time"], errors="coerce").astype("float64")
-    out["event_time"] = times.where(~(times > MS_TIMESTAMP_THRESHOLD), times / 1000.0)
-    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    out["event_time"] = time_column(out["event_time"])
+    out["value"] = (out["value"].astype("float64") if pd.api.types.is_float_dtype(out["value"].dtype)
+                    else number_column(out["value"]))
     out["limited_data_use"] = (
         out["limited_data_use"].astype("string").str.strip().str.lower().isin(["true", "1", "yes"])
     ).astype(bool)
@@ -215,40 +140,39 @@ def normalize_server_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _read_csv(path: Path, columns: Collection[str] | None = None) -> pd.DataFrame:
+def _read_csv(src: Source, columns: Collection[str] | None = None) -> pd.DataFrame:
     """The CSV as text-typed columns; with `columns` only the file's columns whose stripped name is one."""
     import pyarrow as pa
+    import pyarrow.csv as pacsv
 
+    header = src.header()
     # every text column typed as text: inference would turn an id like "007" into the number 7
     types: dict[str, Any] = {c: "string" for c in (*_STRING_COLUMNS, "event_source_id")}
     include: list[str] = []
     attempts = [types]
     if columns is not None:
-        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-            header = next(csv.reader([fh.readline()]), [])
         include = [h for h in header if h.strip() in columns]
         # Every projected column typed up front: inferring a type keeps the file's parsed blocks alive
         # (four times the memory). event_time as float64 is what inference gives when every value is a
         # number; otherwise the inferring read below runs as before.
         attempts.insert(0, {h: pa.float64() if h.strip() == "event_time" else pa.string() for h in include})
     try:
-        import pyarrow.csv as pacsv
-
         for attempt, column_types in enumerate(attempts, start=1):
             try:
-                table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                table = pacsv.read_csv(src.csv_input(), convert_options=pacsv.ConvertOptions(
                     column_types=column_types, strings_can_be_null=False, include_columns=include))
                 break
             except pa.ArrowInvalid:
                 if attempt == len(attempts):
                     raise
         return table.to_pandas()
+    except InvalidInput:
+        raise
     except Exception as exc:  # pyarrow's errors name the row; fall back to pandas for odd dialects
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False,
-                               usecols=include or None)
+            return pd.read_csv(src.csv_input(), dtype=str, keep_default_na=False, usecols=include or None)
         except Exception:
-            raise InvalidFile(f"{path.name} is not a readable CSV: {exc}",
+            raise InvalidFile(f"{src.name} is not a readable CSV: {exc}",
                               hint="Export as comma-separated UTF-8 with a header row.") from None
 
 
@@ -276,42 +200,64 @@ def server_projection(columns: Iterable[str] | None) -> list[str]:
     return projection(columns, SERVER_COLUMNS, (*CSV_REQUIRED, "pixel_code"), "server")
 
 
-def load_server_events(path: str | Path, *, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """Server events from a file: JSON/JSONL v1.3 bodies or events, or CSV with event columns.
+SHAPES_HINT = ('Expected v1.3 bodies ({"event_source": "web", "event_source_id": ..., "data": [events]}), '
+               "bare events with an `event` field, Events API 1.0 bodies (pixel_code + batch), lists of "
+               "these or JSONL, or a CSV with event_source_id, event, event_id and event_time columns.")
 
-    CSV needs `event`, `event_id`, `event_time` and `event_source_id` (or `pixel_code`); other
-    SERVER_COLUMNS are read when present. Raises InvalidFile naming what is missing. With `columns`
-    the frame holds only those (see server_projection), with the same values as a full load; a CSV then
-    reads only those columns of the file (the dedup command needs six of twenty-two).
-    """
+
+def _csv_frame(src: Source, keep: list[str], columns: Iterable[str] | None) -> pd.DataFrame:
+    read = None if columns is None else {*keep, *(["event_source_id"] if "pixel_code" in keep else [])}
+    df = _read_csv(src, read)
+    df.columns = [str(c).strip() for c in df.columns]
+    if "event_source_id" in df.columns and "pixel_code" not in df.columns:
+        df = df.rename(columns={"event_source_id": "pixel_code"})
+    missing = [c for c in (*CSV_REQUIRED, "pixel_code") if c not in df.columns]
+    if missing:
+        raise InvalidFile(
+            f"{src.name} lacks the column(s) {', '.join(missing)}.",
+            hint="A server-event CSV needs event_source_id, event, event_id and event_time columns.",
+        )
+    if columns is None:
+        return normalize_server_frame(df)
+    return normalize_server_frame(_blank_absent(df, keep))[keep]
+
+
+def _read_server(source: SourceInput | Source, name: str | None, columns: Iterable[str] | None,
+                 ) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
     keep = server_projection(columns)
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidFile(f"{p}: no such file.", hint="Check the path.")
-    if p.suffix.lower() == ".csv":
-        read = None if columns is None else {*keep, *(["event_source_id"] if "pixel_code" in keep else [])}
-        df = _read_csv(p, read)
-        df.columns = [str(c).strip() for c in df.columns]
-        if "event_source_id" in df.columns and "pixel_code" not in df.columns:
-            df = df.rename(columns={"event_source_id": "pixel_code"})
-        missing = [c for c in (*CSV_REQUIRED, "pixel_code") if c not in df.columns]
-        if missing:
-            raise InvalidFile(
-                f"{p.name} lacks the column(s) {', '.join(missing)}.",
-                hint="A server-event CSV needs event_source_id, event, event_id and event_time columns.",
-            )
-        if columns is None:
-            return normalize_server_frame(df)
-        return normalize_server_frame(_blank_absent(df, keep))[keep]
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidFile(f"{p.name} is not UTF-8 text.", hint="Export it as UTF-8 JSON or CSV.") from None
-    frame = server_frame(parse_documents(text, p.name))
-    return frame if columns is None else frame[keep]
+    src = open_source(source, name)
+    src.require("json", "csv", what="JSON / JSONL bodies or a CSV of server events",
+                hint=SHAPES_HINT)
+    if src.format == "csv":
+        frame, bodies = _csv_frame(src, keep, columns), None
+    else:
+        frame, bodies = server_side(parse_json_documents(src.read_bytes(), src.name, error=InvalidFile))
+        frame = frame if columns is None else frame[keep]
+    if frame.empty:
+        raise InvalidFile(f"{src.name} holds no events in any shape the console reads for server events.",
+                          hint=SHAPES_HINT)
+    return frame, bodies
 
 
-# --- uploads, for the Compare and Dedup gap pages --------------------------------------------------
+def load_server_events(source: SourceInput | Source, name: str | None = None, *,
+                       columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """Server events from a path, bytes or an upload: JSON/JSONL v1.3 bodies or events, or a CSV of events.
+
+    The input is sniffed once (gzip undone within the limits). CSV needs `event`, `event_id`, `event_time`
+    and `event_source_id` (or `pixel_code`); other SERVER_COLUMNS are read when present. Raises
+    InvalidFile naming what is missing, and when the input holds no event in any shape the console reads.
+    With `columns` the frame holds only those (see server_projection), with the same values as a full
+    load; a CSV then reads only those columns of the file (the dedup command needs six of twenty-two).
+    """
+    return _read_server(source, name, columns)[0]
+
+
+def load_server_side(source: SourceInput | Source, name: str | None = None,
+                     ) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
+    """load_server_events plus each event as sent (`server_side`'s bodies) for JSON input; None for a CSV."""
+    return _read_server(source, name, None)
+
+
 def server_side(docs: Iterable[object]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Server rows for v1.3 `docs` (server_frame), plus each row's event as sent.
 
@@ -320,17 +266,3 @@ def server_side(docs: Iterable[object]) -> tuple[pd.DataFrame, list[dict[str, An
     """
     docs = list(docs)
     return server_frame(docs), [{**top, "data": [event]} for doc in docs for top, event in iter_events(doc)]
-
-
-def load_server_upload(data: bytes, name: str) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
-    """Server rows from uploaded bytes named `name`: a CSV of events, or v1.3 JSON / JSONL bodies.
-
-    JSON / JSONL returns `server_side`'s pair (undecodable bytes become U+FFFD, so the parser names the
-    spot); a CSV returns no bodies. Raises InvalidFile naming what is wrong.
-    """
-    if not name.lower().endswith(".csv"):
-        return server_side(parse_documents(data.decode("utf-8-sig", errors="replace"), name))
-    with tempfile.TemporaryDirectory() as tmp:  # load_server_events reads CSV from a path (pyarrow)
-        path = Path(tmp) / "server.csv"
-        path.write_bytes(data)
-        return load_server_events(path), None

@@ -1,0 +1,60 @@
+"""core.sources as a package: no import cycle through it, no Streamlit, and the linter starts without pandas."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _core_imports() -> dict[str, set[str]]:
+    """Module -> the core modules it imports anywhere (top level or inside functions)."""
+    paths = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (ROOT / "core").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("core"):
+                deps.add(node.module)
+                deps.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("core"))
+        graph[name] = {d for d in deps if d in paths and d != name}
+    return graph
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    todo, seen = [start], set()
+    while todo:
+        node = todo.pop()
+        for dep in graph[node]:
+            if dep == goal:
+                return True
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return False
+
+
+def test_no_import_cycle_through_sources() -> None:
+    """No module of core.sources imports anything that imports it back (the old har<->pixel cycle)."""
+    graph = _core_imports()
+    cyclic = [m for m in graph if m.startswith("core.sources") and _reaches(graph, m, m)]
+    assert cyclic == []
+
+
+def test_sources_never_import_streamlit() -> None:
+    """core.sources is plain Python: pages render, sources read."""
+    for path in (ROOT / "core" / "sources").glob("*.py"):
+        assert "streamlit" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_linter_starts_without_pandas() -> None:
+    """The value readers are shared with the linter, which still imports neither pandas nor pyarrow."""
+    code = "import sys, core.lint, core.payload; print('pandas' in sys.modules, 'pyarrow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["False", "False"]
