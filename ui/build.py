@@ -6,15 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from core.payload import BuildResult, consent_effects
+from ui.markup import code, plain
 
 
 def render_build_effects(result: BuildResult, *, ad_user_data: str, key: str) -> None:
     """Rejected identifiers, consent effects, the before/after table (dataframe `key`) and the notes."""
     for h in result.rejected:
-        st.error(f"**{h.kind}** `{h.input}` was not sent: {h.error}. {h.hint or ''}")
+        st.error(f"**{plain(h.kind)}** {code(h.input)} was not sent: {plain(h.error)}. {plain(h.hint or '')}")
     removed = consent_effects(result)
     if removed:
-        st.info("**Consent effects**\n\n" + "\n".join(f"- `{s.field}`: {s.reason.removeprefix('consent: ')}"
+        st.info("**Consent effects**\n\n" + "\n".join(f"- {code(s.field)}: {plain(s.reason.removeprefix('consent: '))}"
                                                       for s in removed)
                 + ("\n\nip, user agent, ttclid and ttp are still sent." if ad_user_data == "DENIED" else ""))
     else:
@@ -23,7 +24,7 @@ def render_build_effects(result: BuildResult, *, ad_user_data: str, key: str) ->
     st.dataframe(pd.DataFrame(result.table()), key=key, width="stretch", hide_index=True,
                  column_order=("field", "status", "input", "normalized", "sent"))
     if result.notes:
-        st.markdown("**Notes**\n\n" + "\n".join(f"- {n}" for n in result.notes))
+        st.markdown("**Notes**\n\n" + "\n".join(f"- {plain(n)}" for n in result.notes))
 
 
 MORE_FIELDS = (  # (EventSpec field, label, placeholder): minor match keys and less common properties

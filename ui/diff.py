@@ -14,6 +14,7 @@ import streamlit as st
 from core.dedup import key_rows
 from core.diff import FieldDiff, field_diff
 from core.pixel import PixelImport
+from ui.markup import code, plain
 
 STATUS_BADGES = {
     "same": "✅ same", "different": "❌ different", "pixel only": "🟦 pixel only",
@@ -162,7 +163,7 @@ def render_pixel_import(imported: PixelImport, key: str) -> None:
     st.caption(f"Read {len(imported.events)} Pixel event(s) from {imported.entries} {imported.format.upper()} "
                f"item(s); skipped {counts}.")
     for note in imported.notes:
-        st.warning(note)
+        st.warning(plain(note))
     if imported.skipped:
         with st.expander(f"Skipped ({len(imported.skipped)})"):
             st.dataframe(imported.skipped_frame(), key=key, width="stretch", hide_index=True)
@@ -188,10 +189,10 @@ def render_key(row: Any, pixel: pd.DataFrame, server: pd.DataFrame, bodies: Sequ
     the key (its document is shown instead). Widget keys: `{prefix}_field_diff`, `{prefix}_json_diff`.
     """
     p_rows, s_rows, near_id = key_rows(pixel, server, row)
-    st.markdown(f"**{badge(row.verdict)}** — {row.reason}")
+    st.markdown(f"**{badge(row.verdict)}** — {plain(row.reason)}")
     if near_id is not None:
-        st.warning(f"Near miss: the other side has event_id **{near_id}** for this "
-                   f"{row.event} — TikTok compares ids exactly, so the two never deduplicate.", icon="🔍")
+        st.warning(f"Near miss: the other side has event_id {code(near_id)} for this "
+                   f"{plain(row.event)} — TikTok compares ids exactly, so the two never deduplicate.", icon="🔍")
     if p_rows.empty or s_rows.empty:
         st.info("Only one side has this key and no near miss was found, so there is no field diff.")
         st.json(row_document((p_rows if not p_rows.empty else s_rows).iloc[0].to_dict()) if len(p_rows) + len(s_rows)
