@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.payload import BuildResult, consent_effects
+from ui.findings import WRAP_ROW_HEIGHT
 from ui.markup import code, plain
 
 
@@ -21,8 +22,11 @@ def render_build_effects(result: BuildResult, *, ad_user_data: str, key: str) ->
     else:
         st.caption("Consent: both GRANTED, nothing removed.")
     st.subheader("Before / after")
+    hashes = "SHA-256 values are 64 characters: they wrap here; click a cell to copy the whole value"
     st.dataframe(pd.DataFrame(result.table()), key=key, width="stretch", hide_index=True,
-                 column_order=("field", "status", "input", "normalized", "sent"))
+                 column_order=("field", "status", "input", "normalized", "sent"), row_height=WRAP_ROW_HEIGHT,
+                 column_config={"normalized": st.column_config.TextColumn("normalized", width="medium"),
+                                "sent": st.column_config.TextColumn("sent", width="large", help=hashes)})
     if result.notes:
         st.markdown("**Notes**\n\n" + "\n".join(f"- {plain(n)}" for n in result.notes))
 

@@ -18,6 +18,7 @@ from core.exchange import Exchange, SendReport
 from core.lint import Finding
 from core.store import OUTBOX_STATUSES, Store
 from core.transport import CURL_INLINE_MAX, curl_body, to_curl
+from ui.findings import WRAP_ROW_HEIGHT
 from ui.markup import code as md_code
 from ui.markup import plain
 
@@ -190,7 +191,9 @@ def render_history(rows: Sequence[dict[str, Any]]) -> None:
     st.caption(f"{len(frame)} of {len(rows)} event(s)")
     cols = ["updated_at", "event", "event_id", "status", "reason", "code", "attempts", "request_id", "error"]
     with st.container(key="send_history"):
-        st.dataframe(frame[cols], hide_index=True, width="stretch")
+        st.dataframe(frame[cols], hide_index=True, width="stretch", row_height=WRAP_ROW_HEIGHT,
+                     column_config={"reason": st.column_config.TextColumn(width="large"),
+                                    "error": st.column_config.TextColumn(width="large")})
 
 
 def held_events(bodies: Sequence[dict[str, Any]], findings: Sequence[Finding]) -> dict[int, str]:
@@ -225,7 +228,8 @@ def render_send_summary(summary: dict[str, Any], headline: str) -> None:
     if notes:
         with st.container(key="send_not_accepted"):
             st.dataframe(pd.DataFrame(notes)[["index", "event", "event_id", "status", "reason"]], hide_index=True,
-                         width="stretch", column_config={"reason": st.column_config.TextColumn(width="large")})
+                         width="stretch", column_config={"reason": st.column_config.TextColumn(width="large")},
+                         row_height=WRAP_ROW_HEIGHT)
 
 
 def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:
