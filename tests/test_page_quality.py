@@ -35,7 +35,7 @@ def test_paste_review_what_if_and_errors(app_test) -> None:  # type: ignore[no-u
     at = app_test(PAGE).run()
     assert not at.exception
     assert at.title[0].value == "Match quality"
-    assert any("No events sent yet" in i.value for i in at.info)  # fresh store: a guard, not a traceback
+    assert any("No events sent in this session" in i.value for i in at.info)  # a guard, not a traceback
 
     text = json.dumps(BODY)
     expected = build_review(score_text(text))
@@ -83,12 +83,15 @@ def test_paste_review_what_if_and_errors(app_test) -> None:  # type: ignore[no-u
 
 
 def test_sent_events_and_pixel_verdicts_from_a_har(app_test) -> None:  # type: ignore[no-untyped-def]
-    """Events in the store are reviewed by default; an uploaded HAR shows TikTok's verdicts beside ours."""
+    """This session's sends are reviewed by default; an uploaded HAR shows TikTok's verdicts beside ours."""
     from core.store import Store
 
     with Store(os.environ["TEC_DB"]) as store:
-        store.add_outbox(store.create_session("test"), BODY)
-    at = app_test(PAGE).run()
+        session = store.create_session("test")
+        store.add_outbox(session, BODY)
+    at = app_test(PAGE)
+    at.session_state["send_session_id"] = session
+    at.run()
     assert not at.exception and not at.info
     assert {m.label: m.value for m in at.metric}["Events"] == "3"
     assert any("No Pixel rows" in c.value for c in at.caption)
@@ -117,3 +120,31 @@ def test_sent_events_and_pixel_verdicts_from_a_har(app_test) -> None:  # type: i
     at.file_uploader(key="quality_upload").set_value(("orders.csv", b"order,total\n1,9.5\n", "text/csv")).run()
     assert not at.exception
     assert "orders.csv lacks the column(s)" in at.error[0].value and "event_source_id" in at.error[0].value
+
+
+def test_sent_events_are_scoped_to_this_session(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Earlier sessions' events are not "this session's": they count only under the explicit All history."""
+    from core.store import Store
+
+    with Store(os.environ["TEC_DB"]) as store:
+        for _ in range(3):
+            store.add_outbox(store.create_session("earlier"), BODY)
+        session = store.create_session("this one")
+        store.add_outbox(session, {**BODY, "data": BODY["data"][:1]})
+    at = app_test(PAGE).run()  # a fresh console: nothing sent in this session
+    assert not at.exception and not at.metric
+    assert any("No events sent in this session" in i.value and "All history" in i.value for i in at.info)
+    at.radio(key="quality_sent_scope").set_value("All history").run()
+    assert {m.label: m.value for m in at.metric}["Events"] == "10"
+
+    at = app_test(PAGE)
+    at.session_state["send_session_id"] = session
+    at.run()
+    assert at.radio(key="quality_sent_scope").value == "This session's sends"
+    assert {m.label: m.value for m in at.metric}["Events"] == "1"
+    with Store(os.environ["TEC_DB"]) as store:  # a send later in the session is picked up on the next run
+        store.add_outbox(session, {**BODY, "data": BODY["data"][1:]})
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Events"] == "3"
+    at.radio(key="quality_sent_scope").set_value("All history").run()
+    assert {m.label: m.value for m in at.metric}["Events"] == "12"
