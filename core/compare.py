@@ -28,7 +28,8 @@ class KeyInspection:
 
     `pixel_row` / `server_row` are the rows compared (a near miss's partner stands in for a missing side);
     `server_event` the server event as sent (a one-event v1.3 body) when the bodies are known; `near_miss`
-    the report's near-miss row about this key (or None); `legacy_note` names a legacy/current name pair.
+    the report's near-miss row about this key (or None); `legacy_note` names a legacy/current name pair;
+    `key_row` is the report's row itself (all there is to show for an event without event_id).
     """
 
     verdict: str
@@ -39,6 +40,7 @@ class KeyInspection:
     near_miss: dict[str, Any] | None = None
     legacy_note: str = ""
     diffs: list[FieldDiff] = field(default_factory=list)
+    key_row: dict[str, Any] = field(default_factory=dict)
 
     @property
     def partner_id(self) -> str | None:
@@ -150,4 +152,5 @@ def inspect_key(report: DedupReport, pixel: pd.DataFrame, server: pd.DataFrame, 
         legacy = legacy_twin_note(str(near["pixel_event"]), str(near["server_event"]))
     diffs = field_diff(p_row, s_event if s_event is not None else s_row) if p_row and s_row else []
     return KeyInspection(verdict=str(key.verdict), reason=str(key.reason), pixel_row=p_row, server_row=s_row,
-                         server_event=s_event, near_miss=near, legacy_note=legacy, diffs=diffs)
+                         server_event=s_event, near_miss=near, legacy_note=legacy, diffs=diffs,
+                         key_row=dict(key._asdict() if hasattr(key, "_asdict") else key.to_dict()))

@@ -16,6 +16,7 @@ from core.store import Store
 from ui.diff import key_labels, render_key, render_pair_counts, render_pairs, render_pixel_import
 from ui.errors import show_error
 from ui.exchange import render_exchange
+from ui.findings import WRAP_ROW_HEIGHT
 
 settings = ui.page_setup("Compare", "🪞")
 st.title("Compare Pixel and server events")
@@ -91,7 +92,8 @@ shown = render_pairs(keys, "compare")
 near = near_miss_list(report)  # one list for the expander and the inspect panel
 if not near.empty:
     with st.expander(f"Near misses ({len(near)}): ids or names that almost match"):
-        st.dataframe(near, key="compare_near_misses", width="stretch", hide_index=True)
+        st.dataframe(near, key="compare_near_misses", width="stretch", hide_index=True, row_height=WRAP_ROW_HEIGHT,
+                     column_config={"detail": st.column_config.TextColumn("detail", width="large")})
 
 if shown.empty:
     st.info("No key matches these filters.")

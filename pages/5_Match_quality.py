@@ -54,7 +54,8 @@ def _load() -> tuple[str, pd.DataFrame | None, pd.DataFrame | None]:
             return "sent:none", None, None
         signature = f"sent:{session}:{q.history_stamp(settings.db_path)}"
         if ss.get("quality_sent", (None,))[0] != signature:  # re-read the store only after new writes
-            ss["quality_sent"] = (signature, q.sent_events_frame(settings.db_path, session))
+            with st.spinner("Reading the sent events from the history…"):
+                ss["quality_sent"] = (signature, q.sent_events_frame(settings.db_path, session))
         return signature, ss["quality_sent"][1], None
     if source == PASTE:
         digest = hashlib.sha256(text.encode()).hexdigest()

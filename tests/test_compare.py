@@ -75,3 +75,13 @@ def test_a_key_without_near_miss_has_no_partner() -> None:
     key = next(report.keys[report.keys["verdict"] == "pixel only"].itertuples(index=False))
     ins = inspect_key(report, pixel, server, key)
     assert ins.server_row is None and ins.near_miss is None and ins.partner_id is None and not ins.diffs
+
+
+def test_an_event_without_event_id_shows_its_own_row() -> None:
+    """An event without event_id has no rows to pair: the inspection still carries the report's row."""
+    pixel = _pixel([{"event": "Purchase", "event_id": ""}])
+    server = server_frame([_body([{"event": "Purchase", "event_id": "ord_1"}])])
+    report = simulate(pixel, server)
+    key = report.keys[report.keys["verdict"] == "missing event_id"].iloc[0]
+    ins = inspect_key(report, pixel, server, key)
+    assert ins.pixel_row is None and ins.key_row["event"] == "Purchase" and ins.key_row["verdict"] == "missing event_id"

@@ -47,3 +47,12 @@ def test_send_findings_wrap(app_test) -> None:  # type: ignore[no-untyped-def]
     at.radio(key="send_source").set_value("Paste JSON").run()
     at.text_area(key="send_text").input(sample_body_text("broken body")).run()
     _assert_wraps(_findings_config(at), "fix")
+
+
+def test_compare_diff_tables_wrap(app_test) -> None:  # type: ignore[no-untyped-def]
+    """The Compare page's field diff, JSON diff and near-miss tables wrap their long values and notes."""
+    at = app_test("pages/4_Compare.py").run()
+    at.button(key="compare_demo").click().run()
+    _assert_wraps(_findings_config(at, "note"), "note")
+    _assert_wraps(_findings_config(at, "detail"), "detail")
+    _assert_wraps(_findings_config(at, "path"), "Pixel", "Server")

@@ -113,7 +113,8 @@ def render_json_diff(a: Any, b: Any, key: str, labels: tuple[str, str] = ("Pixel
     frame = pd.DataFrame(rows).rename(columns={"left": labels[0], "right": labels[1]})
     frame["status"] = frame["status"].replace({"left only": f"{labels[0].lower()} only",
                                                "right only": f"{labels[1].lower()} only"})
-    st.dataframe(frame, key=key, width="stretch", hide_index=True)
+    st.dataframe(frame, key=key, width="stretch", hide_index=True, row_height=WRAP_ROW_HEIGHT,
+                 column_config={label: st.column_config.TextColumn(width="large") for label in labels})
 
 
 def row_document(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,8 +232,7 @@ def render_key(ins: KeyInspection, prefix: str) -> dict[str, Any] | None:
         st.info("Only one side has this key and the near-miss list names no partner for it, so there is no "
                 "field diff.")
         one = ins.pixel_row if ins.pixel_row is not None else ins.server_row
-        if one is not None:
-            st.json(row_document(one), expanded=1)
+        st.json(row_document(one if one is not None else ins.key_row), expanded=1)
         return None
     st.subheader("Field diff")
     render_field_diff(ins.diffs, key=f"{prefix}_field_diff")
