@@ -124,3 +124,16 @@ def test_compare_page_event_name_and_file_name_are_text(app_test) -> None:  # ty
     at.file_uploader(key="compare_server_upload").set_value((f"{HOSTILE}.json", b"{", "application/json")).run()
     assert not at.exception and at.error
     assert_no_live_markup(at)
+
+
+def test_custom_endpoint_url_is_text(app_test) -> None:  # type: ignore[no-untyped-def]
+    """A hostile custom base URL shows in the sidebar and the Send page's target banner as code, not a link."""
+    at = app_test("pages/3_Send.py")
+    at.session_state["tec_target"] = "custom"
+    at.session_state["tec_base_url"] = f"http://127.0.0.1:9/{HOSTILE}"
+    at.run()
+    assert not at.exception
+    texts = rendered_markdown(at) + [c.value for c in at.sidebar.caption]
+    assert any("custom endpoint" in t and "127.0.0.1:9" in t for t in texts)
+    bad = {t: live_markup(t) for t in texts if live_markup(t)}
+    assert not bad, bad
