@@ -8,6 +8,7 @@ import ui
 from core.errors import StoreError
 from core.store import Store
 from ui.errors import show_error
+from ui.markup import plain
 
 settings = ui.page_setup("Home", "🎯")
 
@@ -20,9 +21,9 @@ if settings.target == "emulator":
     st.info("Target: **local emulator** — events stay on this machine. Choose TikTok in the sidebar to send "
             "for real.", icon="🧪")
 elif settings.target == "tiktok":
-    st.warning(f"Target: **{settings.target_label}**.", icon="📡")
+    st.warning(f"Target: **{plain(settings.target_label)}**.", icon="📡")
 else:
-    st.info(f"Target: **{settings.target_label}**.", icon="🔌")
+    st.info(f"Target: **{plain(settings.target_label)}**.", icon="🔌")
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Pixel code", settings.pixel_code or "not set")

@@ -100,16 +100,6 @@ def daily_series(daily: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def figure_csv(frame: pd.DataFrame | Mapping[str, Any]) -> bytes:
-    """UTF-8 CSV bytes of a figure's source frame (or of a summary mapping as metric,value rows)."""
-    import pandas as pd
-
-    if isinstance(frame, Mapping):
-        frame = pd.DataFrame({"metric": list(frame), "value": list(frame.values())})
-    text: str = frame.to_csv(index=False)
-    return text.encode("utf-8")
-
-
 def waterfall_frame(summary: DedupSummary) -> pd.DataFrame:
     """The waterfall's steps as a frame (step, value, measure), for its CSV download."""
     import pandas as pd

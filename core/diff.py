@@ -109,7 +109,7 @@ def _pixel_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "time": parse_time(ts) if ts is not None else math.nan,
         "value": parse_number(row.get("value")), "value_raw": props.get("value", row.get("value")),
         "currency": as_text(row.get("currency")), "order_id": as_text(row.get("order_id")),
-        "content_ids": ids, "keys": keys,
+        "content_ids": ids, "url": as_text(row.get("url")), "keys": keys,
     }
 
 
@@ -195,18 +195,8 @@ def _key_note(key: str, pv: str, sv: str) -> tuple[DiffStatus, str]:
     return status, ""
 
 
-def field_diff(pixel_row: Mapping[str, Any], server_event: Mapping[str, Any]) -> list[FieldDiff]:
-    """Field-by-field comparison of one Pixel row with one server event, each with what TikTok makes of it.
-
-    `pixel_row` is a PIXEL_COLUMNS row (dict or Series); `server_event` a SERVER_COLUMNS row, a v1.3
-    `data[]` event or a whole body (its first event). Rows: pixel_code, event (case-aware), event_id
-    (near misses named), event_time skew (5 min merge / 48 h dedup windows), value, currency,
-    content_ids (only when the server side carries properties), order_id, then each match key present
-    on either side (hashed where, same identity?).
-    Fields absent on both sides are left out, except event_id ("neither").
-    TikTok: dedup key = pixel code + event + event_id (contract §8).
-    """
-    p, s = _pixel_view(pixel_row), _server_view(server_event)
+def _identity_rows(p: Mapping[str, Any], s: Mapping[str, Any]) -> list[FieldDiff]:
+    """pixel_code, event (case and legacy twins named) and event_id: the dedup key's three parts."""
     out: list[FieldDiff] = []
     if (status := _presence("pixel_code", p["pixel_code"], s["pixel_code"])) is not None:
         note = "different pixels never deduplicate" if status == "different" else ""
@@ -217,9 +207,8 @@ def field_diff(pixel_row: Mapping[str, Any], server_event: Mapping[str, Any]) ->
     elif pe and se:
         if pe.lower() == se.lower():
             note = "differ only in case: TikTok compares event names exactly, so these never deduplicate"
-        elif LEGACY_EVENTS.get(pe) == se or LEGACY_EVENTS.get(se) == pe:
-            note = ("legacy and current name of the same event; TikTok deduplicates identical names only — "
-                    "send the same name on both sides")
+        elif twin := legacy_twin_note(pe, se):
+            note = twin
         else:
             note = "different events never deduplicate"
         out.append(FieldDiff("event", pe, se, "different", note))
@@ -227,34 +216,46 @@ def field_diff(pixel_row: Mapping[str, Any], server_event: Mapping[str, Any]) ->
         out.append(FieldDiff("event", pe, se, "pixel only" if pe else "server only", ""))
     status, note = _event_id_note(p["event_id"], s["event_id"])
     out.append(FieldDiff("event_id", p["event_id"], s["event_id"], status, note))
+    return out
+
+
+def _time_row(p: Mapping[str, Any], s: Mapping[str, Any]) -> list[FieldDiff]:
+    """event_time skew against the merge and dedup windows (which apply only when the key matches)."""
     pt, st_ = p["time"], s["time"]
-    if not (math.isnan(pt) and math.isnan(st_)):
-        if math.isnan(pt) or math.isnan(st_):
-            out.append(FieldDiff("event_time", _iso(pt), _iso(st_),
-                                 "server only" if math.isnan(pt) else "pixel only", "no time on one side"))
-        else:
-            status, note = _time_note(pt, st_)
-            if not (p["event_id"] and p["event_id"] == s["event_id"] and pe == se
-                    and p["pixel_code"] == s["pixel_code"]):
-                note = "if the key matched: " + note  # windows only apply to events that share the key
-            out.append(FieldDiff("event_time", _iso(pt), _iso(st_), status, note))
+    if math.isnan(pt) and math.isnan(st_):
+        return []
+    if math.isnan(pt) or math.isnan(st_):
+        return [FieldDiff("event_time", _iso(pt), _iso(st_), "server only" if math.isnan(pt) else "pixel only",
+                          "no time on one side")]
+    status, note = _time_note(pt, st_)
+    if not (p["event_id"] and p["event_id"] == s["event_id"] and p["event"] == s["event"]
+            and p["pixel_code"] == s["pixel_code"]):
+        note = "if the key matched: " + note  # windows only apply to events that share the key
+    return [FieldDiff("event_time", _iso(pt), _iso(st_), status, note)]
+
+
+def _value_row(p: Mapping[str, Any], s: Mapping[str, Any]) -> list[FieldDiff]:
+    """value: one side only, a difference, or a number sent as a string."""
     pv, sv = p["value"], s["value"]
-    if not (math.isnan(pv) and math.isnan(sv)):
-        ptxt = "" if math.isnan(pv) else f"{pv:g}"
-        stxt = "" if math.isnan(sv) else f"{sv:g}"
-        if math.isnan(pv) or math.isnan(sv):
-            out.append(FieldDiff("value", ptxt, stxt, "server only" if math.isnan(pv) else "pixel only",
-                                 "value on one side only: reported revenue depends on which copy TikTok keeps"))
-        else:
-            same = abs(pv - sv) < 0.005
-            notes = []
-            if not same:
-                notes.append(f"differs by {sv - pv:+g}")
-            if isinstance(p["value_raw"], str):
-                notes.append(f"Pixel sent value as a string ({p['value_raw']!r}); send a number")
-            if isinstance(s["value_raw"], str):
-                notes.append(f"server sent value as a string ({s['value_raw']!r}); send a number")
-            out.append(FieldDiff("value", ptxt, stxt, "same" if same else "different", "; ".join(notes)))
+    if math.isnan(pv) and math.isnan(sv):
+        return []
+    ptxt = "" if math.isnan(pv) else f"{pv:g}"
+    stxt = "" if math.isnan(sv) else f"{sv:g}"
+    if math.isnan(pv) or math.isnan(sv):
+        return [FieldDiff("value", ptxt, stxt, "server only" if math.isnan(pv) else "pixel only",
+                          "value on one side only: reported revenue depends on which copy TikTok keeps")]
+    same = abs(pv - sv) < 0.005
+    notes = [] if same else [f"differs by {sv - pv:+g}"]
+    if isinstance(p["value_raw"], str):
+        notes.append(f"Pixel sent value as a string ({p['value_raw']!r}); send a number")
+    if isinstance(s["value_raw"], str):
+        notes.append(f"server sent value as a string ({s['value_raw']!r}); send a number")
+    return [FieldDiff("value", ptxt, stxt, "same" if same else "different", "; ".join(notes))]
+
+
+def _order_rows(p: Mapping[str, Any], s: Mapping[str, Any]) -> list[FieldDiff]:
+    """currency (ISO-4217), content_ids (when the server side carries contents) and order_id."""
+    out: list[FieldDiff] = []
     pc, sc = p["currency"], s["currency"]
     if (status := _presence("currency", pc.upper(), sc.upper())) is not None:
         notes = [f"{c!r} is not an ISO-4217 code TikTok accepts" for c in {pc, sc} if c and c.upper()
@@ -275,13 +276,58 @@ def field_diff(pixel_row: Mapping[str, Any], server_event: Mapping[str, Any]) ->
         out.append(FieldDiff("content_ids", ",".join(pids), ",".join(sids), status, note))
     if (status := _presence("order_id", p["order_id"], s["order_id"])) is not None:
         out.append(FieldDiff("order_id", p["order_id"], s["order_id"], status, ""))
+    return out
+
+
+def field_diff(pixel_row: Mapping[str, Any], server_event: Mapping[str, Any]) -> list[FieldDiff]:
+    """Field-by-field comparison of one Pixel row with one server event, each with what TikTok makes of it.
+
+    `pixel_row` is a PIXEL_COLUMNS row (dict or Series); `server_event` a SERVER_COLUMNS row, a v1.3
+    `data[]` event or a whole body (its first event). Both sides are read into the same field names first,
+    so a flat row and a nested body compare like with like. Rows: pixel_code, event (case and legacy
+    twins named), event_id (near misses named), event_time skew (5 min merge / 48 h dedup windows),
+    value, currency, content_ids (only when the server side carries properties), order_id, then each
+    match key present on either side (hashed where, same identity?).
+    Fields absent on both sides are left out, except event_id ("neither").
+    TikTok: dedup key = pixel code + event + event_id (contract §8).
+    """
+    p, s = _pixel_view(pixel_row), _server_view(server_event)
+    out = [*_identity_rows(p, s), *_time_row(p, s), *_value_row(p, s), *_order_rows(p, s)]
     for key in MATCH_KEYS:
         pk, sk = p["keys"][key], s["keys"][key]
-        if not pk and not sk:
-            continue
-        status, note = _key_note(key, pk, sk)
-        out.append(FieldDiff(key, pk, sk, status, note))
+        if pk or sk:
+            status, note = _key_note(key, pk, sk)
+            out.append(FieldDiff(key, pk, sk, status, note))
     return out
+
+
+def legacy_twin_note(a: str, b: str) -> str:
+    """A sentence when one name is the legacy twin of the other (CompletePayment / Purchase), else "".
+
+    TikTok still accepts the legacy names but deduplicates identical names only.
+    """
+    for old, new in ((a, b), (b, a)):
+        if LEGACY_EVENTS.get(old) == new:
+            return (f"{old} is the legacy name of {new}: the same event to you, two events to TikTok, which "
+                    f"deduplicates identical names only — send {new} on both sides")
+    return ""
+
+
+def comparable_fields(row: Mapping[str, Any], side: Literal["pixel", "server"]) -> dict[str, Any]:
+    """One side's event under the field names both sides share, for a like-with-like JSON diff.
+
+    A flat Pixel row and a nested v1.3 server event (or a server row) become the same shape: pixel_code,
+    event, event_id, event_time (ISO 8601 UTC), value, currency, order_id, content_ids, url and the
+    match keys; empty fields are left out.
+    """
+    view = _pixel_view(row) if side == "pixel" else _server_view(row)
+    out: dict[str, Any] = {
+        "pixel_code": view["pixel_code"], "event": view["event"], "event_id": view["event_id"],
+        "event_time": _iso(view["time"]), "value": None if math.isnan(view["value"]) else view["value"],
+        "currency": view["currency"], "order_id": view["order_id"],
+        "content_ids": ",".join(view["content_ids"]), "url": view.get("url", ""), **view["keys"],
+    }
+    return {k: v for k, v in out.items() if v not in ("", None)}
 
 
 def near_partners(df: pd.DataFrame, event: str, event_id: str, limit: int = 5) -> pd.DataFrame:

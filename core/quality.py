@@ -514,15 +514,31 @@ def score_text(text: str, name: str = "The pasted text") -> QualityResult:
     return score_frame(text_frame(text, name))
 
 
-def sent_events_frame(db_path: str | Path) -> pd.DataFrame:
-    """Server rows for every event this console queued or sent (core.store), possibly empty.
+def sent_events_frame(db_path: str | Path, session_id: str | None = None) -> pd.DataFrame:
+    """Server rows for the events one send session queued or sent (core.store), or for the whole history
+    when `session_id` is None; possibly empty.
 
     The store keeps hashed identifiers only, which is exactly what TikTok received."""
     from core.sources.server import server_frame
     from core.store import Store
 
     with Store(db_path) as store:
-        return server_frame(store.server_events())
+        return server_frame(store.server_events(session_id))
+
+
+def history_stamp(db_path: str | Path) -> str:
+    """A cheap fingerprint of the history database's files (size and modification time of the database
+    and its write-ahead log): it changes whenever events are recorded, so a page re-reads 100k stored
+    events only when something new was written."""
+    parts = []
+    for suffix in ("", "-wal"):
+        try:
+            st = Path(f"{db_path}{suffix}").stat()
+        except OSError:
+            parts.append("-")
+            continue
+        parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+    return "/".join(parts)
 
 
 def load_quality_input(source: Any, name: str | None = None) -> pd.DataFrame:

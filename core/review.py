@@ -284,24 +284,10 @@ def to_cli_json(result: Review) -> dict[str, Any]:
 
 def result_csv(result: QualityResult | Review) -> bytes:
     """Per-event CSV (UTF-8, header row): index, event, score, next key, then per key present, valid,
-    points and reason code. Written by pyarrow, so a 1M-row export takes seconds, not minutes."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    points and reason code; event names that read as spreadsheet formulas are neutralized (core.export)."""
+    from core.export import csv_bytes
 
-    pe = result.per_event
-    columns: dict[str, pa.Array] = {}
-    for c in pe.columns:
-        col = pe[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):  # codes + categories -> strings in C, not Python
-            cats = pa.array([str(v) for v in col.cat.categories], type=pa.string())
-            codes = pa.array(col.cat.codes.to_numpy(dtype=np.int32))
-            columns[c] = pa.DictionaryArray.from_arrays(codes, cats).cast(pa.string())
-        else:
-            columns[c] = pa.array(col.to_numpy())
-    table = pa.table(columns)
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink)
-    return bytes(sink.getvalue().to_pybytes())
+    return csv_bytes(result.per_event)
 
 
 def weights_frame() -> pd.DataFrame:

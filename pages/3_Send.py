@@ -14,6 +14,7 @@ from core.store import Store
 from ui import exchange as ux
 from ui.errors import show_error
 from ui.findings import render_findings, summary_line
+from ui.markup import code
 
 settings = ux.send_settings(ui.page_setup("Send", "📤"))
 st.title("📤 Send")
@@ -56,7 +57,7 @@ if bodies:
     test_mode = all(isinstance(b.get("test_event_code"), str) and b["test_event_code"] for b in bodies)
     codes = sorted({b.get("test_event_code") or "" for b in bodies})
     st.caption(f"{n} event(s) in {len(bodies)} body(ies), sent in requests of at most 1,000 · "
-               + (f"test event code `{', '.join(codes)}`" if test_mode else "**no test event code (live)**"))
+               + (f"test event code {code(', '.join(codes))}" if test_mode else "**no test event code (live)**"))
     findings = lint_bodies(bodies)  # every event, at its position in the whole upload
     with st.expander(f"Linter before sending — {summary_line(findings)}", expanded=has_errors(findings)):
         render_findings(findings, key="send_findings")

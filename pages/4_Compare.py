@@ -6,15 +6,17 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.compare import inspect_key, near_miss_list
 from core.dedup import simulate
 from core.demo import generate_store
 from core.errors import ConsoleError
 from core.sources.pixel import load_pixel_events
 from core.sources.server import load_server_side, server_side
 from core.store import Store
-from ui.diff import render_key, render_pair_counts, render_pairs, render_pixel_import
+from ui.diff import key_labels, render_key, render_pair_counts, render_pairs, render_pixel_import
 from ui.errors import show_error
 from ui.exchange import render_exchange
+from ui.findings import WRAP_ROW_HEIGHT
 
 settings = ui.page_setup("Compare", "🪞")
 st.title("Compare Pixel and server events")
@@ -83,20 +85,25 @@ if pixel is None or server is None or pixel.empty or server.empty:
     st.stop()
 
 report = simulate(pixel, server)
-render_pair_counts(report.summary)
+render_pair_counts(report.summary, report.keys)
 
 keys = report.keys
 shown = render_pairs(keys, "compare")
-if not report.near_misses.empty:
-    with st.expander(f"Near misses ({len(report.near_misses)}): ids or names that almost match"):
-        st.dataframe(report.near_misses, key="compare_near_misses", width="stretch", hide_index=True)
+near = near_miss_list(report)  # one list for the expander and the inspect panel
+if not near.empty:
+    with st.expander(f"Near misses ({len(near)}): ids or names that almost match"):
+        st.dataframe(near, key="compare_near_misses", width="stretch", hide_index=True, row_height=WRAP_ROW_HEIGHT,
+                     column_config={"detail": st.column_config.TextColumn("detail", width="large")})
 
 if shown.empty:
     st.info("No key matches these filters.")
     st.stop()
-labels = {i: f"{r.event} · {r.event_id or '(no event_id)'} · {r.verdict}" for i, r in shown.head(5000).iterrows()}
-pick = st.selectbox("Inspect one key", list(labels), format_func=labels.__getitem__, key="compare_pick")
-s_row = render_key(keys.loc[pick], pixel, server, ss.get("compare_server_bodies"), "compare")
+labels = key_labels(shown.head(5000))
+if ss.get("compare_pick") not in labels:  # new data or filters: never keep a label from the old list
+    ss.pop("compare_pick", None)
+pick = st.selectbox("Inspect one key", list(labels), key="compare_pick")
+inspection = inspect_key(report, pixel, server, keys.loc[labels[pick]], ss.get("compare_server_bodies"), near)
+s_row = render_key(inspection, "compare")
 if s_row is None:
     st.stop()
 if server_source == STORE:  # the real round trip that carried this server event, if it was sent

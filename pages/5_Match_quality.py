@@ -17,8 +17,9 @@ from ui.quality import render_advice, render_per_event, render_pixel_verdicts, r
 
 settings = ui.page_setup("Match quality", "🧬")
 ss = st.session_state
-SENT, PASTE, UPLOAD, DEMO, LOADED = ("Events sent this session", "Paste JSON", "Upload file", "Demo store month",
-                                     "Events loaded on Compare")
+SENT, PASTE, UPLOAD, DEMO, LOADED = ("Events sent from this console", "Paste JSON", "Upload file",
+                                     "Demo store month", "Events loaded on Compare")
+THIS_SESSION, ALL_HISTORY = "This session's sends", "All history"
 
 st.title("Match quality")
 st.caption("Which match keys your events carry, whether TikTok can use them, and which key to add next. Scores "
@@ -27,6 +28,9 @@ sources = [SENT, PASTE, UPLOAD, DEMO]
 if any(isinstance(ss.get(k), pd.DataFrame) for k in ("server_events", "pixel_events")):
     sources.append(LOADED)
 source = st.radio("Events to review", sources, key="quality_source", horizontal=True)
+scope = st.radio("Which sends", [THIS_SESSION, ALL_HISTORY], key="quality_sent_scope", horizontal=True,
+                 help="This session: what the Send page sent since you opened the console. All history: every "
+                      "event in the history database.") if source == SENT else None
 text = st.text_area("v1.3 bodies or events (JSON or JSONL)", key="quality_text", height=160,
                     placeholder='{"event_source": "web", "data": [{"event": "Purchase", "user": {...}}]}'
                     ) if source == PASTE else ""
@@ -45,8 +49,14 @@ def _demo() -> tuple[pd.DataFrame, pd.DataFrame]:
 def _load() -> tuple[str, pd.DataFrame | None, pd.DataFrame | None]:
     """(signature, rows to score, Pixel rows for TikTok's verdicts) for the chosen source."""
     if source == SENT:
-        sent = q.sent_events_frame(settings.db_path)
-        return f"sent:{len(sent)}", sent, None
+        session = ss.get("send_session_id") if scope == THIS_SESSION else None
+        if scope == THIS_SESSION and session is None:
+            return "sent:none", None, None
+        signature = f"sent:{session}:{q.history_stamp(settings.db_path)}"
+        if ss.get("quality_sent", (None,))[0] != signature:  # re-read the store only after new writes
+            with st.spinner("Reading the sent events from the history…"):
+                ss["quality_sent"] = (signature, q.sent_events_frame(settings.db_path, session))
+        return signature, ss["quality_sent"][1], None
     if source == PASTE:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return f"paste:{digest}", q.text_frame(text) if text.strip() else None, None
@@ -73,7 +83,8 @@ except ConsoleError as exc:
     show_error(exc)
     st.stop()
 if rows is None or rows.empty:
-    st.info({SENT: "No events sent yet in this console. Send some on the Send page, or pick another source.",
+    st.info({SENT: "No events sent in this session yet: send some on the Send page, or choose All history."
+             if scope == THIS_SESSION else "No events sent yet in this console. Send some on the Send page.",
              PASTE: "Paste one or more v1.3 bodies (or bare events) above.",
              UPLOAD: "Upload a JSON/JSONL/CSV of server events, or a HAR of Pixel hits.",
              }.get(source, "The chosen source holds no events."), icon="👆")

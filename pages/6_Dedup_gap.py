@@ -13,6 +13,7 @@ from core.gap import DEFAULT_TEMPLATE, LINK_MODES
 from core.orders import segment_columns, truth_filter
 from core.sources.pixel import load_pixel_events
 from core.sources.server import load_server_events
+from ui.errors import show_error
 from ui.gap import (
     load_orders_file,
     mapping_form_info,
@@ -71,7 +72,7 @@ try:
 except MissingOrderColumns:
     ss["gap_data"] = None
 except ConsoleError as exc:
-    st.error(f"Could not read the files: {exc}")
+    show_error(exc, source="Could not read the files")
 if ss.get("gap_orders_form"):
     picked = orders_mapping_form(ss["gap_orders_form"])
     if picked is not None:
@@ -103,7 +104,7 @@ try:
     with st.spinner("Simulating TikTok's deduplication…"):
         report = simulate(data["pixel"], data["server"], orders=truth, link=link, template=template)
 except ConsoleError as exc:
-    st.error(f"Cannot simulate: {exc}")
+    show_error(exc, source="Cannot simulate")
     st.stop()
 
 st.caption(f"Data: {data['label']}. Counts follow TikTok's published rules; this is a simulation, not TikTok's report.")

@@ -8,8 +8,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core"
 MAX_FUNCTION_LINES = 80
@@ -133,8 +131,6 @@ def _long_functions() -> list[str]:
     return sorted(out)
 
 
-@pytest.mark.xfail(strict=False, reason="still long: core.diff.field_diff, core.pixel.pixel_event_from_body and "
-                                        "normalize_pixel_frame")
 def test_no_function_in_core_over_80_lines() -> None:
     """Every function in core/ fits in 80 lines: long ones split along the seams they already have."""
     assert _long_functions() == []

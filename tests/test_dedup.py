@@ -334,14 +334,16 @@ def test_gap_by_segment_and_daily_series() -> None:
     assert list(pairwise(daily.data[0].x)) and json.loads(daily.to_json())["data"]
 
 
-def test_figure_csv_bytes() -> None:
-    """figure_csv gives the frame as UTF-8 CSV, and a summary dict as metric,value rows."""
+def test_gap_csv_bytes() -> None:
+    """The gap's CSV downloads give the frame as UTF-8 CSV, and a summary dict as metric,value rows."""
+    from core.export import csv_bytes
+
     r = _demo_report()
-    text = charts.figure_csv(r.segments).decode("utf-8")
-    assert text.splitlines()[0].startswith("dimension,value,truth")
+    text = csv_bytes(r.segments).decode("utf-8")
+    assert text.splitlines()[0].startswith('"dimension","value","truth"')
     assert len(text.splitlines()) == len(r.segments) + 1
-    rows = charts.figure_csv({"counted": 3}).decode().splitlines()
-    assert rows == ["metric,value", "counted,3"]
+    rows = csv_bytes({"counted": 3}).decode().splitlines()
+    assert rows == ['"metric","value"', '"counted",3']
 
 
 # --- the fast paths give what the plain ones gave ----------------------------------------------------

@@ -35,7 +35,7 @@ def test_paste_review_what_if_and_errors(app_test) -> None:  # type: ignore[no-u
     at = app_test(PAGE).run()
     assert not at.exception
     assert at.title[0].value == "Match quality"
-    assert any("No events sent yet" in i.value for i in at.info)  # fresh store: a guard, not a traceback
+    assert any("No events sent in this session" in i.value for i in at.info)  # a guard, not a traceback
 
     text = json.dumps(BODY)
     expected = build_review(score_text(text))
@@ -83,12 +83,15 @@ def test_paste_review_what_if_and_errors(app_test) -> None:  # type: ignore[no-u
 
 
 def test_sent_events_and_pixel_verdicts_from_a_har(app_test) -> None:  # type: ignore[no-untyped-def]
-    """Events in the store are reviewed by default; an uploaded HAR shows TikTok's verdicts beside ours."""
+    """This session's sends are reviewed by default; an uploaded HAR shows TikTok's verdicts beside ours."""
     from core.store import Store
 
     with Store(os.environ["TEC_DB"]) as store:
-        store.add_outbox(store.create_session("test"), BODY)
-    at = app_test(PAGE).run()
+        session = store.create_session("test")
+        store.add_outbox(session, BODY)
+    at = app_test(PAGE)
+    at.session_state["send_session_id"] = session
+    at.run()
     assert not at.exception and not at.info
     assert {m.label: m.value for m in at.metric}["Events"] == "3"
     assert any("No Pixel rows" in c.value for c in at.caption)
@@ -117,3 +120,85 @@ def test_sent_events_and_pixel_verdicts_from_a_har(app_test) -> None:  # type: i
     at.file_uploader(key="quality_upload").set_value(("orders.csv", b"order,total\n1,9.5\n", "text/csv")).run()
     assert not at.exception
     assert "orders.csv lacks the column(s)" in at.error[0].value and "event_source_id" in at.error[0].value
+
+
+def test_sent_events_are_scoped_to_this_session(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Earlier sessions' events are not "this session's": they count only under the explicit All history."""
+    from core.store import Store
+
+    with Store(os.environ["TEC_DB"]) as store:
+        for _ in range(3):
+            store.add_outbox(store.create_session("earlier"), BODY)
+        session = store.create_session("this one")
+        store.add_outbox(session, {**BODY, "data": BODY["data"][:1]})
+    at = app_test(PAGE).run()  # a fresh console: nothing sent in this session
+    assert not at.exception and not at.metric
+    assert any("No events sent in this session" in i.value and "All history" in i.value for i in at.info)
+    at.radio(key="quality_sent_scope").set_value("All history").run()
+    assert {m.label: m.value for m in at.metric}["Events"] == "10"
+
+    at = app_test(PAGE)
+    at.session_state["send_session_id"] = session
+    at.run()
+    assert at.radio(key="quality_sent_scope").value == "This session's sends"
+    assert {m.label: m.value for m in at.metric}["Events"] == "1"
+    with Store(os.environ["TEC_DB"]) as store:  # a send later in the session is picked up on the next run
+        store.add_outbox(session, {**BODY, "data": BODY["data"][1:]})
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Events"] == "3"
+    at.radio(key="quality_sent_scope").set_value("All history").run()
+    assert {m.label: m.value for m in at.metric}["Events"] == "12"
+
+
+def test_per_event_csv_download_carries_no_live_formula(app_test, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Event names planted as formulas reach the per-event CSV download quoted, never live."""
+    import csv
+    import io
+
+    import streamlit as st
+
+    from core.export import is_formula_like
+
+    downloads: dict[str, object] = {}
+    real = st.download_button
+
+    def spy(label: str, data: object = None, *args: object, **kwargs: object) -> object:
+        downloads[str(kwargs.get("key"))] = data
+        return real(label, data, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(st, "download_button", spy)
+    planted = ['=HYPERLINK("http://x")', "=1+1", "@SUM(A1)", "+1", "-2+3"]
+    body = {**BODY, "data": [{**BODY["data"][0], "event": name, "event_id": f"e{i}"} for i, name in enumerate(planted)]}
+    at = app_test(PAGE).run()
+    at.radio(key="quality_source").set_value("Paste JSON").run()
+    at.text_area(key="quality_text").input(json.dumps(body)).run()
+    assert not at.exception
+    data = downloads["quality_download"]
+    raw = data() if callable(data) else data
+    cells = [c for row in csv.reader(io.StringIO(raw.decode("utf-8"), newline="")) for c in row]
+    assert {f"'{name}" for name in planted} <= set(cells)
+    assert not [c for c in cells if is_formula_like(c) and not c.lstrip("+-").replace(".", "", 1).isdigit()]
+
+
+def test_history_is_read_again_only_after_new_sends(app_test, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Moving a slider does not re-read the history database; a new send does."""
+    from core import quality
+    from core.store import Store
+
+    with Store(os.environ["TEC_DB"]) as store:
+        session = store.create_session("this one")
+        store.add_outbox(session, BODY)
+    reads: list[str | None] = []
+    real = quality.sent_events_frame
+    monkeypatch.setattr(quality, "sent_events_frame", lambda db, sid=None: reads.append(sid) or real(db, sid))
+    at = app_test(PAGE)
+    at.session_state["send_session_id"] = session
+    at.run()
+    at.slider(key="quality_target_email").set_value(90).run()
+    at.slider(key="quality_target_phone").set_value(90).run()
+    assert reads == [session] and not at.exception
+    with Store(os.environ["TEC_DB"]) as store:
+        store.add_outbox(session, BODY)
+    at.run()
+    assert reads == [session, session]
+    assert {m.label: m.value for m in at.metric}["Events"] == "6"

@@ -6,24 +6,29 @@ import pandas as pd
 import streamlit as st
 
 from core.payload import BuildResult, consent_effects
+from ui.findings import WRAP_ROW_HEIGHT
+from ui.markup import code, plain
 
 
 def render_build_effects(result: BuildResult, *, ad_user_data: str, key: str) -> None:
     """Rejected identifiers, consent effects, the before/after table (dataframe `key`) and the notes."""
     for h in result.rejected:
-        st.error(f"**{h.kind}** `{h.input}` was not sent: {h.error}. {h.hint or ''}")
+        st.error(f"**{plain(h.kind)}** {code(h.input)} was not sent: {plain(h.error)}. {plain(h.hint or '')}")
     removed = consent_effects(result)
     if removed:
-        st.info("**Consent effects**\n\n" + "\n".join(f"- `{s.field}`: {s.reason.removeprefix('consent: ')}"
+        st.info("**Consent effects**\n\n" + "\n".join(f"- {code(s.field)}: {plain(s.reason.removeprefix('consent: '))}"
                                                       for s in removed)
                 + ("\n\nip, user agent, ttclid and ttp are still sent." if ad_user_data == "DENIED" else ""))
     else:
         st.caption("Consent: both GRANTED, nothing removed.")
     st.subheader("Before / after")
+    hashes = "SHA-256 values are 64 characters: they wrap here; click a cell to copy the whole value"
     st.dataframe(pd.DataFrame(result.table()), key=key, width="stretch", hide_index=True,
-                 column_order=("field", "status", "input", "normalized", "sent"))
+                 column_order=("field", "status", "input", "normalized", "sent"), row_height=WRAP_ROW_HEIGHT,
+                 column_config={"normalized": st.column_config.TextColumn("normalized", width="medium"),
+                                "sent": st.column_config.TextColumn("sent", width="large", help=hashes)})
     if result.notes:
-        st.markdown("**Notes**\n\n" + "\n".join(f"- {n}" for n in result.notes))
+        st.markdown("**Notes**\n\n" + "\n".join(f"- {plain(n)}" for n in result.notes))
 
 
 MORE_FIELDS = (  # (EventSpec field, label, placeholder): minor match keys and less common properties

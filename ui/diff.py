@@ -11,9 +11,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.dedup import key_rows
-from core.diff import FieldDiff, field_diff
+from core.compare import KeyInspection
+from core.diff import FieldDiff
 from core.sources.pixel_body import PixelImport
+from ui.findings import WRAP_ROW_HEIGHT
+from ui.markup import code, plain
 
 STATUS_BADGES = {
     "same": "✅ same", "different": "❌ different", "pixel only": "🟦 pixel only",
@@ -45,7 +47,7 @@ def render_field_diff(diffs: Sequence[FieldDiff], key: str) -> None:
           "server": d.server, "note": d.note} for d in diffs]
     )
     st.dataframe(
-        frame, key=key, width="stretch", hide_index=True,
+        frame, key=key, width="stretch", hide_index=True, row_height=WRAP_ROW_HEIGHT,
         column_config={
             "field": st.column_config.TextColumn("Field", width="small"),
             "status": st.column_config.TextColumn("Status", width="small"),
@@ -93,15 +95,17 @@ def json_diff_rows(a: Any, b: Any) -> list[dict[str, str]]:
     return rows
 
 
-def render_json_diff(a: Any, b: Any, key: str, labels: tuple[str, str] = ("Pixel", "Server")) -> None:
-    """Two JSON documents side by side, then the table of paths that differ."""
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**{labels[0]}**")
-        st.json(a, expanded=2)
-    with right:
-        st.markdown(f"**{labels[1]}**")
-        st.json(b, expanded=2)
+def render_json_diff(a: Any, b: Any, key: str, labels: tuple[str, str] = ("Pixel", "Server"), *,
+                     side_by_side: bool = True) -> None:
+    """Two JSON documents side by side (unless `side_by_side` is False), then the table of paths that differ."""
+    if side_by_side:
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**{labels[0]}**")
+            st.json(a, expanded=2)
+        with right:
+            st.markdown(f"**{labels[1]}**")
+            st.json(b, expanded=2)
     rows = json_diff_rows(a, b)
     if not rows:
         st.success("The two documents are identical.")
@@ -109,7 +113,8 @@ def render_json_diff(a: Any, b: Any, key: str, labels: tuple[str, str] = ("Pixel
     frame = pd.DataFrame(rows).rename(columns={"left": labels[0], "right": labels[1]})
     frame["status"] = frame["status"].replace({"left only": f"{labels[0].lower()} only",
                                                "right only": f"{labels[1].lower()} only"})
-    st.dataframe(frame, key=key, width="stretch", hide_index=True)
+    st.dataframe(frame, key=key, width="stretch", hide_index=True, row_height=WRAP_ROW_HEIGHT,
+                 column_config={label: st.column_config.TextColumn(width="large") for label in labels})
 
 
 def row_document(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,47 +167,83 @@ def render_pixel_import(imported: PixelImport, key: str) -> None:
     st.caption(f"Read {len(imported.events)} Pixel event(s) from {imported.entries} {imported.format.upper()} "
                f"item(s); skipped {counts}.")
     for note in imported.notes:
-        st.warning(note)
+        st.warning(plain(note))
     if imported.skipped:
         with st.expander(f"Skipped ({len(imported.skipped)})"):
             st.dataframe(imported.skipped_frame(), key=key, width="stretch", hide_index=True)
 
 
-def render_pair_counts(summary: Mapping[str, Any]) -> None:
-    """Six metrics from a dedup summary: events per side, merged and deduplicated pairs, one-side counts."""
-    s = summary
-    cols = st.columns(6)
-    for col, (label, value) in zip(cols, [("Pixel events", s["pixel_events"]), ("Server events", s["server_events"]),
-                                          ("Merged", s["merged_pairs"]), ("Deduplicated", s["deduplicated_pairs"]),
-                                          ("Pixel only", s["pixel_only"]), ("Server only", s["server_only"])],
-                                   strict=True):
-        col.metric(label, f"{value:,}")
+PAIR_COUNTS = (  # (label, verdict counted in the pairs table, help)
+    ("Merged", "merged", "Pixel and server copies within 5 min: TikTok merges them into one conversion."),
+    ("Deduplicated", "deduplicated", "Copies 5 min to 48 h apart: TikTok keeps the first, drops the other."),
+    ("Outside window", "outside window", "Same key more than 48 h apart: both copies count."),
+    ("Pixel only", "pixel only", "Keys only the Pixel sent (rows with this verdict in the table below)."),
+    ("Server only", "server only", "Keys only the server sent (rows with this verdict in the table below)."),
+    ("No event_id", "missing event_id", "Events without event_id: they can never pair, each counts alone."),
+)
 
 
-def render_key(row: Any, pixel: pd.DataFrame, server: pd.DataFrame, bodies: Sequence[Any] | None,
-               prefix: str) -> dict[str, Any] | None:
-    """One key of a dedup report: its verdict, a near-miss warning, the field diff and both documents.
+def render_pair_counts(summary: Mapping[str, Any], keys: pd.DataFrame) -> None:
+    """Events per side, then one metric per verdict, counted from the pairs table so the two always agree."""
+    counts = keys["verdict"].value_counts()
+    cols = st.columns(2 + len(PAIR_COUNTS))
+    cols[0].metric("Pixel events", f"{summary['pixel_events']:,}")
+    cols[1].metric("Server events", f"{summary['server_events']:,}")
+    for col, (label, verdict, help_text) in zip(cols[2:], PAIR_COUNTS, strict=True):
+        col.metric(label, f"{int(counts.get(verdict, 0)):,}", help=help_text)
+    st.caption(f"TikTok counts {summary['counted']:,} conversion(s): merged and deduplicated pairs once, "
+               "every other event on its own.")
 
-    `row` is a `DedupReport.keys` row; `bodies` the server events as sent (core.sources.server.server_side), or
-    None to show server rows. Returns the server row that was diffed, or None when only one side has
-    the key (its document is shown instead). Widget keys: `{prefix}_field_diff`, `{prefix}_json_diff`.
+
+def key_labels(keys: pd.DataFrame) -> dict[str, Any]:
+    """A label per key row ("event · event_id · verdict", "#n" for a repeated occurrence) -> its index."""
+    labels: dict[str, Any] = {}
+    for i, r in keys.iterrows():
+        label = f"{r.event} · {r.event_id or '(no event_id)'} · {r.verdict}"
+        if int(r.occurrence) > 1:
+            label += f" · #{int(r.occurrence)}"
+        labels[label if label not in labels else f"{label} · row {i}"] = i
+    return labels
+
+
+def render_near_miss(ins: KeyInspection) -> None:
+    """The near miss and the legacy twin behind a key, from the same list the page shows."""
+    nm = ins.near_miss
+    if nm is not None and ins.partner_id is not None:
+        other = nm["server_event" if ins.verdict == "pixel only" else "pixel_event"]
+        st.warning(f"Near miss: the other side has event_id {code(ins.partner_id)} for {plain(other)} — "
+                   f"{plain(nm['detail'])}. TikTok compares ids and names exactly, so the two never "
+                   "deduplicate.", icon="🔍")
+    elif nm is not None:
+        st.warning(f"Near miss ({plain(nm['kind'])}): {plain(nm['detail'])}.", icon="🔍")
+    if ins.legacy_note:
+        st.info(plain(ins.legacy_note) + ".", icon="🏷️")
+
+
+def render_key(ins: KeyInspection, prefix: str) -> dict[str, Any] | None:
+    """One key of a dedup report (core.compare.inspect_key): verdict, near miss, field diff, both documents.
+
+    Returns the server row that was diffed, or None when only one side has the key (its document is
+    shown instead). Widget keys: `{prefix}_field_diff`, `{prefix}_json_diff`.
     """
-    p_rows, s_rows, near_id = key_rows(pixel, server, row)
-    st.markdown(f"**{badge(row.verdict)}** — {row.reason}")
-    if near_id is not None:
-        st.warning(f"Near miss: the other side has event_id **{near_id}** for this "
-                   f"{row.event} — TikTok compares ids exactly, so the two never deduplicate.", icon="🔍")
-    if p_rows.empty or s_rows.empty:
-        st.info("Only one side has this key and no near miss was found, so there is no field diff.")
-        st.json(row_document((p_rows if not p_rows.empty else s_rows).iloc[0].to_dict()) if len(p_rows) + len(s_rows)
-                else row_document(row.to_dict()), expanded=1)
+    st.markdown(f"**{badge(ins.verdict)}** — {plain(ins.reason)}")
+    render_near_miss(ins)
+    if ins.pixel_row is None or ins.server_row is None:
+        st.info("Only one side has this key and the near-miss list names no partner for it, so there is no "
+                "field diff.")
+        one = ins.pixel_row if ins.pixel_row is not None else ins.server_row
+        st.json(row_document(one if one is not None else ins.key_row), expanded=1)
         return None
-    s_row: dict[str, Any] = s_rows.iloc[0].to_dict()
-    s_event = bodies[int(s_row["index"])] if bodies and 0 <= int(s_row["index"]) < len(bodies) else s_row
-    p_doc = row_document(p_rows.iloc[0].to_dict())
-    s_doc = s_event if bodies else row_document(s_row)
     st.subheader("Field diff")
-    render_field_diff(field_diff(p_rows.iloc[0].to_dict(), s_event), key=f"{prefix}_field_diff")
+    render_field_diff(ins.diffs, key=f"{prefix}_field_diff")
     st.subheader("Pixel event and server event")
-    render_json_diff(p_doc, s_doc, key=f"{prefix}_json_diff")
-    return s_row
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Pixel** (the row as read)")
+        st.json(row_document(ins.pixel_row), expanded=2)
+    with right:
+        st.markdown("**Server** (the event as sent)" if ins.server_event else "**Server** (the row as read)")
+        st.json(ins.server_event if ins.server_event is not None else row_document(ins.server_row), expanded=2)
+    st.caption("Both sides under the same field names (hashes, times in UTC):")
+    render_json_diff(*ins.comparable(), key=f"{prefix}_json_diff", side_by_side=False)
+    return ins.server_row

@@ -18,6 +18,9 @@ from core.exchange import Exchange, SendReport
 from core.lint import Finding
 from core.store import OUTBOX_STATUSES, Store
 from core.transport import CURL_INLINE_MAX, curl_body, to_curl
+from ui.findings import WRAP_ROW_HEIGHT
+from ui.markup import code as md_code
+from ui.markup import plain
 
 OUTCOME_BADGE = {"accepted": "✅ accepted", "partial": "◐ partial", "rejected": "❌ rejected",
                  "undelivered": "⏳ undelivered"}
@@ -40,24 +43,24 @@ def send_settings(settings: Settings) -> Settings:
 def target_banner(settings: Settings) -> None:
     """Say which target is live, loudly when events leave the machine."""
     if settings.target == "emulator":
-        st.info(f"Target: **local emulator** at `{settings.base_url}` — nothing leaves this machine.", icon="🧪")
+        st.info(f"Target: **local emulator** at {md_code(settings.base_url)} — nothing leaves this machine.", icon="🧪")
     elif settings.target == "tiktok":
-        st.warning(f"Target: **TikTok Events API** (`{settings.base_url}`) — real requests with your token.",
+        st.warning(f"Target: **TikTok Events API** ({md_code(settings.base_url)}) — real requests with your token.",
                    icon="📡")
     else:
-        st.info(f"Target: **custom endpoint** `{settings.base_url}`.", icon="🔌")
+        st.info(f"Target: **custom endpoint** {md_code(settings.base_url)}.", icon="🔌")
 
 
 def render_exchange(ex: Exchange, key: str) -> None:
     """One round trip: request and response side by side, the decoded code, and the attempts timeline."""
     decoded = ex.decoded
     head = f"**{OUTCOME_BADGE.get(ex.outcome, ex.outcome)}** · "
-    head += f"code `{ex.code}` {decoded.name}" if ex.code is not None else decoded.name
-    head += f" · request_id `{ex.request_id or '-'}` · {ex.latency_ms:.0f} ms · {len(ex.attempts)} attempt(s)"
+    head += f"code {md_code(ex.code)} {plain(decoded.name)}" if ex.code is not None else plain(decoded.name)
+    head += f" · request_id {md_code(ex.request_id or '-')} · {ex.latency_ms:.0f} ms · {len(ex.attempts)} attempt(s)"
     with st.container(border=True, key=f"{key}_box"):
         st.markdown(head)
-        meaning = f"{decoded.meaning} Fix: {decoded.fix}"
-        said = ex.message or ex.error or ""
+        meaning = plain(f"{decoded.meaning} Fix: {decoded.fix}")
+        said = plain(ex.message or ex.error or "")  # the server's words: text, never markdown
         if ex.outcome == "accepted":
             st.caption(meaning)
         elif ex.outcome == "partial":
@@ -134,7 +137,7 @@ def render_received(emu: EmulatorServer, preferred: Sequence[str]) -> None:
                             format_func=lambda c: c or "(live: no test event code)")
     view = codes_view[code]
     events = view["events"]
-    label = f"test event code `{code}`" if code else "live (no test event code)"
+    label = f"test event code {md_code(code)}" if code else "live (no test event code)"
     st.caption(f"{view['received']} event(s) received for {label}; {view['deduplicated']} "
                "deduplicated (same event + event_id within 48 h of the first copy).")
     if not events:
@@ -154,7 +157,8 @@ def confirm_live(pixel_code: str, n_events: int, target_label: str, is_emulator:
     """The explicit confirmation a live send needs; Yes sets `send_pending`."""
     where = "the local emulator files them as live events" if is_emulator else (
         "they will count in reporting and optimization, like real conversions")
-    st.markdown(f"{n_events} event(s) for Pixel **{pixel_code or '(no Pixel code)'}** go to {target_label} "
+    st.markdown(f"{n_events} event(s) for Pixel **{plain(pixel_code or '(no Pixel code)')}** go to "
+                f"{plain(target_label)} "
                 f"without a test event code: {where}.")
     st.caption("To test instead, cancel and set the test event code from Events Manager > Test Events in the sidebar.")
     yes, no = st.columns(2)
@@ -187,7 +191,9 @@ def render_history(rows: Sequence[dict[str, Any]]) -> None:
     st.caption(f"{len(frame)} of {len(rows)} event(s)")
     cols = ["updated_at", "event", "event_id", "status", "reason", "code", "attempts", "request_id", "error"]
     with st.container(key="send_history"):
-        st.dataframe(frame[cols], hide_index=True, width="stretch")
+        st.dataframe(frame[cols], hide_index=True, width="stretch", row_height=WRAP_ROW_HEIGHT,
+                     column_config={"reason": st.column_config.TextColumn(width="large"),
+                                    "error": st.column_config.TextColumn(width="large")})
 
 
 def held_events(bodies: Sequence[dict[str, Any]], findings: Sequence[Finding]) -> dict[int, str]:
@@ -222,7 +228,8 @@ def render_send_summary(summary: dict[str, Any], headline: str) -> None:
     if notes:
         with st.container(key="send_not_accepted"):
             st.dataframe(pd.DataFrame(notes)[["index", "event", "event_id", "status", "reason"]], hide_index=True,
-                         width="stretch", column_config={"reason": st.column_config.TextColumn(width="large")})
+                         width="stretch", column_config={"reason": st.column_config.TextColumn(width="large")},
+                         row_height=WRAP_ROW_HEIGHT)
 
 
 def session_export(db_path: Path, session_id: str) -> Callable[[], bytes]:

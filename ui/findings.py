@@ -9,12 +9,16 @@ import streamlit as st
 
 from core.lint import SEVERITY_BADGE, Finding, annotate_json, count_findings
 
+# Streamlit wraps a cell's text only when rows are taller than 64 px: at 96 px a 1440-px screen shows a long
+# message or fix over four lines instead of cutting it off.
+WRAP_ROW_HEIGHT = 96
 _COLUMNS = {
     "severity": st.column_config.TextColumn("Severity", width="small"),
-    "path": st.column_config.TextColumn("Path", help="JSON path of the offending key"),
+    "path": st.column_config.TextColumn("Path", width="medium", help="JSON path of the offending key"),
     "code": st.column_config.TextColumn("Code", help="Stable code, documented in docs/findings.md"),
-    "message": st.column_config.TextColumn("What is wrong", width="large"),
-    "fix": st.column_config.TextColumn("Fix", width="large"),
+    "message": st.column_config.TextColumn("What is wrong", width="large",
+                                           help="Long text wraps; click a cell to see all of it"),
+    "fix": st.column_config.TextColumn("Fix", width="large", help="Long text wraps; click a cell to see all of it"),
 }
 _UPLOAD_COLUMNS = {  # shown when the findings come from an upload: where in the input, which event
     "line": st.column_config.NumberColumn("Line", help="Line of the input (JSONL)", format="%d"),
@@ -43,7 +47,7 @@ def render_findings(findings: Sequence[Finding], *, key: str) -> None:
         [{**f.as_dict(), "severity": SEVERITY_BADGE[f.severity]} for f in findings],
         columns=list(columns),
     )
-    st.dataframe(frame, key=key, width="stretch", hide_index=True, column_config=columns)
+    st.dataframe(frame, key=key, width="stretch", hide_index=True, column_config=columns, row_height=WRAP_ROW_HEIGHT)
 
 
 def render_body_with_markers(body: object, findings: Sequence[Finding]) -> None:

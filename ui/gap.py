@@ -12,9 +12,11 @@ import streamlit as st
 from core import charts
 from core.dedup import DedupReport
 from core.errors import MissingOrderColumns
+from core.export import csv_bytes
 from core.orders import LABELS, MAPPABLE, SEGMENT_DIMENSIONS, guess_mapping, read_sample, sample_values
 from core.sources.orders import REQUIRED, Orders, load_orders, read_columns, suggest_mapping
 from core.store import Store
+from ui.markup import plain
 
 COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), ("Counted by TikTok", "counted"),
           ("Merged pairs", "merged_pairs"), ("Deduplicated pairs", "deduplicated_pairs"),
@@ -67,30 +69,30 @@ def render_figures(report: DedupReport) -> None:
     s = report.summary
     left, right = st.columns(2)
     left.plotly_chart(charts.gap_waterfall(s), width="stretch", key="gap_fig_waterfall")
-    left.download_button("Waterfall CSV", charts.figure_csv(charts.waterfall_frame(s)), "gap_waterfall.csv",
+    left.download_button("Waterfall CSV", csv_bytes(charts.waterfall_frame(s)), "gap_waterfall.csv",
                          "text/csv", key="gap_dl_waterfall", on_click="ignore")
     right.plotly_chart(charts.verdict_mix(report.keys), width="stretch", key="gap_fig_verdicts")
-    right.download_button("Verdicts CSV (every key with its reason)", lambda: charts.figure_csv(report.keys),
+    right.download_button("Verdicts CSV (every key with its reason)", lambda: csv_bytes(report.keys),
                           "dedup_verdicts.csv", "text/csv", key="gap_dl_verdicts", on_click="ignore")
     if report.segments is not None:
         dims = [d for d in SEGMENT_DIMENSIONS if d != "day"]
         by = st.selectbox("Segment", dims, key="gap_segment", format_func=lambda d: d.replace("_", " "))
         st.plotly_chart(charts.gap_by_segment(report.segments, by), width="stretch", key="gap_fig_segments")
-        st.download_button("Segments CSV", charts.figure_csv(report.segments), "gap_segments.csv", "text/csv",
+        st.download_button("Segments CSV", csv_bytes(report.segments), "gap_segments.csv", "text/csv",
                            key="gap_dl_segments", on_click="ignore")
     elif report.orders is not None:
         st.info("The gap by browser, OS, iOS 17+, cookie age and page load needs orders linked to events.")
     else:
         st.info("Upload an orders export to see the gap by browser, OS, iOS 17+, cookie age and page load.")
     st.plotly_chart(charts.daily_series(report.daily), width="stretch", key="gap_fig_daily")
-    st.download_button("Daily CSV", charts.figure_csv(report.daily), "gap_daily.csv", "text/csv", key="gap_dl_daily",
+    st.download_button("Daily CSV", csv_bytes(report.daily), "gap_daily.csv", "text/csv", key="gap_dl_daily",
                        on_click="ignore")
 
     st.subheader(f"Near misses ({len(report.near_misses):,})")
     st.caption("Keys that would pair if the ids or names matched exactly, and pairs a clock skew pushed out of a "
                "window.")
     st.dataframe(report.near_misses.head(2000), width="stretch", hide_index=True, key="gap_near_misses")
-    st.download_button("Near misses CSV", charts.figure_csv(report.near_misses), "near_misses.csv", "text/csv",
+    st.download_button("Near misses CSV", csv_bytes(report.near_misses), "near_misses.csv", "text/csv",
                        key="gap_dl_near_misses", on_click="ignore")
 
 
@@ -114,7 +116,7 @@ def load_orders_file(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> 
         elif use:
             st.caption("Orders columns mapped as you confirmed before for this file layout.")
     for warning in loaded.warnings:
-        st.warning(warning)
+        st.warning(plain(warning))
     return loaded
 
 

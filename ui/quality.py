@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import quality as q
 from core import review as rv
+from ui.markup import plain
 
 PCT = st.column_config.NumberColumn(format="percent")
 
@@ -27,10 +28,10 @@ def render_summary(result: rv.Review) -> None:
 
 def render_advice(result: rv.Review, scope: str) -> None:
     """The keys to add or fix next for event type `scope`, then invalid keys by reason (when any)."""
-    st.subheader(f"What to add or fix next: {scope}")
+    st.subheader(f"What to add or fix next: {plain(scope)}")
     recs = rv.recommendations_frame(result, scope)
     if recs.empty:
-        st.success(f"Every key already meets its target on {scope}.")
+        st.success(f"Every key already meets its target on {plain(scope)}.")
     else:
         st.dataframe(recs, key="quality_recs", hide_index=True, width="stretch",
                      column_config={"gain": st.column_config.NumberColumn(format="+%.2f"), "current": PCT,

@@ -9,6 +9,7 @@ import streamlit as st
 from core.config import Settings, resolve_settings, session_settings
 from core.contract import TIKTOK_BASE_URL
 from ui.errors import show_errors
+from ui.markup import code
 
 # Permanent session keys (survive page switches); widgets use "_"-prefixed twins (streamlit-facts §2).
 _PERSISTENT = {
@@ -122,7 +123,7 @@ def _sidebar(current: Settings) -> None:
             st.warning(f"Target: **TikTok** ({TIKTOK_BASE_URL}). "
                        + ("Test mode." if current.test_event_code else "No test code: events will count."))
         else:
-            st.caption(f"Target: custom endpoint `{current.base_url or '(set a URL)'}`")
+            st.caption(f"Target: custom endpoint {code(current.base_url or '(set a URL)')}")
         sources = {"environment": "from the environment (TIKTOK_ACCESS_TOKEN)",
                    "secrets": "from .streamlit/secrets.toml",
                    "session": "typed in this session (kept in memory only)"}

@@ -45,3 +45,21 @@ def test_build_golden_purchase_in_browser(page, app_url: str) -> None:  # type: 
     assert page.locator("[data-testid='stException']").count() == 0
     if os.environ.get("TEC_E2E_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["TEC_E2E_SCREENSHOTS"], "build.png"))
+
+
+def test_hostile_order_id_renders_as_text(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    """An order id written as markdown and HTML shows as its text: no image fetched, no link, no tag."""
+    hostile = "![x](http://127.0.0.1:9/x.png) [y](http://127.0.0.1:9) <img src=x> **b**"
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url) if ":9/" in request.url else None)
+    goto_page(page, app_url, "Build")
+    _type(page, "_tec_pixel_code", PIXEL)
+    _type(page, "build_order_id", hostile)
+    note = page.get_by_text("derived from the order id", exact=False).first
+    note.wait_for(state="visible")
+    assert "![x](http://127.0.0.1:9/x.png) [y](http://127.0.0.1:9) <img src=x> **b**" in note.inner_text()
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator("img[src*='127.0.0.1:9'], img[src='x']").count() == 0
+    assert main.locator("a[href*='127.0.0.1:9']").count() == 0
+    assert fetched == []
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -24,7 +24,7 @@ BODY = {"event_source": "web", "event_source_id": "C4A1B2C3D4E5F6G7H8I9", "data"
 def test_demo_month_charts_and_what_if_slider(page: Page, app_url: str) -> None:
     """The demo month renders the headline, heat map, histogram and what-if; a slider moves the projection."""
     goto_page(page, app_url, "Match_quality")
-    expect(page.get_by_text("No events sent yet", exact=False)).to_be_visible()
+    expect(page.get_by_text("No events sent in this session yet", exact=False)).to_be_visible()
     page.locator(".st-key-quality_source").get_by_text("Demo store month").click()
     wait_for_run(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="EMQ proxy (mean)")).to_be_visible()
