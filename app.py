@@ -38,10 +38,8 @@ try:
 except StoreError as exc:
     show_error(exc, source="History database")
 else:
-    s1, s2 = st.columns([1, 5])
-    s1.metric("Send sessions", len(sessions))
-    with s2:
-        render_counts(counts)  # the Outbox page draws the same metrics from the same counts
+    # the Outbox page draws the same metrics from the same counts
+    render_counts(counts, lead={"Send sessions": len(sessions)})
     st.page_link("pages/7_Outbox.py", label="Open the Outbox: retry, drop or download what waits", icon="📮")
     if sessions:
         last = sessions[0]

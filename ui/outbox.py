@@ -27,9 +27,16 @@ COLUMNS = ["outbox_id", "session_id", "event", "event_id", "status", "reason", "
 _SHOWN = 5000  # rows the table draws; the download holds every listed row
 
 
-def render_counts(counts: Mapping[str, int]) -> None:
-    """One metric per outbox status that matters (Home and the Outbox page call this with the same counts)."""
-    for col, (label, status, help_) in zip(st.columns(len(COUNT_LABELS)), COUNT_LABELS, strict=True):
+def render_counts(counts: Mapping[str, int], lead: Mapping[str, int] | None = None) -> None:
+    """One metric per outbox status that matters (Home and the Outbox page call this with the same counts).
+
+    `lead` metrics (label -> value, e.g. Home's "Send sessions") come first in the same row.
+    """
+    first = dict(lead or {})
+    cols = st.columns(len(first) + len(COUNT_LABELS))
+    for col, (label, value) in zip(cols, first.items(), strict=False):
+        col.metric(label, f"{value:,}")
+    for col, (label, status, help_) in zip(cols[len(first):], COUNT_LABELS, strict=True):
         col.metric(label, f"{int(counts.get(status, 0)):,}", help=help_)
 
 
