@@ -82,6 +82,9 @@ _LOST_TOP: Final = {
     "partner_agent": ("Meta's partner tag has no TikTok counterpart for advertisers.", None),
 }
 _UPLOAD_KEYS: Final = ("namespace_id", "upload_id", "upload_tag", "upload_source")
+_CUSTOM_DATA_KEYS: Final = ("value", "currency", "contents", "content_ids", "content_type", "content_name",
+                             "content_category", "num_items", "order_id", "search_string", "status",
+                             "predicted_ltv", "delivery_category")
 _LOST_EVENT: Final = {
     "app_data": ("Meta's app fields do not translate one to one.",
                  "an app body: event_source app, the App ID, and TikTok's app fields"),
@@ -230,6 +233,10 @@ def _event(conv: Conversion, ev: Mapping[str, Any], src: str, dst: str) -> dict[
             conv.note(path, "", "opt_out false is the default: nothing to carry over.")
         elif key in _LOST_EVENT:
             conv.lose(path, *_LOST_EVENT[key])
+        elif key in _CUSTOM_DATA_KEYS:
+            conv.lose(path, f"{key} sits beside custom_data, not in it: Meta reads it only inside custom_data, so "
+                            "it did not reach Meta either.", f"move it into custom_data and convert again "
+                                                              f"({dst}.properties)")
         else:
             conv.lose(path, "not a Meta server event field the converter knows: left out.")
     if "user" in out:  # TikTok's field order, whatever order the Meta keys came in

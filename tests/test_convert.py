@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,6 +124,29 @@ def test_lost_fields(fields: dict[str, Any], meta_path: str, why: str, instead: 
     entry = lost[f"data[0].{meta_path}"]
     assert why in entry["why"]
     assert (entry["instead"] is None) if instead is None else (instead in entry["instead"])
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(("fixture", "phones_lost", "extra_lost"), [
+    ("meta_capi_docs_purchase.json", 2, []),  # Meta's documented request body
+    ("meta_capi_gateway_purchase.json", 1, ["data[0].contents"]),  # Meta's gateway example: contents misplaced
+])
+def test_published_meta_bodies(fixture: str, phones_lost: int, extra_lost: list[str]) -> None:
+    """Meta's own example bodies: email carried, Meta-hashed phones and fbc/fbp lost with their TikTok sources,
+    and the converted body lints without errors."""
+    conv = convert_meta(parse_meta_body((FIXTURES / fixture).read_text(encoding="utf-8")), PIXEL)
+    [event] = conv.body["data"]
+    assert event["event"] == "Purchase" and len(event["user"]["email"]) == 1 and "phone" not in event["user"]
+    lost = {x["from"]: x for x in conv.lost}
+    assert sum(k.startswith("data[0].user_data.ph") for k in lost) == phones_lost
+    assert "ttclid" in str(lost["data[0].user_data.fbc"]["instead"])
+    assert "_ttp" in str(lost["data[0].user_data.fbp"]["instead"])
+    assert all("E.164" in str(x["instead"]) for k, x in lost.items() if ".ph" in k)
+    assert [k for k in extra_lost if k not in lost] == []
+    assert "custom_data" in lost.get("data[0].contents", {"why": "custom_data"})["why"]
+    assert not has_errors(lint(conv.body))
 
 
 def test_every_field_is_accounted_for() -> None:
