@@ -91,7 +91,8 @@ def test_interrupted_recording_says_the_same_send_resumes_it(app_test: Any) -> N
     assert seeded["interrupted"] in warning and "same `tiktok-events send` again" in warning
     sessions = at.get_by_key("outbox_sessions").dataframe[0].value.set_index("session_id")
     assert sessions.loc[seeded["session"], "recording"] == "recorded"
-    assert sessions.loc[seeded["interrupted"], "recording"].startswith("interrupted")
+    assert sessions.loc[seeded["interrupted"], "recording"] == "interrupted: run the same send again"
+    assert rows(at).set_index("event_id").loc["ord_9_purchase", "why"].startswith("recorded, not sent yet")
     assert sessions.loc[seeded["session"], "rejected"] == 1
 
 
@@ -166,7 +167,9 @@ def test_download_holds_the_listed_rows(app_test: Any, monkeypatch: pytest.Monke
     back = pd.read_csv(StringIO(text))
     assert list(back["event_id"]) == ["ord_3_purchase", "ord_4_purchase", "ord_5_purchase"]
     assert list(back["event_id"]) == list(rows(at)["event_id"])
-    assert "ord_3_purchase,rejected,invalid" in text and "ord_1_purchase" not in text
+    assert back.set_index("event_id").loc["ord_3_purchase", "reason"] == "invalid"
+    assert back.set_index("event_id").loc["ord_3_purchase", "why"] == REASONS["invalid"]
+    assert "ord_1_purchase" not in text
 
 
 def test_home_counts_equal_the_outbox_page(app_test: Any) -> None:

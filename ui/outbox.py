@@ -22,8 +22,13 @@ COUNT_LABELS = (
     ("Rejected", "rejected", "Refused by TikTok as invalid: fix the source, then retry them, or drop them."),
     ("Held back", "held", "Never sent: lint errors, or a raw email/phone the outbox did not keep."),
 )
-COLUMNS = ["outbox_id", "session_id", "event", "event_id", "status", "reason", "why", "attempts", "code",
-           "request_id", "error", "updated_at"]
+# the reason in words first; the stored key (for filters and scripts) and the ids after the details
+COLUMNS = ["status", "event", "event_id", "why", "attempts", "code", "error", "request_id", "updated_at", "session_id",
+           "reason", "outbox_id"]
+_NO_REASON = {
+    "pending": "recorded, not sent yet (an interrupted send, or one still running): Retry sends it",
+    "accepted": "accepted by TikTok",
+}
 _SHOWN = 5000  # rows the table draws; the download holds every listed row
 
 
@@ -62,6 +67,8 @@ def listing(history: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(history), columns=[c for c in COLUMNS if c != "why"])
     frame["reason"] = frame["reason"].fillna("").astype(str)
     frame["why"] = frame["reason"].map(reason_words)
+    blank = frame["why"].eq("")
+    frame.loc[blank, "why"] = frame.loc[blank, "status"].map(_NO_REASON).fillna("")
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], unit="s", utc=True)
     return frame[COLUMNS]
 
@@ -79,11 +86,10 @@ def session_states(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
         if counts is None or s["id"] not in counts.index:
             continue
         per = counts.loc[s["id"]]
-        state = "recorded" if s["recorded"] else (
-            "interrupted while recording: run the same `tiktok-events send` again to resume it")
-        rows.append({"session_id": s["id"], "label": s["label"], "target": s["target"],
-                     "created_at": pd.to_datetime(s["created_at"], unit="s", utc=True), "recording": state,
-                     **{st_: int(per.get(st_, 0)) for st_ in OUTBOX_STATUSES}})
+        state = "recorded" if s["recorded"] else "interrupted: run the same send again"
+        rows.append({"session_id": s["id"], "label": s["label"], "target": s["target"], "recording": state,
+                     **{st_: int(per.get(st_, 0)) for st_ in OUTBOX_STATUSES},
+                     "created_at": pd.to_datetime(s["created_at"], unit="s", utc=True)})
     return pd.DataFrame(rows)
 
 
@@ -96,8 +102,7 @@ def render_sessions(states: pd.DataFrame) -> None:
                    "Run the same `tiktok-events send` again to resume it (events already accepted are not sent "
                    "again); Retry here sends the part that was recorded.", icon="⏸️")
     with st.container(key="outbox_sessions"):
-        st.dataframe(states, hide_index=True, width="stretch",
-                     column_config={"recording": st.column_config.TextColumn(width="large")})
+        st.dataframe(states, hide_index=True, width="stretch")
 
 
 def filter_listing(frame: pd.DataFrame, sessions: Sequence[str]) -> pd.DataFrame:
@@ -125,7 +130,8 @@ def render_listing(listed: pd.DataFrame, total: int) -> None:
     st.caption(f"{len(listed):,} of {total:,} event(s) listed{more}.")
     with st.container(key="outbox_rows"):
         st.dataframe(listed.head(_SHOWN), hide_index=True, width="stretch",
-                     column_config={"why": st.column_config.TextColumn("reason in words", width="large")})
+                     column_config={"why": st.column_config.TextColumn("why it is here", width="large"),
+                                    "reason": st.column_config.TextColumn("reason key")})
 
 
 def selected_session() -> str | None:
