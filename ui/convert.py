@@ -40,8 +40,8 @@ def render_meta_converter(settings: Settings) -> None:
         findings = lint(conversion.body)
         st.session_state["convert_result_text"] = json.dumps(conversion.body, indent=2, ensure_ascii=False)
         st.markdown(f"**TikTok body** · {len(conversion.notes)} field(s) carried over, {len(conversion.lost)} lost")
-        st.json(conversion.body, expanded=2)
-        st.button("Lint this body above", key="convert_to_linter", on_click=_to_linter)
+        st.json(conversion.body, expanded=4 if len(conversion.body["data"]) <= 3 else 2)
+        st.button("Put this body in the linter below", key="convert_to_linter", on_click=_to_linter)
         with st.container(key="convert_notes"):
             st.dataframe(pd.DataFrame(conversion.notes, columns=["from", "to", "note"]), hide_index=True,
                          width="stretch", column_config={"note": st.column_config.TextColumn(width="large")})
