@@ -9,6 +9,7 @@ from core.errors import StoreError
 from core.store import Store
 from ui.errors import show_error
 from ui.markup import plain
+from ui.outbox import render_counts
 
 settings = ui.page_setup("Home", "🎯")
 
@@ -38,12 +39,9 @@ try:
 except StoreError as exc:
     show_error(exc, source="History database")
 else:
-    s1, s2, s3, s4 = st.columns(4)
-    s1.metric("Send sessions", len(sessions))
-    s2.metric("Events accepted", counts.get("accepted", 0) + counts.get("partial", 0))
-    s3.metric("Waiting in outbox", counts.get("pending", 0),
-              help="Queued before sending; they leave the outbox only when TikTok accepted them.")
-    s4.metric("Rejected", counts.get("rejected", 0))
+    # the Outbox page draws the same metrics from the same counts
+    render_counts(counts, lead={"Send sessions": len(sessions)})
+    st.page_link("pages/7_Outbox.py", label="Open the Outbox: retry, drop or download what waits", icon="📮")
     if sessions:
         last = sessions[0]
         st.caption(f"Last session `{last['id']}` to {last['target'] or 'unknown target'}: "

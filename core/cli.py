@@ -498,6 +498,44 @@ def format_quality(result: Any) -> str:
 
 
 # --- app -------------------------------------------------------------------------------------------
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert a Meta Conversions API body (FILE or -) to a TikTok v1.3 body, linted; exit 1 on lint errors.
+
+    Text: the body on stdout (so `convert meta.json | tiktok-events send -` works), what was carried over,
+    what was lost and the findings on stderr. `--format json` prints {"body", "notes", "lost", "findings"}.
+    The Pixel code falls back to TEC_PIXEL_CODE; exit 2 without one, or for input that is no Meta body.
+    """
+    from core.convert import convert_meta, parse_meta_body
+    from core.errors import InvalidPayload
+    from core.lint import has_errors, lint
+
+    pixel = args.pixel_code or load_settings().pixel_code
+    if not pixel:
+        raise ConfigError("No Pixel code.", hint="Pass --pixel-code (Events Manager > Data sources) or set "
+                                                 "TEC_PIXEL_CODE.")
+    text = read_text_arg(args.file)
+    try:
+        request = parse_meta_body(text)
+    except InvalidPayload as exc:  # name the file: "-" reads as standard input
+        where = "standard input" if args.file == "-" else args.file
+        raise InvalidPayload(f"{where}: {exc.message}", hint=exc.hint) from None
+    conversion = convert_meta(request, pixel)
+    findings = lint(conversion.body)
+    doc = {**conversion.as_dict(), "findings": [f.as_dict() for f in findings]}
+    if args.format == "json":
+        emit(doc, "json")
+    else:
+        emit(conversion.body, "text")
+        for n in conversion.notes:
+            print(f"mapped {n['from']} -> {n['to']}: {n['note']}", file=sys.stderr)
+        for lost in conversion.lost:
+            instead = f" Instead: {lost['instead']}." if lost["instead"] else ""
+            print(f"lost   {lost['from']}: {lost['why']}{instead}", file=sys.stderr)
+        for f in findings:
+            print(f"{f.severity:<7} {f.path or '(body)'} [{f.code}] {f.message}", file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the Streamlit UI: `tiktok-events app [--server.port N ...]` becomes `streamlit run app.py`."""
     if not APP.is_file():
@@ -570,6 +608,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=5000)
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--seed", type=int, default=7)
+
+    p = add("convert", cmd_convert, "convert a Meta Conversions API body to a TikTok Events API body")
+    p.add_argument("file", metavar="FILE", help="the Meta request body (JSON), or - for stdin")
+    p.add_argument("--pixel-code", metavar="CODE", help="event_source_id (default: TEC_PIXEL_CODE)")
 
     p = sub.add_parser("app", help="start the Streamlit console", add_help=True)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER)

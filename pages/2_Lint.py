@@ -10,6 +10,7 @@ import ui
 from core.errors import ConsoleError
 from core.lint import SAMPLE_BODIES, findings_json, lint_upload, sample_body_text
 from core.sources.jsondoc import parse_json_documents
+from ui.convert import render_meta_converter
 from ui.errors import show_error
 from ui.exchange import read_upload
 from ui.findings import render_body_with_markers, render_findings
@@ -21,6 +22,8 @@ st.caption(
     "events, a legacy body, or JSONL (one body or event per line: every event is linted, at its position in "
     "the whole upload). Every problem comes back at once, at its JSON path, with the fix."
 )
+
+render_meta_converter(settings)
 
 OWN, BUILT = "(paste your own)", "the body built on the Build page"
 st.session_state.setdefault("lint_text", "")

@@ -12,6 +12,7 @@ from core.errors import ConsoleError
 from core.lint import has_errors, lint_bodies
 from core.store import Store
 from ui import exchange as ux
+from ui.browser_twin import render_simulate_button
 from ui.errors import show_error
 from ui.findings import render_findings, summary_line
 from ui.markup import code
@@ -97,6 +98,7 @@ if ss["send_session_id"]:
         if n_req > 3:
             st.caption(f"{n_req - 3} more request(s) in the history and the session download.")
         ux.render_curl(last[0], key="send_curl")
+        render_simulate_button(settings, ss)
     st.subheader("Session history")
     ux.render_history(history)
     st.download_button("Download the session (JSON)", ux.session_export(settings.db_path, ss["send_session_id"]),

@@ -13,6 +13,7 @@ from core.errors import ConsoleError
 from core.sources.pixel import load_pixel_events
 from core.sources.server import load_server_side, server_side
 from core.store import Store
+from ui.browser_twin import use_simulated_pixels
 from ui.diff import key_labels, render_key, render_pair_counts, render_pairs, render_pixel_import
 from ui.errors import show_error
 from ui.exchange import render_exchange
@@ -51,6 +52,8 @@ with right:
     server_file = st.file_uploader("v1.3 bodies as JSON / JSONL, or a CSV of events", key="compare_server_upload",
                                    type=["json", "jsonl", "ndjson", "csv"], disabled=server_source != UPLOAD)
 st.button("Use the demo store month on both sides", key="compare_demo", on_click=_use_demo, icon="🧪")
+if pixel_source == UPLOAD and pixel_file is None:  # no file: the browser half simulated on the Send page, if any
+    use_simulated_pixels(ss)
 
 try:  # each side reloads only when its source changed; `compare_*_origin` says what is loaded
     if pixel_source == DEMO:

@@ -89,6 +89,7 @@ MENU = (
     ("pages/4_Compare.py", "Compare", "🪞"),
     ("pages/5_Match_quality.py", "Match quality", "🧬"),
     ("pages/6_Dedup_gap.py", "Dedup gap", "📉"),
+    ("pages/7_Outbox.py", "Outbox", "📮"),
 )
 
 
