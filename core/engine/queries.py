@@ -44,34 +44,38 @@ def round_half_even(expr: str) -> str:
             f"AND floor({expr}) % 2 = 1) THEN 1 ELSE 0 END)")
 
 
-def _epoch_seconds(text: str) -> str:
-    """Epoch seconds from numbers (milliseconds above 10^11) or ISO-8601 text; NULL when unreadable."""
-    num = f"TRY_CAST({text} AS DOUBLE)"
+def _seconds(text: str, num: str) -> str:
+    """Epoch seconds from `num` (the text as a number; milliseconds above 10^11) or ISO-8601 `text`."""
     return (f"CASE WHEN {num} IS NOT NULL THEN CASE WHEN {num} > {MS_TIMESTAMP_THRESHOLD} THEN {num} / 1000.0 "
             f"ELSE {num} END ELSE epoch(TRY_CAST({text} AS TIMESTAMPTZ)) END")
 
 
 def pixel_rows_from_text() -> str:
     """Pixel export rows as core.pixel reads them: trimmed texts, event_id as sent ("12.0" -> "12"),
-    timestamps ISO-8601 or epoch s/ms; rows without pixel code, event or readable time are skipped."""
+    timestamps ISO-8601 or epoch s/ms; rows without pixel code, event or readable time are skipped.
+    (Each value is computed once, in layers: the engines do not share repeated expressions.)"""
     return f"""
 SELECT pixel_code, event, event_id, t, order_id FROM (
-  SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event,
-         regexp_replace(coalesce(event_id, ''), '^(-?[0-9]+)\\.0$', '\\1') AS event_id,
-         {_epoch_seconds(strip('t_text'))} AS t, {strip('order_id')} AS order_id
-  FROM pixel_text) p
+  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id FROM (
+    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id FROM (
+      SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event,
+             CASE WHEN event_id LIKE '%.0' THEN regexp_replace(event_id, '^(-?[0-9]+)\\.0$', '\\1')
+                  ELSE coalesce(event_id, '') END AS event_id,
+             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id
+      FROM pixel_text) a) b) c
 WHERE pixel_code <> '' AND event <> '' AND t IS NOT NULL AND NOT isnan(t)"""
 
 
 def server_rows_from_text() -> str:
     """Server CSV rows as core.events reads them: trimmed texts but event_id exactly as sent, event_time in
     epoch seconds (milliseconds above 10^11); every row is kept."""
-    num = f"TRY_CAST({strip('t_text')} AS DOUBLE)"
     return f"""
-SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event, coalesce(event_id, '') AS event_id,
-       CASE WHEN {num} > {MS_TIMESTAMP_THRESHOLD} THEN {num} / 1000.0 ELSE {num} END AS t,
-       {strip('order_id')} AS order_id
-FROM server_text"""
+SELECT pixel_code, event, event_id, CASE WHEN num > {MS_TIMESTAMP_THRESHOLD} THEN num / 1000.0 ELSE num END AS t,
+       order_id
+FROM (
+  SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event, coalesce(event_id, '') AS event_id,
+         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id
+  FROM server_text) s"""
 
 
 EVENTS: Final = """
@@ -199,38 +203,38 @@ FROM (
 
 # --- orders -----------------------------------------------------------------------------------------
 def _norm_order_id(col: str) -> str:
-    """core.orders' order id: trimmed, without Shopify's leading '#', "1001.0" as "1001"."""
-    return f"regexp_replace(ltrim({strip(col)}, '#'), '^([0-9]+)\\.0+$', '\\1')"
+    """core.orders' order id: trimmed, without Shopify's leading '#', "1001.0" as "1001" (the regular
+    expression only where a '.' could need it)."""
+    text = f"ltrim({strip(col)}, '#')"
+    return f"CASE WHEN {col} LIKE '%.%' THEN regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1') ELSE {text} END"
 
 
 def _query_param(url: str, name: str) -> str:
     return f"coalesce(regexp_extract({url}, '[?&]{name}=([^&#]*)', 1), '')"
 
 
-def _created_at(text: str) -> str:
-    """Epoch seconds of an order's created_at: epoch s/ms, ISO-8601, or Shopify's '... +0000'."""
-    num = f"TRY_CAST({text} AS DOUBLE)"
-    return (f"CASE WHEN {num} IS NOT NULL THEN CASE WHEN {num} < 1e11 THEN {num} ELSE {num} / 1000.0 END "
-            f"ELSE epoch(coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
-            f"TRY_CAST(try_strptime({text}, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ))) END")
-
-
 def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
-    row), with utm_source / ttclid filled from the landing URL where the file's own column is blank."""
-    utm = strip("utm_source") if has_utm else "''"
-    clid = strip("ttclid") if has_ttclid else "''"
+    row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
+    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'."""
+    utm = "utm" if has_utm else "''"
+    clid = "clid" if has_ttclid else "''"
     if has_landing:
-        landing = strip("landing_site")
-        utm = f"CASE WHEN {utm} <> '' THEN {utm} ELSE {_query_param(landing, 'utm_source')} END"
-        clid = f"CASE WHEN {clid} <> '' THEN {clid} ELSE {_query_param(landing, 'ttclid')} END"
+        utm = f"CASE WHEN {utm} <> '' THEN {utm} ELSE {_query_param('landing', 'utm_source')} END"
+        clid = f"CASE WHEN {clid} <> '' THEN {clid} ELSE {_query_param('landing', 'ttclid')} END"
+    created = ("CASE WHEN num IS NOT NULL THEN CASE WHEN num < 1e11 THEN num ELSE num / 1000.0 END "
+               "ELSE epoch(coalesce(TRY_CAST(created_at AS TIMESTAMPTZ), "
+               "TRY_CAST(try_strptime(created_at, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ))) END")
     return f"""
 SELECT order_id, arg_min(created, pick) AS created, arg_min(utm, pick) AS utm, arg_min(clid, pick) AS clid
 FROM (
-  SELECT {_norm_order_id('order_id')} AS order_id,
-         rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE 1000000000000000 END AS pick,
-         {_created_at(strip('created_at'))} AS created, {utm} AS utm, {clid} AS clid
-  FROM orders_text) o
+  SELECT order_id, pick, {created} AS created, {utm} AS utm, {clid} AS clid FROM (
+    SELECT order_id, pick, created_at, TRY_CAST(created_at AS DOUBLE) AS num, utm, clid, landing FROM (
+      SELECT {_norm_order_id('order_id')} AS order_id,
+             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE 1000000000000000 END AS pick,
+             {strip('created_at')} AS created_at, {strip('utm_source')} AS utm, {strip('ttclid')} AS clid,
+             {strip('landing_site')} AS landing
+      FROM orders_text) a) b) c
 WHERE order_id <> ''
 GROUP BY order_id"""
 
