@@ -119,23 +119,26 @@ FROM {prev_later} k JOIN {occ_table} o ON k.side = o.side AND k.pixel_code = o.p
 WHERE k.tm > o.tm + {W_MS}"""
 
 
-def anchors(occ_tables: list[str]) -> str:
-    """Every counted occurrence: (side, key, occ, tm, t, order_id, members) where members is the events
-    it stands for (itself and its dropped repeats). Keys within 48 h have one occurrence standing for all
-    their events; for the others it is the events left at its pass less those left after (a window over
-    those keys only)."""
+def repeated_anchors(occ_tables: list[str]) -> str:
+    """The occurrences of keys whose events span more than 48 h, each with `members`: the events it stands
+    for (itself and its dropped repeats), i.e. the events left at its pass less those left after."""
     parts = [f"SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS n_left FROM firsts WHERE repeats"]
     parts += [f"SELECT side, {KEY}, occ, tm, t, order_id, n AS n_left FROM {name}" for name in occ_tables]
     union = "\n  UNION ALL\n  ".join(parts)
     return f"""
-SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS members FROM firsts WHERE NOT repeats
-UNION ALL
 SELECT side, {KEY}, occ, tm, t, order_id,
        n_left - coalesce(lead(n_left) OVER (PARTITION BY side, {KEY} ORDER BY occ), 0) AS members
 FROM (
   {union}
 ) a"""
 
+
+# every counted occurrence (side, key, occ, tm, t, order_id, members); a key within 48 h has one, which
+# stands for all its events
+ANCHORS: Final = f"""
+SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS members FROM firsts WHERE NOT repeats
+UNION ALL
+SELECT side, {KEY}, occ, tm, t, order_id, members FROM anchors_repeated"""
 
 # the n-th Pixel occurrence beside the n-th server occurrence; verdict codes as core.dedup.VERDICTS
 PAIRS: Final = f"""
@@ -216,27 +219,33 @@ def _query_param(url: str, name: str) -> str:
 def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
     row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
-    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'."""
+    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'.
+    The row is picked first, so each order's texts are parsed once (not once per line item)."""
+    texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
+    picked = "".join(f", arg_min({name}, pick) AS {name}" for name, (_col, present) in texts.items() if present)
+    stripped = "".join(f", {strip(col)} AS {name}" for name, (col, present) in texts.items() if present)
     utm = "utm" if has_utm else "''"
     clid = "clid" if has_ttclid else "''"
     if has_landing:
         utm = f"CASE WHEN {utm} <> '' THEN {utm} ELSE {_query_param('landing', 'utm_source')} END"
         clid = f"CASE WHEN {clid} <> '' THEN {clid} ELSE {_query_param('landing', 'ttclid')} END"
     created = ("CASE WHEN num IS NOT NULL THEN CASE WHEN num < 1e11 THEN num ELSE num / 1000.0 END "
-               "ELSE epoch(coalesce(TRY_CAST(created_at AS TIMESTAMPTZ), "
-               "TRY_CAST(try_strptime(created_at, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ))) END")
+               "WHEN created_at LIKE '% +____' OR created_at LIKE '% -____' "
+               "THEN epoch(coalesce(TRY_CAST(try_strptime(created_at, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ), "
+               "TRY_CAST(created_at AS TIMESTAMPTZ))) "
+               "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
     return f"""
-SELECT order_id, arg_min(created, pick) AS created, arg_min(utm, pick) AS utm, arg_min(clid, pick) AS clid
+SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid
 FROM (
-  SELECT order_id, pick, {created} AS created, {utm} AS utm, {clid} AS clid FROM (
-    SELECT order_id, pick, created_at, TRY_CAST(created_at AS DOUBLE) AS num, utm, clid, landing FROM (
+  SELECT *, TRY_CAST(created_at AS DOUBLE) AS num FROM (
+    SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
+    FROM (
       SELECT {_norm_order_id('order_id')} AS order_id,
              rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE 1000000000000000 END AS pick,
-             {strip('created_at')} AS created_at, {strip('utm_source')} AS utm, {strip('ttclid')} AS clid,
-             {strip('landing_site')} AS landing
-      FROM orders_text) a) b) c
-WHERE order_id <> ''
-GROUP BY order_id"""
+             {strip('created_at')} AS created_at{stripped}
+      FROM orders_text) a
+    WHERE order_id <> ''
+    GROUP BY order_id) g) n"""
 
 
 def truth(utm_source: str | None) -> str:

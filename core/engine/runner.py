@@ -59,6 +59,9 @@ class DuckDBRunner:
         for statement in (f"SET memory_limit = {_literal(memory_limit or default_memory_limit())}",
                           f"SET temp_directory = {_literal(str(spill))}",
                           f"SET threads = {os.cpu_count() or 1}",
+                          # row order is never relied on (the one file order needed is numbered in `bind`):
+                          # without it DuckDB writes tables in parallel and holds less in memory
+                          "SET preserve_insertion_order = false",
                           "SET TimeZone = 'UTC'", "SET enable_progress_bar = false"):
             try:
                 self.con.execute(statement)
@@ -97,8 +100,12 @@ class DuckDBRunner:
             pick = {role: f"CAST({_quote(col)} AS VARCHAR)" for role, col in source.columns.items()
                     if col is not None}
         select = ", ".join(f"{pick[r]} AS {r}" if r in pick else f"CAST(NULL AS VARCHAR) AS {r}" for r in roles)
-        if row_number:
-            select = "row_number() OVER () AS rn, " + select
+        if row_number:  # numbered in file order, once, while the scan keeps that order
+            self.con.execute("SET preserve_insertion_order = true")
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                             f"SELECT row_number() OVER () AS rn, {select} FROM {self._scan(source)}")
+            self.con.execute("SET preserve_insertion_order = false")
+            return
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} FROM {self._scan(source)}")
 
     def view(self, name: str, sql: str) -> None:
