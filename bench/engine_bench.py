@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--size", choices=("1m", "10m", "50m"), default="1m")
     parser.add_argument("--data", type=Path, help="folder for the generated files (default /tmp/tec-engine-SIZE)")
     parser.add_argument("--memory-limit", default=None,
-                        help="the engine's memory limit (default: the engine's own, half the RAM; 3GB at 50m)")
+                        help="the engine's memory limit (default: the engine's own, an eighth of the RAM; 3GB at 50m)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, interleaved; the best wall time is kept")
     parser.add_argument("--no-reference", action="store_true", help="run the engine only (e.g. the 50M month)")
     args = parser.parse_args()
@@ -153,7 +153,7 @@ def main() -> None:
         runs.append((_run("engine", payload), None if args.no_reference else _run("duckdb", sql)))
     ours = min((r[0] for r in runs), key=lambda r: r["wall_s"])
     sizes = ", ".join(f"{name} {_lines(path):,}" for name, path in files.items())
-    print(f"\n{args.size}: {sizes} rows; engine memory_limit {limit or 'default (half the RAM)'}")
+    print(f"\n{args.size}: {sizes} rows; engine memory_limit {limit or 'default (an eighth of the RAM)'}")
     # CPU seconds beside wall time: on a shared machine they say more about the work each one does
     print(f"{'':28}{'wall s':>10}{'CPU s':>10}{'peak MB':>10}")
     print(f"{'core.engine.dedup_files':28}{ours['wall_s']:>10.2f}{ours['cpu_s']:>10.2f}{ours['peak_mb']:>10.0f}")

@@ -81,7 +81,7 @@ def dedup_files(
     `template`, truth set by `utm_source` / ttclid unless `all_orders`) plus `daily` (one dict per UTC
     day: DAILY_FIELDS) and, when `keys_offset` is given, `keys`: one page of `keys_limit` per-key verdicts
     (KEY_FIELDS, in key order). `engine="spark"` runs the same SQL on Spark (local, or Spark Connect at
-    `spark_remote`). `memory_limit` (e.g. "4GB", default half the RAM) and `temp_dir` bound DuckDB.
+    `spark_remote`). `memory_limit` (e.g. "4GB", default an eighth of the RAM) and `temp_dir` bound DuckDB.
     `progress` receives one line per stage. Raises InvalidFile / InvalidInput on bad inputs or settings.
     TikTok: key = event_source_id + event + event_id; 48 h same-side window from the first event;
     Pixel↔server merge within 5 min, dedup within 48 h (contract §8).

@@ -29,13 +29,19 @@ from core.contract import DEDUP_WINDOW_SECONDS, MERGE_WINDOW_SECONDS, MS_TIMESTA
 W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
 M_MS: Final = MERGE_WINDOW_SECONDS * 1000
 KEY: Final = "pixel_code, event, event_id"
-# Python's str.strip() whitespace (ASCII part, plus no-break space): what the loaders' trimming removes.
-_WS: Final = "' \t\n\r\x0b\x0c\u00a0'"
+# Python's str.strip() whitespace (the ASCII and Latin-1 part): what the loaders' trimming removes
+_WS: Final = "' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u00a0'"
 
 
 def strip(col: str) -> str:
-    """SQL for `col` without surrounding whitespace, '' for NULL (the loaders' `stripped`)."""
-    return f"trim(coalesce({col}, ''), {_WS})"
+    """SQL for `col` without surrounding whitespace, '' for NULL (the loaders' `stripped`).
+
+    The trim runs only where the first or last character could be whitespace: most values have none, and
+    looking at two characters costs a third of trimming with a character set.
+    """
+    edge = " OR ".join(f"ascii({end}) IN (28, 29, 30, 31, 32, 133, 160) OR ascii({end}) BETWEEN 9 AND 13"
+                       for end in (col, f"right({col}, 1)"))
+    return f"CASE WHEN {edge} THEN trim({col}, {_WS}) ELSE coalesce({col}, '') END"
 
 
 def round_half_even(expr: str) -> str:
@@ -205,10 +211,10 @@ FROM (
 
 
 # --- orders -----------------------------------------------------------------------------------------
-def _norm_order_id(col: str) -> str:
-    """core.orders' order id: trimmed, without Shopify's leading '#', "1001.0" as "1001" (the regular
-    expression only where a '.' could need it)."""
-    text = f"ltrim({strip(col)}, '#')"
+def _norm_order_id(col: str, stripped: bool = False) -> str:
+    """core.orders' order id: trimmed (unless already `stripped`), without Shopify's leading '#', "1001.0"
+    as "1001" (the regular expression only where a '.' could need it)."""
+    text = f"ltrim({col if stripped else strip(col)}, '#')"
     return f"CASE WHEN {col} LIKE '%.%' THEN regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1') ELSE {text} END"
 
 
@@ -260,8 +266,8 @@ def truth(utm_source: str | None) -> str:
 
 def event_link_keys(link: str, template: tuple[str, str]) -> tuple[str, str]:
     """(event-side key, order-side key) SQL for linking events to orders."""
-    if link == "order_id":
-        return _norm_order_id("order_id"), "order_id"
+    if link == "order_id":  # the events' order_id is already trimmed (pixel_rows, server_rows)
+        return _norm_order_id("order_id", stripped=True), "order_id"
     pre, post = (part.replace("'", "''") for part in template)
     return "event_id", f"concat('{pre}', order_id, '{post}')"
 
