@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 
 from core.engine import queries as q
 from core.engine.runner import DuckDBRunner, Runner, SparkRunner
-from core.engine.sources import EVENT_ROLES, ORDER_ROLES, orders_source, pixel_source, server_source
+from core.engine.sources import EVENT_ROLES, ORDER_ROLES, Source, orders_source, pixel_source, server_source
 from core.errors import InvalidInput
 
 Engine = Literal["duckdb", "spark"]
@@ -95,24 +95,7 @@ def dedup_files(
     runner: Runner = SparkRunner(spark_remote) if engine == "spark" else \
         DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
     try:
-        say("reading Pixel and server events")
-        for name, src in (("pixel", p_src), ("server", s_src)):
-            if src.kind == "arrow":
-                runner.bind(f"{name}_rows", src, ())
-            else:
-                runner.bind(f"{name}_text", src, EVENT_ROLES)
-                runner.view(f"{name}_rows", q.pixel_rows_from_text() if name == "pixel" else q.server_rows_from_text())
-        runner.table("events", q.EVENTS)
-        runner.view("keyed", q.KEYED)
-        say("finding each key's first event")
-        runner.table("firsts", q.FIRSTS)
-        occ_tables = _later_occurrences(runner, say)
-        runner.table("anchors_repeated", q.repeated_anchors(occ_tables))
-        runner.view("anchors", q.ANCHORS)
-        say("pairing Pixel and server occurrences")
-        runner.table("pairs", q.PAIRS)
-        runner.view("counted_events", q.COUNTED_EVENTS)
-        out = _summary(runner.rows(q.SUMMARY)[0])
+        out = _simulate(runner, p_src, s_src, say)
         days: dict[int, dict[str, Any]] = {}
         for row in runner.rows(q.EVENT_DAYS):
             days.setdefault(int(row["day"]), {}).update(
@@ -120,16 +103,7 @@ def dedup_files(
                 counted=int(row["counted"]))
         if o_src is not None:
             say("linking orders")
-            source, _line_items = o_src
-            runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
-            runner.table("orders", q.order_rows(*(source.columns.get(c) is not None
-                                                  for c in ("utm_source", "ttclid", "landing_site"))))
-            runner.view("truth", q.truth(None if all_orders else utm_source))
-            runner.table("linked", q.linked(link, pre_post))
-            o = runner.rows(q.ORDER_SUMMARY)[0]
-            t_n, tp, tc = int(o["truth"]), int(o["truth_pixel"]), int(o["truth_counted"])
-            out.update(truth=t_n, truth_pixel=tp, truth_counted=tc, truth_over_counted=int(o["truth_over_counted"]),
-                       pixel_gap=_ratio(t_n - tp, t_n), recovered_share=_ratio(tc - tp, t_n - tp))
+            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, pre_post))
             for row in runner.rows(q.ORDER_DAYS):
                 days.setdefault(int(row["day"]), {}).update(
                     truth=int(row["truth"]), truth_pixel=int(row["truth_pixel"]),
@@ -143,6 +117,42 @@ def dedup_files(
         return out
     finally:
         runner.close()
+
+
+def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str], None]) -> dict[str, Any]:
+    """Read the events, find every key's occurrences, pair them; the summary figures (SUMMARY_FIELDS)."""
+    say("reading Pixel and server events")
+    for name, src in (("pixel", p_src), ("server", s_src)):
+        if src.kind == "arrow":
+            runner.bind(f"{name}_rows", src, ())
+        else:
+            runner.bind(f"{name}_text", src, EVENT_ROLES)
+            runner.view(f"{name}_rows", q.pixel_rows_from_text() if name == "pixel" else q.server_rows_from_text())
+    runner.table("events", q.EVENTS)
+    runner.view("keyed", q.KEYED)
+    say("finding each key's first event")
+    runner.table("firsts", q.FIRSTS)
+    occ_tables = _later_occurrences(runner, say)
+    runner.table("anchors_repeated", q.repeated_anchors(occ_tables))
+    runner.view("anchors", q.ANCHORS)
+    say("pairing Pixel and server occurrences")
+    runner.table("pairs", q.PAIRS)
+    runner.view("counted_events", q.COUNTED_EVENTS)
+    return _summary(runner.rows(q.SUMMARY)[0])
+
+
+def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str,
+                 pre_post: tuple[str, str]) -> dict[str, Any]:
+    """The truth set from the orders file, linked to the counted events: ORDER_FIELDS."""
+    runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
+    runner.table("orders", q.order_rows(*(source.columns.get(c) is not None
+                                          for c in ("utm_source", "ttclid", "landing_site"))))
+    runner.view("truth", q.truth(utm_source))
+    runner.table("linked", q.linked(link, pre_post))
+    o = runner.rows(q.ORDER_SUMMARY)[0]
+    t_n, tp, tc = int(o["truth"]), int(o["truth_pixel"]), int(o["truth_counted"])
+    return {"truth": t_n, "truth_pixel": tp, "truth_counted": tc, "truth_over_counted": int(o["truth_over_counted"]),
+            "pixel_gap": _ratio(t_n - tp, t_n), "recovered_share": _ratio(tc - tp, t_n - tp)}
 
 
 def _unknown_engine(engine: str) -> Runner:
