@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# CI also installs the Spark extra so the Spark tests always run there; locally they skip without it
+comma  := ,
+EXTRAS := $(if $(filter true,$(CI)),dev$(comma)spark,dev)
 
 .PHONY: run test test-fast test-e2e lint typecheck bench demo emulator clean
 
@@ -12,7 +15,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 ## run: install if needed, then serve the console on http://127.0.0.1:8501

@@ -372,11 +372,34 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     """
     from core.dedup import dedup_files
 
+    if args.engine != "memory":
+        return _dedup_on_engine(args)
     run = dedup_files(args.pixel, args.server, args.orders, link=args.link, template=args.template,
                       utm_source=args.utm_source, all_orders=args.all_orders)
     for warning in run.warnings:
         print(f"tiktok-events dedup: {warning}", file=sys.stderr)
     emit(run.to_dict(details=args.details), args.format, format_dedup)
+    return EXIT_OK
+
+
+def _dedup_on_engine(args: argparse.Namespace) -> int:
+    """`dedup --engine duckdb|spark`: the same rules as set-based SQL over the files, memory bounded.
+
+    Counts, order gap and daily series (core.engine); progress on stderr. Linking must be explicit.
+    """
+    from core.engine import dedup_files as engine_dedup_files
+
+    if args.link == "auto":
+        raise ConfigError(f"--engine {args.engine} links orders by an explicit rule.",
+                          hint="Add --link order_id (properties.order_id) or --link event_id_template --template "
+                               "'ord_{order_id}_purchase'; the default engine finds the link by itself.")
+    doc = engine_dedup_files(args.pixel, args.server, args.orders, link=args.link, template=args.template,
+                             utm_source=args.utm_source, all_orders=args.all_orders,
+                             keys_offset=0 if args.details else None, keys_limit=args.details_limit,
+                             engine=args.engine, memory_limit=args.memory_limit,
+                             spark_remote=args.spark_remote or load_settings().spark_remote,
+                             progress=lambda step: _note(f"dedup ({args.engine}): {step}"))
+    emit({"engine": args.engine, **doc}, args.format, format_dedup)
     return EXIT_OK
 
 
@@ -402,10 +425,11 @@ def format_dedup(summary: Mapping[str, Any]) -> str:
         lines.append(f"{'ttp_fallback_candidates':<24}{o['ttp_fallback_candidates']:>12,}  "
                      "(hint only: TikTok's _ttp fallback, not counted)")
     if "truth" in o:
-        link = o["link"]
+        link = o.get("link") or {"mode": "", "template": None, "linked_orders": None, "message": ""}
         how = f"by {link['mode']}" + (f" {link['template']}" if link["template"] else "")
         lines += [f"{'truth':<24}{o['truth']:>12,}  ({o.get('truth_rule', 'TikTok orders')})",
-                  f"{'linked_orders':<24}{link['linked_orders']:>12,}  ({how})",
+                  *([f"{'linked_orders':<24}{link['linked_orders']:>12,}  ({how})"]
+                    if link["linked_orders"] is not None else []),
                   *(f"{name:<24}{_num(o[name]):>12}" for name in ("truth_pixel", "truth_counted",
                                                                     "truth_over_counted")),
                   f"{'pixel_gap':<24}{_pct(o['pixel_gap']):>12}",
@@ -414,7 +438,7 @@ def format_dedup(summary: Mapping[str, Any]) -> str:
             lines.append(f"note: {link['message']}")
         for dim, source in (o.get("segment_sources") or {}).items():
             lines.append(f"segment {dim}: {source['message']}")
-    for kind, n in o["near_misses"].items():
+    for kind, n in (o.get("near_misses") or {}).items():
         lines.append(f"near miss: {kind:<22}{n:>8,}")
     for k in o.get("keys", []):
         lines.append(f"{k['verdict']:<17} {k['pixel_code']} {k['event']} {k['event_id']!r}: {k['reason']}")
@@ -689,6 +713,16 @@ def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
     p.add_argument("--utm-source", default="tiktok",
                    help="truth set: orders with this utm_source or a ttclid (default tiktok)")
     p.add_argument("--all-orders", action="store_true", help="truth set: every order (no TikTok filter)")
+    p.add_argument("--engine", choices=("memory", "duckdb", "spark"), default="memory",
+                   help="memory: in-process, with near misses, segments and automatic order linking (default); "
+                        "duckdb: the same counts, gap and daily series as SQL over the files with bounded memory "
+                        "(months of any size); spark: the same SQL on Apache Spark (pip install -e '.[spark]')")
+    p.add_argument("--memory-limit", metavar="SIZE", help="--engine duckdb: memory cap, e.g. 4GB (default: "
+                                                          "an eighth of the machine)")
+    p.add_argument("--spark-remote", metavar="URL", help="--engine spark: a Spark Connect URL, e.g. sc://host:15002 "
+                                                         "(default: SPARK_REMOTE, else a local session)")
+    p.add_argument("--details-limit", type=int, default=1000, metavar="N",
+                   help="--engine duckdb|spark with --details: how many key verdicts to list")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

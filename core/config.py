@@ -47,6 +47,7 @@ class Settings:
     max_attempts: int = 4
     backoff_base_s: float = 0.5
     default_region: str | None = None
+    spark_remote: str | None = None  # Spark Connect URL (sc://host:port) for the analysis engine
 
     @property
     def target_label(self) -> str:
@@ -153,6 +154,7 @@ def resolve_settings(
         answer_timeout_s=read(lambda: _float(env, "TEC_ANSWER_TIMEOUT", 60.0), 60.0),
         max_attempts=read(lambda: _attempts(env), 4),
         default_region=(env.get("TEC_DEFAULT_REGION") or "").strip().upper() or None,
+        spark_remote=(env.get("SPARK_REMOTE") or "").strip() or None,
     )
     return settings, problems
 

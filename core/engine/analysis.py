@@ -1,0 +1,194 @@
+"""The dedup analysis over files of any size: TikTok's rules as set-based queries, run on DuckDB or Spark.
+
+Same figures as core.dedup.simulate (the small-data path, kept as the oracle) under the same names, with
+memory bounded by the engine rather than by the size of the month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from core.engine import queries as q
+from core.engine.runner import DuckDBRunner, Runner, SparkRunner
+from core.engine.sources import EVENT_ROLES, ORDER_ROLES, Source, orders_source, pixel_source, server_source
+from core.errors import InvalidInput
+
+Engine = Literal["duckdb", "spark"]
+LinkMode = Literal["order_id", "event_id_template"]
+DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
+VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
+SUMMARY_FIELDS: Final = (
+    "pixel_events", "server_events", "counted", "deduplicated_pairs", "merged_pairs", "pixel_only",
+    "server_only", "same_source_duplicates", "outside_window", "missing_event_id", "missing_time",
+    "pixel_counted_alone",
+)
+ORDER_FIELDS: Final = ("truth", "truth_pixel", "truth_counted", "truth_over_counted", "pixel_gap",
+                       "recovered_share")
+DAILY_FIELDS: Final = ("day", "truth", "truth_pixel", "truth_counted", "pixel_events", "pixel_counted_alone",
+                       "counted")
+KEY_FIELDS: Final = ("pixel_code", "event", "event_id", "occurrence", "pixel_time", "server_time", "delta_s",
+                     "pixel_events", "server_events", "counted", "verdict")
+MAX_PASSES: Final = 10_000  # occurrences per key; a month has at most ~16 (one per 48 h)
+
+
+def _template_parts(link: str, template: str) -> tuple[str, str]:
+    if link == "event_id_template":
+        if template.count("{order_id}") != 1:
+            raise InvalidInput(f"event_id template {template!r} needs exactly one {{order_id}}.",
+                               hint=f"For example {DEFAULT_TEMPLATE}.")
+        pre, post = template.split("{order_id}")
+        return pre, post
+    if link != "order_id":
+        raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use order_id or event_id_template.")
+    return "", ""
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 6) if den else None
+
+
+def _day_label(day: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat()
+
+
+def dedup_files(
+    pixel: Path | str,
+    server: Path | str,
+    orders: Path | str | None = None,
+    *,
+    link: LinkMode = "order_id",
+    template: str = DEFAULT_TEMPLATE,
+    utm_source: str = "tiktok",
+    all_orders: bool = False,
+    order_mapping: dict[str, str] | None = None,
+    keys_offset: int | None = None,
+    keys_limit: int = 100,
+    engine: Engine = "duckdb",
+    memory_limit: str | None = None,
+    temp_dir: Path | None = None,
+    spark_remote: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Simulate TikTok's deduplication over a Pixel file and a server file, and the gap against orders.
+
+    Contract: inputs are CSV or Parquet (scanned by the engine, only the needed columns) or HAR / JSON /
+    JSONL (through the console's readers, streamed as Arrow batches), normalised as the loaders do.
+    Returns the summary figures of `tiktok-events dedup --format json` under the same names
+    (SUMMARY_FIELDS; with `orders` also ORDER_FIELDS, linked by properties.order_id or the event_id
+    `template`, truth set by `utm_source` / ttclid unless `all_orders`) plus `daily` (one dict per UTC
+    day: DAILY_FIELDS) and, when `keys_offset` is given, `keys`: one page of `keys_limit` per-key verdicts
+    (KEY_FIELDS, in key order). `engine="spark"` runs the same SQL on Spark (local, or Spark Connect at
+    `spark_remote`). `memory_limit` (e.g. "4GB", default an eighth of the RAM) and `temp_dir` bound DuckDB.
+    `progress` receives one line per stage. Raises InvalidFile / InvalidInput on bad inputs or settings.
+    TikTok: key = event_source_id + event + event_id; 48 h same-side window from the first event;
+    Pixel↔server merge within 5 min, dedup within 48 h (contract §8).
+    """
+    say = progress or (lambda _line: None)
+    pre_post = _template_parts(link, template)
+    p_src, s_src = pixel_source(Path(pixel)), server_source(Path(server))
+    o_src = orders_source(Path(orders), order_mapping) if orders is not None else None
+    if keys_offset is not None and (keys_offset < 0 or keys_limit < 0):
+        raise InvalidInput("A key page needs a non-negative offset and limit.", hint="For example offset 0, limit 100.")
+    runner: Runner = SparkRunner(spark_remote) if engine == "spark" else \
+        DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
+    try:
+        out = _simulate(runner, p_src, s_src, say)
+        days: dict[int, dict[str, Any]] = {}
+        for row in runner.rows(q.EVENT_DAYS):
+            days.setdefault(int(row["day"]), {}).update(
+                pixel_events=int(row["pixel_events"]), pixel_counted_alone=int(row["pixel_counted_alone"]),
+                counted=int(row["counted"]))
+        if o_src is not None:
+            say("linking orders")
+            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, pre_post))
+            for row in runner.rows(q.ORDER_DAYS):
+                days.setdefault(int(row["day"]), {}).update(
+                    truth=int(row["truth"]), truth_pixel=int(row["truth_pixel"]),
+                    truth_counted=int(row["truth_counted"]))
+        out["daily"] = [{"day": _day_label(day), **{f: int(days[day].get(f, 0)) for f in DAILY_FIELDS[1:]}}
+                        for day in sorted(days) if day >= 0]
+        if keys_offset is not None:
+            page = runner.rows(q.KEY_PAGE.format(limit=int(keys_limit), offset=int(keys_offset)))
+            out["keys"] = [{**row, "verdict": VERDICTS[int(row["verdict"])]} for row in page]
+        say("done")
+        return out
+    finally:
+        runner.close()
+
+
+def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str], None]) -> dict[str, Any]:
+    """Read the events, find every key's occurrences, pair them; the summary figures (SUMMARY_FIELDS)."""
+    say("reading Pixel and server events")
+    for name, src in (("pixel", p_src), ("server", s_src)):
+        if src.kind == "arrow":
+            runner.bind(f"{name}_rows", src, ())
+        else:
+            runner.bind(f"{name}_text", src, EVENT_ROLES)
+            runner.view(f"{name}_rows", q.pixel_rows_from_text() if name == "pixel" else q.server_rows_from_text())
+    runner.table("events", q.EVENTS)
+    runner.view("keyed", q.KEYED)
+    say("finding each key's first event")
+    runner.table("firsts", q.FIRSTS)
+    occ_tables = _later_occurrences(runner, say)
+    runner.table("anchors_repeated", q.repeated_anchors(occ_tables))
+    runner.view("anchors", q.ANCHORS)
+    say("pairing Pixel and server occurrences")
+    runner.table("pairs", q.PAIRS)
+    runner.view("counted_events", q.COUNTED_EVENTS)
+    return _summary(runner.rows(q.SUMMARY)[0])
+
+
+def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str,
+                 pre_post: tuple[str, str]) -> dict[str, Any]:
+    """The truth set from the orders file, linked to the counted events: ORDER_FIELDS."""
+    runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
+    runner.table("orders", q.order_rows(*(source.columns.get(c) is not None
+                                          for c in ("utm_source", "ttclid", "landing_site"))))
+    runner.view("truth", q.truth(utm_source))
+    runner.table("linked", q.linked(link, pre_post))
+    o = runner.rows(q.ORDER_SUMMARY)[0]
+    t_n, tp, tc = int(o["truth"]), int(o["truth_pixel"]), int(o["truth_counted"])
+    return {"truth": t_n, "truth_pixel": tp, "truth_counted": tc, "truth_over_counted": int(o["truth_over_counted"]),
+            "pixel_gap": _ratio(t_n - tp, t_n), "recovered_share": _ratio(tc - tp, t_n - tp)}
+
+
+def _unknown_engine(engine: str) -> Runner:
+    raise InvalidInput(f"Unknown engine {engine!r}.", hint="Use duckdb (default) or spark.")
+
+
+def _later_occurrences(runner: Runner, say: Callable[[str], None]) -> list[str]:
+    """Occurrences 1, 2, ... of keys whose events span more than 48 h: one pass each, over what is left."""
+    runner.table("later_0", q.LATER_0)
+    tables: list[str] = []
+    for occ in range(1, MAX_PASSES):
+        left = runner.rows(f"SELECT count(*) AS n FROM later_{occ - 1}")[0]["n"]
+        if not left:
+            break
+        say(f"repeats more than 48 h apart: occurrence {occ + 1} ({left:,} events left)")
+        runner.table(f"occ_{occ}", q.occurrence(f"later_{occ - 1}", occ))
+        runner.table(f"later_{occ}", q.later(f"later_{occ - 1}", f"occ_{occ}"))
+        tables.append(f"occ_{occ}")
+    return tables
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    v = {k: int(x or 0) for k, x in row.items()}  # sums over no rows are NULL
+    pixel_only = v["pixel_paired_only"] + v["pixel_lone"]
+    server_only = v["server_paired_only"] + v["server_lone"]
+    return {
+        "pixel_events": v["pixel_events"],
+        "server_events": v["server_events"],
+        "counted": v["merged_pairs"] + v["deduplicated_pairs"] + pixel_only + server_only,
+        "deduplicated_pairs": v["deduplicated_pairs"],
+        "merged_pairs": v["merged_pairs"],
+        "pixel_only": pixel_only,
+        "server_only": server_only,
+        "same_source_duplicates": v["same_source_duplicates"],
+        "outside_window": v["outside_window"],
+        "missing_event_id": v["missing_event_id"],
+        "missing_time": v["missing_time"],
+        "pixel_counted_alone": v["pixel_lone"] + v["pixel_occurrences"],
+    }

@@ -1,0 +1,316 @@
+"""The dedup analysis as set-based SQL, written once in DuckDB's dialect (SQLGlot turns it into Spark SQL).
+
+Every statement reads named relations and yields one; `core.engine.runner` materialises them on the engine.
+Inputs are four relations the sources provide (core.engine.sources):
+
+* `pixel_text` / `server_text`: raw text columns pixel_code, event, event_id, t_text, order_id (NULL when
+  the file lacks the column), or `pixel_rows` / `server_rows` already typed by the console's own readers
+  (HAR and JSON bodies): pixel_code, event, event_id, t (DOUBLE seconds), order_id.
+* `orders_text`: rn (file order), order_id, created_at, utm_source, ttclid, landing_site as text.
+
+TikTok's rules (contract §8) exactly as core.dedup documents them: key = pixel code + event + event_id,
+compared exactly; per key and side the first event counts and a repeat within 48 h of that FIRST event is
+dropped, a later one starts a new occurrence (inclusive, in whole milliseconds); the n-th Pixel occurrence
+pairs with the n-th server occurrence: |Δt| ≤ 5 min merged, ≤ 48 h deduplicated, else both count; events
+without event_id or a usable time count alone.
+
+The 48 h-from-first rule needs one pass per occurrence number: pass 0 is a GROUP BY over every event (its
+minimum is the first occurrence); only keys whose events span more than 48 h go on, and each further pass
+reads only the events left after the previous occurrence's window (a month has at most ~16 passes, over a
+shrinking remainder). No recursion, so the same statements run on Spark 3.5.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from core.contract import DEDUP_WINDOW_SECONDS, MERGE_WINDOW_SECONDS, MS_TIMESTAMP_THRESHOLD
+
+W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
+M_MS: Final = MERGE_WINDOW_SECONDS * 1000
+KEY: Final = "pixel_code, event, event_id"
+# Python's str.strip() whitespace (the ASCII and Latin-1 part): what the loaders' trimming removes
+_WS: Final = "' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u00a0'"
+
+
+def strip(col: str) -> str:
+    """SQL for `col` without surrounding whitespace, '' for NULL (the loaders' `stripped`).
+
+    The trim runs only where the first or last character could be whitespace: most values have none, and
+    looking at two characters costs a third of trimming with a character set.
+    """
+    edge = " OR ".join(f"ascii({end}) IN (28, 29, 30, 31, 32, 133, 160) OR ascii({end}) BETWEEN 9 AND 13"
+                       for end in (col, f"right({col}, 1)"))
+    return f"CASE WHEN {edge} THEN trim({col}, {_WS}) ELSE coalesce({col}, '') END"
+
+
+def round_half_even(expr: str) -> str:
+    """SQL rounding to a whole number, ties to even (numpy's `round`, which core.dedup uses)."""
+    return (f"(floor({expr}) + CASE WHEN ({expr}) - floor({expr}) > 0.5 OR (({expr}) - floor({expr}) = 0.5 "
+            f"AND floor({expr}) % 2 = 1) THEN 1 ELSE 0 END)")
+
+
+def _seconds(text: str, num: str) -> str:
+    """Epoch seconds from `num` (the text as a number; milliseconds above 10^11) or ISO-8601 `text`."""
+    return (f"CASE WHEN {num} IS NOT NULL THEN CASE WHEN {num} > {MS_TIMESTAMP_THRESHOLD} THEN {num} / 1000.0 "
+            f"ELSE {num} END ELSE epoch(TRY_CAST({text} AS TIMESTAMPTZ)) END")
+
+
+def pixel_rows_from_text() -> str:
+    """Pixel export rows as core.pixel reads them: trimmed texts, event_id as sent ("12.0" -> "12"),
+    timestamps ISO-8601 or epoch s/ms; rows without pixel code, event or readable time are skipped.
+    (Each value is computed once, in layers: the engines do not share repeated expressions.)"""
+    return f"""
+SELECT pixel_code, event, event_id, t, order_id FROM (
+  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id FROM (
+    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id FROM (
+      SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event,
+             CASE WHEN event_id LIKE '%.0' THEN regexp_replace(event_id, '^(-?[0-9]+)\\.0$', '\\1')
+                  ELSE coalesce(event_id, '') END AS event_id,
+             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id
+      FROM pixel_text) a) b) c
+WHERE pixel_code <> '' AND event <> '' AND t IS NOT NULL AND NOT isnan(t)"""
+
+
+def server_rows_from_text() -> str:
+    """Server CSV rows as core.events reads them: trimmed texts but event_id exactly as sent, event_time in
+    epoch seconds (milliseconds above 10^11); every row is kept."""
+    return f"""
+SELECT pixel_code, event, event_id, CASE WHEN num > {MS_TIMESTAMP_THRESHOLD} THEN num / 1000.0 ELSE num END AS t,
+       order_id
+FROM (
+  SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event, coalesce(event_id, '') AS event_id,
+         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id
+  FROM server_text) s"""
+
+
+EVENTS: Final = """
+SELECT CAST(0 AS TINYINT) AS side, pixel_code, event, event_id, t, order_id FROM pixel_rows
+UNION ALL
+SELECT CAST(1 AS TINYINT) AS side, pixel_code, event, event_id, t, order_id FROM server_rows"""
+
+# events that can pair: an event_id and a finite time (NaN and inf are not times)
+KEYED: Final = f"""
+SELECT side, {KEY}, t, CAST({round_half_even('t * 1000')} AS BIGINT) AS tm, order_id
+FROM events WHERE event_id <> '' AND abs(t) < 1e300"""
+
+# pass 0: per key and side, the first event (the first occurrence) and the span of the key's events
+FIRSTS: Final = f"""
+SELECT side, {KEY}, min(tm) AS tm, arg_min(t, tm) AS t, arg_min(order_id, tm) AS order_id,
+       count(*) AS n, max(tm) - min(tm) > {W_MS} AS repeats
+FROM keyed GROUP BY side, {KEY}"""
+
+# the events more than 48 h after their key's first event (only keys whose events span more than 48 h)
+LATER_0: Final = f"""
+SELECT k.side, k.pixel_code, k.event, k.event_id, k.t, k.tm, k.order_id
+FROM keyed k JOIN firsts f ON k.side = f.side AND k.pixel_code = f.pixel_code AND k.event = f.event
+  AND k.event_id = f.event_id
+WHERE f.repeats AND k.tm > f.tm + {W_MS}"""
+
+
+def occurrence(later: str, occ: int) -> str:
+    """Occurrence `occ` (1, 2, ...) of each key: the first event left in `later`, and how many are left."""
+    return f"""
+SELECT side, {KEY}, {occ} AS occ, min(tm) AS tm, arg_min(t, tm) AS t, arg_min(order_id, tm) AS order_id,
+       count(*) AS n
+FROM {later} GROUP BY side, {KEY}"""
+
+
+def later(prev_later: str, occ_table: str) -> str:
+    """The events of `prev_later` more than 48 h after their key's occurrence in `occ_table`."""
+    return f"""
+SELECT k.side, k.pixel_code, k.event, k.event_id, k.t, k.tm, k.order_id
+FROM {prev_later} k JOIN {occ_table} o ON k.side = o.side AND k.pixel_code = o.pixel_code
+  AND k.event = o.event AND k.event_id = o.event_id
+WHERE k.tm > o.tm + {W_MS}"""
+
+
+def repeated_anchors(occ_tables: list[str]) -> str:
+    """The occurrences of keys whose events span more than 48 h, each with `members`: the events it stands
+    for (itself and its dropped repeats), i.e. the events left at its pass less those left after."""
+    parts = [f"SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS n_left FROM firsts WHERE repeats"]
+    parts += [f"SELECT side, {KEY}, occ, tm, t, order_id, n AS n_left FROM {name}" for name in occ_tables]
+    union = "\n  UNION ALL\n  ".join(parts)
+    return f"""
+SELECT side, {KEY}, occ, tm, t, order_id,
+       n_left - coalesce(lead(n_left) OVER (PARTITION BY side, {KEY} ORDER BY occ), 0) AS members
+FROM (
+  {union}
+) a"""
+
+
+# every counted occurrence (side, key, occ, tm, t, order_id, members); a key within 48 h has one, which
+# stands for all its events
+ANCHORS: Final = f"""
+SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS members FROM firsts WHERE NOT repeats
+UNION ALL
+SELECT side, {KEY}, occ, tm, t, order_id, members FROM anchors_repeated"""
+
+# the n-th Pixel occurrence beside the n-th server occurrence; verdict codes as core.dedup.VERDICTS
+PAIRS: Final = f"""
+SELECT coalesce(p.pixel_code, s.pixel_code) AS pixel_code, coalesce(p.event, s.event) AS event,
+       coalesce(p.event_id, s.event_id) AS event_id, coalesce(p.occ, s.occ) AS occ,
+       p.t AS t_p, s.t AS t_s, p.order_id AS order_p, s.order_id AS order_s,
+       coalesce(p.members, 0) AS n_p, coalesce(s.members, 0) AS n_s,
+       CASE WHEN p.t IS NULL THEN 4 WHEN s.t IS NULL THEN 3
+            WHEN abs({round_half_even('(s.t - p.t) * 1000')}) <= {M_MS} THEN 0
+            WHEN abs({round_half_even('(s.t - p.t) * 1000')}) <= {W_MS} THEN 1
+            ELSE 2 END AS verdict
+FROM (SELECT * FROM anchors WHERE side = 0) p
+FULL OUTER JOIN (SELECT * FROM anchors WHERE side = 1) s
+  ON p.pixel_code = s.pixel_code AND p.event = s.event AND p.event_id = s.event_id AND p.occ = s.occ"""
+
+# every event TikTok counts, one row each: events that cannot pair, every Pixel occurrence, and the
+# server occurrences no Pixel occurrence absorbed (no partner, or outside the 48 h window)
+COUNTED_EVENTS: Final = """
+SELECT side, t, order_id, event_id FROM events WHERE event_id = '' OR NOT abs(t) < 1e300 OR t IS NULL
+UNION ALL
+SELECT 0 AS side, t_p AS t, order_p AS order_id, event_id FROM pairs WHERE verdict <> 4
+UNION ALL
+SELECT 1 AS side, t_s AS t, order_s AS order_id, event_id FROM pairs WHERE verdict >= 2 AND verdict <> 3"""
+
+_LONE: Final = "(event_id = '' OR t IS NULL OR NOT abs(t) < 1e300)"
+# one scan of each table: the events, the pairs, the occurrences
+SUMMARY: Final = f"""
+SELECT e.*, p.*, a.same_source_duplicates
+FROM (
+  SELECT sum(CASE WHEN side = 0 THEN 1 ELSE 0 END) AS pixel_events,
+         sum(CASE WHEN side = 1 THEN 1 ELSE 0 END) AS server_events,
+         sum(CASE WHEN side = 0 AND {_LONE} THEN 1 ELSE 0 END) AS pixel_lone,
+         sum(CASE WHEN side = 1 AND {_LONE} THEN 1 ELSE 0 END) AS server_lone,
+         sum(CASE WHEN event_id = '' THEN 1 ELSE 0 END) AS missing_event_id,
+         sum(CASE WHEN event_id <> '' AND (t IS NULL OR NOT abs(t) < 1e300) THEN 1 ELSE 0 END) AS missing_time
+  FROM events) e
+CROSS JOIN (
+  SELECT sum(CASE WHEN verdict = 1 THEN 1 ELSE 0 END) AS deduplicated_pairs,
+         sum(CASE WHEN verdict = 0 THEN 1 ELSE 0 END) AS merged_pairs,
+         sum(CASE WHEN verdict = 2 THEN 1 ELSE 0 END) AS outside_window,
+         sum(CASE WHEN verdict IN (2, 3) THEN 1 ELSE 0 END) AS pixel_paired_only,
+         sum(CASE WHEN verdict IN (2, 4) THEN 1 ELSE 0 END) AS server_paired_only,
+         sum(CASE WHEN verdict <> 4 THEN 1 ELSE 0 END) AS pixel_occurrences
+  FROM pairs) p
+CROSS JOIN (
+  SELECT (SELECT coalesce(sum(n), 0) FROM firsts) - (SELECT count(*) FROM anchors) AS same_source_duplicates
+) a"""
+
+
+def _day(t: str) -> str:
+    return f"CAST(floor({t} / 86400) AS BIGINT)"
+
+
+EVENT_DAYS: Final = f"""
+SELECT day, sum(pixel_events) AS pixel_events, sum(pixel_counted_alone) AS pixel_counted_alone,
+       sum(counted) AS counted
+FROM (
+  SELECT {_day('t')} AS day, 1 AS pixel_events, 0 AS pixel_counted_alone, 0 AS counted
+  FROM events WHERE side = 0 AND abs(t) < 1e300
+  UNION ALL
+  SELECT {_day('t')} AS day, 0, CASE WHEN side = 0 THEN 1 ELSE 0 END, 1
+  FROM counted_events WHERE abs(t) < 1e300
+) d GROUP BY day"""
+
+
+# --- orders -----------------------------------------------------------------------------------------
+def _norm_order_id(col: str, stripped: bool = False) -> str:
+    """core.orders' order id: trimmed (unless already `stripped`), without Shopify's leading '#', "1001.0"
+    as "1001" (the regular expression only where a '.' could need it)."""
+    text = f"ltrim({col if stripped else strip(col)}, '#')"
+    return f"CASE WHEN {col} LIKE '%.%' THEN regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1') ELSE {text} END"
+
+
+def _query_param(url: str, name: str) -> str:
+    return f"coalesce(regexp_extract({url}, '[?&]{name}=([^&#]*)', 1), '')"
+
+
+def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
+    """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
+    row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
+    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'.
+    The row is picked first, so each order's texts are parsed once (not once per line item)."""
+    texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
+    picked = "".join(f", arg_min({name}, pick) AS {name}" for name, (_col, present) in texts.items() if present)
+    stripped = "".join(f", {strip(col)} AS {name}" for name, (col, present) in texts.items() if present)
+    utm = "utm" if has_utm else "''"
+    clid = "clid" if has_ttclid else "''"
+    if has_landing:
+        utm = f"CASE WHEN {utm} <> '' THEN {utm} ELSE {_query_param('landing', 'utm_source')} END"
+        clid = f"CASE WHEN {clid} <> '' THEN {clid} ELSE {_query_param('landing', 'ttclid')} END"
+    created = ("CASE WHEN num IS NOT NULL THEN CASE WHEN num < 1e11 THEN num ELSE num / 1000.0 END "
+               "WHEN created_at LIKE '% +____' OR created_at LIKE '% -____' "
+               "THEN epoch(coalesce(TRY_CAST(try_strptime(created_at, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ), "
+               "TRY_CAST(created_at AS TIMESTAMPTZ))) "
+               "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
+    return f"""
+SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid
+FROM (
+  SELECT *, TRY_CAST(created_at AS DOUBLE) AS num FROM (
+    SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
+    FROM (
+      SELECT {_norm_order_id('order_id')} AS order_id,
+             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE 1000000000000000 END AS pick,
+             {strip('created_at')} AS created_at{stripped}
+      FROM orders_text) a
+    WHERE order_id <> ''
+    GROUP BY order_id) g) n"""
+
+
+def truth(utm_source: str | None) -> str:
+    """The TikTok-attributable orders (core.orders.truth_filter): a ttclid, or utm_source as given
+    (case-insensitive); `None` keeps every order."""
+    if utm_source is None:
+        return "SELECT order_id, created FROM orders"
+    want = utm_source.strip().lower().replace("'", "''")
+    cond = "clid <> ''" + (f" OR lower(utm) = '{want}'" if want else "")
+    return f"SELECT order_id, created FROM orders WHERE {cond}"
+
+
+def event_link_keys(link: str, template: tuple[str, str]) -> tuple[str, str]:
+    """(event-side key, order-side key) SQL for linking events to orders."""
+    if link == "order_id":  # the events' order_id is already trimmed (pixel_rows, server_rows)
+        return _norm_order_id("order_id", stripped=True), "order_id"
+    pre, post = (part.replace("'", "''") for part in template)
+    return "event_id", f"concat('{pre}', order_id, '{post}')"
+
+
+def linked(link: str, template: tuple[str, str]) -> str:
+    """Per truth order: a Pixel event seen, and how many counted events TikTok attributes to it."""
+    ev_key, o_key = event_link_keys(link, template)
+    return f"""
+SELECT o.order_id, o.created,
+       coalesce(px.seen, 0) AS pixel, coalesce(c.conversions, 0) AS conversions
+FROM (SELECT order_id, created, {o_key} AS link_key FROM truth) o
+LEFT JOIN (SELECT DISTINCT {ev_key} AS link_key, 1 AS seen FROM events WHERE side = 0) px
+  ON px.link_key = o.link_key
+LEFT JOIN (SELECT {ev_key} AS link_key, count(*) AS conversions FROM counted_events GROUP BY 1) c
+  ON c.link_key = o.link_key"""
+
+
+ORDER_SUMMARY: Final = """
+SELECT count(*) AS truth, coalesce(sum(pixel), 0) AS truth_pixel,
+       coalesce(sum(CASE WHEN conversions > 0 THEN 1 ELSE 0 END), 0) AS truth_counted,
+       coalesce(sum(CASE WHEN conversions > 1 THEN 1 ELSE 0 END), 0) AS truth_over_counted
+FROM linked"""
+
+ORDER_DAYS: Final = f"""
+SELECT {_day('created')} AS day, count(*) AS truth, sum(pixel) AS truth_pixel,
+       sum(CASE WHEN conversions > 0 THEN 1 ELSE 0 END) AS truth_counted
+FROM linked WHERE created IS NOT NULL GROUP BY 1"""
+
+# one page of per-key verdicts (pairs first, in key order, then events that cannot pair)
+KEY_PAGE: Final = """
+SELECT pixel_code, event, event_id, occurrence, pixel_time, server_time, delta_s, pixel_events,
+       server_events, counted, verdict
+FROM (
+  SELECT 0 AS part, pixel_code, event, event_id, occ + 1 AS occurrence, t_p AS pixel_time, t_s AS server_time,
+         t_s - t_p AS delta_s, n_p AS pixel_events, n_s AS server_events,
+         CASE WHEN verdict = 2 THEN 2 ELSE 1 END AS counted, verdict
+  FROM pairs
+  UNION ALL
+  SELECT 1 AS part, pixel_code, event, event_id, 1 AS occurrence,
+         CASE WHEN side = 0 THEN t END AS pixel_time, CASE WHEN side = 1 THEN t END AS server_time,
+         CAST(NULL AS DOUBLE) AS delta_s, 1 - side AS pixel_events, side AS server_events, 1 AS counted,
+         CASE WHEN event_id = '' THEN 5 WHEN side = 0 THEN 3 ELSE 4 END AS verdict
+  FROM events WHERE event_id = '' OR t IS NULL OR NOT abs(t) < 1e300
+) k
+ORDER BY part, pixel_code, event, event_id, occurrence, pixel_time, server_time
+LIMIT {limit} OFFSET {offset}"""

@@ -1,0 +1,320 @@
+"""The analysis engine gives core.dedup's figures, from every input format, with bounded memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.contract import DEDUP_WINDOW_SECONDS as W
+from core.contract import MERGE_WINDOW_SECONDS as M
+from core.dedup import simulate
+from core.engine import DAILY_FIELDS, KEY_FIELDS, SUMMARY_FIELDS, dedup_files, to_spark_sql
+from core.errors import InvalidFile, InvalidInput
+from tests.test_dedup import PX, SCENARIOS, T, frames, reference
+
+H = 3600.0
+FIELDS = (*SUMMARY_FIELDS,)
+
+
+def write_events(folder: Path, pixel: pd.DataFrame, server: pd.DataFrame, fmt: str = "csv") -> tuple[Path, Path]:
+    """The frames as event files the console reads: CSV (times as text) or Parquet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    p, s = folder / f"pixel.{fmt}", folder / f"server.{fmt}"
+    px = pixel.rename(columns={"timestamp": "timestamp"}).astype({"timestamp": "float64"})
+    sv = server.rename(columns={"pixel_code": "event_source_id"}).astype({"event_time": "float64"})
+    if fmt == "csv":
+        px.assign(timestamp=px["timestamp"].map(repr)).to_csv(p, index=False)
+        sv.assign(event_time=sv["event_time"].map(lambda v: "" if pd.isna(v) else repr(v))).to_csv(s, index=False)
+    else:
+        pq.write_table(pa.Table.from_pandas(px, preserve_index=False), p)
+        pq.write_table(pa.Table.from_pandas(sv, preserve_index=False), s)
+    return p, s
+
+
+def engine_summary(tmp: Path, pixel: pd.DataFrame, server: pd.DataFrame, fmt: str = "csv",
+                   **kwargs: Any) -> dict[str, Any]:
+    p, s = write_events(tmp, pixel, server, fmt)
+    return dedup_files(p, s, memory_limit="512MB", **kwargs)
+
+
+def simulated(pixel: pd.DataFrame, server: pd.DataFrame) -> dict[str, Any]:
+    return {k: simulate(pixel, server).summary[k] for k in FIELDS}
+
+
+# --- the hand-worked scenarios ------------------------------------------------------------------------
+@pytest.mark.parametrize(("pixel", "server", "expected"), SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_scenarios_equal_the_simulator(tmp_path: Path, pixel: list, server: list, expected: dict) -> None:
+    """Each dedup scenario of the suite gives the simulator's figures, every one of them."""
+    p, s = frames(pixel, server)
+    got = engine_summary(tmp_path, p, s)
+    assert {k: got[k] for k in FIELDS} == simulated(p, s)
+    assert {k: got[k] for k in expected} == expected
+
+
+# --- random inputs against both oracles ---------------------------------------------------------------
+_TIMES = [0.0, 0.0004, 60.0, M, M + 0.001, M + 1, H, W - 1, W, W + 0.001, W + 1, 2 * W, 2 * W + 5, 3 * W, 4 * W + 1]
+_plain = st.lists(st.tuples(st.sampled_from(["", "a", "b", "c"]), st.sampled_from(_TIMES)), max_size=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_plain, _plain)
+def test_matches_the_plain_loop_reference(tmp_path: Path, pixel: list, server: list) -> None:
+    """On random small inputs the engine equals the plain-loop reference of the documented rules."""
+    p, s = frames(pixel, server)
+    got = engine_summary(tmp_path, p, s)
+    want = reference(pixel, server)
+    assert {k: got[k] for k in want} == want
+
+
+_rich = st.lists(st.tuples(
+    st.sampled_from(["", "a", "b", "A", " a"]),
+    st.floats(min_value=-H, max_value=5 * W, allow_nan=False).map(lambda v: round(v, 3))
+    | st.sampled_from(_TIMES),
+    st.sampled_from(["Purchase", "CompletePayment"]),
+    st.sampled_from([PX, "C2"]),
+), max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_rich, _rich, st.lists(st.booleans(), max_size=12))
+def test_matches_the_vectorized_simulator(tmp_path: Path, pixel: list, server: list, untimed: list) -> None:
+    """Random keys, names, codes and times (some server times missing): every figure as core.dedup's."""
+    p, s = frames(pixel, server)
+    for i, drop in enumerate(untimed[: len(s)]):
+        if drop:
+            s.loc[i, "event_time"] = float("nan")
+    got = engine_summary(tmp_path, p, s)
+    assert {k: got[k] for k in FIELDS} == simulated(p, s)
+
+
+# --- formats ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small synthetic store month as files (CSV, JSONL, and Parquet copies of the CSVs)."""
+    from core.demo import generate_store, write_store
+
+    out = tmp_path_factory.mktemp("demo")
+    files = {k: Path(v) for k, v in write_store(generate_store(400, seed=11), out).items()}
+    for name in ("pixel", "server", "orders"):
+        table = pd.read_csv(files[f"{name}.csv"], dtype=str, keep_default_na=False)
+        files[f"{name}.parquet"] = out / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), files[f"{name}.parquet"])
+    return files
+
+
+def loaders_summary(files: dict[str, Path], pixel: str, server: str, orders: str | None, **kw: Any) -> dict[str, Any]:
+    """What `tiktok-events dedup --format json` computes today: the loaders, then core.dedup.simulate."""
+    from core.dedup import PIXEL_INPUT_COLUMNS, SERVER_INPUT_COLUMNS
+    from core.orders import segment_columns, truth_filter
+    from core.sources.orders import load_orders
+    from core.sources.pixel import load_pixel_events
+    from core.sources.server import load_server_events
+
+    p = load_pixel_events(files[pixel], columns=PIXEL_INPUT_COLUMNS).events
+    s = load_server_events(files[server], columns=SERVER_INPUT_COLUMNS)
+    truth = None
+    if orders:
+        truth = segment_columns(truth_filter(load_orders(files[orders]), utm_source=kw.get("utm_source", "tiktok"),
+                                             require_ttclid_or_utm=not kw.get("all_orders", False)))
+    report = simulate(p, s, orders=truth, link=kw.get("link", "order_id"),
+                      template=kw.get("template", "ord_{order_id}_purchase"))
+    from core.engine import ORDER_FIELDS, SUMMARY_FIELDS
+
+    # the figures the engine computes (the command adds how orders linked and where segments came from)
+    out = {k: v for k, v in report.summary.items() if k in (*SUMMARY_FIELDS, *ORDER_FIELDS)}
+    assert report.daily is not None
+    out["daily"] = report.daily[["day", "pixel_alone", "counted"]]
+    out["orders"] = report.orders
+    return out
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"all_orders": True},
+    {"utm_source": ""},
+    {"link": "event_id_template", "template": "ord_{order_id}_purchase"},
+])
+def test_demo_month_equals_the_command(demo: dict[str, Path], kwargs: dict) -> None:
+    """A store month with orders: the command's figures and daily series, for each link and truth rule."""
+    want = loaders_summary(demo, "pixel.csv", "server.csv", "orders.csv", **kwargs)
+    got = dedup_files(demo["pixel.csv"], demo["server.csv"], demo["orders.csv"], **kwargs)
+    daily = pd.DataFrame(got.pop("daily"))
+    want_daily, linked = want.pop("daily"), want.pop("orders")
+    assert got == want
+    assert list(daily.columns) == list(DAILY_FIELDS)
+    assert int(daily["truth"].sum()) == got["truth"]
+    assert int(daily["pixel_events"].sum()) == got["pixel_events"]
+    assert int(daily["pixel_counted_alone"].sum()) == got["pixel_counted_alone"]
+    # (the simulator also lists order-only days, which the order check below covers)
+    want_daily = want_daily[(want_daily["pixel_alone"] > 0) | (want_daily["counted"] > 0)]
+    events = daily.merge(want_daily, on="day", how="right", suffixes=("", "_sim"))
+    assert events["pixel_counted_alone"].tolist() == events["pixel_alone"].tolist()
+    assert events["counted"].tolist() == events["counted_sim"].tolist()
+    # the truth per day from the linked orders' own day labels (core.orders.segment_columns)
+    by_day = linked.groupby("day").agg(truth=("pixel", "size"), truth_pixel=("pixel", "sum"),
+                                       truth_counted=("counted", "sum")).reset_index()
+    orders = daily.merge(by_day, on="day", how="right", suffixes=("", "_orders"))
+    for col in ("truth", "truth_pixel", "truth_counted"):
+        assert orders[col].tolist() == orders[f"{col}_orders"].astype(int).tolist()
+
+
+@pytest.mark.parametrize(("pixel", "server", "orders"), [
+    ("pixel.parquet", "server.parquet", "orders.parquet"),
+    ("pixel.jsonl", "server.jsonl", "orders.csv"),
+    ("pixel.csv", "server.jsonl", "orders.parquet"),
+])
+def test_formats_give_identical_results(demo: dict[str, Path], pixel: str, server: str, orders: str) -> None:
+    """CSV, Parquet and JSONL inputs of the same month give the same figures and daily series."""
+    want = dedup_files(demo["pixel.csv"], demo["server.csv"], demo["orders.csv"])
+    assert dedup_files(demo[pixel], demo[server], demo[orders]) == want
+
+
+def test_jsonl_streams_in_chunks(demo: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSONL is read a chunk of lines at a time; the figures do not depend on the chunk size."""
+    from core.engine import sources
+
+    want = dedup_files(demo["pixel.jsonl"], demo["server.jsonl"])
+    monkeypatch.setattr(sources, "_CHUNK_LINES", 7)
+    assert dedup_files(demo["pixel.jsonl"], demo["server.jsonl"]) == want
+
+
+def test_har_pixel_input(tmp_path: Path, demo: dict[str, Path]) -> None:
+    """A Pixel HAR goes through the console's HAR reader into the engine."""
+    from core.sources.pixel import load_pixel_events
+
+    har = {"log": {"version": "1.2", "entries": [{
+        "request": {"method": "POST", "url": "https://analytics.tiktok.com/api/v2/pixel",
+                    "postData": {"mimeType": "application/json", "text": json.dumps({
+                        "event": "CompletePayment", "event_id": "ord_1001_purchase", "message_id": "m1",
+                        "context": {"pixel": {"code": PX}}, "timestamp": "2026-05-01T10:00:00.000Z",
+                        "properties": {"order_id": "1001"}})}},
+        "response": {"status": 200}}]}}
+    path = tmp_path / "capture.har"
+    path.write_text(json.dumps(har))
+    rows = load_pixel_events(path).events
+    server = tmp_path / "server.csv"
+    pd.DataFrame({"event_source_id": [PX], "event": ["CompletePayment"], "event_id": ["ord_1001_purchase"],
+                  "event_time": ["1777629660"]}).to_csv(server, index=False)
+    got = dedup_files(path, server)
+    assert got["pixel_events"] == len(rows) == 1
+    assert got["merged_pairs"] == 1 and got["counted"] == 1
+
+
+# --- loader normalisation ---------------------------------------------------------------------------
+def test_csv_values_are_normalised_as_the_loaders_do(tmp_path: Path) -> None:
+    """Trimmed names and codes, event_id exactly as sent ("12.0" -> "12" on the Pixel side), ISO and
+    millisecond timestamps, rows without a time dropped on the Pixel side and counted alone on the server."""
+    pixel = tmp_path / "pixel.csv"
+    server = tmp_path / "server.csv"
+    pixel.write_text("pixel_id,event_name,event_id,timestamp,order_id\n"
+                     f" {PX} , Purchase ,12.0,2026-05-01T10:00:00.000Z, #1001 \n"
+                     f"{PX},Purchase,x ,{int(T * 1000)},\n"
+                     f"{PX},Purchase,y,not a time,\n")
+    server.write_text("event_source_id,event,event_id,event_time,order_id\n"
+                      f"{PX} ,Purchase ,12,1777629720, 1001\n"
+                      f"{PX},Purchase,x ,{T + 60},\n"
+                      f"{PX},Purchase,z,,\n")
+    from core.dedup import PIXEL_INPUT_COLUMNS, SERVER_INPUT_COLUMNS
+    from core.sources.pixel import load_pixel_events
+    from core.sources.server import load_server_events
+
+    want = simulate(load_pixel_events(pixel, columns=PIXEL_INPUT_COLUMNS).events,
+                    load_server_events(server, columns=SERVER_INPUT_COLUMNS)).summary
+    got = dedup_files(pixel, server)
+    assert {k: got[k] for k in FIELDS} == {k: want[k] for k in FIELDS}
+    assert (got["pixel_events"], got["merged_pairs"], got["missing_time"]) == (2, 2, 1)
+
+
+@pytest.mark.parametrize("created", ["2026-05-01 00:23:55 +0000", "2026-05-01T00:23:55Z", "1777594935",
+                                     "1777594935000", "2026-05-01T02:23:55+02:00"])
+def test_order_times_in_every_form_land_on_their_day(tmp_path: Path, created: str) -> None:
+    """created_at as Shopify writes it, ISO-8601, epoch seconds or milliseconds: one truth order that day."""
+    pixel, server = write_events(tmp_path, *frames([("ord_1001_purchase", 0)], []))
+    orders = tmp_path / "orders.csv"
+    orders.write_text(f"Name,Created at,Total,Currency,Landing Site\n#1001,{created},10,EUR,/?ttclid=abc\n")
+    got = dedup_files(pixel, server, orders, link="event_id_template")
+    assert got["truth"] == got["truth_pixel"] == 1
+    assert [d for d in got["daily"] if d["truth"]] == [
+        {"day": "2026-05-01", "truth": 1, "truth_pixel": 1, "truth_counted": 1, "pixel_events": 0,
+         "pixel_counted_alone": 0, "counted": 0}]
+
+
+# --- per-key pages -------------------------------------------------------------------------------------
+def test_key_pages_are_limited_and_add_up(demo: dict[str, Path]) -> None:
+    """Keys come a page at a time, in a stable order; all pages together count every conversion."""
+    first = dedup_files(demo["pixel.csv"], demo["server.csv"], keys_offset=0, keys_limit=50)
+    assert len(first["keys"]) == 50 and list(first["keys"][0]) == list(KEY_FIELDS)
+    second = dedup_files(demo["pixel.csv"], demo["server.csv"], keys_offset=50, keys_limit=50)
+    assert first["keys"] != second["keys"]
+    everything = dedup_files(demo["pixel.csv"], demo["server.csv"], keys_offset=0, keys_limit=10**9)
+    assert sum(k["counted"] for k in everything["keys"]) == everything["counted"]
+    assert "keys" not in dedup_files(demo["pixel.csv"], demo["server.csv"])
+
+
+def test_key_page_verdicts_match_the_simulator(tmp_path: Path) -> None:
+    """Each key's verdict, times and repeat counts are the simulator's."""
+    p, s = frames([("a", 0), ("a", 60), ("b", 0), ("", 5)], [("a", 120), ("c", 0), ("b", W + 1)])
+    got = engine_summary(tmp_path, p, s, keys_offset=0, keys_limit=100)["keys"]
+    want = simulate(p, s).keys
+    assert sorted((k["event_id"], k["verdict"], k["pixel_events"], k["server_events"], k["counted"]) for k in got) \
+        == sorted(zip(want["event_id"], want["verdict"], want["pixel_events"], want["server_events"], want["counted"],
+                      strict=True))
+
+
+# --- settings and errors ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "error", "needle"), [
+    ({"link": "event_id_template", "template": "ord_purchase"}, InvalidInput, "exactly one"),
+    ({"link": "fuzzy"}, InvalidInput, "Unknown link mode"),
+    ({"engine": "sqlite"}, InvalidInput, "Unknown engine"),
+    ({"memory_limit": "lots"}, InvalidInput, "memory_limit"),
+])
+def test_bad_settings_say_what_to_do(tmp_path: Path, kwargs: dict, error: type, needle: str) -> None:
+    """A bad link, engine or memory limit is an InvalidInput naming the fix."""
+    p, s = write_events(tmp_path, *frames([("a", 0)], [("a", 0)]))
+    with pytest.raises(error, match=needle):
+        dedup_files(p, s, **kwargs)
+
+
+def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
+    """A CSV without a needed column, or no file at all, is an InvalidFile naming it."""
+    p, s = write_events(tmp_path, *frames([("a", 0)], [("a", 0)]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event_source_id,event,event_time\nC,Purchase,1\n")
+    with pytest.raises(InvalidFile, match="event_id"):
+        dedup_files(p, bad)
+    with pytest.raises(InvalidFile, match="no such file"):
+        dedup_files(tmp_path / "nope.csv", s)
+
+
+def test_progress_and_spill_settings(tmp_path: Path) -> None:
+    """Progress arrives as lines; a small memory limit and a chosen spill folder still give the figures."""
+    p, s = frames([("a", 0), ("a", 3 * W)], [("a", 30)])
+    lines: list[str] = []
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    got = engine_summary(tmp_path, p, s, progress=lines.append)
+    again = dedup_files(*write_events(tmp_path / "again", p, s), memory_limit="64MB", temp_dir=spill)
+    assert got == again and lines[-1] == "done" and any("occurrence 2" in line for line in lines)
+
+
+def test_spark_sql_spellings() -> None:
+    """SQLGlot's Spark SQL keeps millisecond epochs and reads Shopify's '+0000' times."""
+    sql = to_spark_sql("SELECT epoch(TRY_CAST(x AS TIMESTAMPTZ)), try_strptime(x, '%Y-%m-%d %H:%M:%S %z'), "
+                       "arg_min(a, b) FROM t")
+    assert all(name in sql.lower() for name in ("unix_micros", "try_to_timestamp", "min_by"))
+
+
+def test_spark_remote_setting_comes_from_the_environment() -> None:
+    """SPARK_REMOTE is read in core.config like every other setting (trimmed; unset is None)."""
+    from core.config import resolve_settings
+
+    assert resolve_settings({"SPARK_REMOTE": " sc://spark.internal:15002 "})[0].spark_remote == "sc://spark.internal:15002"
+    assert resolve_settings({})[0].spark_remote is None
