@@ -159,3 +159,18 @@ def test_sql_engines_need_an_explicit_link(tmp_path: Path, capsys: pytest.Captur
                        "--server", str(tmp_path / "server.csv"), "--orders", str(tmp_path / "orders.csv"),
                        "--engine", "duckdb")
     assert code == EXIT_USAGE and "--link order_id" in err
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`tiktok-events dedup --details | head -1`: the first line, then a quiet end (no BrokenPipe traceback)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-m", "core.cli", "demo", "--orders", "2000", "--out", str(tmp_path)],
+                          cwd=root, capture_output=True, timeout=120).returncode == EXIT_OK
+    cmd = (f"{sys.executable} -m core.cli dedup --pixel {tmp_path / 'pixel.csv'} --server {tmp_path / 'server.csv'} "
+           "--details | head -1")
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("pixel_events") and len(proc.stdout.splitlines()) == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and proc.returncode == 0

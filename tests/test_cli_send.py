@@ -188,3 +188,12 @@ def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == EXIT_OK and TOKEN not in out + err
+
+
+def test_bare_events_take_the_pixel_code_flag(emu: EmulatorServer, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """JSONL of bare events goes out with `--pixel-code` as event_source_id (no TEC_PIXEL_CODE needed)."""
+    lines = "\n".join(json.dumps(e) for e in events(2))
+    code, _, _ = run(capsys, "send", write(tmp_path, lines, "events.jsonl"), "--pixel-code", "CFLAGPIXEL",
+                     "--test-event-code", "T", "--base-url", emu.url)
+    assert code == EXIT_OK and emu.requests[0]["event_source_id"] == "CFLAGPIXEL"

@@ -102,3 +102,19 @@ def test_upload_jsonl_and_rejection_shown(app_test: Any, monkeypatch: pytest.Mon
     history = frame(at, "send_history")
     assert sorted(history["status"]) == ["accepted", "accepted", "rejected"]
     assert list(frame(at, "send_not_accepted")["event_id"]) == [body(3)["data"][0]["event_id"]]
+
+
+def test_a_large_request_offers_curl_with_a_body_file(app_test: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1,000-event request: the page shows a short cURL reading body.json and offers the body as a download;
+    it never prints the whole body inline (a command that long cannot run)."""
+    monkeypatch.setenv("TEC_TEST_EVENT_CODE", "TESTBIG")
+    at = app_test(PAGE)
+    at.session_state["built_body"] = body(1000)
+    at.run()
+    at.button(key="send_go").click().run()
+    assert not at.exception
+    commands = [c.value for c in at.code if "curl" in c.value]
+    assert commands and all(len(c) < 2000 for c in commands)
+    assert any("--data @body.json" in c for c in commands)
+    assert at.get_by_key("send_curl_body") is not None
+    assert all(len(j.value) < 20_000 for j in at.json)  # the request shows a short preview, not 1,000 events
