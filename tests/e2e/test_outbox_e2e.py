@@ -51,7 +51,7 @@ def test_golden_path_offline_merges_with_the_simulated_pixel(page, app_url: str)
     expect(page.get_by_text("simulated browser Pixel event(s)", exact=False).first).to_be_visible()
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Merged").first).to_contain_text("1")
     expect(page.get_by_role("combobox", name="Inspect one key")).to_have_value(f"Purchase · {EVENT_ID} · merged")
-    expect(page.get_by_text("🟢 merged").first).to_be_visible()
+    expect(page.locator("[data-testid='stMarkdownContainer']", has_text="🟢 merged").first).to_be_visible()
     assert page.locator("[data-testid='stException']").count() == 0
 
 
