@@ -24,8 +24,15 @@ _IPV4_RE: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 # keys whose non-hashed text is personal data whatever it looks like (TikTok hashes these, contract §2.3)
 PII_KEYS: Final = frozenset({"email", "emails", "phone", "phones", "phone_number", "first_name", "last_name",
                              "zip_code", "zip", "fn", "ln", "em", "ph", "zp"})
-_PAIR_RE: Final = re.compile(r'"([^"]*)":(?:"([^"]*)"|\[([^\[\]{}]*)\])')
-_JSON_STRING_RE: Final = re.compile(r'"([^"]*)"')
+# values that could be an email or a phone by what they are (an @, or 7+ phone characters from a digit):
+# as a key's value (key, value), and as a list member
+_SUSPECT = r'[^"]*@[^"]*|[+( ]*\d[\d\s().\-/]{5,}'
+_SUSPECT_PAIR_RE: Final = re.compile(r'"([^"]*)":"(' + _SUSPECT + r')"')
+_SUSPECT_MEMBER_RE: Final = re.compile(r'[\[,]"(' + _SUSPECT + r')"(?=[,\]])')
+# a personal-data key (any case) whose text, or a list member, is not a hash: raw under its name
+_PII_KEY_RAW_RE: Final = re.compile(
+    r'"(?:' + "|".join(sorted(PII_KEYS)) + r')":(?:\[(?:"[0-9a-fA-F]{64}",)*)?"(?!(?:[0-9a-fA-F]{64})?")',
+    re.IGNORECASE)
 _PHONE_KEY_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
 # phone numbers written in clear inside free text: +country code, or groups with separators
 _PHONE_IN_TEXT_RE: Final = re.compile(
@@ -115,16 +122,19 @@ def _scrub(value: Any, path: str, key: str, dropped: list[str]) -> tuple[Any, bo
 
 
 def _surely_clean(text: str) -> bool:
-    """True when a compact JSON text holds no raw PII: every `"key":"value"` and flat `"key":[...]` string
-    passes the same rule as the walk. A fast screen (C-speed regexes) so clean events are not walked;
-    any backslash (an escaped quote could fool the screen) sends the event to the walk."""
-    if "\\" in text:
+    """True when a compact JSON text holds no raw PII, by the same rule as the walk, at C speed for clean events.
+
+    Personal-data keys must hold hashes only; then only the values that could be an email or a phone (an @,
+    or phone characters from a digit) are judged, with their key (a list member as if under a phone key).
+    Any backslash (an escaped quote could fool the screen) sends the event to the walk.
+    """
+    if "\\" in text or _PII_KEY_RAW_RE.search(text):
         return False
-    for key, value, items in _PAIR_RE.findall(text):
-        for v in (_JSON_STRING_RE.findall(items) if items else [value]):
-            if v and _is_raw(v, key):
-                return False
-    return True
+    for key, value in _SUSPECT_PAIR_RE.findall(text):
+        if _is_raw(value, key):
+            return False
+    return all(not is_raw_email(v) and not is_raw_phone(v, phone_key=_IPV4_RE.match(v) is None)
+               for v in _SUSPECT_MEMBER_RE.findall(text))
 
 
 def scrub_event(event: Any, path: str = "", *, text: str | None = None) -> tuple[Any, list[str]]:

@@ -154,7 +154,7 @@ class OutboxRow:
     session_id: str
     batch_id: int
     top_json: str  # the body's top-level fields without data (Pixel, test event code), canonical JSON
-    event: Any
+    event_json: str  # the event as kept (raw PII dropped), compact JSON; `event` parses it when asked
     idx: int  # position in its batch
     event_name: str
     event_id: str
@@ -170,11 +170,20 @@ class OutboxRow:
     created_at: float = 0.0
     updated_at: float = 0.0
 
+    _event: Any = field(default=None, repr=False, compare=False)
+
     @property
     def top(self) -> dict[str, Any]:
         """The top-level fields the event was sent with."""
         parsed: dict[str, Any] = json.loads(self.top_json)
         return parsed
+
+    @property
+    def event(self) -> Any:
+        """The event as kept, parsed on first use (a send of this run's input never needs it)."""
+        if self._event is None:
+            self._event = json.loads(self.event_json)
+        return self._event
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +218,17 @@ def _owner_is_dead(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _id_ranges(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted ids as runs of consecutive ids, (first, last) each: a batch's rows update in one statement."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
 
 
 def _name_and_id(event: Any) -> tuple[str, str]:
@@ -416,22 +436,27 @@ class Store:
             ids = [r[0] for r in db.execute(
                 f"SELECT id FROM outbox WHERE batch_id = ? AND id > ? AND status IN ({marks}) AND {free} "
                 "ORDER BY id LIMIT ?", (first[0], after_id, *wanted, now, limit))]
-            db.executemany("UPDATE outbox SET claim_owner = ?, claim_until = ? WHERE id = ?",
-                           [(owner, now + lease_s, i) for i in ids])
+            # the rows of [first, last] that meet the same conditions are exactly `ids` (the first n in id order)
+            db.execute(f"UPDATE outbox SET claim_owner = ?, claim_until = ? WHERE batch_id = ? AND id BETWEEN ? AND ? "
+                       f"AND status IN ({marks}) AND {free}",
+                       (owner, now + lease_s, first[0], ids[0], ids[-1], *wanted, now))
         return self.rows_by_id(ids)
 
     def set_in_flight(self, ids: Sequence[int], owner: str, lease_s: float) -> None:
         """Mark rows as posted (their request may reach TikTok) and renew their claim."""
+        until = time.time() + lease_s
         with self._transaction() as db:
-            db.executemany("UPDATE outbox SET in_flight = 1, claim_until = ? WHERE id = ? AND claim_owner = ?",
-                           [(time.time() + lease_s, i, owner) for i in ids])
+            db.executemany("UPDATE outbox SET in_flight = 1, claim_until = ? "
+                           "WHERE id BETWEEN ? AND ? AND claim_owner = ?",
+                           [(until, lo, hi, owner) for lo, hi in _id_ranges(ids)])
 
     def release(self, ids: Sequence[int], owner: str) -> None:
         """Give rows back unchanged (an interrupted send): another sender may take them at once."""
         with self._transaction() as db:
             # in_flight stays: a request that was posted may have reached TikTok; the next sender says so
             db.executemany("UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
-                           "WHERE id = ? AND claim_owner = ?", [(i, owner) for i in ids])
+                           "WHERE id BETWEEN ? AND ? AND claim_owner = ?",
+                           [(lo, hi, owner) for lo, hi in _id_ranges(ids)])
 
     def settle(self, ids: Sequence[int], status: str, *, reason: str | None = None, code: int | None = None,
                error: str | None = None, exchange_id: int | None = None, attempted: bool = True) -> None:
@@ -439,11 +464,12 @@ class Store:
         if status not in OUTBOX_STATUSES:
             raise StoreError(f"Unknown outbox status {status!r}.", hint=f"Use one of {', '.join(OUTBOX_STATUSES)}.")
         now = time.time()
-        params = [(status, reason, int(attempted), code, redact_text(error), exchange_id, now, i) for i in ids]
+        error = redact_text(error)
+        params = [(status, reason, int(attempted), code, error, exchange_id, now, lo, hi) for lo, hi in _id_ranges(ids)]
         with self._transaction() as db:
             db.executemany("UPDATE outbox SET status = ?, reason = ?, attempts = attempts + ?, last_code = ?, "
                            "last_error = ?, exchange_id = COALESCE(?, exchange_id), updated_at = ?, "
-                           "claim_owner = NULL, claim_until = NULL, in_flight = 0 WHERE id = ?", params)
+                           "claim_owner = NULL, claim_until = NULL, in_flight = 0 WHERE id BETWEEN ? AND ?", params)
 
     def set_status(self, ids: Sequence[int], status: str, reason: str | None = None) -> None:
         """Move rows to `status` without an attempt (the user's `retry --rejected`, `drop`)."""
@@ -458,9 +484,10 @@ class Store:
         out = []
         for r in raw:
             # rows recorded before schema 4 keep their events in the batch
-            event = json.loads(r[4]) if r[4] is not None else legacy.setdefault(r[2], json.loads(r[5]))[r[6]]
-            out.append(OutboxRow(r[0], r[1], r[2], r[3], event, r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-                                 r[14], json.loads(r[15]), r[16], bool(r[17]), r[18], r[19]))
+            event_json = r[4] if r[4] is not None else _dumps(legacy.setdefault(r[2], json.loads(r[5]))[r[6]])
+            dropped = [] if r[15] == "[]" else json.loads(r[15])
+            out.append(OutboxRow(r[0], r[1], r[2], r[3], event_json, r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+                                 r[13], r[14], dropped, r[16], bool(r[17]), r[18], r[19]))
         return out
 
     def rows_by_id(self, ids: Sequence[int]) -> list[OutboxRow]:

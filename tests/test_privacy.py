@@ -114,3 +114,20 @@ def test_no_raw_value_in_the_database_files(tmp_path: Path, emu: EmulatorServer,
     raw = b"".join(p.read_bytes() for p in tmp_path.glob(db.name + "*")) + exported
     for _, _, value, _ in plants:
         assert value.encode() not in raw, value
+
+
+@given(plants=st.lists(st.tuples(WHERE, KEYS, st.one_of(EMAILS, PHONES), st.booleans()), min_size=1, max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_the_fast_screen_never_passes_an_event_the_walk_would_scrub(
+        plants: list[tuple[tuple[Any, ...], str, str, bool]]) -> None:
+    """Property: the regex screen that lets clean events skip the walk never lets a planted raw value through."""
+    import json
+
+    from core.privacy import _surely_clean
+
+    event: dict[str, Any] = {"event": "Purchase", "event_time": 1735689600, "event_id": "ord_1_purchase",
+                             "user": {"email": [HASH], "ip": "203.0.113.7"}}
+    for where, key, value, as_list in plants:
+        _plant(event, where, key, [HASH, value] if as_list else value)
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    assert scrub_event(event)[1] and not _surely_clean(text)
