@@ -126,32 +126,16 @@ def orders_source(path: Path, mapping: dict[str, str] | None = None) -> tuple[So
 
     Raises core.orders.MissingOrderColumns as load_orders does when a required column has no match.
     """
-    from core.errors import MissingOrderColumns
-    from core.sources.orders import CANONICAL, REQUIRED, sniff_format, suggest_mapping
+    from core.sources.orders import map_columns
 
     kind = _kind(path)
     if kind == "arrow":
         raise InvalidFile(f"{path.name} is not a CSV or Parquet orders export.",
                           hint="Export the orders as comma-separated UTF-8 CSV with a header row.")
     header = file_columns(path, kind)
-    found = suggest_mapping(header)
-    for canon, col in (mapping or {}).items():
-        if canon not in CANONICAL:
-            from core.errors import InvalidInput
-
-            raise InvalidInput(f"{canon!r} is not an orders column.", hint=f"Map one of {', '.join(CANONICAL)}.")
-        if col:
-            if col not in header:
-                raise MissingOrderColumns(f"{path.name} has no column {col!r} (mapped to {canon}).",
-                                          hint=f"Its columns are: {', '.join(header)}.", columns=header)
-            found[canon] = col
-    missing = [c for c in REQUIRED if c not in found]
-    if missing:
-        raise MissingOrderColumns(
-            f"{path.name}: no column for {', '.join(missing)}.",
-            hint=f"Map them to one of its columns ({', '.join(header[:30])}).", columns=header)
+    source, found = map_columns(path.name, header, mapping)
     cols: dict[str, str | None] = {role: found.get(role) for role in ORDER_ROLES}
-    return Source(kind, path, cols), sniff_format(header) == "shopify"
+    return Source(kind, path, cols), source == "shopify"
 
 
 # --- Arrow streams from the console's readers -----------------------------------------------------------

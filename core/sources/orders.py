@@ -140,8 +140,12 @@ def _money(values: pd.Series) -> pd.Series:
     return number_column(cleaned)
 
 
-def _mapped_columns(src: Source, header: list[str], mapping: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
-    """(export kind, canonical -> file column) from the aliases and `mapping`; MissingOrderColumns when short."""
+def map_columns(name: str, header: list[str], mapping: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
+    """(export kind, canonical -> file column) of file `name` from the aliases and `mapping` (which wins).
+
+    Raises InvalidInput for a mapping to an unknown field, MissingOrderColumns (with the file's columns)
+    when a mapped column is absent or a required field has no column.
+    """
     source = sniff_format(header)
     found = suggest_mapping(header)
     for canon, col in (mapping or {}).items():
@@ -149,15 +153,15 @@ def _mapped_columns(src: Source, header: list[str], mapping: Mapping[str, str] |
             raise InvalidInput(f"{canon!r} is not an orders column.", hint=f"Map one of {', '.join(CANONICAL)}.")
         if col:
             if col not in header:
-                raise MissingOrderColumns(f"{src.name} has no column {col!r} (mapped to {canon}).",
+                raise MissingOrderColumns(f"{name} has no column {col!r} (mapped to {canon}).",
                                           hint=f"Its columns are: {', '.join(header)}.", columns=header)
             found[canon] = col
     missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise MissingOrderColumns(
-            f"{src.name}: no column for {', '.join(missing)} (read as a {source} export).",
-            hint=f"Map them to one of its columns ({', '.join(header[:30])}) in the column-mapping step, "
-                 f"or pass mapping={{'{missing[0]}': '<column>'}}.",
+            f"{name}: no column for {', '.join(missing)} (read as a {source} export).",
+            hint=f"Map them to one of its columns ({', '.join(header[:30])}) in the Dedup gap page's "
+                 "column-mapping step, or rename the columns in the export.",
             columns=header)
     return source, found
 
@@ -175,7 +179,7 @@ def load_orders(source: SourceInput | Source, mapping: Mapping[str, str] | None 
     """
     src = _orders_source(source, name)
     header = src.header()
-    kind, found = _mapped_columns(src, header, mapping)
+    kind, found = map_columns(src.name, header, mapping)
     ua = found.get("user_agent")
     coded = (ua,) if ua and ua not in (found["order_id"], found["created_at"]) else ()
     table = _read_table(src, list(dict.fromkeys(found.values())), coded)
