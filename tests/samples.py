@@ -1,6 +1,8 @@
-"""Valid match-key values shared by the quality and review tests (one per key, as sent)."""
+"""Shared test data: valid match-key values (one per key, as sent) and a Pixel beacon body."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from core.identity import sha256_hex
 
@@ -14,4 +16,15 @@ GOOD = {
     "ttp": "01K0T8BYGJH63785W68YS5NN1R_.tt.1",
     "ip": "2a02:c7c:1234:5600::1",
     "user_agent": UA,
+}
+
+
+# One Pixel beacon body as the browser sends it (a /api/v2/pixel POST), for the HAR and Pixel reader tests.
+PIXEL_CODE = "CQ1ABCDE2FGH3IJK4LMN"
+PIXEL_BEACON: dict[str, Any] = {
+    "event": "AddToCart", "event_id": "atc_1", "message_id": f"messageId-1773483400077-1234567890123-{PIXEL_CODE}",
+    "timestamp": "2026-03-14T10:16:40.077Z",
+    "context": {"pixel": {"code": PIXEL_CODE}, "page": {"url": "https://shop.example.com/p"}, "user": {},
+                "userAgent": "UA/1"},
+    "properties": {"value": "99.95", "currency": "EUR"},
 }

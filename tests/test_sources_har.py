@@ -17,6 +17,7 @@ import pytest
 from core.errors import InvalidFile, InvalidPayload
 from core.sources.har import decode_analytics_message, parse_har
 from core.sources.pixel_body import PIXEL_COLUMNS
+from tests.samples import PIXEL_BEACON
 
 FIX = Path(__file__).parent / "fixtures"
 HAR = FIX / "devtools_shop.har"
@@ -152,13 +153,7 @@ def test_decode_analytics_message_invalid(encoded: str) -> None:
         decode_analytics_message(encoded)
 
 # --- preflights and redirects --------------------------------------------------------------------
-_BEACON: dict[str, Any] = {
-    "event": "AddToCart", "event_id": "atc_1", "message_id": f"messageId-1773483400077-1234567890123-{C1}",
-    "timestamp": "2026-03-14T10:16:40.077Z",
-    "context": {"pixel": {"code": C1}, "page": {"url": "https://shop.example.com/p"}, "user": {},
-                "userAgent": "UA/1"},
-    "properties": {"value": "99.95", "currency": "EUR"},
-}
+_BEACON = PIXEL_BEACON
 
 
 def _entry(method: str, status: int, redirect: str = "", body: str | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -25,6 +26,7 @@ from core.sources.pixel import (
 )
 from core.sources.pixel_body import PIXEL_COLUMNS, UnusableHit, pixel_event_from_body
 from core.sources.values import parse_time as parse_timestamp
+from tests.samples import PIXEL_BEACON
 
 FIX = Path(__file__).parent / "fixtures"
 HAR = FIX / "devtools_shop.har"
@@ -36,13 +38,7 @@ def _iso_seconds(text: str) -> float:
 
 
 def _body(**over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "event": "AddToCart", "event_id": "atc_1", "message_id": f"messageId-1773483400077-1234567890123-{C1}",
-        "timestamp": "2026-03-14T10:16:40.077Z",
-        "context": {"pixel": {"code": C1}, "page": {"url": "https://shop.example.com/p"}, "user": {},
-                    "userAgent": "UA/1"},
-        "properties": {"value": "99.95", "currency": "EUR"},
-    }
+    body: dict[str, Any] = copy.deepcopy(PIXEL_BEACON)
     body.update(over)
     return body
 
