@@ -206,3 +206,15 @@ def session_settings(base: Settings, overrides: Mapping[str, Any]) -> Settings:
         test_event_code=text("test_event_code", base.test_event_code),
         default_region=text("region", base.default_region or "").upper() or None,
     )
+
+
+def chromium_path(env: Mapping[str, str] | None = None) -> str | None:
+    """`CHROMIUM_PATH` when set (a browser the user chose for capture, reports and the browser tests)."""
+    value = (os.environ if env is None else env).get("CHROMIUM_PATH", "").strip()
+    return value or None
+
+
+def display_name(env: Mapping[str, str] | None = None) -> str | None:
+    """The X or Wayland display a headed browser would open on (`DISPLAY`, `WAYLAND_DISPLAY`), if any."""
+    source = os.environ if env is None else env
+    return (source.get("DISPLAY") or source.get("WAYLAND_DISPLAY") or "").strip() or None

@@ -11,6 +11,7 @@
     │       │                    columns); `limit` names which (core.sources.limits)
     │       └── MissingOrderColumns  an orders file without a column for a required field; `columns` the file's
     ├── ConfigError              a setting is missing or wrong (no token, no test event code, bad URL)
+    │   └── BrowserMissing       no Chromium/Chrome to start for capture or PDF; the hint is the install command
     └── StoreError               the SQLite store cannot be opened or migrated
 
 Subclasses that carry a record of their own module live beside it and are drawn here; a test keeps this
@@ -88,6 +89,10 @@ class MissingOrderColumns(InvalidFile):
 
 class ConfigError(ConsoleError):
     """A missing or wrong setting (token, test event code, base URL, database path)."""
+
+
+class BrowserMissing(ConfigError):
+    """No browser to start (capture, PDF report): the hint says how to install one (core.browser)."""
 
 
 class StoreError(ConsoleError):
