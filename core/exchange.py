@@ -54,6 +54,7 @@ class Exchange:
     started_at: float = 0.0
     id: int | None = None  # the store's id, once kept
     session_id: str | None = None
+    source: str = "console"  # who made the request: console (our sender), relay (a backend through the relay)
 
     @property
     def accepted(self) -> bool:

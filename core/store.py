@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -32,10 +34,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import unquote_plus
 
-from core.errors import StoreError
+from core.errors import InvalidInput, StoreError
 from core.exchange import Attempt, Exchange
-from core.privacy import redact_text, scrub_body, scrub_event
+from core.identity import is_sha256
+from core.privacy import PII_KEYS, REDACTED_PII, is_raw_email, is_raw_phone, redact_text, scrub_body, scrub_event
 
 OUTBOX_STATUSES: Final = ("pending", "accepted", "blocked", "rejected", "held", "dropped")
 WAITING: Final = ("pending", "blocked", "rejected", "held")  # every status that is not settled for good
@@ -130,7 +134,28 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX outbox_batch ON outbox(batch_id, idx);
     CREATE INDEX outbox_session_status ON outbox(session_id, status, id);
     """,
+    # 5: live sessions: who made each exchange (console, relay, capture) and the lint findings kept with it;
+    # the Pixel hits a browser capture saw, as `pixels` prints them (raw PII dropped, URLs redacted)
+    """
+    ALTER TABLE exchanges ADD COLUMN source TEXT NOT NULL DEFAULT 'console';
+    ALTER TABLE exchanges ADD COLUMN findings TEXT;
+    CREATE INDEX exchanges_session_source ON exchanges(session_id, source, id);
+    CREATE TABLE pixel_hits (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        source TEXT NOT NULL,
+        captured_at REAL NOT NULL,
+        event TEXT NOT NULL DEFAULT '',
+        event_id TEXT NOT NULL DEFAULT '',
+        pixel_code TEXT NOT NULL DEFAULT '',
+        page_url TEXT NOT NULL DEFAULT '',
+        row_json TEXT NOT NULL
+    );
+    CREATE INDEX pixel_hits_session ON pixel_hits(session_id, id);
+    """,
 )
+SOURCES: Final = ("console", "relay", "capture")  # who made an exchange or saw a Pixel hit
+_SESSION_ID_MAX: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +272,70 @@ _ROW_SQL: Final = (
     "o.event_id, o.status, o.reason, o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, "
     "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id ")
 
+_SESSION_ID_RE: Final = re.compile(rf"[A-Za-z0-9._:\-]{{1,{_SESSION_ID_MAX}}}\Z")
+_URL_PARAM_RE: Final = re.compile(r"([?&;#])([^=&;#]*)=([^&;#]*)")
+_URL_EMAIL_RE: Final = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_PHONE_PARAM_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
+
+
+def check_session_id(session_id: str) -> str:
+    """`session_id` when it is a usable session id (1-100 of letters, digits, `.`, `_`, `-`, `:`), else InvalidInput."""
+    if not isinstance(session_id, str) or _SESSION_ID_RE.match(session_id) is None:
+        raise InvalidInput(f"Session id {session_id!r} is not usable.",
+                           hint=f"Use 1-{_SESSION_ID_MAX} letters, digits, '.', '_', '-' or ':' (e.g. live-1).")
+    return session_id
+
+
+def redact_url(url: str) -> str:
+    """`url` with raw emails and phone numbers replaced, in its query (plain or percent-encoded) and anywhere else.
+
+    A query parameter named like a personal-data key (`email`, `phone`, ...) loses its value unless it is a hash.
+    """
+    if not url:
+        return url
+
+    def param(m: re.Match[str]) -> str:
+        key, value = unquote_plus(m.group(2)), unquote_plus(m.group(3))
+        raw = (key.lower() in PII_KEYS and bool(value.strip()) and not is_sha256(value)) or is_raw_email(value) \
+            or is_raw_phone(value, phone_key=_PHONE_PARAM_RE.search(key) is not None)
+        return f"{m.group(1)}{m.group(2)}={REDACTED_PII}" if raw else m.group(0)
+
+    def text(value: str) -> str:
+        return redact_text(_URL_EMAIL_RE.sub(REDACTED_PII, value)) or ""
+
+    out = text(_URL_PARAM_RE.sub(param, url))
+    if "%" in out:
+        decoded = unquote_plus(out)
+        if text(decoded) != decoded:
+            return text(decoded)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of a row value: NaN/inf (a DataFrame's empty cell) become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _clean_hit(row: dict[str, Any]) -> dict[str, Any]:
+    """A Pixel row as kept: URLs redacted, raw email/phone dropped wherever they sit."""
+    plain = _plain(dict(row))
+    for key, value in plain.items():
+        if isinstance(value, str) and key.lower().endswith(("url", "referrer")):
+            plain[key] = redact_url(value)
+    clean, _ = scrub_event(plain)
+    return clean if isinstance(clean, dict) else {}
+
+
+def _redacted_finding(finding: dict[str, Any]) -> dict[str, Any]:
+    return {k: (redact_text(v) if isinstance(v, str) else v) for k, v in _plain(dict(finding)).items()}
+
+
 
 class Store:
     """A connection to the console's SQLite file; safe to share between threads (one lock)."""
@@ -317,15 +406,22 @@ class Store:
 
     # sessions ------------------------------------------------------------------------------------------
     def create_session(self, label: str = "", *, target: str = "", base_url: str = "",
-                       input_key: str | None = None, input_events: int | None = None) -> str:
-        """A new send session; returns its id.
+                       input_key: str | None = None, input_events: int | None = None,
+                       session_id: str | None = None) -> str:
+        """A new send session; returns its id. With `session_id`: that session, created if it does not exist.
 
         With `input_key` the session records an input: it stays `recorded = 0` (incomplete) until
         `mark_recorded`, so an interruption while recording is never mistaken for a complete session.
+        A user-given `session_id` (a live session: relay, capture and the console's sends in one) is
+        1-100 letters, digits, `.`, `_`, `-` or `:`; anything else is InvalidInput.
         """
-        sid = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self._write("INSERT INTO sessions (id, created_at, label, target, base_url, input_key, input_events, "
-                    "recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        if session_id is not None:
+            check_session_id(session_id)
+            if self.session(session_id) is not None:
+                return session_id
+        sid = session_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self._write("INSERT OR IGNORE INTO sessions (id, created_at, label, target, base_url, input_key, "
+                    "input_events, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (sid, time.time(), label, target, base_url, input_key, input_events,
                      0 if input_key is not None else 1))
         return sid
@@ -532,12 +628,18 @@ class Store:
         return counts
 
     # exchanges -----------------------------------------------------------------------------------------
-    def add_exchange(self, session_id: str, ex: Exchange, *, row_ids: Sequence[int] | None = None) -> int:
+    def add_exchange(self, session_id: str, ex: Exchange, *, row_ids: Sequence[int] | None = None,
+                     source: str = "console", findings: Sequence[dict[str, Any]] | None = None) -> int:
         """Keep one Exchange (request body scrubbed of raw PII, messages redacted); returns its id.
 
         With `row_ids` (the request carried exactly those outbox rows, in order) the events are not stored
-        twice: `exchanges()` reads them back from the outbox.
+        twice: `exchanges()` reads them back from the outbox. `source` says who made the request (console,
+        relay, capture); `findings` (lint's dicts, computed on the body as it was sent) are kept with it,
+        their messages redacted.
         """
+        if source not in SOURCES:
+            raise StoreError(f"Unknown exchange source {source!r}.", hint=f"Use one of {', '.join(SOURCES)}.")
+        ex.source = source
         record = ex.to_dict()
         record.pop("id", None)
         record.pop("session_id", None)
@@ -550,24 +652,45 @@ class Store:
         elif isinstance(record.get("response_body"), str):
             record["response_body"] = redact_text(record["response_body"])
         record["message"] = redact_text(ex.message)
+        record["url"] = redact_url(ex.url)
+        kept = None if findings is None else _dumps([_redacted_finding(f) for f in findings])
         cur = self._write(
             "INSERT INTO exchanges (session_id, created_at, url, status, code, message, request_id, outcome, "
-            "attempts, latency_ms, event_count, error, batch_id, record, row_ids) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (session_id, ex.started_at or time.time(), ex.url, ex.status, ex.code, redact_text(ex.message),
-             ex.request_id, ex.outcome, len(ex.attempts), ex.latency_ms, ex.event_count, redact_text(ex.error),
-             json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str),
-             json.dumps(list(row_ids)) if row_ids is not None else None))
+            "attempts, latency_ms, event_count, error, batch_id, record, row_ids, source, findings) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+            (session_id, ex.started_at or time.time(), redact_url(ex.url), ex.status, ex.code,
+             redact_text(ex.message), ex.request_id, ex.outcome, len(ex.attempts), ex.latency_ms, ex.event_count,
+             redact_text(ex.error), json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str),
+             json.dumps(list(row_ids)) if row_ids is not None else None, source, kept))
         return int(cur.lastrowid or 0)
 
     def exchanges(self, session_id: str | None = None, *, limit: int | None = None,
-                  ids: Sequence[int] | None = None) -> list[Exchange]:
-        """Stored exchanges, oldest first. `limit` keeps the newest `limit`; `ids` only those exchanges."""
-        sql = "SELECT id, session_id, batch_id, record, row_ids FROM exchanges WHERE 1=1"
-        params: list[Any] = []
+                  ids: Sequence[int] | None = None, source: str | None = None, since_id: int = 0) -> list[Exchange]:
+        """Stored exchanges, oldest first. `limit` keeps the newest `limit`; `ids` only those exchanges;
+        `source` only those made by console, relay or capture; `since_id` only those with a larger id."""
+        out = []
+        for ex_id, sid, batch_id, record, row_ids, src, _findings in self._exchange_rows(
+                session_id, limit=limit, ids=ids, source=source, since_id=since_id):
+            rec = json.loads(record)
+            if row_ids is not None:
+                rec["request_body"]["data"] = [r.event for r in self.rows_by_id(json.loads(row_ids))]
+            elif batch_id is not None:  # before schema 4: the request was exactly that batch
+                rec["request_body"]["data"] = self._legacy_batch_events(batch_id)
+            ex = Exchange.from_dict(rec)
+            ex.id, ex.session_id, ex.source = ex_id, sid, src
+            out.append(ex)
+        return out
+
+    def _exchange_rows(self, session_id: str | None, *, limit: int | None = None, ids: Sequence[int] | None = None,
+                       source: str | None = None, since_id: int = 0) -> list[tuple[Any, ...]]:
+        sql = "SELECT id, session_id, batch_id, record, row_ids, source, findings FROM exchanges WHERE id > ?"
+        params: list[Any] = [since_id]
         if session_id is not None:
             sql += " AND session_id = ?"
             params.append(session_id)
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
         if ids is not None:
             sql += f" AND id IN ({','.join('?' * len(ids))})"
             params.extend(ids)
@@ -575,17 +698,17 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
-            rows = self._db.execute(sql, params).fetchall()[::-1]
-        out = []
-        for ex_id, sid, batch_id, record, row_ids in rows:
-            rec = json.loads(record)
-            if row_ids is not None:
-                rec["request_body"]["data"] = [r.event for r in self.rows_by_id(json.loads(row_ids))]
-            elif batch_id is not None:  # before schema 4: the request was exactly that batch
-                rec["request_body"]["data"] = self._legacy_batch_events(batch_id)
-            ex = Exchange.from_dict(rec)
-            ex.id, ex.session_id = ex_id, sid
-            out.append(ex)
+            return self._db.execute(sql, params).fetchall()[::-1]
+
+    def exchange_findings(self, ids: Sequence[int]) -> dict[int, list[dict[str, Any]] | None]:
+        """{exchange id: the lint findings kept with it, or None when none were kept (recompute them)}."""
+        out: dict[int, list[dict[str, Any]] | None] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i:i + 500])
+            with self._lock:
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT id, findings FROM exchanges WHERE id IN ({marks})", chunk).fetchall()
+            out.update({int(r[0]): (json.loads(r[1]) if r[1] is not None else None) for r in rows})
         return out
 
     def _legacy_batch_events(self, batch_id: int) -> list[Any]:
@@ -627,11 +750,21 @@ class Store:
                 yield row.top, row.event, row.status
             last = page[-1].id
 
-    def server_events(self, session_id: str | None = None, *, accepted_only: bool = False) -> list[dict[str, Any]]:
-        """The sent events as v1.3 bodies (consecutive events with the same top level share one body)."""
+    def server_events(self, session_id: str | None = None, *, accepted_only: bool = False,
+                      since_exchange_id: int = 0) -> list[dict[str, Any]]:
+        """The sent events as v1.3 bodies (consecutive events with the same top level share one body).
+
+        First the console's own sends (from the outbox), then what a backend sent through the relay, one body
+        per exchange as it was sent (a 1.0 body stays 1.0; core.sources.iter_events reads both), each with
+        `received_at` (Unix seconds the relay received it) and `exchange_id` at its top level. With
+        `since_exchange_id` (a live page polling) only events whose exchange has a larger id: console events
+        once their request was answered, relay events as they arrive. `accepted_only`: TikTok took them.
+        """
         bodies: list[dict[str, Any]] = []
         last_key: str | None = None
-        for top, event, status in self.iter_sent_events(session_id):
+        rows = (self.iter_sent_events(session_id) if not since_exchange_id
+                else self._sent_since(session_id, since_exchange_id))
+        for top, event, status in rows:
             if accepted_only and status != "accepted":
                 continue
             key = json.dumps(top, sort_keys=True)
@@ -639,7 +772,52 @@ class Store:
                 bodies.append({**top, "data": []})
                 last_key = key
             bodies[-1]["data"].append(event)
+        for ex in self.exchanges(session_id, source="relay", since_id=since_exchange_id):
+            if (accepted_only and not ex.accepted) or not isinstance(ex.request_body, dict):
+                continue
+            bodies.append({**ex.request_body, "received_at": ex.started_at, "exchange_id": ex.id})
         return bodies
+
+    def _sent_since(self, session_id: str | None, since_exchange_id: int) -> Iterator[tuple[dict[str, Any], Any, str]]:
+        where = "WHERE o.exchange_id > ?" + (" AND o.session_id = ?" if session_id is not None else "")
+        params: list[Any] = [since_exchange_id] + ([session_id] if session_id is not None else [])
+        for row in self._rows(where, params):
+            yield row.top, row.event, row.status
+
+    # Pixel hits ------------------------------------------------------------------------------------------
+    def add_pixel_hits(self, session_id: str, rows: Sequence[dict[str, Any]], *, source: str = "capture") -> int:
+        """Keep Pixel hits (rows as `tiktok-events pixels --format json` prints them, with optional
+        `captured_at` in Unix ms and `page_url`) in one transaction; returns how many were written.
+
+        Raw email/phone values are dropped wherever they sit (core.privacy) and emails/phones in URLs
+        (`url`, `referrer`, `page_url`, any `*url` field) are redacted: the Pixel sends page.url to TikTok,
+        the console does not keep it raw. The session is created when it does not exist yet.
+        """
+        if source not in SOURCES:
+            raise StoreError(f"Unknown Pixel hit source {source!r}.", hint=f"Use one of {', '.join(SOURCES)}.")
+        self.create_session(f"live {session_id}", session_id=session_id)
+        now_ms = time.time() * 1000
+        values = []
+        for row in rows:
+            clean = _clean_hit(row)
+            captured = clean.pop("captured_at", None)
+            captured_ms = float(captured) if isinstance(captured, int | float) and not isinstance(captured, bool) \
+                else now_ms
+            values.append((session_id, source, captured_ms, str(clean.get("event") or ""),
+                           str(clean.get("event_id") or ""), str(clean.get("pixel_code") or ""),
+                           str(clean.get("page_url") or clean.get("url") or ""), _dumps(clean)))
+        with self._transaction() as db:
+            db.executemany("INSERT INTO pixel_hits (session_id, source, captured_at, event, event_id, pixel_code, "
+                           "page_url, row_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+        return len(values)
+
+    def pixel_hits(self, session_id: str, *, since_id: int = 0) -> list[dict[str, Any]]:
+        """A session's Pixel hits in arrival order: each row as kept plus `id` and `captured_at` (Unix ms);
+        `since_id` returns only hits with a larger id (a live page fetching what is new)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, captured_at, row_json FROM pixel_hits WHERE session_id = ? AND id > ? "
+                                    "ORDER BY id", (session_id, since_id)).fetchall()
+        return [{**json.loads(r[2]), "id": int(r[0]), "captured_at": r[1]} for r in rows]
 
     def exchange_for_event(self, event_id: str) -> Exchange | None:
         """The exchange TikTok kept this event from: the accepted one if any, else the latest that carried it."""
@@ -708,5 +886,5 @@ class _Transaction:
             self._store._lock.release()
 
 
-__all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "WAITING", "Attempt", "OutboxRow", "PlannedEvent", "SessionInfo", "Store",
-           "new_claim_owner"]
+__all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "SOURCES", "WAITING", "Attempt", "OutboxRow", "PlannedEvent", "SessionInfo",
+           "Store", "check_session_id", "new_claim_owner", "redact_url"]

@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.errors import InvalidFile, InvalidInput, InvalidPayload
 from core.sources.jsondoc import parse_json
-from core.sources.limits import GuardedReader, guarded_events
+from core.sources.limits import GuardedReader, guarded_items
 from core.sources.pixel_body import (
     PixelImport,
     Skipped,
@@ -83,6 +83,9 @@ def decode_analytics_message(value: str) -> Any:
 
 def _classify(url: str) -> tuple[str, str]:
     """("event", endpoint) | ("telemetry"|"loader"|"other_tiktok", "") | ("ignore", "") for one URL."""
+    lowered = url.lower()
+    if "tiktok" not in lowered and "/api/v" not in lowered and "/pixel/" not in lowered:
+        return "ignore", ""  # every rule below needs one of these; most of a HAR is skipped here
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -175,10 +178,7 @@ def har_entry_events(entry: Mapping[str, Any], index: int) -> tuple[list[dict[st
 
 
 def _har_entries(reader: GuardedReader) -> Any:
-    import ijson
-
-    events = guarded_events(ijson.parse(reader, use_float=True), reader.name, reader.limits)
-    return ijson.items(events, "log.entries.item")
+    return guarded_items(reader, "log.entries.item")
 
 
 def _parser_message(exc: Exception) -> str:

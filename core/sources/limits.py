@@ -18,6 +18,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import IO, Any
 
 import numpy as np
@@ -225,12 +226,19 @@ class JsonGuard:
                             limit=limit, hint=hint)
 
 
-_DIGIT_MAP = bytes(49 if 48 <= i <= 57 else 48 for i in range(256))  # digits -> "1", the rest -> "0"
+_DIGITS = b"0123456789"
 _PARSER_DIGITS = 4000  # ijson's C parser crashes on integers past Python's 4,300-digit limit
 
 
 _OPENERS = re.compile(rb"[\[{]")
 _OPENERS_PER_READ = 1024  # the parser builds a path per level; this bounds what one read can cost
+
+
+def _openers(data: bytes) -> int:
+    """How many `[` and `{` bytes `data` holds (0x5B and 0x7B are the only bytes that OR 0x20 gives 0x7B)."""
+    import numpy as np
+
+    return int(np.count_nonzero((np.frombuffer(data, np.uint8) | 32) == 123))
 
 
 class GuardedReader:
@@ -244,7 +252,7 @@ class GuardedReader:
 
     def __init__(self, raw: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> None:
         self._raw, self.name, self.limits = raw, name, limits
-        self._tail = b""
+        self._run = 0  # digits at the end of what was read so far
         self._held = b""
         self.head = b""
 
@@ -256,7 +264,7 @@ class GuardedReader:
             self._probe_digits(data)
             if len(self.head) < 4096:
                 self.head += data[: 4096 - len(self.head)]
-        if data.count(b"[") + data.count(b"{") > _OPENERS_PER_READ:
+        if len(data) > _OPENERS_PER_READ and _openers(data) > _OPENERS_PER_READ:
             for n, found in enumerate(_OPENERS.finditer(data), start=1):
                 if n == _OPENERS_PER_READ:
                     data, self._held = data[: found.end()], data[found.end():]
@@ -264,12 +272,80 @@ class GuardedReader:
         return data
 
     def _probe_digits(self, data: bytes) -> None:
-        mapped = self._tail + data.translate(_DIGIT_MAP)
-        if b"1" * (_PARSER_DIGITS + 1) in mapped:
+        """Refuse a run of more than _PARSER_DIGITS digits, without a pass over the bytes.
+
+        A run that long holds a byte at a multiple of _PARSER_DIGITS (counted in this read), or it touches
+        the read's start or end: so only those places are measured, and the run at the end is carried over.
+        """
+        limit, n = _PARSER_DIGITS, len(data)
+        if not n:
+            return
+        lead = n - len(data.lstrip(_DIGITS))
+        if lead == n:
+            self._run += n
+            self._check_run(self._run)
+            return
+        self._check_run(self._run + lead)
+        for pos in range(limit, n, limit):
+            if 48 <= data[pos] <= 57:
+                left = data[max(0, pos - limit):pos]
+                right = data[pos:pos + limit + 1]
+                self._check_run(len(left) - len(left.rstrip(_DIGITS)) + len(right) - len(right.lstrip(_DIGITS)))
+        self._run = n - len(data.rstrip(_DIGITS))
+
+    def _check_run(self, run: int) -> None:
+        if run > _PARSER_DIGITS:
             raise LimitExceeded(f"{self.name} holds a number with more than {_PARSER_DIGITS:,} digits (limit "
                                 "max_number_digits).", limit="max_number_digits",
                                 hint="Numbers this long are no event field; fix the value or quote it as text.")
-        self._tail = mapped[-_PARSER_DIGITS:]
+
+
+class _EventGuard:
+    """The nesting, number and text limits over ijson's parse events, one event or a whole batch at a time."""
+
+    def __init__(self, name: str, limits: Limits) -> None:
+        self.name, self.limits, self.depth = name, limits, 0
+        self._big = 10 ** limits.max_number_digits
+
+    def event(self, event: tuple[str, str, Any]) -> None:
+        """Check one event (in order: the depth it opens is refused before anything deeper is built)."""
+        kind = event[1]
+        if kind == "start_map" or kind == "start_array":
+            self.depth += 1
+            if self.depth > self.limits.max_depth:
+                raise LimitExceeded(f"{self.name} holds values nested more than {self.limits.max_depth} levels "
+                                    "deep (limit max_depth).", limit="max_depth",
+                                    hint="Events, bodies and HARs nest a few levels; this file is not one "
+                                         "(or is corrupt).")
+        elif kind == "end_map" or kind == "end_array":
+            self.depth -= 1
+        elif kind == "string" or kind == "map_key":
+            if len(event[2]) > self.limits.max_string_bytes:
+                raise LimitExceeded(f"{self.name} holds a text value longer than "
+                                    f"{self.limits.max_string_bytes:,} characters (limit max_string_bytes).",
+                                    limit="max_string_bytes",
+                                    hint="Remove the huge value (a response body or an embedded file) from "
+                                         "the export.")
+        elif kind == "number" and isinstance(event[2], int) and not -self._big < event[2] < self._big:
+            raise LimitExceeded(f"{self.name} holds a number with more than {self.limits.max_number_digits} "
+                                "digits (limit max_number_digits).", limit="max_number_digits",
+                                hint="Numbers this long are no event field; fix the value or quote it as text.")
+
+    def batch(self, events: list[tuple[str, str, Any]]) -> None:
+        """Check a read's events with list operations; walk them one by one only when one may fail."""
+        steps = [_EVENT_STEP.get(e[1], 0) for e in events]
+        deepest = max(accumulate(steps, initial=self.depth))
+        longest = max([len(e[2]) for e in events if e[1] == "string" or e[1] == "map_key"], default=0)
+        if (deepest > self.limits.max_depth or longest > self.limits.max_string_bytes
+                or any(isinstance(v, int) and not -self._big < v < self._big
+                       for v in [e[2] for e in events if e[1] == "number"])):
+            for event in events:
+                self.event(event)
+            return
+        self.depth += sum(steps)
+
+
+_EVENT_STEP = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
 
 
 def guarded_events(events: Iterable[tuple[str, str, Any]], name: str,
@@ -278,30 +354,44 @@ def guarded_events(events: Iterable[tuple[str, str, Any]], name: str,
 
     Nesting is refused at the first level past the limit, before the parser builds anything deeper.
     """
-    depth, max_depth, max_text = 0, limits.max_depth, limits.max_string_bytes
-    big = 10 ** limits.max_number_digits
+    guard = _EventGuard(name, limits)
     for event in events:
-        kind = event[1]
-        if kind == "start_map" or kind == "start_array":
-            depth += 1
-            if depth > max_depth:
-                raise LimitExceeded(f"{name} holds values nested more than {max_depth} levels deep "
-                                    "(limit max_depth).", limit="max_depth",
-                                    hint="Events, bodies and HARs nest a few levels; this file is not one "
-                                         "(or is corrupt).")
-        elif kind == "end_map" or kind == "end_array":
-            depth -= 1
-        elif kind == "string" or kind == "map_key":
-            if len(event[2]) > max_text:
-                raise LimitExceeded(f"{name} holds a text value longer than {max_text:,} characters "
-                                    "(limit max_string_bytes).", limit="max_string_bytes",
-                                    hint="Remove the huge value (a response body or an embedded file) from "
-                                         "the export.")
-        elif kind == "number" and isinstance(event[2], int) and not -big < event[2] < big:
-            raise LimitExceeded(f"{name} holds a number with more than {limits.max_number_digits} digits "
-                                "(limit max_number_digits).", limit="max_number_digits",
-                                hint="Numbers this long are no event field; fix the value or quote it as text.")
+        guard.event(event)
         yield event
+
+
+def guarded_items(reader: GuardedReader, prefix: str, *, read_size: int = 256 * 1024) -> Iterator[Any]:
+    """`ijson.items(reader, prefix)` within the reader's limits, at close to the C parser's own speed.
+
+    Each read is parsed to events in C, checked as a batch (`_EventGuard.batch`) and only then handed to
+    the C builder, so nothing past a limit is built; the events never pass through a Python generator.
+    Raises ijson's JSONError (IncompleteJSONError) for broken JSON, as `ijson.items` does.
+    """
+    import ijson
+    from ijson.utils import sendable_list
+
+    backend = ijson.get_backend(ijson.backend)
+    events: list[tuple[str, str, Any]] = sendable_list()
+    found: list[Any] = sendable_list()
+    parse = backend.parse_coro(events, use_float=True)
+    build = backend.items_basecoro(found, prefix, map_type=None)
+    guard = _EventGuard(reader.name, reader.limits)
+    done = False
+    while not done:
+        chunk = reader.read(read_size)
+        if chunk:
+            parse.send(chunk)
+        else:
+            parse.close()  # the end of the input: the parser raises here when the JSON is incomplete
+            done = True
+        if events:
+            guard.batch(events)
+            for event in events:
+                build.send(event)
+            events.clear()
+        if found:
+            yield from found
+            found.clear()
 
 
 class _Counting:
