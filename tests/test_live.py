@@ -11,6 +11,7 @@ from core.contract import MERGE_WINDOW_SECONDS
 from core.errors import InvalidFile
 from core.live import (
     PAIR_COLUMNS,
+    backend_snippets,
     build_view,
     check_consent,
     check_pii,
@@ -264,3 +265,11 @@ def test_timeline_has_both_lanes() -> None:
     assert sorted(lanes) == ["Pixel", "server"]
     xs = sorted(str(x) for trace in fig.data for x in trace.x)
     assert xs[-1].startswith("2027-01-15T08:00:04")
+
+
+def test_backend_snippets_point_at_the_relay_with_the_backends_own_token() -> None:
+    """Every snippet posts to the relay's v1.3 track path and reads the token from the backend's environment."""
+    snippets = backend_snippets("http://127.0.0.1:8765/")
+    assert set(snippets) == {"curl", "Node (fetch)", "Python (requests)", "PHP / Shopify app"}
+    for _, text in snippets.values():
+        assert "http://127.0.0.1:8765/open_api/v1.3/event/track/" in text and "TIKTOK_ACCESS_TOKEN" in text
