@@ -33,16 +33,17 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from core.contract import LEGACY_EVENTS, MERGE_WINDOW_SECONDS
-from core.dedup import rows_for_key, simulate
+from core.dedup import simulate
 from core.diff import FieldDiff, field_diff, legacy_twin_note
 from core.errors import InvalidFile
 from core.lint import Finding, lint
 from core.privacy import REDACTED_PII, is_raw_email, is_raw_phone
-from core.quality import ALL_KEYS, WEIGHTS, is_valid_key, score_frame
+from core.quality import ALL_KEYS, VALID, WEIGHTS, classify_key, score_frame
 from core.sources.pixel_body import pixel_frame
 from core.sources.server import server_side
 from core.store import Store
@@ -207,42 +208,48 @@ def _reason(status: Status, verdict_reason: str, seconds_left: float | None, pix
     return verdict_reason
 
 
-def _lone_row(frame: pd.DataFrame, key: Any, time_col: str, t: float | None) -> dict[str, Any] | None:
-    """The row of an event that cannot pair (no event_id): same name and Pixel code, nearest time."""
-    if t is None or frame.empty:
-        return None
-    rows = frame[(frame["event"] == key.event) & (frame["event_id"] == key.event_id)
-                 & (frame["pixel_code"] == key.pixel_code)]
-    if rows.empty:
-        return None
-    best = (rows[time_col] - t).abs().idxmin()
-    return dict(rows.loc[best])
+RowIndex = dict[tuple[str, str, str], list[dict[str, Any]]]
 
 
-def _row(frame: pd.DataFrame, key: Any, time_col: str, t: float | None) -> dict[str, Any] | None:
-    if t is None:
+def _index(frame: pd.DataFrame) -> RowIndex:
+    """A side's rows by dedup key (Pixel code, event, event_id), read once per view."""
+    out: RowIndex = {}
+    for row in frame.to_dict(orient="records"):
+        out.setdefault((str(row["pixel_code"]), str(row["event"]), str(row["event_id"])), []).append(row)
+    return out
+
+
+def _row(index: RowIndex, key: Any, time_col: str, t: float | None) -> dict[str, Any] | None:
+    """The row with this key whose time is nearest the key's (as core.dedup.rows_for_key picks it); an
+    event without event_id is found the same way among its name's rows without one."""
+    rows = index.get((str(key.pixel_code), str(key.event), str(key.event_id))) if t is not None else None
+    if not rows:
         return None
-    if not key.event_id:
-        return _lone_row(frame, key, time_col, t)
-    rows = rows_for_key(frame, key.pixel_code, key.event, key.event_id, time_col, t)
-    return None if rows.empty else dict(rows.iloc[0])
+    return min(rows, key=lambda r: abs((_num(r.get(time_col)) or 0.0) - (t or 0.0)))
+
+
+def joint_keys(pixel_rows: Sequence[Mapping[str, Any] | None],
+               server_rows: Sequence[Mapping[str, Any] | None]) -> pd.DataFrame:
+    """Per pair, the match keys both halves carry together: the server's value when valid, else the Pixel's.
+
+    TikTok merges the second event's match keys into the first (contract §8), so a pair is matched on what
+    both halves carry. One vectorized classification per key (core.quality.classify_key) for all pairs.
+    """
+    out: dict[str, Any] = {}
+    for key in ALL_KEYS:
+        srv = ["" if r is None else str(r.get(key) or "") for r in server_rows]
+        pix = ["" if r is None else str(r.get(key) or "") for r in pixel_rows]
+        ok_s = classify_key(key, srv) == VALID
+        ok_p = classify_key(key, pix) == VALID
+        out[key] = np.where(ok_s, np.array(srv, dtype=object), np.where(ok_p, np.array(pix, dtype=object), ""))
+    return pd.DataFrame(out, index=range(len(server_rows)))
 
 
 def pair_emq(pixel_row: Mapping[str, Any] | None, server_row: Mapping[str, Any] | None) -> tuple[float, list[str]]:
-    """The EMQ proxy (0-10) of the keys a pair carries together, and those keys.
-
-    Per key the server's value counts when valid, else the Pixel's: TikTok merges the second event's match
-    keys into the first (contract §8), so a pair is matched on what both halves carry.
-    """
-    joined: dict[str, str] = {}
-    for key in ALL_KEYS:
-        for side in (server_row, pixel_row):
-            value = "" if side is None else str(side.get(key) or "")
-            if value and is_valid_key(key, value):
-                joined[key] = value
-                break
-    score = float(score_frame(pd.DataFrame([{k: joined.get(k, "") for k in ALL_KEYS}])).per_event["score"].iloc[0])
-    return score, [k for k in ALL_KEYS if k in joined]
+    """The EMQ proxy (0-10) of the keys one pair carries together (`joint_keys`), and those keys."""
+    joined = joint_keys([pixel_row], [server_row])
+    score = float(score_frame(joined).per_event["score"].iloc[0])
+    return score, [k for k in ALL_KEYS if joined[k].iloc[0]]
 
 
 def _evidence(pixel_row: dict[str, Any] | None, server_row: dict[str, Any] | None,
@@ -252,17 +259,17 @@ def _evidence(pixel_row: dict[str, Any] | None, server_row: dict[str, Any] | Non
     return diffs, findings
 
 
-def _pair(key: Any, pixel: pd.DataFrame, server: pd.DataFrame, sent: list[dict[str, Any]], now: float) -> LivePair:
+def _pair(key: Any, rows: tuple[dict[str, Any] | None, dict[str, Any] | None], sent: list[dict[str, Any]],
+          now: float, emq: tuple[float, list[str]]) -> LivePair:
     t_p, t_s = _num(key.pixel_time), _num(key.server_time)
     status, left = _live_status(str(key.verdict), t_p, t_s, now)
-    p_row, s_row = _row(pixel, key, "timestamp", t_p), _row(server, key, "event_time", t_s)
+    p_row, s_row = rows
     s_event = sent[int(s_row["index"])] if s_row is not None and 0 <= int(s_row["index"]) < len(sent) else None
     diffs, findings = _evidence(p_row, s_row, s_event, now)
-    emq, keys = pair_emq(p_row, s_row) if (p_row or s_row) else (0.0, [])
     return LivePair(event=str(key.event), event_id=str(key.event_id), pixel_code=str(key.pixel_code),
                     status=status, reason=_reason(status, str(key.reason), left, t_p is not None),
                     seconds_left=left, pixel_time=t_p, server_time=t_s, pixel_row=_plain(p_row),
-                    server_event=s_event, diffs=diffs, findings=findings, emq=emq, emq_keys=keys)
+                    server_event=s_event, diffs=diffs, findings=findings, emq=emq[0], emq_keys=emq[1])
 
 
 def _plain(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -285,8 +292,15 @@ def pair_events(pixel_hits: Sequence[Mapping[str, Any]], server_bodies: Sequence
     server, sent = _server_frame(server_bodies)
     if pixel.empty and server.empty:
         return []
-    report = simulate(pixel, server)
-    pairs = [_pair(key, pixel, server, sent, now) for key in report.keys.itertuples(index=False)]
+    keys = list(simulate(pixel, server).keys.itertuples(index=False))
+    p_index, s_index = _index(pixel), _index(server)
+    p_rows = [_row(p_index, k, "timestamp", _num(k.pixel_time)) for k in keys]
+    s_rows = [_row(s_index, k, "event_time", _num(k.server_time)) for k in keys]
+    joined = joint_keys(p_rows, s_rows)
+    scores = score_frame(joined).per_event["score"].to_numpy()
+    carried = [[k for k in ALL_KEYS if row[k]] for row in joined.to_dict(orient="records")]
+    pairs = [_pair(k, (p_rows[i], s_rows[i]), sent, now, (float(scores[i]), carried[i]))
+             for i, k in enumerate(keys)]
 
     def order(p: LivePair) -> tuple[int, float]:
         latest = max(t for t in (p.pixel_time, p.server_time, 0.0) if t is not None)
@@ -429,9 +443,12 @@ def check_server_keys(server: pd.DataFrame) -> CheckItem:
         return CheckItem("server_keys", title, "unknown", "No server event yet: send one from the backend "
                          "through the relay, or from the Send page.")
     problems: list[str] = []
-    for row in server.to_dict(orient="records"):
-        lacks = [k for k in ("ip", "user_agent") if not is_valid_key(k, str(row.get(k) or ""))]
-        if not any(is_valid_key(k, str(row.get(k) or "")) for k in STRONG_KEYS):
+    valid = {k: classify_key(k, server[k] if k in server.columns else [""] * len(server)) == VALID
+             for k in (*STRONG_KEYS, "ip", "user_agent")}
+    strong = np.logical_or.reduce([valid[k] for k in STRONG_KEYS])
+    for i, row in enumerate(server.to_dict(orient="records")):
+        lacks = [k for k in ("ip", "user_agent") if not valid[k][i]]
+        if not strong[i]:
             lacks.insert(0, "a strong key (" + ", ".join(STRONG_KEYS) + ")")
         if lacks:
             problems.append(f"{row.get('event', '')} {row.get('event_id', '') or '(no event_id)'} lacks "
