@@ -89,6 +89,7 @@ class LivePair:
     findings: list[Finding] = field(default_factory=list)
     emq: float | None = None
     emq_keys: list[str] = field(default_factory=list)
+    occurrence: str = "1"
 
     @property
     def delta_s(self) -> float | None:
@@ -101,6 +102,12 @@ class LivePair:
     def label(self) -> str:
         """'Purchase · ord_1 · merged' for pickers."""
         return f"{self.event} · {self.event_id or '(no event_id)'} · {self.status}"
+
+    @property
+    def pick_id(self) -> str:
+        """An id that stays the same while the pair's status changes (a picker keeps its choice as a
+        partner arrives): the dedup key and occurrence, or for an event without event_id its own time."""
+        return f"{self.pixel_code}|{self.event}|{self.event_id}|{self.occurrence}"
 
     def as_row(self) -> dict[str, Any]:
         """One PAIR_COLUMNS row for tables and the export (times as Unix seconds)."""
@@ -269,7 +276,8 @@ def _pair(key: Any, rows: tuple[dict[str, Any] | None, dict[str, Any] | None], s
     return LivePair(event=str(key.event), event_id=str(key.event_id), pixel_code=str(key.pixel_code),
                     status=status, reason=_reason(status, str(key.reason), left, t_p is not None),
                     seconds_left=left, pixel_time=t_p, server_time=t_s, pixel_row=_plain(p_row),
-                    server_event=s_event, diffs=diffs, findings=findings, emq=emq[0], emq_keys=emq[1])
+                    server_event=s_event, diffs=diffs, findings=findings, emq=emq[0], emq_keys=emq[1],
+                    occurrence=str(key.occurrence) if key.event_id else f"t{t_p if t_p is not None else t_s}")
 
 
 def _plain(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -332,6 +340,11 @@ def check_ttclid(hits: Sequence[Mapping[str, Any]], capture: Mapping[str, Any] |
     """
     title = "ttclid on the landing URL and surviving to checkout"
     pages = list((capture or {}).get("pages") or [])
+    lost_finding = next((f for f in (capture or {}).get("findings") or [] if isinstance(f, Mapping)
+                         and "ttclid" in str(f.get("code", "")).lower()), None)
+    if lost_finding is not None:
+        return CheckItem("ttclid", title, "fail", f"{lost_finding.get('message', '')} "
+                         f"{lost_finding.get('fix', '')}".strip())
     if pages:
         landing = pages[0]
         if not landing.get("ttclid_in_url"):

@@ -273,3 +273,21 @@ def test_backend_snippets_point_at_the_relay_with_the_backends_own_token() -> No
     assert set(snippets) == {"curl", "Node (fetch)", "Python (requests)", "PHP / Shopify app"}
     for _, text in snippets.values():
         assert "http://127.0.0.1:8765/open_api/v1.3/event/track/" in text and "TIKTOK_ACCESS_TOKEN" in text
+
+
+def test_pick_id_is_stable_while_the_status_changes() -> None:
+    """A pair keeps its pick id from waiting to merged, so a picker keeps the user's choice."""
+    before = pair_events([hit("Purchase", "ord_14", T0)], [], now=T0 + 1)[0]
+    after = pair_events([hit("Purchase", "ord_14", T0)], [body("Purchase", "ord_14", T0 + 2, **STRONG)], now=T0 + 3)[0]
+    assert (before.status, after.status) == ("waiting", "merged") and before.pick_id == after.pick_id
+    lone = pair_events([hit("Purchase", "", T0), hit("Purchase", "", T0 + 9)], [], now=T0 + 10)
+    assert len({p.pick_id for p in lone}) == 2
+
+
+def test_capture_finding_about_ttclid_decides_the_item() -> None:
+    """A capture finding that ttclid was lost on a redirect turns the item red with its message."""
+    capture = {"pages": [{"url": LANDING, "ttclid_in_url": True}], "cookies": {},
+               "findings": [{"severity": "warning", "code": "capture.ttclid.lost", "path": "pages[1]",
+                             "message": "ttclid was dropped by the redirect to /cart.", "fix": "Keep the query."}]}
+    item = check_ttclid([], capture)
+    assert item.status == "fail" and "redirect to /cart" in item.evidence and "Keep the query" in item.evidence

@@ -115,7 +115,9 @@ def test_pair_details_and_filter(app_test) -> None:  # type: ignore[no-untyped-d
     _session("shop-2", [_hit("Purchase", "ord_3", now - 10), _hit("AddToCart", "atc_3", now - 30)],
              [_body("ord_3", now - 9)])
     at = _open(app_test, "shop-2")
-    at.selectbox(key="live_pick").set_value("Purchase · ord_3 · merged").run()
+    at.selectbox(key="live_pick").set_value(f"{PIXEL_CODE}|Purchase|ord_3|1").run()
+    assert at.selectbox(key="live_pick").format_func(at.selectbox(key="live_pick").value) == \
+        "Purchase · ord_3 · merged"
     assert _table(at, "note")["field"].tolist()[:3] == ["pixel_code", "event", "event_id"]
     assert any(m.label.startswith("EMQ proxy") and m.value == "4.00 / 10" for m in at.metric)
     at.text_input(key="live_filter").set_value("atc").run()

@@ -131,9 +131,9 @@ def _pairs_table(view: LiveView, query: str) -> pd.DataFrame:
     return shown.drop(columns=["pixel_time", "server_time"])
 
 
-def render_pair(view: LiveView, label: str, prefix: str) -> None:
+def render_pair(view: LiveView, pick_id: str, prefix: str) -> None:
     """One pair's evidence: the field diff, the server event's lint findings and the joint EMQ proxy."""
-    pair = next((p for p in view.pairs if p.label == label), None)
+    pair = next((p for p in view.pairs if p.pick_id == pick_id), None)
     if pair is None:
         return
     st.caption(plain(pair.reason))
@@ -169,11 +169,11 @@ def render_view(view: LiveView, prefix: str) -> None:
     st.dataframe(_pairs_table(view, query), key=f"{prefix}_pairs", width="stretch", hide_index=True,
                  row_height=WRAP_ROW_HEIGHT,
                  column_config={"reason": st.column_config.TextColumn("reason", width="large")})
-    labels = [p.label for p in view.pairs]
+    labels = {p.pick_id: p.label for p in view.pairs}  # the choice survives a status change
     if labels:
         if st.session_state.get(f"{prefix}_pick") not in labels:
             st.session_state.pop(f"{prefix}_pick", None)
-        pick = st.selectbox("Pair details", labels, key=f"{prefix}_pick")
+        pick = st.selectbox("Pair details", list(labels), key=f"{prefix}_pick", format_func=labels.__getitem__)
         render_pair(view, pick, prefix)
     render_checklist(view, prefix)
     st.download_button("Download the session (JSON)", lambda: export_session(view), key=f"{prefix}_download",
