@@ -134,3 +134,25 @@ def test_reopen_export_and_bad_file(app_test) -> None:  # type: ignore[no-untype
     assert _table(at, "seconds_left")["status"].tolist() == ["🟢 merged"]
     at.file_uploader(key="live_reopen").set_value(("x.json", b'{"format": "har"}', "application/json")).run()
     assert at.error and "not a live session export" in at.error[0].value
+
+
+def test_the_consoles_own_send_in_the_session_pairs_with_a_pixel_hit(app_test, emu_server) -> None:  # type: ignore[no-untyped-def]
+    """A send from the console (the Send page's path: outbox to the emulator) into the session pairs with the
+    session's Pixel hit, beside relayed events."""
+    from pathlib import Path
+
+    from core import outbox
+    from core.config import Settings
+    from core.transport import Sender
+
+    now = time.time()
+    _session("mixed-1", [_hit("Purchase", "ord_5", now - 10), _hit("Purchase", "ord_6", now - 5)],
+             [_body("ord_6", now - 4)])
+    settings = Settings(target="emulator", base_url=emu_server.url, db_path=Path(os.environ["TEC_DB"]))
+    with Store(settings.db_path) as store, Sender(settings) as sender:
+        report = outbox.send(store, sender, [_body("ord_5", now - 9)], session_id="mixed-1")
+    assert report.all_accepted
+    at = _open(app_test, "mixed-1")
+    assert not at.exception
+    pairs = _table(at, "seconds_left")
+    assert dict(zip(pairs["event_id"], pairs["status"], strict=True)) == {"ord_5": "🟢 merged", "ord_6": "🟢 merged"}
