@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -53,6 +54,13 @@ def test_fragment_updates_when_a_relayed_event_lands_and_the_filter_survives(pag
     expect(box).to_have_value("e2e_ord")  # widget state survived the fragment's reruns
     expect(page.locator(".st-key-live_pick_session input")).to_have_value("e2e-live")
     assert page.locator("[data-testid='stException']").count() == 0
+
+    with page.expect_download() as download:  # the export: the relayed exchange in it, its token not
+        page.locator(".st-key-live_download button").click()
+    data = download.value.path().read_bytes()
+    doc = json.loads(data)
+    assert [p["event_id"] for p in doc["pairs"]] == ["e2e_ord_1"] and doc["exchanges"][0]["source"] == "relay"
+    assert b"e2e-backend-token" not in data
 
     page.locator(".st-key-live_relay_stop button").click()
     wait_for_run(page)
