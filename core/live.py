@@ -28,7 +28,7 @@ import json
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -143,6 +143,8 @@ class LiveView:
     checklist: list[CheckItem]
     capture: dict[str, Any] | None = None
     exchanges: list[dict[str, Any]] = field(default_factory=list)
+    last_hit_id: int = 0  # the store's newest Pixel hit and exchange ids this view has read (refresh_view)
+    last_exchange_id: int = 0
 
     def pairs_frame(self) -> pd.DataFrame:
         """The pairs table (PAIR_COLUMNS, typed: missing times are NaN), waiting ones first, then newest first."""
@@ -577,8 +579,42 @@ def view_from_store(store: Store, session_id: str, *, now: float | None = None,
     recorded, and every exchange (console, relay, capture) for the export."""
     hits = store.pixel_hits(session_id)
     bodies = store.server_events(session_id)
-    exchanges = [{**ex.to_dict(), "source": getattr(ex, "source", "console")} for ex in store.exchanges(session_id)]
-    return build_view(session_id, hits, bodies, now=now, capture=capture, exchanges=exchanges)
+    exchanges = store.exchanges(session_id)
+    view = build_view(session_id, hits, bodies, now=now, capture=capture,
+                      exchanges=[{**ex.to_dict(), "source": ex.source} for ex in exchanges])
+    return replace(view, last_hit_id=max((int(h["id"]) for h in hits), default=0),
+                   last_exchange_id=max((ex.id or 0 for ex in exchanges), default=0))
+
+
+def advance(view: LiveView, now: float) -> LiveView:
+    """The same session at a later `now` without reading anything again: only waiting pairs change (their
+    merge window runs out); the checklist is rebuilt only when a status changed."""
+    pairs: list[LivePair] = []
+    changed = False
+    for p in view.pairs:
+        if p.status != "waiting":
+            pairs.append(p)
+            continue
+        pixel_side = p.pixel_time is not None
+        status, left = _live_status("pixel only" if pixel_side else "server only", p.pixel_time, p.server_time, now)
+        changed |= status != p.status
+        pairs.append(replace(p, status=status, seconds_left=left, reason=_reason(status, "", left, pixel_side)))
+    items = checklist(view.pixel_hits, view.server_bodies, pairs, view.capture) if changed else view.checklist
+    return replace(view, now=now, pairs=pairs, checklist=items)
+
+
+def refresh_view(store: Store, session_id: str, previous: LiveView | None, *, now: float | None = None,
+                 capture: Mapping[str, Any] | None = None) -> LiveView:
+    """The session now, re-read only when something arrived since `previous` (a Pixel hit or an exchange with
+    a larger id, another session or capture); otherwise `previous` advanced to `now` (cheap: a live panel
+    polling every few seconds stays responsive)."""
+    at = time.time() if now is None else float(now)
+    cap = dict(capture) if capture is not None else None
+    if (previous is None or previous.session_id != session_id or previous.capture != cap
+            or store.pixel_hits(session_id, since_id=previous.last_hit_id)
+            or store.exchanges(session_id, since_id=previous.last_exchange_id)):
+        return view_from_store(store, session_id, now=at, capture=cap)
+    return advance(previous, at)
 
 
 # --- the timeline ---------------------------------------------------------------------------------------

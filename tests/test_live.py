@@ -11,6 +11,7 @@ from core.contract import MERGE_WINDOW_SECONDS
 from core.errors import InvalidFile
 from core.live import (
     PAIR_COLUMNS,
+    advance,
     backend_snippets,
     build_view,
     check_consent,
@@ -21,6 +22,7 @@ from core.live import (
     open_session_export,
     pair_emq,
     pair_events,
+    refresh_view,
     timeline_figure,
 )
 from core.quality import WEIGHT
@@ -291,3 +293,36 @@ def test_capture_finding_about_ttclid_decides_the_item() -> None:
                              "message": "ttclid was dropped by the redirect to /cart.", "fix": "Keep the query."}]}
     item = check_ttclid([], capture)
     assert item.status == "fail" and "redirect to /cart" in item.evidence and "Keep the query" in item.evidence
+
+
+def test_advance_runs_out_the_merge_window_without_rereading() -> None:
+    """A waiting Purchase advanced past 5 min is Pixel only so far, and the checklist follows."""
+    view = build_view("s", [hit("Purchase", "ord_15", T0)], [], now=T0 + 10)
+    assert view.pairs[0].status == "waiting" and _items(view)["purchase"].status == "unknown"
+    still = advance(view, T0 + MERGE_WINDOW_SECONDS)
+    assert still.pairs[0].status == "waiting" and still.pairs[0].seconds_left == 0.0
+    later = advance(view, T0 + MERGE_WINDOW_SECONDS + 1)
+    assert later.pairs[0].status == "pixel only so far" and later.pairs[0].seconds_left is None
+    assert _items(later)["purchase"].status == "fail" and later.now == T0 + MERGE_WINDOW_SECONDS + 1
+    assert [p.as_row() for p in later.pairs] == [p.as_row() for p in pair_events(view.pixel_hits, [],
+                                                                                   now=T0 + MERGE_WINDOW_SECONDS + 1)]
+
+
+def test_refresh_view_rereads_only_when_something_arrived(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With nothing new the previous view is advanced; a new Pixel hit or exchange makes it read the store."""
+    from core.exchange import Exchange
+    from core.store import Store
+
+    with Store(tmp_path / "live.db") as store:
+        store.create_session("Live", session_id="r1")
+        store.add_pixel_hits("r1", [hit("Purchase", "ord_16", T0)])
+        first = refresh_view(store, "r1", None, now=T0 + 1)
+        assert first.last_hit_id == 1 and [p.status for p in first.pairs] == ["waiting"]
+        same = refresh_view(store, "r1", first, now=T0 + 2)
+        assert same.pairs[0].pixel_row is first.pairs[0].pixel_row and same.now == T0 + 2  # not re-read
+        store.add_exchange("r1", Exchange(method="POST", url="http://127.0.0.1:9/open_api/v1.3/event/track/",
+                                          request_headers={}, request_body=body("Purchase", "ord_16", T0 + 2, **STRONG),
+                                          status=200, code=0, started_at=T0 + 3), source="relay")
+        after = refresh_view(store, "r1", same, now=T0 + 4)
+        assert [p.status for p in after.pairs] == ["merged"] and after.last_exchange_id == 1
+        assert refresh_view(store, "r2", after, now=T0 + 5).pairs == []  # another session: read afresh

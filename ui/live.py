@@ -19,7 +19,7 @@ import streamlit as st
 from core.config import Settings
 from core.contract import TIKTOK_BASE_URL
 from core.errors import ConsoleError
-from core.live import LiveView, backend_snippets, export_session, timeline_figure, view_from_store
+from core.live import LiveView, backend_snippets, export_session, refresh_view, timeline_figure
 from core.store import Store
 from ui.diff import render_field_diff
 from ui.errors import show_error
@@ -184,11 +184,14 @@ def render_view(view: LiveView, prefix: str) -> None:
 @st.fragment(run_every=REFRESH_S)
 def live_panel(db_path: Path, session_id: str) -> None:
     """The session as it is now, re-read from the store every REFRESH_S seconds (only this panel reruns)."""
-    capture = st.session_state.get("live_capture")
+    ss = st.session_state
+    capture = ss.get("live_capture")
     try:
-        with Store(db_path) as store:
-            view = view_from_store(store, session_id, capture=capture if isinstance(capture, Mapping) else None)
+        with Store(db_path) as store:  # re-read only when a hit or an exchange arrived since the last run
+            view = refresh_view(store, session_id, ss.get("live_view"),
+                                capture=capture if isinstance(capture, Mapping) else None)
     except ConsoleError as exc:
         show_error(exc, source="Live session")
         return
+    ss["live_view"] = view
     render_view(view, "live")
