@@ -661,9 +661,9 @@ def timeline_figure(view: LiveView) -> go.Figure:
             marker={"size": 12, "color": STATUS_COLORS.get(str(status), "#999999")},
             text=part["event"] + " · " + part["event_id"].where(part["event_id"] != "", "(no event_id)"),
             hovertemplate="%{text}<br>%{x}<extra>%{y}</extra>"))
-    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       yaxis={"categoryorder": "array", "categoryarray": ["server", "Pixel"]},
-                      legend={"orientation": "h"})
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     return fig
 
 

@@ -156,3 +156,11 @@ def test_the_consoles_own_send_in_the_session_pairs_with_a_pixel_hit(app_test, e
     assert not at.exception
     pairs = _table(at, "seconds_left")
     assert dict(zip(pairs["event_id"], pairs["status"], strict=True)) == {"ord_5": "🟢 merged", "ord_6": "🟢 merged"}
+
+
+def test_checklist_urls_are_code_never_links() -> None:
+    """URLs in the evidence become code spans; the text around them stays plain (no markdown from users)."""
+    from ui.live import text_with_urls
+
+    out = text_with_urls("lost at https://s.example/cart?x=[1]. See *this* (http://a.example/b)")
+    assert out == "lost at `https://s.example/cart?x=[1]`. See \\*this\\* (`http://a.example/b`)"

@@ -9,6 +9,7 @@ own sends), so whatever lands in the session shows up. A capture panel may leave
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -112,12 +113,25 @@ def relay_panel(settings: Settings, session_id: str) -> None:
         tab.code(text, language=language)
 
 
+_URL = re.compile(r"(?i)\b(?:https?|ftp)://\S+?(?=[).,;]?(?:\s|$))")
+
+
+def text_with_urls(text: str) -> str:
+    """`text` as markdown where every URL is an inline code span: a URL never becomes a link (the markdown
+    renderer autolinks `https\\://…` even escaped) and the rest is plain text."""
+    parts, last = [], 0
+    for m in _URL.finditer(text):
+        parts += [plain(text[last:m.start()]), code(m.group(0))]
+        last = m.end()
+    return "".join([*parts, plain(text[last:])])
+
+
 def render_checklist(view: LiveView, prefix: str) -> None:
     """The Test Events checklist: one line per item, green / red / unknown, with its evidence."""
     st.subheader("Checklist")
     for item in view.checklist:
         with st.container(key=f"{prefix}_check_{item.id}"):
-            st.markdown(f"{CHECK_BADGE[item.status]} **{plain(item.title)}** — {plain(item.evidence)}")
+            st.markdown(f"{CHECK_BADGE[item.status]} **{plain(item.title)}** — {text_with_urls(item.evidence)}")
 
 
 def _pairs_table(view: LiveView, query: str) -> pd.DataFrame:
@@ -127,7 +141,7 @@ def _pairs_table(view: LiveView, query: str) -> pd.DataFrame:
             query, case=False, regex=False)
         frame = frame[hit]
     shown = frame.assign(status=frame["status"].map(STATUS_BADGE), seconds_left=frame["seconds_left"].round(0),
-                         emq=frame["emq"].round(2))
+                         emq=frame["emq"].round(2), delta_s=frame["delta_s"].round(1))
     return shown.drop(columns=["pixel_time", "server_time"])
 
 
