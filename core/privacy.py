@@ -29,10 +29,16 @@ PII_KEYS: Final = frozenset({"email", "emails", "phone", "phones", "phone_number
 _SUSPECT = r'[^"]*@[^"]*|[+( ]*\d[\d\s().\-/]{5,}'
 _SUSPECT_PAIR_RE: Final = re.compile(r'"([^"]*)":"(' + _SUSPECT + r')"')
 _SUSPECT_MEMBER_RE: Final = re.compile(r'[\[,]"(' + _SUSPECT + r')"(?=[,\]])')
-# a personal-data key (any case) whose text, or a list member, is not a hash: raw under its name
-_PII_KEY_RAW_RE: Final = re.compile(
-    r'"(?:' + "|".join(sorted(PII_KEYS)) + r')":(?:\[(?:"[0-9a-fA-F]{64}",)*)?"(?!(?:[0-9a-fA-F]{64})?")',
-    re.IGNORECASE)
+# a personal-data key (any case: the text is lower-cased first, which is faster than IGNORECASE) whose text,
+# or a list member, is not a hash: raw under its name
+_PII_KEY_RAW_LOWER_RE: Final = re.compile(
+    r'"(?:' + "|".join(sorted(PII_KEYS)) + r')":(?:\[(?:"[0-9a-f]{64}",)*)?"(?!(?:[0-9a-f]{64})?")')
+# without an @ in the text only a phone can be suspect: these start from a literal, which the engine finds fast
+_PHONE_VALUE = r'[+( ]*\d[\d\s().\-/]{5,}'
+_PHONE_PAIR_RE: Final = re.compile(r'":"(' + _PHONE_VALUE + r')"')
+_PHONE_MEMBER_RE: Final = re.compile(r'"(' + _PHONE_VALUE + r')"(?=[,\]])')
+# a value that is no text (a number, list or object) right after a key: judged by its key
+_NONTEXT_VALUE_RE: Final = re.compile(r'":(?:\[(?:"[^"]*",)*)?[-\d\[{]')
 _PHONE_KEY_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
 # phone numbers written in clear inside free text: +country code, or groups with separators
 _PHONE_IN_TEXT_RE: Final = re.compile(
@@ -57,14 +63,13 @@ def is_raw_phone(value: object, *, phone_key: bool = False) -> bool:
     text = value.strip()
     if not text or _PHONE_CHARS_RE.match(text) is None:
         return False
-    digits = sum(ch.isdigit() for ch in text)
     if phone_key:
-        return 7 <= digits <= 15
-    if _DATE_RE.match(text) or _IPV4_RE.match(text) or not 8 <= digits <= 15:
+        return 7 <= sum(map(str.isdigit, text)) <= 15
+    if _DATE_RE.match(text) or _IPV4_RE.match(text) or not 8 <= sum(map(str.isdigit, text)) <= 15:
         return False
     if text.startswith("+"):
         return True
-    return any(sep in text for sep in " ()-") and digits >= 9
+    return any(sep in text for sep in " ()-") and sum(map(str.isdigit, text)) >= 9
 
 
 def _is_phone_key(key: str) -> bool:
@@ -85,10 +90,22 @@ def _is_raw(value: str, key: str) -> bool:
     return is_raw_phone(value, phone_key=_is_phone_key(key))
 
 
+def _is_raw_number(value: float, key: str) -> bool:
+    """A number under a personal-data key (a zip, a phone written as a number), or a phone under a phone key."""
+    if key in PII_KEYS or key.lower() in PII_KEYS:
+        return True
+    return _is_phone_key(key) and is_raw_phone(str(value), phone_key=True)
+
+
 def _scrub(value: Any, path: str, key: str, dropped: list[str]) -> tuple[Any, bool]:
     """(value without raw PII, keep?) — keep False when the whole value must go."""
     if isinstance(value, str):
         if _is_raw(value, key):
+            dropped.append(path)
+            return None, False
+        return value, True
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if _is_raw_number(value, key):
             dropped.append(path)
             return None, False
         return value, True
@@ -107,7 +124,8 @@ def _scrub(value: Any, path: str, key: str, dropped: list[str]) -> tuple[Any, bo
         items: list[Any] = []
         changed = False
         for i, v in enumerate(value):
-            if isinstance(v, str) and _is_raw(v, key):
+            if (isinstance(v, str) and _is_raw(v, key)) or (
+                    isinstance(v, int | float) and not isinstance(v, bool) and _is_raw_number(v, key)):
                 changed = True
                 if path not in dropped:
                     dropped.append(path)
@@ -125,16 +143,27 @@ def _surely_clean(text: str) -> bool:
     """True when a compact JSON text holds no raw PII, by the same rule as the walk, at C speed for clean events.
 
     Personal-data keys must hold hashes only; then only the values that could be an email or a phone (an @,
-    or phone characters from a digit) are judged, with their key (a list member as if under a phone key).
+    or phone characters from a digit) are judged, with their key (a list member as if under a phone key,
+    whatever its key); a number, list or object under a personal-data or phone key goes to the walk.
     Any backslash (an escaped quote could fool the screen) sends the event to the walk.
     """
-    if "\\" in text or _PII_KEY_RAW_RE.search(text):
+    if "\\" in text or _PII_KEY_RAW_LOWER_RE.search(text.lower()):
         return False
-    for key, value in _SUSPECT_PAIR_RE.findall(text):
+    for m in _NONTEXT_VALUE_RE.finditer(text):  # a number, list or object under a personal-data or phone key
+        key = text[text.rfind('"', 0, m.start()) + 1:m.start()]
+        if key.lower() in PII_KEYS or _is_phone_key(key):
+            return False
+    if "@" in text:
+        pairs: list[tuple[str, str]] = _SUSPECT_PAIR_RE.findall(text)
+        members: list[str] = _SUSPECT_MEMBER_RE.findall(text)
+    else:
+        pairs = [(text[text.rfind('"', 0, m.start()) + 1:m.start()], m.group(1)) for m in _PHONE_PAIR_RE.finditer(text)]
+        members = [m.group(1) for m in _PHONE_MEMBER_RE.finditer(text) if text[m.start() - 1] in "[,"]
+    for key, value in pairs:
         if _is_raw(value, key):
             return False
-    return all(not is_raw_email(v) and not is_raw_phone(v, phone_key=_IPV4_RE.match(v) is None)
-               for v in _SUSPECT_MEMBER_RE.findall(text))
+    # a member's key is not known here: judged as under a phone key, the strictest reading
+    return all(not is_raw_email(v) and not is_raw_phone(v, phone_key=True) for v in members)
 
 
 def scrub_event(event: Any, path: str = "", *, text: str | None = None) -> tuple[Any, list[str]]:
