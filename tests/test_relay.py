@@ -316,3 +316,21 @@ def test_on_exchange_reports_each_recorded_exchange(upstream: Upstream, store: S
         httpx.post(relay.track_url, json=purchase("o_cb"), headers={"Access-Token": TOKEN})
         wait_until(lambda: len(got) == 1)
     assert got[0]["events"] == [{"event": "Purchase", "event_id": "o_cb"}] and got[0]["session_id"] == relay.session_id
+
+
+def test_upstream_faults_pass_through_or_become_502(store: Store) -> None:
+    """The emulator's own 502 HTML page comes back unchanged; a connection it resets becomes the relay's 502."""
+    from core.emulator import NGINX_502
+
+    with start_relay(forward_url="emulator", store=store, session_id="faults", timeout=5) as relay:
+        assert relay.emulator is not None
+        relay.emulator.set_fault("http_502_html")
+        relay.emulator.set_fault("reset")
+        with httpx.Client(headers={"Access-Token": TOKEN}) as backend:
+            html = backend.post(relay.track_url, json=purchase("o_html"))
+            reset = backend.post(relay.track_url, json=purchase("o_reset"))
+        assert relay.wait_recorded(2, 10)
+    assert (html.status_code, html.text) == (502, NGINX_502)
+    assert reset.status_code == 502 and reset.json()["code"] == UNREACHABLE_CODE
+    rows = history(store, session_id="faults")
+    assert [(r["status"], r["code"]) for r in rows] == [(502, None), (502, UNREACHABLE_CODE)]
