@@ -341,20 +341,26 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the backend gave up; the exchange is still recorded
 
-    def _read_body(self) -> bytes | None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            return None
+    def _read_body(self) -> bytes | str:
+        """The request body, or why it cannot be read (bad framing, over 64 MB): the relay answers that itself."""
+        try:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                chunks: list[bytes] = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(chunks)
+                    if size < 0 or sum(map(len, chunks)) + size > _MAX_BODY:
+                        return "request body over 64 MB or with a bad chunk size"
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return "request body framing (Content-Length or chunk size) is not a number"
+        if length < 0 or length > _MAX_BODY:
+            return f"request body of {length} bytes: over 64 MB or negative"
         return self.rfile.read(length) if length > 0 else b""
 
     def _relay(self, method: str) -> None:
@@ -368,10 +374,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         started = time.time()
         raw = self._read_body()
-        if raw is None:
+        if isinstance(raw, str):  # not forwarded: TikTok would refuse it, and the connection cannot be reused
             self.close_connection = True
-            self._send(413, [("Content-Type", "application/json; charset=utf-8")],
-                       relay_envelope(40002, "request body over 64 MB", _new_request_id()))
+            body = {"code": 40002, "message": f"relay refused the request: {raw}", "request_id": _new_request_id(),
+                    "data": {}}
+            self._send(400, [("Content-Type", "application/json; charset=utf-8")], json.dumps(body).encode())
             return
         headers = list(self.headers.items())
         clock = time.perf_counter()

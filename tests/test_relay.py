@@ -334,3 +334,19 @@ def test_upstream_faults_pass_through_or_become_502(store: Store) -> None:
     assert reset.status_code == 502 and reset.json()["code"] == UNREACHABLE_CODE
     rows = history(store, session_id="faults")
     assert [(r["status"], r["code"]) for r in rows] == [(502, None), (502, UNREACHABLE_CODE)]
+
+
+def test_chunked_body_is_forwarded_and_bad_framing_refused(upstream: Upstream, store: Store) -> None:
+    """A chunked body reaches upstream as the same bytes; a request with unreadable framing is refused, not sent."""
+    raw = json.dumps(purchase("o_chunk")).encode()
+    with start_relay(forward_url=upstream.url, store=store, session_id="chunk", timeout=5) as relay:
+        resp = httpx.post(relay.track_url, content=iter([raw[:50], raw[50:]]), headers={"Access-Token": TOKEN})
+        assert relay.wait_recorded(1, 10)
+        with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as sock:
+            sock.sendall(f"POST {TRACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".encode())
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+    assert resp.status_code == 200 and upstream.seen[0].body == raw
+    assert answer.startswith(b"HTTP/1.1 400") and b"relay refused the request" in answer
+    assert len(upstream.seen) == 1
