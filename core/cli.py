@@ -302,6 +302,88 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         emu.stop()
 
 
+# --- Live sessions: relay / history -----------------------------------------------------------------
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Run the recording relay in the foreground until Ctrl-C / SIGTERM; one line per recorded exchange.
+
+    Text: a banner, then `HH:MM:SS status code events findings` per exchange. JSON: one JSON object per line,
+    first `{"relay", "track_url", "forward", "session_id", "timeout_s"}`, then one `history` row per exchange.
+    """
+    import signal
+    import threading
+
+    from core.relay import start_relay
+
+    settings = load_settings()
+    lock = threading.Lock()
+
+    def show(row: dict[str, Any]) -> None:
+        with lock:
+            if args.format == "json":
+                print(json.dumps(row, ensure_ascii=False, default=str), flush=True)
+            else:
+                print(_history_line(row), flush=True)
+
+    relay = start_relay(forward_url=args.forward, session_id=args.session, port=args.port,
+                        timeout=args.timeout if args.timeout is not None else settings.answer_timeout_s,
+                        on_exchange=show)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        info = {"relay": relay.url, "track_url": relay.track_url, "forward": relay.forward_url,
+                "session_id": relay.session_id, "timeout_s": relay.timeout}
+        with lock:
+            if args.format == "json":
+                print(json.dumps(info), flush=True)
+            else:
+                print(f"Recording relay on {info['relay']} -> {info['forward']} (session {info['session_id']})\n"
+                      f"  Point your backend's TikTok base URL at {info['relay']} (it posts to {info['track_url']}).\n"
+                      f"  Ctrl-C to stop; `tiktok-events history --session {info['session_id']}` lists what came "
+                      "through.", flush=True)
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        relay.stop()
+    _note(f"relay stopped after {relay.recorded} recorded exchange(s)")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """List recorded exchanges (console sends, relay, capture) with their findings; exit 1 when none match."""
+    from core.errors import InvalidInput
+    from core.relay import history
+    from core.store import Store, check_session_id
+
+    settings = load_settings()
+    with Store(settings.db_path) as store:
+        if args.session is not None:
+            check_session_id(args.session)
+            if store.session(args.session) is None:
+                raise InvalidInput(f"No session {args.session!r} in {settings.db_path}.",
+                                   hint="Use the id the relay printed, or run `tiktok-events history` without "
+                                        "--session to list every exchange.")
+        rows = history(store, session_id=args.session, source=args.source)
+    emit({"exchanges": rows}, args.format, _format_history)
+    return EXIT_OK if rows else EXIT_FINDINGS
+
+
+def _history_line(row: dict[str, Any]) -> str:
+    errors = sum(1 for f in row["findings"] if f.get("severity") == "error")
+    names = ", ".join(f"{e['event']}/{e['event_id']}" for e in row["events"][:3])
+    more = f" +{len(row['events']) - 3}" if len(row["events"]) > 3 else ""
+    return (f"{row['received_at']} {row['source']:<7} HTTP {row['status']} code {row['code']} "
+            f"{len(row['events'])} event(s) [{names}{more}] {len(row['findings'])} finding(s), {errors} error(s) "
+            f"request_id {row['request_id']}")
+
+
+def _format_history(doc: dict[str, Any]) -> str:
+    rows = doc["exchanges"]
+    if not rows:
+        return "No recorded exchanges match."
+    return "\n".join(_history_line(r) for r in rows) + f"\n{len(rows)} exchange(s)"
+
+
 # --- Pixel and dedup analysis: pixels / dedup / demo ---------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
     """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.sources); `-` reads stdin.
@@ -614,6 +696,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     p.add_argument("--token", help="the access token the emulator accepts")
 
+    _RELAY_ARGS(add("relay", cmd_relay, "record a backend's Events API requests on their way to TikTok (127.0.0.1)"))
+    _HISTORY_ARGS(add("history", cmd_history, "list recorded exchanges (console sends, relay) with their findings"))
+
     p = add("pixels", cmd_pixels, "list the Pixel events in a HAR / JSON / JSONL / CSV file")
     p.add_argument("file", metavar="FILE")
 
@@ -701,6 +786,20 @@ def _SEND_ARGS(p: argparse.ArgumentParser) -> None:
     p.add_argument("--send-invalid", action="store_true", help="also send events the linter finds errors in")
     p.add_argument("--resend", action="store_true",
                    help="send again even what an earlier run of the same send delivered (a dedup test)")
+
+
+def _RELAY_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
+    p.add_argument("--forward", default="tiktok", metavar="tiktok|emulator|URL",
+                   help="where requests go on: TikTok's API (default), a local emulator, or a base URL")
+    p.add_argument("--session", metavar="ID", help="record into this session (created when new)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds to wait for the upstream before answering 504 (default: TEC_ANSWER_TIMEOUT)")
+
+
+def _HISTORY_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", metavar="ID", help="only this session")
+    p.add_argument("--source", choices=("relay", "console", "capture"), help="only exchanges made by this source")
 
 
 def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
