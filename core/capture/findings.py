@@ -12,7 +12,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from core.contract import LEGACY_EVENTS
-from core.lint.findings import CATALOGUE, Finding
+from core.lint.findings import CAPTURE_CATALOGUE, Finding
 from core.privacy import REDACTED_PII, is_raw_email, is_raw_phone
 
 PURCHASE_EVENTS: Final = frozenset({"Purchase", "CompletePayment", "PlaceAnOrder"})
@@ -22,7 +22,7 @@ _URL_FIELDS: Final = ("url", "referrer", "href", "location")
 
 def finding(code: str, path: str, message: str, fix: str | None = None) -> Finding:
     """A Finding with the catalogue's severity for `code` (and its fix unless a specific one is given)."""
-    doc = CATALOGUE[code]
+    doc = CAPTURE_CATALOGUE[code]
     return Finding(doc.severity, code, path, message, fix or doc.fix)
 
 

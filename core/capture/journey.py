@@ -43,7 +43,7 @@ class Step:
 
 
 def _bad(index: int, what: str) -> InvalidInput:
-    return InvalidInput(f"Journey step [{index}] {what}", hint=_HINT, path=f"[{index}]")
+    return InvalidInput(f"Journey step [{index}] {what}", hint=_HINT)
 
 
 def _number(index: int, key: str, value: object, top: int) -> int:
@@ -75,7 +75,7 @@ def _step(index: int, raw: object) -> Step:
         raise _bad(index, f"({action}) needs {what} as a non-empty string, got {target!r}.")
     if action == "goto" and not target.startswith(("http://", "https://", "/", "?", "#")):
         raise _bad(index, f"(goto) {target!r} is not an http(s) URL or a path starting with / or ?.")
-    text = raw.get("text", "")
+    text = raw.get("text", "" if action != "fill" else None)
     if action == "fill" and not isinstance(text, str):
         raise _bad(index, f"(fill) needs \"text\" as a string, got {text!r}.")
     return Step(action, target.strip(), text if isinstance(text, str) else "", timeout_ms=timeout)

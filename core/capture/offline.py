@@ -37,6 +37,7 @@ class OfflineRouter:
     def __init__(self) -> None:
         self.passed: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
+        self.fulfilled: set[int] = set()  # id() of each request the router answered
 
     def __call__(self, route: Any) -> None:
         request = route.request
@@ -47,14 +48,18 @@ class OfflineRouter:
             route.continue_()
             return
         self.answered[host] += 1
-        if str(request.method).upper() == "OPTIONS":
-            route.fulfill(status=204, headers=_CORS, body="")
-        elif request_kind(url) == "event":
-            route.fulfill(status=200, headers=_CORS, content_type="application/json", body=PIXEL_OK)
-        else:
-            path = urlsplit(url).path.lower()
-            kind = next((t for ext, t in _TYPES.items() if path.endswith(ext)), "text/plain")
-            route.fulfill(status=200, headers=_CORS, content_type=kind, body="")
+        try:
+            if str(request.method).upper() == "OPTIONS":
+                route.fulfill(status=204, headers=_CORS, body="")
+            elif request_kind(url) == "event":
+                route.fulfill(status=200, headers=_CORS, content_type="application/json", body=PIXEL_OK)
+            else:
+                path = urlsplit(url).path.lower()
+                kind = next((t for ext, t in _TYPES.items() if path.endswith(ext)), "text/plain")
+                route.fulfill(status=200, headers=_CORS, content_type=kind, body="")
+        except Exception:  # the page went away first: the request was cancelled, not answered
+            return
+        self.fulfilled.add(id(request))
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         """`{"passed": {host: n}, "answered_locally": {host: n}}`."""

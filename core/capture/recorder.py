@@ -92,6 +92,7 @@ class Recorder:
         self._bodies: dict[int, bytes | None] = {}
         self.last_activity = time.monotonic()
         self.inflight = 0
+        self.answered_locally: set[int] = set()  # the offline router's answered requests (id of each)
 
     # --- Playwright handlers (facts only) ---
     def on_request(self, request: Any) -> None:
@@ -188,11 +189,21 @@ class Recorder:
                                          f"personal data at {path} (redacted here)."))
         return json.dumps(clean, ensure_ascii=False).encode("utf-8") if paths else bytes(raw)
 
+    def _settle_abort(self, seen: Seen) -> None:
+        """A beacon or keepalive hit cut off by the next page's navigation is "net::ERR_ABORTED" to the page,
+        yet the browser still delivers it (DevTools shows it "canceled"): not a failure. Answered by the offline
+        router, it is a success."""
+        if seen.failure == "net::ERR_ABORTED" and str(seen.request.method).upper() == "POST":
+            seen.failure = ""
+            if id(seen.request) in self.answered_locally:
+                seen.status = seen.status or 200
+
     def _tiktok(self, seen: Seen) -> None:
         req = seen.request
         url = redact_url(str(req.url))
         body = self._clean_body(seen) if request_kind(str(req.url)) == "event" else None
         self._bodies[seen.index] = body
+        self._settle_abort(seen)
         status = 0 if seen.failure else seen.status
         if seen.failure:
             self.failed.append({"url": url, "error": seen.failure, "kind": request_kind(url)})

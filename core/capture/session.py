@@ -151,6 +151,7 @@ def _browse(browser: Any, options: CaptureOptions, steps: list[Step] | None, rec
     try:
         if router is not None:
             context.route("**/*", router)
+            rec.answered_locally = router.fulfilled
         context.on("request", rec.on_request)
         context.on("response", rec.on_response)
         context.on("requestfinished", rec.on_done)

@@ -325,7 +325,12 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
     ("legacy.timestamp.invalid", "warning", "timestamp is not ISO 8601",
      "1.0 reads an ISO 8601 string; 2.0 reads integer event_time seconds.",
      "Send e.g. \"2026-01-01T12:00:00Z\", or migrate to event_time."),
-    # --- capture (a live browser session, core.capture) ---
+)
+CATALOGUE: Final[dict[str, CodeDoc]] = {c: CodeDoc(s, t, w, f) for c, s, t, w, f in _ENTRIES}
+
+# Codes a live browser capture emits (core.capture.findings) in the same Finding shape; not lint's own, so
+# kept apart from CATALOGUE (which lists exactly what `lint` emits) but rendered into docs/findings.md too.
+_CAPTURE_ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
     ("capture.pii.url", "error", "Raw personal data in a page URL",
      "The Pixel sends page.url (and the next page's referrer) to TikTok in clear, so an email or phone "
      "number in the URL leaves the browser unhashed.",
@@ -358,7 +363,7 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
      "The browser made no request to TikTok's Pixel endpoints.",
      "Check for an ad blocker or a consent banner holding the Pixel back, and the pixel code in ttq.load."),
 )
-CATALOGUE: Final[dict[str, CodeDoc]] = {c: CodeDoc(s, t, w, f) for c, s, t, w, f in _ENTRIES}
+CAPTURE_CATALOGUE: Final[dict[str, CodeDoc]] = {c: CodeDoc(s, t, w, f) for c, s, t, w, f in _CAPTURE_ENTRIES}
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
@@ -435,14 +440,15 @@ def render_catalogue_markdown() -> str:
         "",
     ]
     area = None
-    for code, doc in CATALOGUE.items():
+    every = {**CATALOGUE, **CAPTURE_CATALOGUE}
+    for code, doc in every.items():
         head = code.split(".")[0]
         if head != area:
             area = head
             out += [f"## `{head}`", "", "| Code | Severity | Title | Why | Fix |", "|---|---|---|---|---|"]
         cells = [f"`{code}`", doc.severity, doc.title, doc.why, doc.fix]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        nxt = list(CATALOGUE).index(code) + 1
-        if nxt == len(CATALOGUE) or list(CATALOGUE)[nxt].split(".")[0] != head:
+        nxt = list(every).index(code) + 1
+        if nxt == len(every) or list(every)[nxt].split(".")[0] != head:
             out.append("")
     return "\n".join(out)
