@@ -196,3 +196,32 @@ def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["capture", "not a url"]) == 2
     assert "not an http(s) URL" in capsys.readouterr().err
     assert os.environ.get("CHROMIUM_PATH", "") != "/nowhere/chromium"  # monkeypatch restored
+
+
+def test_every_code_capture_emits_is_catalogued() -> None:
+    import re
+
+    src = "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "core" / "capture").glob("*.py"))
+    emitted = set(re.findall(r'"(capture\.[a-z_]+(?:\.[a-z_]+)*)"', src))
+    assert emitted and emitted <= set(CAPTURE_CATALOGUE)
+    assert set(CAPTURE_CATALOGUE) - emitted == set(), "catalogue entries nothing emits"
+
+
+def test_text_report_lists_pages_hits_cookies_and_findings() -> None:
+    from core.cli import format_capture
+
+    doc = {"url": "http://127.0.0.1:1/", "events": [{"event": "Purchase", "pixel_code": "C1", "event_id": "",
+                                                      "user_keys": "ttp"}],
+           "pages": [{"url": "http://127.0.0.1:1/?ttclid=T", "ttclid_in_url": True, "load_ms": 12,
+                      "redirects": [{"status": 302, "url": "http://127.0.0.1:1/go"}],
+                      "pixel_hits": [{"ms_after_navigation": 40, "pixel_code": "C1", "event": "Purchase"}]}],
+           "cookies": {"_ttp": "abc", "ttclid": None}, "failed": [{"url": "https://analytics.tiktok.com/x",
+                                                                "error": "net::ERR_BLOCKED_BY_CLIENT"}],
+           "skipped": [{"kind": "loader", "url": "https://analytics.tiktok.com/i18n/pixel/events.js"}],
+           "findings": [event_findings(0, {"event": "Purchase", "event_id": "", "pixel_code": "C1"})[0].as_dict()]}
+    text = format_capture(doc)
+    for piece in ("1 Pixel event(s) on 1 page(s)", "ttclid yes", "load 12 ms", "redirect 302 from",
+                  "+40 ms  C1  Purchase", "event_id=(none)", "_ttp=abc", "ttclid=(not set)",
+                  "ERR_BLOCKED_BY_CLIENT", "loader",
+                  "error: capture.purchase.no_event_id at events[0].event_id"):
+        assert piece in text, piece

@@ -8,6 +8,7 @@ browser). `drain` turns finished requests into Pixel rows with the HAR importer'
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,8 @@ from core.sources.pixel_body import Skipped, frame_records, pixel_frame
 from core.sources.values import as_text
 
 _TIKTOK_KINDS = ("event", "telemetry", "loader", "other_tiktok")
+_CSP_URL = re.compile(r"'(https?://[^']+)'")
+_CSP_DIRECTIVE = re.compile(r'directive:? "([^"]+)"')
 
 
 def _iso(epoch: float) -> str:
@@ -129,6 +132,19 @@ class Recorder:
         failure = request.failure
         seen.failure = str(failure) if failure else ""
         self._pending.append(seen)
+
+    def on_console(self, message: Any) -> None:
+        """A Content-Security-Policy block never becomes a request; Chromium only says so on the console."""
+        text = str(message.text)
+        if "Content Security Policy" not in text or (m := _CSP_URL.search(text)) is None:
+            return
+        url = m.group(1)
+        kind = request_kind(url)
+        if kind in _TIKTOK_KINDS:
+            directive = _CSP_DIRECTIVE.search(text)
+            why = f" ({directive.group(1)})" if directive else ""
+            self.failed.append({"url": redact_url(url), "kind": kind,
+                                "error": f"blocked by the page's Content-Security-Policy{why}"})
 
     def on_load(self, page: Any) -> None:
         """The current page fired `load`."""

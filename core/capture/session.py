@@ -7,6 +7,7 @@ records through core.capture.recorder and returns a CaptureResult whose `to_json
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -156,8 +157,9 @@ def _browse(browser: Any, options: CaptureOptions, steps: list[Step] | None, rec
         context.on("response", rec.on_response)
         context.on("requestfinished", rec.on_done)
         context.on("requestfailed", rec.on_done)
+        context.on("console", rec.on_console)
+        context.on("page", lambda new: new.on("load", rec.on_load))
         page = context.new_page()
-        page.on("load", rec.on_load)
         if steps:
             _journey(page, steps, options, rec, stop)
         else:
@@ -169,9 +171,13 @@ def _browse(browser: Any, options: CaptureOptions, steps: list[Step] | None, rec
                                             f"failed: {first}", "Check the URL and that the store is up."))
             limit = 24 * 3600.0 if options.headed else options.idle_seconds + 60
             _wait_quiet(page, rec, options.idle_seconds, limit, stop)
-        cookies = _cookies(context)
+        try:
+            cookies = _cookies(context)
+        except Exception:  # a person closed the whole browser: what was seen stays, the cookies are unknown
+            cookies = {"_ttp": None, "ttclid": None}
     finally:
-        context.close()
+        with contextlib.suppress(Exception):
+            context.close()
     return cookies, router
 
 

@@ -163,14 +163,26 @@ def test_headless_without_a_journey_ends_after_idle_seconds() -> None:
     assert 1.0 <= took < 30
 
 
-def test_stop_ends_a_capture_early_and_no_pixel_is_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_stop_ends_a_capture_early() -> None:
     _require_chromium()
     stop = threading.Event()
     with start_demo_shop() as shop:
         started = time.monotonic()
         result = run_capture(CaptureOptions(url=shop.url, offline=True, idle_seconds=120),
                              on_event=lambda row: stop.set(), stop=stop)
-        assert time.monotonic() - started < 60 and len(result.events) >= 1
-        code = main(["capture", shop.url + "/nothing.html", "--offline", "--idle-seconds", "0.5"])
-    out = capsys.readouterr().out
-    assert code == 1 and "capture.no_events" in out and "ad blocker" in out and "consent banner" in out
+    assert time.monotonic() - started < 60 and len(result.events) >= 1
+
+
+def test_a_pixel_blocked_by_csp_is_named_and_nothing_captured_is_exit_1(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _require_chromium()
+    with _harbor_module().HarborShop() as shop:
+        code = main(["capture", shop.url + "/blocked.html", "--offline", "--idle-seconds", "0.5", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["events"] == []
+    assert doc["failed"] == [{"url": "https://analytics.tiktok.com/api/v2/pixel", "kind": "event",
+                              "error": "blocked by the page's Content-Security-Policy (connect-src 'self')"}]
+    codes = [f["code"] for f in doc["findings"]]
+    assert codes == ["capture.no_events", "capture.request.failed"]
+    message = doc["findings"][0]["message"]
+    assert "ad blocker" in message and "consent banner" in message and "pixel code" in message
