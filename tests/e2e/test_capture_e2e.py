@@ -114,13 +114,18 @@ def test_harbor_har_out_reimports_to_the_same_events(harbor: dict[str, Any]) -> 
 
 @pytest.fixture(scope="module")
 def demo() -> Any:
-    """The demo shop captured with its journey, its backend posting to the emulator."""
+    """The demo shop captured with its journey, its backend posting to the emulator, from a worker thread
+    (as the Live page runs it)."""
     _require_chromium()
     live: list[dict[str, Any]] = []
+    results: list[Any] = []
     with start_emulator() as emu, start_demo_shop(events_api_url=emu.url, test_event_code="TESTDEMO") as shop:
-        result = run_capture(CaptureOptions(url=shop.url, journey=DEMO_JOURNEY, offline=True, idle_seconds=2),
-                             on_event=live.append)
-        return {"result": result, "live": live, "server": emu.received_events("TESTDEMO"),
+        options = CaptureOptions(url=shop.url, journey=DEMO_JOURNEY, offline=True, idle_seconds=2)
+        worker = threading.Thread(target=lambda: results.append(run_capture(options, on_event=live.append)))
+        worker.start()
+        worker.join(timeout=120)
+        assert results, "the capture did not finish in its thread"
+        return {"result": results[0], "live": live, "server": emu.received_events("TESTDEMO"),
                 "sends": shop.server_sends, "url": shop.url}
 
 
