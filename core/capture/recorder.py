@@ -109,7 +109,7 @@ class Recorder:
         except Exception:  # a service worker's request has no frame
             frame_url, main = "", False
         if main and request.is_navigation_request() and request.redirected_from is None:
-            self.pages.append(Page(url=str(request.url), started=now))
+            self.pages.append(Page(url=redact_url(str(request.url)), started=now))
         seen = Seen(request, len(self.seen), now, len(self.pages) - 1, frame_url)
         self.seen.append(seen)
         self._by_request[id(request)] = seen

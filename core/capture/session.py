@@ -7,6 +7,7 @@ records through core.capture.recorder and returns a CaptureResult whose `to_json
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -123,17 +124,17 @@ def _run_step(page: Any, step: Step, base: str) -> None:
 def _journey(page: Any, steps: list[Step], options: CaptureOptions, rec: Recorder,
              stop: threading.Event | None) -> None:
     """Each step in turn; a failing step becomes a finding and ends the journey (what was seen stays)."""
-    if steps[0].action != "goto":
-        page.goto(options.url, wait_until="load")
-    for i, step in enumerate(steps):
+    opening = [] if steps[0].action == "goto" else [Step("goto", options.url, timeout_ms=30_000)]
+    for i, step in enumerate([*opening, *steps], start=-len(opening)):
         if stop is not None and stop.is_set():
             return
         try:
             _run_step(page, step, page.url if page.url.startswith("http") else options.url)
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            rec.findings.append(finding("capture.journey.step_failed", f"journey[{i}]",
-                                        f"Step [{i}] {json.dumps(step.as_dict())} failed: {redact_url(first)}"))
+            first = redact_url((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            where, what = (f"journey[{i}]", f"Step [{i}] {json.dumps(step.as_dict())}") if i >= 0 else (
+                "url", f"Opening {redact_url(options.url)}")
+            rec.findings.append(finding("capture.journey.step_failed", where, f"{what} failed: {first}"))
             return
         rec.drain()
     _wait_quiet(page, rec, min(SETTLE_SECONDS, options.idle_seconds), options.idle_seconds + 10, stop)
@@ -181,13 +182,44 @@ def _browse(browser: Any, options: CaptureOptions, steps: list[Step] | None, rec
     return cookies, router
 
 
+def _loop_running() -> bool:
+    """Whether this thread runs an asyncio loop (Playwright's sync API cannot start inside one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _in_worker(options: CaptureOptions, on_event: Callable[[dict[str, Any]], None] | None,
+               stop: threading.Event | None) -> CaptureResult:
+    """run_capture on a thread of its own (the caller's thread runs an event loop); errors come back here."""
+    outcome: list[CaptureResult | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(run_capture(options, on_event=on_event, stop=stop))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="capture", daemon=True)
+    worker.start()
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
 def run_capture(options: CaptureOptions, *, on_event: Callable[[dict[str, Any]], None] | None = None,
                 stop: threading.Event | None = None) -> CaptureResult:
     """Capture the Pixel from a real Chromium; see CaptureResult. Raises InvalidInput / BrowserMissing before
-    anything starts when the options or the browser are wrong."""
+    anything starts when the options or the browser are wrong. From a thread that runs an asyncio loop (a
+    notebook, another Playwright session) the capture runs on a worker thread; `on_event` is called there."""
     from core.browser import launch_chromium
 
     steps = _check(options)
+    if _loop_running():
+        return _in_worker(options, on_event, stop)
     rec = Recorder(on_event)
     with launch_chromium(headed=options.headed) as browser:
         cookies, router = _browse(browser, options, steps, rec, stop)

@@ -158,11 +158,20 @@ def test_on_event_saw_every_row_as_it_was_captured(demo: dict[str, Any]) -> None
 
 
 def test_headless_without_a_journey_ends_after_idle_seconds() -> None:
-    _require_chromium()
-    with start_demo_shop() as shop:
-        started = time.monotonic()
-        result = run_capture(CaptureOptions(url=shop.url + "/?ttclid=E.C.P.idle", offline=True, idle_seconds=1.0))
-        took = time.monotonic() - started
+    """Just the URL; meanwhile another Playwright session (an event loop in this thread, as the browser tests
+    have) is open, which must not stop a capture."""
+    exe = _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw, start_demo_shop() as shop:
+        other = pw.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
+        try:
+            started = time.monotonic()
+            result = run_capture(CaptureOptions(url=shop.url + "/?ttclid=E.C.P.idle", offline=True,
+                                                idle_seconds=1.0))
+            took = time.monotonic() - started
+        finally:
+            other.close()
     assert [e["event"] for e in result.events] == ["Pageview"] and result.exit_code == 0
     assert result.pages[0]["ttclid_in_url"] is True and result.cookies["ttclid"] == "E.C.P.idle"
     assert 1.0 <= took < 30
@@ -178,16 +187,23 @@ def test_stop_ends_a_capture_early() -> None:
     assert time.monotonic() - started < 60 and len(result.events) >= 1
 
 
-def test_a_pixel_blocked_by_csp_is_named_and_nothing_captured_is_exit_1(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_blocked_pixel_and_a_failing_step_are_named_and_nothing_captured_is_exit_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A page whose CSP blocks the Pixel, and a journey (without a goto: URL opens first) whose step fails."""
     _require_chromium()
+    journey = tmp_path / "journey.json"
+    journey.write_text('[{"wait_for": "#hero"}, {"click": "#no-such-button", "timeout_ms": 300}, '
+                       '{"wait_ms": 1}]', encoding="utf-8")
     with _harbor_module().HarborShop() as shop:
-        code = main(["capture", shop.url + "/blocked.html", "--offline", "--idle-seconds", "0.5", "--format", "json"])
+        code = main(["capture", shop.url + "/blocked.html", "--journey", str(journey), "--offline",
+                     "--idle-seconds", "0.5", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
-    assert code == 1 and doc["events"] == []
+    assert code == 1 and doc["events"] == [] and len(doc["pages"]) == 1
     assert doc["failed"] == [{"url": "https://analytics.tiktok.com/api/v2/pixel", "kind": "event",
                               "error": "blocked by the page's Content-Security-Policy (connect-src 'self')"}]
-    codes = [f["code"] for f in doc["findings"]]
-    assert codes == ["capture.no_events", "capture.request.failed"]
-    message = doc["findings"][0]["message"]
+    by_code = {f["code"]: f for f in doc["findings"]}
+    assert set(by_code) == {"capture.no_events", "capture.journey.step_failed", "capture.request.failed"}
+    message = by_code["capture.no_events"]["message"]
     assert "ad blocker" in message and "consent banner" in message and "pixel code" in message
+    step = by_code["capture.journey.step_failed"]
+    assert step["path"] == "journey[1]" and "#no-such-button" in step["message"]
