@@ -445,6 +445,42 @@ def format_pixels(result: Any) -> str:
     return "\n".join(lines)
 
 
+def cmd_capture(args: argparse.Namespace) -> int:
+    """Capture the Pixel from URL in Chromium (core.capture); exit 0 with events and no error finding, 1 when
+    none were captured or a finding is an error, 2 for a bad journey, URL or missing browser."""
+    from pathlib import Path
+
+    from core.capture import CaptureOptions, parse_journey, run_capture
+
+    journey = list(parse_journey(Path(args.journey))) if args.journey else None  # checked before a browser starts
+    options = CaptureOptions(url=args.url, journey=journey,
+                             headed=args.headed, offline=args.offline, idle_seconds=args.idle_seconds,
+                             har_out=Path(args.har_out) if args.har_out else None, session_id=args.session)
+    result = run_capture(options)
+    emit(result.to_json(), args.format, format_capture)
+    return result.exit_code
+
+
+def format_capture(doc: dict[str, Any]) -> str:
+    """The `capture` text report: pages in visit order, Pixel hits, cookies, failed requests, findings."""
+    lines = [f"{len(doc['events'])} Pixel event(s) on {len(doc['pages'])} page(s) from {doc['url']}"]
+    for i, page in enumerate(doc["pages"], start=1):
+        load = f"load {page['load_ms']} ms" if page.get("load_ms") is not None else "not loaded"
+        lines.append(f"  page {i}: {page['url']}  ttclid {'yes' if page['ttclid_in_url'] else 'no'}  {load}")
+        lines.extend(f"    redirect {r['status']} from {r['url']}" for r in page["redirects"])
+        lines.extend(f"    +{h['ms_after_navigation']} ms  {h['pixel_code']}  {h['event']}" for h in page["pixel_hits"])
+    lines.extend(f"  event {e['event']} pixel {e['pixel_code']} event_id={e['event_id'] or '(none)'} "
+                 f"keys={e['user_keys'] or '-'}" for e in doc["events"])
+    cookies = doc["cookies"]
+    lines.append(f"cookies: _ttp={cookies.get('_ttp') or '(not set)'}  ttclid={cookies.get('ttclid') or '(not set)'}")
+    lines.extend(f"failed: {f['url']}: {f['error']}" for f in doc["failed"])
+    if doc["skipped"]:
+        lines.append("skipped: " + ", ".join(f"{s['kind']} {s['url']}" for s in doc["skipped"]))
+    lines.extend(f"{f['severity']}: {f['code']} at {f['path']}: {f['message']} Fix: {f['fix']}"
+                 for f in doc["findings"])
+    return "\n".join(lines)
+
+
 def cmd_dedup(args: argparse.Namespace) -> int:
     """Simulate TikTok's deduplication over Pixel + server events (core.dedup); exit 0, or 2 on bad input.
 
@@ -701,6 +737,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("pixels", cmd_pixels, "list the Pixel events in a HAR / JSON / JSONL / CSV file")
     p.add_argument("file", metavar="FILE")
+
+    p = add("capture", cmd_capture, "capture the Pixel from a store in Chromium (pages, cookies, findings)")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--journey", metavar="FILE", help="JSON list of steps: goto, click, fill (+text), wait_for, wait_ms")
+    p.add_argument("--headed", action="store_true", help="open a window to click through; ends when it closes")
+    p.add_argument("--offline", action="store_true", help="answer every non-127.0.0.1 request locally")
+    p.add_argument("--idle-seconds", type=float, default=5.0, metavar="N",
+                   help="end after N seconds without a request (without a journey; default 5)")
+    p.add_argument("--har-out", metavar="FILE", help="write the session as a HAR (the Compare page imports it)")
+    p.add_argument("--session", metavar="ID", help="session id the capture belongs to")
 
     p = add("dedup", cmd_dedup, "simulate TikTok deduplication of Pixel and server events")
     p.add_argument("--pixel", required=True, metavar="FILE")
