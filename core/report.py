@@ -134,6 +134,23 @@ def files_material(pixel: str | Path, server: str | Path, orders: str | Path | N
                           findings=findings, linted=linted, dedup=run.report, quality=quality, notes=notes)
 
 
+def page_material(checked: str, *, findings: Sequence[Finding] | None = None, records: Sequence[object] = (),
+                  dedup: DedupReport | None = None, quality: Review | None = None) -> ReportMaterial:
+    """A page's results as report material: the findings over `records` (the linted documents), a dedup
+    report, an EMQ proxy review. Events checked: the linted events, else the dedup's Pixel + server
+    events, else the scored ones."""
+    from core.sources.server import iter_events
+
+    if findings is not None:
+        events = sum(1 for doc in records for _ in iter_events(doc))
+    elif dedup is not None:
+        events = int(dedup.summary.pixel_events + dedup.summary.server_events)
+    else:
+        events = int(quality.summary["events"]) if quality is not None else 0
+    return ReportMaterial(checked=checked, events_checked=events, findings=list(findings or ()),
+                          linted=findings is not None, dedup=dedup, quality=quality)
+
+
 # --- figures ---------------------------------------------------------------------------------------
 def _plain(obj: Any) -> Any:
     """JSON-safe copy: numpy numbers become Python numbers, NaN and infinities None, tuples lists."""
@@ -319,6 +336,7 @@ def _exchanges_html(m: ReportMaterial) -> str:
 
 def _dedup_html(m: ReportMaterial, f: Mapping[str, Any], charts_out: list[go.Figure]) -> str:
     from core import charts
+    from core.orders import SEGMENT_DIMENSIONS
 
     if m.dedup is None:
         return ""
@@ -334,6 +352,9 @@ def _dedup_html(m: ReportMaterial, f: Mapping[str, Any], charts_out: list[go.Fig
                   _stat("Orders counted twice", s["truth_over_counted"])]
     figs = _add_chart(charts_out, charts.gap_waterfall(m.dedup.summary))
     figs += _add_chart(charts_out, charts.verdict_mix(m.dedup.keys))
+    if m.dedup.segments is not None:  # every dimension the page's picker offers
+        for by in (d for d in SEGMENT_DIMENSIONS if d != "day"):
+            figs += _add_chart(charts_out, charts.gap_by_segment(m.dedup.segments, by))
     if m.dedup.daily is not None and len(m.dedup.daily):
         figs += _add_chart(charts_out, charts.daily_series(m.dedup.daily))
     link = (s.get("link") or {}).get("message") or ""
