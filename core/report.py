@@ -57,6 +57,7 @@ class ReportMaterial:
     dedup: DedupReport | None = None
     quality: Review | None = None
     notes: Sequence[str] = ()
+    period: str = ""  # when the checked events happened, e.g. "2026-05-01 to 2026-05-31 (UTC)"
 
 
 # --- gathering the material ------------------------------------------------------------------------
@@ -100,9 +101,12 @@ def session_material(db_path: str | Path, session_id: str | None = None, *,
     notes = [] if pixel is not None else ["No Pixel events were given, so every sent key shows as server only; "
                                           "add a DevTools HAR of the site (--pixel) to see the pairs."]
     what = f"send session {session_id}" if session_id else "every send in the history"
+    sent = [ex.started_at for ex in exchanges if ex.started_at]
+    period = f"sent from {_iso(min(sent))} to {_iso(max(sent))}" if sent else "nothing sent yet"
     return ReportMaterial(checked=what + (f", with the Pixel events of {pixel_label}" if pixel_label else ""),
                           events_checked=sum(outbox.values()), findings=findings, linted=bool(bodies),
-                          outbox=outbox, exchanges=exchanges, dedup=dedup, quality=quality, notes=notes)
+                          outbox=outbox, exchanges=exchanges, dedup=dedup, quality=quality, notes=notes,
+                          period=period)
 
 
 def files_material(pixel: str | Path, server: str | Path, orders: str | Path | None = None) -> ReportMaterial:
@@ -131,7 +135,8 @@ def files_material(pixel: str | Path, server: str | Path, orders: str | Path | N
     s = run.report.summary
     names = ", ".join(Path(p).name for p in (pixel, server, orders) if p is not None)
     return ReportMaterial(checked=f"files {names}", events_checked=s.pixel_events + s.server_events,
-                          findings=findings, linted=linted, dedup=run.report, quality=quality, notes=notes)
+                          findings=findings, linted=linted, dedup=run.report, quality=quality, notes=notes,
+                          period=_days(run.report))
 
 
 def page_material(checked: str, *, findings: Sequence[Finding] | None = None, records: Sequence[object] = (),
@@ -148,7 +153,14 @@ def page_material(checked: str, *, findings: Sequence[Finding] | None = None, re
     else:
         events = int(quality.summary["events"]) if quality is not None else 0
     return ReportMaterial(checked=checked, events_checked=events, findings=list(findings or ()),
-                          linted=findings is not None, dedup=dedup, quality=quality)
+                          linted=findings is not None, dedup=dedup, quality=quality,
+                          period=_days(dedup) if dedup is not None else "")
+
+
+def _days(dedup: DedupReport) -> str:
+    """The UTC days the dedup's events (and orders) fall on, first to last."""
+    days = dedup.daily["day"].dropna().astype(str) if dedup.daily is not None and len(dedup.daily) else None
+    return "" if days is None or days.empty else f"events of {days.min()} to {days.max()}, UTC days"
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -196,7 +208,7 @@ def _exchange_figures(exchanges: Sequence[Exchange]) -> dict[str, int]:
 def report_figures(m: ReportMaterial) -> dict[str, Any]:
     """Every figure the report states, as plain JSON data (the appendix; the CLI's `figures`).
 
-    Keys: report (checked, created_at in UTC ISO 8601), events_checked, findings (per severity, or None
+    Keys: report (checked, period, created_at in UTC ISO 8601), events_checked, findings (per severity, or None
     when nothing was linted), delivery (events per outbox status, or None), exchanges (requests per
     outcome, or None), pairs (keys per dedup verdict, counted from the pairs table as Compare does),
     dedup (core.dedup's summary, as `tiktok-events dedup`), quality (the EMQ proxy per event type with
@@ -210,7 +222,7 @@ def report_figures(m: ReportMaterial) -> dict[str, Any]:
         counts = m.dedup.keys["verdict"].value_counts()
         pairs = {v: int(counts.get(v, 0)) for v in VERDICTS}
     figures: dict[str, Any] = _plain({
-        "report": {"checked": m.checked, "created_at": _iso(m.created_at)},
+        "report": {"checked": m.checked, "period": m.period, "created_at": _iso(m.created_at)},
         "events_checked": int(m.events_checked),
         "findings": count_findings(m.findings) if m.linted or m.findings else None,
         "delivery": dict(m.outbox) if m.outbox is not None else None,
@@ -422,8 +434,9 @@ def build_report(m: ReportMaterial) -> str:
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
             "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:\">"
             f"<title>TikTok events audit: {_e(m.checked)}</title><style>{_CSS}</style>{plotly_js}</head><body>"
-            f"<h1>TikTok events audit</h1><p class=\"meta\">Checked: {_e(m.checked)} · "
-            f"{_e(f['report']['created_at'])} (UTC) · made by tiktok-events-console; this file opens offline."
+            f"<h1>TikTok events audit</h1><p class=\"meta\">Checked: {_e(m.checked)}"
+            + (f" ({_e(m.period)})" if m.period else "") + " · written "
+            f"{_e(f['report']['created_at'])} by tiktok-events-console; this file opens offline."
             f"</p>{notes}{''.join(body)}{appendix}</body></html>")
 
 

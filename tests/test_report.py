@@ -131,7 +131,7 @@ def test_session_report_holds_the_pages_figures_and_no_token(emu: EmulatorServer
     with Store(db) as store:
         counts, bodies, exchanges = store.outbox_counts(sid), store.server_events(sid), store.exchanges(sid)
     assert figures["delivery"] == counts and counts["rejected"] >= 1 and counts["accepted"] >= 3
-    assert figures["events_checked"] == 5
+    assert figures["events_checked"] == 5 and figures["report"]["period"].startswith("sent from 20")
     assert figures["findings"] == count_findings(lint_bodies(bodies)) and figures["findings"]["error"] >= 1
     review = build_review(score_frame(sent_events_frame(db, sid)))
     assert figures["quality"]["mean_score"] == pytest.approx(review.summary["mean_score"], abs=1e-4)
@@ -179,6 +179,8 @@ def test_files_report_equals_the_dedup_command_and_the_quality_review(demo_files
     run = dedup_files(pixel, server, orders)
     assert figures["dedup"] == json.loads(json.dumps(run.report.summary.to_dict()))
     assert figures["dedup"]["truth"] > 0 and figures["dedup"]["pixel_gap"] is not None
+    days = run.report.daily["day"].astype(str)
+    assert figures["report"]["period"] == f"events of {days.min()} to {days.max()}, UTC days"
     assert figures["events_checked"] == run.report.summary.pixel_events + run.report.summary.server_events
     review = build_review(score_frame(load_quality_input(server)))
     assert figures["quality"]["mean_score"] == pytest.approx(review.summary["mean_score"], abs=1e-4)
