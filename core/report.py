@@ -268,7 +268,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], total: int | N
            css: str = "") -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
-    more = (f'<p class="note">First {len(rows):,} of {total:,} rows; the counts above include every one.</p>'
+    more = (f'<p class="note">{len(rows):,} of {total:,} rows shown; the counts above include every one.</p>'
             if total is not None and total > len(rows) else "")
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}'
 
@@ -300,15 +300,17 @@ def _stats_html(f: Mapping[str, Any]) -> str:
     for sev in ("error", "warning", "info"):
         cells.append(_stat(f"{sev} findings", (f["findings"] or {}).get(sev) if f["findings"] else None,
                            sev if (f["findings"] or {}).get(sev) else ""))
-    delivery = f["delivery"] or {}
-    for status in HEADLINE_STATUSES[:3]:
-        cells.append(_stat(status, delivery.get(status) if f["delivery"] else None,
-                           "error" if status == "rejected" and delivery.get(status) else ""))
-    cells += [_stat(s, delivery[s], "warning") for s in HEADLINE_STATUSES[3:] if delivery.get(s)]
-    pairs = f["pairs"] or {}
-    pair_cells = "".join(_stat(v, n) for v, n in pairs.items()) if f["pairs"] else \
+    delivery = f["delivery"]
+    if delivery is not None:
+        cells += [_stat(s, delivery.get(s, 0), "error" if s == "rejected" and delivery.get(s) else "")
+                  for s in HEADLINE_STATUSES[:3]]
+        cells += [_stat(s, delivery[s], "warning") for s in HEADLINE_STATUSES[3:] if delivery.get(s)]
+    sent = "" if delivery is not None else ('<p class="note">Accepted / rejected / pending: these events were not '
+                                            "sent from the console, so TikTok's answers are not part of this check."
+                                            "</p>")
+    pair_cells = "".join(_stat(v, n) for v, n in f["pairs"].items()) if f["pairs"] else \
         '<p class="note">No Pixel/server pairing in this check.</p>'
-    return (f'<section id="statistics"><h2>Statistics</h2><div class="stats">{"".join(cells)}</div>'
+    return (f'<section id="statistics"><h2>Statistics</h2><div class="stats">{"".join(cells)}</div>{sent}'
             f'<h3>Pairs by verdict</h3><div class="stats">{pair_cells}</div></section>')
 
 
@@ -335,7 +337,7 @@ def _exchanges_html(m: ReportMaterial) -> str:
     if not m.exchanges:
         return ""
     rows = []
-    for ex in list(m.exchanges)[-MAX_ROWS:]:
+    for ex in list(m.exchanges)[-MAX_ROWS:]:  # the latest requests
         d = ex.decoded
         rows.append((_iso(ex.started_at) if ex.started_at else "", ex.outcome, ex.status or "",
                      "" if ex.code is None else f"{ex.code} {d.name}", ex.message or ex.error or "",
@@ -403,7 +405,8 @@ padding:0 1rem}h1{margin-bottom:.2rem}h2{border-bottom:2px solid #eee;padding-bo
 font-weight:600}.stat .l{font-size:.8rem;color:#555}.stat.error{border-color:#d73027;background:#fdf0ef}
 .stat.warning{border-color:#f0ad4e;background:#fff8ec}table{border-collapse:collapse;width:100%;font-size:.82rem;
 margin:.6rem 0}th,td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical-align:top;
-word-break:break-word}th{background:#f6f6f6}.chart{width:100%;height:360px;margin:.8rem 0;break-inside:avoid}
+overflow-wrap:break-word}th{background:#f6f6f6}table.findings td:first-child,table.findings td:nth-child(2)
+{white-space:nowrap}.chart{width:100%;height:360px;margin:.8rem 0;break-inside:avoid}
 pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.75rem;white-space:pre-wrap}
 @media print{body{margin:0;max-width:none}details{display:none}}
 """
