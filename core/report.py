@@ -339,13 +339,13 @@ def _exchanges_html(m: ReportMaterial) -> str:
     rows = []
     for ex in list(m.exchanges)[-MAX_ROWS:]:  # the latest requests
         d = ex.decoded
-        rows.append((_iso(ex.started_at) if ex.started_at else "", ex.outcome, ex.status or "",
+        rows.append((_iso(ex.started_at).replace("T", " ") if ex.started_at else "", ex.outcome, ex.status or "",
                      "" if ex.code is None else f"{ex.code} {d.name}", ex.message or ex.error or "",
                      ex.request_id or "", ex.event_count, len(ex.attempts), f"{ex.latency_ms:.0f}"))
     return ('<section id="exchanges"><h2>Requests and TikTok\'s answers</h2><p class="note">The access token '
             'is not part of this report: the console never stores it.</p>'
-            + _table(("sent (UTC)", "outcome", "HTTP", "code", "message", "request_id", "events", "attempts",
-                      "latency ms"), rows, len(m.exchanges)) + "</section>")
+            + _table(("sent (UTC)", "outcome", "HTTP", "code", "message", "request_id", "events", "tries",
+                      "ms"), rows, len(m.exchanges), css="exchanges") + "</section>")
 
 
 def _dedup_html(m: ReportMaterial, f: Mapping[str, Any], charts_out: list[go.Figure]) -> str:
@@ -405,7 +405,10 @@ padding:0 1rem}h1{margin-bottom:.2rem}h2{border-bottom:2px solid #eee;padding-bo
 font-weight:600}.stat .l{font-size:.8rem;color:#555}.stat.error{border-color:#d73027;background:#fdf0ef}
 .stat.warning{border-color:#f0ad4e;background:#fff8ec}table{border-collapse:collapse;width:100%;font-size:.82rem;
 margin:.6rem 0}th,td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical-align:top;
-overflow-wrap:break-word}th{background:#f6f6f6}table.findings td:first-child,table.findings td:nth-child(2)
+overflow-wrap:anywhere}th{background:#f6f6f6;overflow-wrap:normal}
+table.exchanges td:nth-child(2),table.exchanges td:nth-child(3),table.exchanges td:nth-child(n+7){white-space:nowrap}
+table.exchanges td:first-child,table.exchanges td:nth-child(4){overflow-wrap:normal}
+table.findings td:first-child,table.findings td:nth-child(2)
 {white-space:nowrap}.chart{width:100%;height:360px;margin:.8rem 0;break-inside:avoid}
 pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.75rem;white-space:pre-wrap}
 @media print{body{margin:0;max-width:none}details{display:none}}
