@@ -110,4 +110,5 @@ if settings.target == "emulator":
     st.subheader("What TikTok received (emulator's Test Events view)")
     ux.render_received(ux.emulator_server(), [*ss.get("send_last_codes", []), settings.test_event_code])
 if ss["send_session_id"]:
-    report_download("send_report", db_path=settings.db_path, session_id=ss["send_session_id"])
+    report_download("send_report", db_path=settings.db_path, session_id=ss["send_session_id"],
+                    pixel=ss.get("simulated_pixel_events"))

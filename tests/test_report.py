@@ -284,6 +284,12 @@ def test_send_page_download_is_the_session_report(app_test: Any, media: list[Any
         exchanges = store.exchanges(sid)
     assert figures["delivery"]["accepted"] == 2 and figures["report"]["checked"] == f"send session {sid}"
     assert all(ex.request_id in page for ex in exchanges)
+    assert figures["pairs"]["server only"] == 2 and figures["pairs"]["merged"] == 0
+    # with the browser half simulated on the page, the same download pairs them: merged within 5 min
+    at.button(key="send_simulate_pixel").click().run()
+    _, figures = downloaded_report(at, "send_report", media)
+    assert figures["pairs"]["merged"] == 2 and figures["pairs"]["server only"] == 0
+    assert "simulated on the Send page" in figures["report"]["checked"]
 
 
 def test_compare_page_download_holds_its_pair_counts(app_test: Any, media: list[Any]) -> None:

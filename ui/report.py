@@ -15,16 +15,32 @@ def _material(checked: str, parts: dict[str, Any]) -> Any:
     from core import report as rp
 
     if "db_path" in parts:  # what the console sent: one session, or the whole history
-        return rp.session_material(Path(parts["db_path"]), parts.get("session_id"))
+        db, session, pixel = Path(parts["db_path"]), parts.get("session_id"), _simulated_pixel(parts)
+        if pixel is not None:
+            from core.store import Store
+
+            with Store(db) as store:  # only the twins of this session's events (they pile up across sends)
+                ids = {row["event_id"] for row in store.history(session)}
+            pixel = pixel[pixel["event_id"].isin(ids)]
+        return rp.session_material(db, session, pixel=pixel if pixel is not None and len(pixel) else None,
+                                   pixel_label="the browser Pixel simulated on the Send page (no site involved)"
+                                   if pixel is not None and len(pixel) else "")
     return rp.page_material(checked, **parts)
+
+
+def _simulated_pixel(parts: dict[str, Any]) -> Any:
+    """The simulated browser half made on the Send page (ui.browser_twin), when the page passes it."""
+    pixel = parts.get("pixel")
+    return None if pixel is None or getattr(pixel, "empty", True) else pixel
 
 
 def report_download(key: str, checked: str = "", **parts: Any) -> None:
     """'Prepare the audit report', then its download (button `key`) in the same run, so it is never stale.
 
     `parts` are what the page shows: `findings` (+ `records`), `dedup`, `quality` (core.report.page_material),
-    or `db_path` (+ `session_id`) for what the console sent (core.report.session_material). The report is
-    one self-contained HTML file (core.report.build_report); building it only on request keeps reruns cheap.
+    or `db_path` (+ `session_id`, + `pixel`: the simulated browser half) for what the console sent
+    (core.report.session_material). The report is one self-contained HTML file (core.report.build_report);
+    building it only on request keeps reruns cheap.
     """
     from core.report import report_bytes
 
