@@ -464,6 +464,9 @@ def print_pdf(html_text: str, out: str | Path, *, timeout_s: float = 60.0) -> Pa
         page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("data:")
                    else route.continue_())
         page.set_content(html_text, wait_until="load", timeout=timeout_s * 1000)
+        charts = html_text.count('<div class="chart" id="chart-')
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}",
+                               timeout=timeout_s * 1000)  # every chart drawn before it is printed
         page.emulate_media(media="print")
         page.pdf(path=str(path), format="A4", print_background=True,
                  margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})

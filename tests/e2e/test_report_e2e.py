@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ def test_pdf_of_a_session_is_a_pdf_without_the_token(emu: EmulatorServer, tmp_pa
     assert code == EXIT_FINDINGS and doc["pdf"] == str(pdf_file)
     data = pdf_file.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 10_000
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 2  # the whole report, charts included, not one page
     assert TOKEN.encode() not in data and TOKEN not in html_file.read_text(encoding="utf-8")
     assert os.environ["TIKTOK_ACCESS_TOKEN"] == TOKEN  # the token was really set while sending and reporting
 
