@@ -127,7 +127,7 @@ def files_material(pixel: str | Path, server: str | Path, orders: str | Path | N
     notes = list(run.warnings)
     linted = src.format in ("json", "jsonl")
     if linted:
-        findings = lint_upload(Path(server).read_text(encoding="utf-8", errors="replace"))[1]
+        findings = lint_upload(src.read_bytes().decode("utf-8", errors="replace"))[1]  # gzip too, within limits
     else:
         notes.append(f"The server events are a {src.format.upper()} file, so they were not linted: the linter "
                      "reads v1.3 bodies (JSON or JSONL).")

@@ -349,3 +349,15 @@ def test_outbox_page_download_holds_the_outbox_counts(app_test: Any, media: list
         assert figures["delivery"] == store.outbox_counts()
     assert figures["delivery"]["rejected"] == 1 and figures["delivery"]["pending"] == 1
     assert metrics(at)["Rejected"] == "1"
+
+
+def test_gzipped_server_file_is_linted_like_the_plain_one(demo_files: dict[str, Path], tmp_path: Path) -> None:
+    """A .jsonl.gz of server events is read through the one sniffing reader: the same findings and figures."""
+    import gzip
+
+    packed = tmp_path / "server.jsonl.gz"
+    packed.write_bytes(gzip.compress(demo_files["server.jsonl"].read_bytes()))
+    plain = report_figures(files_material(demo_files["pixel.csv"], demo_files["server.jsonl"]))
+    zipped = report_figures(files_material(demo_files["pixel.csv"], packed))
+    assert zipped["findings"] == plain["findings"] and zipped["findings"]["warning"] > 0
+    assert zipped["dedup"] == plain["dedup"] and zipped["quality"] == plain["quality"]
