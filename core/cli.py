@@ -678,6 +678,57 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
+# --- the audit report ------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the audit report (core.report): one self-contained HTML file, and with --pdf its print.
+
+    From a send session (`--session ID`; without it the whole history, optionally beside `--pixel F`), or
+    from files (`--pixel F --server F [--orders F]`). Exit 0 written; 1 written, but the checked material
+    has error findings or rejected events (said on stderr); 2 bad input, or --pdf without a browser.
+    JSON: {"out", "pdf", "figures"} (figures = the report's JSON appendix).
+    """
+    from core.errors import InvalidFile, InvalidInput
+    from core.report import build_report, files_material, print_pdf, problems, report_figures, session_material
+
+    if args.server and args.session:
+        raise InvalidInput("--session and --server are two kinds of report.",
+                           hint="Use --session ID (what the console sent) or --pixel F --server F [--orders F].")
+    if (args.server or args.orders) and not (args.pixel and args.server):
+        raise InvalidInput("A report from files needs both --pixel and --server (--orders is optional).",
+                           hint="Add the missing file, e.g. --pixel pixel.csv --server server.jsonl.")
+    for target in (args.out, args.pdf):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise InvalidFile(f"The folder of {target} does not exist.", hint="Create it, or write elsewhere.")
+    if args.pdf:
+        from core.browser import find_chromium
+
+        find_chromium()  # no browser: say so before any work (BrowserMissing, exit 2)
+    if args.server:
+        material = files_material(args.pixel, args.server, args.orders)
+    else:
+        pixel = None
+        if args.pixel:
+            from core.sources import load_pixel_events
+
+            pixel = load_pixel_events(args.pixel).events
+        material = session_material(load_settings().db_path, args.session, pixel=pixel,
+                                    pixel_label=Path(args.pixel).name if args.pixel else "")
+    page = build_report(material)
+    try:
+        Path(args.out).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidFile(f"Cannot write {args.out}: {exc.strerror or exc}.", hint="Choose a writable path.") from None
+    pdf = str(print_pdf(page, args.pdf)) if args.pdf else None
+    figures = report_figures(material)
+    found = problems(figures)
+    for problem in found:
+        print(f"tiktok-events report: the checked material has {problem} (the report is written).", file=sys.stderr)
+    emit({"out": str(args.out), "pdf": pdf, "figures": figures}, args.format,
+         lambda o: f"Wrote {o['out']}" + (f" and {o['pdf']}" if o["pdf"] else "") +
+                   f" ({o['figures']['events_checked']:,} events checked: {o['figures']['report']['checked']}).")
+    return EXIT_FINDINGS if found else EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the Streamlit UI: `tiktok-events app [--server.port N ...]` becomes `streamlit run app.py`."""
     if not APP.is_file():
@@ -767,6 +818,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("convert", cmd_convert, "convert a Meta Conversions API body to a TikTok Events API body")
     p.add_argument("file", metavar="FILE", help="the Meta request body (JSON), or - for stdin")
     p.add_argument("--pixel-code", metavar="CODE", help="event_source_id (default: TEC_PIXEL_CODE)")
+
+    p = add("report", cmd_report, "write the audit report: one self-contained HTML file (and a PDF)")
+    p.add_argument("--session", metavar="ID", help="the send session to report (default: the whole history)")
+    p.add_argument("--pixel", metavar="FILE", help="Pixel events (HAR, JSON, JSONL, CSV)")
+    p.add_argument("--server", metavar="FILE", help="server events (v1.3 JSON / JSONL, or CSV): a report from files")
+    p.add_argument("--orders", metavar="FILE", help="the store's orders (CSV), with --pixel and --server")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the HTML report")
+    p.add_argument("--pdf", metavar="FILE.pdf", help="also print it to PDF with Chromium")
 
     p = sub.add_parser("app", help="start the Streamlit console", add_help=True)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER)
