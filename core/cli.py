@@ -302,6 +302,88 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         emu.stop()
 
 
+# --- Live sessions: relay / history -----------------------------------------------------------------
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Run the recording relay in the foreground until Ctrl-C / SIGTERM; one line per recorded exchange.
+
+    Text: a banner, then `HH:MM:SS status code events findings` per exchange. JSON: one JSON object per line,
+    first `{"relay", "track_url", "forward", "session_id", "timeout_s"}`, then one `history` row per exchange.
+    """
+    import signal
+    import threading
+
+    from core.relay import start_relay
+
+    settings = load_settings()
+    lock = threading.Lock()
+
+    def show(row: dict[str, Any]) -> None:
+        with lock:
+            if args.format == "json":
+                print(json.dumps(row, ensure_ascii=False, default=str), flush=True)
+            else:
+                print(_history_line(row), flush=True)
+
+    relay = start_relay(forward_url=args.forward, session_id=args.session, port=args.port,
+                        timeout=args.timeout if args.timeout is not None else settings.answer_timeout_s,
+                        on_exchange=show)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        info = {"relay": relay.url, "track_url": relay.track_url, "forward": relay.forward_url,
+                "session_id": relay.session_id, "timeout_s": relay.timeout}
+        with lock:
+            if args.format == "json":
+                print(json.dumps(info), flush=True)
+            else:
+                print(f"Recording relay on {info['relay']} -> {info['forward']} (session {info['session_id']})\n"
+                      f"  Point your backend's TikTok base URL at {info['relay']} (it posts to {info['track_url']}).\n"
+                      f"  Ctrl-C to stop; `tiktok-events history --session {info['session_id']}` lists what came "
+                      "through.", flush=True)
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        relay.stop()
+    _note(f"relay stopped after {relay.recorded} recorded exchange(s)")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """List recorded exchanges (console sends, relay, capture) with their findings; exit 1 when none match."""
+    from core.errors import InvalidInput
+    from core.relay import history
+    from core.store import Store, check_session_id
+
+    settings = load_settings()
+    with Store(settings.db_path) as store:
+        if args.session is not None:
+            check_session_id(args.session)
+            if store.session(args.session) is None:
+                raise InvalidInput(f"No session {args.session!r} in {settings.db_path}.",
+                                   hint="Use the id the relay printed, or run `tiktok-events history` without "
+                                        "--session to list every exchange.")
+        rows = history(store, session_id=args.session, source=args.source)
+    emit({"exchanges": rows}, args.format, _format_history)
+    return EXIT_OK if rows else EXIT_FINDINGS
+
+
+def _history_line(row: dict[str, Any]) -> str:
+    errors = sum(1 for f in row["findings"] if f.get("severity") == "error")
+    names = ", ".join(f"{e['event']}/{e['event_id']}" for e in row["events"][:3])
+    more = f" +{len(row['events']) - 3}" if len(row["events"]) > 3 else ""
+    return (f"{row['received_at']} {row['source']:<7} HTTP {row['status']} code {row['code']} "
+            f"{len(row['events'])} event(s) [{names}{more}] {len(row['findings'])} finding(s), {errors} error(s) "
+            f"request_id {row['request_id']}")
+
+
+def _format_history(doc: dict[str, Any]) -> str:
+    rows = doc["exchanges"]
+    if not rows:
+        return "No recorded exchanges match."
+    return "\n".join(_history_line(r) for r in rows) + f"\n{len(rows)} exchange(s)"
+
+
 # --- Pixel and dedup analysis: pixels / dedup / demo ---------------------------------------------
 def cmd_pixels(args: argparse.Namespace) -> int:
     """Print the Pixel events found in a HAR / JSON / JSONL / CSV file (core.sources); `-` reads stdin.
@@ -360,6 +442,42 @@ def format_pixels(result: Any) -> str:
     lines.append(summary)
     lines.extend(f"  entry {s.entry}: {s.reason}  {s.url}".rstrip() for s in result.skipped if s.kind in _BROKEN_KINDS)
     lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(lines)
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    """Capture the Pixel from URL in Chromium (core.capture); exit 0 with events and no error finding, 1 when
+    none were captured or a finding is an error, 2 for a bad journey, URL or missing browser."""
+    from pathlib import Path
+
+    from core.capture import CaptureOptions, parse_journey, run_capture
+
+    journey = list(parse_journey(Path(args.journey))) if args.journey else None  # checked before a browser starts
+    options = CaptureOptions(url=args.url, journey=journey,
+                             headed=args.headed, offline=args.offline, idle_seconds=args.idle_seconds,
+                             har_out=Path(args.har_out) if args.har_out else None, session_id=args.session)
+    result = run_capture(options)
+    emit(result.to_json(), args.format, format_capture)
+    return result.exit_code
+
+
+def format_capture(doc: dict[str, Any]) -> str:
+    """The `capture` text report: pages in visit order, Pixel hits, cookies, failed requests, findings."""
+    lines = [f"{len(doc['events'])} Pixel event(s) on {len(doc['pages'])} page(s) from {doc['url']}"]
+    for i, page in enumerate(doc["pages"], start=1):
+        load = f"load {page['load_ms']} ms" if page.get("load_ms") is not None else "not loaded"
+        lines.append(f"  page {i}: {page['url']}  ttclid {'yes' if page['ttclid_in_url'] else 'no'}  {load}")
+        lines.extend(f"    redirect {r['status']} from {r['url']}" for r in page["redirects"])
+        lines.extend(f"    +{h['ms_after_navigation']} ms  {h['pixel_code']}  {h['event']}" for h in page["pixel_hits"])
+    lines.extend(f"  event {e['event']} pixel {e['pixel_code']} event_id={e['event_id'] or '(none)'} "
+                 f"keys={e['user_keys'] or '-'}" for e in doc["events"])
+    cookies = doc["cookies"]
+    lines.append(f"cookies: _ttp={cookies.get('_ttp') or '(not set)'}  ttclid={cookies.get('ttclid') or '(not set)'}")
+    lines.extend(f"failed: {f['url']}: {f['error']}" for f in doc["failed"])
+    if doc["skipped"]:
+        lines.append("skipped: " + ", ".join(f"{s['kind']} {s['url']}" for s in doc["skipped"]))
+    lines.extend(f"{f['severity']}: {f['code']} at {f['path']}: {f['message']} Fix: {f['fix']}"
+                 for f in doc["findings"])
     return "\n".join(lines)
 
 
@@ -560,6 +678,57 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
+# --- the audit report ------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the audit report (core.report): one self-contained HTML file, and with --pdf its print.
+
+    From a send session (`--session ID`; without it the whole history, optionally beside `--pixel F`), or
+    from files (`--pixel F --server F [--orders F]`). Exit 0 written; 1 written, but the checked material
+    has error findings or rejected events (said on stderr); 2 bad input, or --pdf without a browser.
+    JSON: {"out", "pdf", "figures"} (figures = the report's JSON appendix).
+    """
+    from core.errors import InvalidFile, InvalidInput
+    from core.report import build_report, files_material, print_pdf, problems, report_figures, session_material
+
+    if args.server and args.session:
+        raise InvalidInput("--session and --server are two kinds of report.",
+                           hint="Use --session ID (what the console sent) or --pixel F --server F [--orders F].")
+    if (args.server or args.orders) and not (args.pixel and args.server):
+        raise InvalidInput("A report from files needs both --pixel and --server (--orders is optional).",
+                           hint="Add the missing file, e.g. --pixel pixel.csv --server server.jsonl.")
+    for target in (args.out, args.pdf):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise InvalidFile(f"The folder of {target} does not exist.", hint="Create it, or write elsewhere.")
+    if args.pdf:
+        from core.browser import find_chromium
+
+        find_chromium()  # no browser: say so before any work (BrowserMissing, exit 2)
+    if args.server:
+        material = files_material(args.pixel, args.server, args.orders)
+    else:
+        pixel = None
+        if args.pixel:
+            from core.sources import load_pixel_events
+
+            pixel = load_pixel_events(args.pixel).events
+        material = session_material(load_settings().db_path, args.session, pixel=pixel,
+                                    pixel_label=Path(args.pixel).name if args.pixel else "")
+    page = build_report(material)
+    try:
+        Path(args.out).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidFile(f"Cannot write {args.out}: {exc.strerror or exc}.", hint="Choose a writable path.") from None
+    pdf = str(print_pdf(page, args.pdf)) if args.pdf else None
+    figures = report_figures(material)
+    found = problems(figures)
+    for problem in found:
+        print(f"tiktok-events report: the checked material has {problem} (the report is written).", file=sys.stderr)
+    emit({"out": str(args.out), "pdf": pdf, "figures": figures}, args.format,
+         lambda o: f"Wrote {o['out']}" + (f" and {o['pdf']}" if o["pdf"] else "") +
+                   f" ({o['figures']['events_checked']:,} events checked: {o['figures']['report']['checked']}).")
+    return EXIT_FINDINGS if found else EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the Streamlit UI: `tiktok-events app [--server.port N ...]` becomes `streamlit run app.py`."""
     if not APP.is_file():
@@ -614,8 +783,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     p.add_argument("--token", help="the access token the emulator accepts")
 
+    _RELAY_ARGS(add("relay", cmd_relay, "record a backend's Events API requests on their way to TikTok (127.0.0.1)"))
+    _HISTORY_ARGS(add("history", cmd_history, "list recorded exchanges (console sends, relay) with their findings"))
+
     p = add("pixels", cmd_pixels, "list the Pixel events in a HAR / JSON / JSONL / CSV file")
     p.add_argument("file", metavar="FILE")
+
+    p = add("capture", cmd_capture, "capture the Pixel from a store in Chromium (pages, cookies, findings)")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--journey", metavar="FILE", help="JSON list of steps: goto, click, fill (+text), wait_for, wait_ms")
+    p.add_argument("--headed", action="store_true", help="open a window to click through; ends when it closes")
+    p.add_argument("--offline", action="store_true", help="answer every non-127.0.0.1 request locally")
+    p.add_argument("--idle-seconds", type=float, default=5.0, metavar="N",
+                   help="end after N seconds without a request (without a journey; default 5)")
+    p.add_argument("--har-out", metavar="FILE", help="write the session as a HAR (the Compare page imports it)")
+    p.add_argument("--session", metavar="ID", help="session id the capture belongs to")
 
     p = add("dedup", cmd_dedup, "simulate TikTok deduplication of Pixel and server events")
     p.add_argument("--pixel", required=True, metavar="FILE")
@@ -636,6 +818,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("convert", cmd_convert, "convert a Meta Conversions API body to a TikTok Events API body")
     p.add_argument("file", metavar="FILE", help="the Meta request body (JSON), or - for stdin")
     p.add_argument("--pixel-code", metavar="CODE", help="event_source_id (default: TEC_PIXEL_CODE)")
+
+    p = add("report", cmd_report, "write the audit report: one self-contained HTML file (and a PDF)")
+    p.add_argument("--session", metavar="ID", help="the send session to report (default: the whole history)")
+    p.add_argument("--pixel", metavar="FILE", help="Pixel events (HAR, JSON, JSONL, CSV)")
+    p.add_argument("--server", metavar="FILE", help="server events (v1.3 JSON / JSONL, or CSV): a report from files")
+    p.add_argument("--orders", metavar="FILE", help="the store's orders (CSV), with --pixel and --server")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the HTML report")
+    p.add_argument("--pdf", metavar="FILE.pdf", help="also print it to PDF with Chromium")
 
     p = sub.add_parser("app", help="start the Streamlit console", add_help=True)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER)
@@ -701,6 +891,20 @@ def _SEND_ARGS(p: argparse.ArgumentParser) -> None:
     p.add_argument("--send-invalid", action="store_true", help="also send events the linter finds errors in")
     p.add_argument("--resend", action="store_true",
                    help="send again even what an earlier run of the same send delivered (a dedup test)")
+
+
+def _RELAY_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
+    p.add_argument("--forward", default="tiktok", metavar="tiktok|emulator|URL",
+                   help="where requests go on: TikTok's API (default), a local emulator, or a base URL")
+    p.add_argument("--session", metavar="ID", help="record into this session (created when new)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds to wait for the upstream before answering 504 (default: TEC_ANSWER_TIMEOUT)")
+
+
+def _HISTORY_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", metavar="ID", help="only this session")
+    p.add_argument("--source", choices=("relay", "console", "capture"), help="only exchanges made by this source")
 
 
 def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:

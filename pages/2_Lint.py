@@ -14,6 +14,7 @@ from ui.convert import render_meta_converter
 from ui.errors import show_error
 from ui.exchange import read_upload
 from ui.findings import render_body_with_markers, render_findings
+from ui.report import report_download
 
 settings = ui.page_setup("Lint", "🔎")
 st.title("🔎 Lint a request body")
@@ -77,3 +78,4 @@ st.download_button("Download findings (JSON)", findings_json(findings), file_nam
 if len(records) == 1:
     st.subheader("Body with markers")
     render_body_with_markers(records[0], findings)
+report_download("lint_report", "the body on the Lint page", findings=findings, records=records)

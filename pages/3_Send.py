@@ -16,6 +16,7 @@ from ui.browser_twin import render_simulate_button
 from ui.errors import show_error
 from ui.findings import render_findings, summary_line
 from ui.markup import code
+from ui.report import report_download
 
 settings = ux.send_settings(ui.page_setup("Send", "📤"))
 st.title("📤 Send")
@@ -108,3 +109,6 @@ if ss["send_session_id"]:
 if settings.target == "emulator":
     st.subheader("What TikTok received (emulator's Test Events view)")
     ux.render_received(ux.emulator_server(), [*ss.get("send_last_codes", []), settings.test_event_code])
+if ss["send_session_id"]:
+    report_download("send_report", db_path=settings.db_path, session_id=ss["send_session_id"],
+                    pixel=ss.get("simulated_pixel_events"))

@@ -18,6 +18,7 @@ from ui.diff import key_labels, render_key, render_pair_counts, render_pairs, re
 from ui.errors import show_error
 from ui.exchange import render_exchange
 from ui.findings import WRAP_ROW_HEIGHT
+from ui.report import report_download
 
 settings = ui.page_setup("Compare", "🪞")
 st.title("Compare Pixel and server events")
@@ -115,3 +116,4 @@ if server_source == STORE:  # the real round trip that carried this server event
     if carried:
         st.subheader("The request that carried it, and TikTok's answer")
         render_exchange(carried, key="compare_exchange")
+report_download("compare_report", "the Pixel and server events on the Compare page", dedup=report)

@@ -14,6 +14,7 @@ from core import review as rv
 from core.errors import ConsoleError
 from ui.errors import show_error
 from ui.quality import render_advice, render_per_event, render_pixel_verdicts, render_summary
+from ui.report import report_download
 
 settings = ui.page_setup("Match quality", "🧬")
 ss = st.session_state
@@ -112,3 +113,4 @@ st.dataframe(projection, key="quality_what_if", hide_index=True, width="stretch"
 
 render_per_event(result)
 render_pixel_verdicts(pixel_rows)
+report_download("quality_report", f"the events on the Match quality page ({source})", quality=result)

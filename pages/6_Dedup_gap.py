@@ -22,6 +22,7 @@ from ui.gap import (
     render_figures,
     render_summary,
 )
+from ui.report import report_download
 
 settings = ui.page_setup("Dedup gap", "📉")
 st.title("Dedup gap")
@@ -110,3 +111,4 @@ except ConsoleError as exc:
 st.caption(f"Data: {data['label']}. Counts follow TikTok's published rules; this is a simulation, not TikTok's report.")
 render_summary(report.summary)
 render_figures(report)
+report_download("gap_report", f"the {data['label']} on the Dedup gap page", dedup=report)

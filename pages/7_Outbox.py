@@ -9,6 +9,7 @@ from core.errors import ConsoleError
 from core.store import Store
 from ui import outbox as uo
 from ui.errors import show_error
+from ui.report import report_download
 
 settings = ui.page_setup("Outbox", "📮")
 st.title("📮 Outbox")
@@ -72,3 +73,4 @@ if flash := ss.pop("outbox_flash", None):
     st.success(flash)
 if ss["outbox_retry_result"] is not None:
     uo.render_retry_result(ss["outbox_retry_result"])
+report_download("outbox_report", db_path=settings.db_path)

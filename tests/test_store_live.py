@@ -161,3 +161,21 @@ def test_fresh_file_has_live_tables(tmp_path: Path) -> None:
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     assert {"pixel_hits", "pixel_hits_session", "exchanges_session_source"} <= names
+
+
+def test_pixel_hits_take_rows_as_pixels_prints_them(store: Store) -> None:
+    """The rows of `pixels --format json` for a real DevTools HAR are kept and read back with the same fields."""
+    import io
+
+    from core.cli import write_pixels_json
+    from core.sources.pixel import load_pixel_events
+
+    out = io.StringIO()
+    write_pixels_json(load_pixel_events(Path(__file__).parent / "fixtures" / "devtools_shop.har"), out)
+    rows = json.loads(out.getvalue())["events"]
+    assert rows and store.add_pixel_hits("har", rows) == len(rows)
+    hits = store.pixel_hits("har")
+    assert [(h["event"], h["event_id"], h["pixel_code"]) for h in hits] == \
+        [(r["event"], r["event_id"], r["pixel_code"]) for r in rows]
+    assert all(set(h) >= set(r) - {"email", "phone"} for h, r in zip(hits, rows, strict=True))
+    assert [h["id"] for h in hits] == sorted(h["id"] for h in hits)

@@ -328,6 +328,43 @@ _ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
 )
 CATALOGUE: Final[dict[str, CodeDoc]] = {c: CodeDoc(s, t, w, f) for c, s, t, w, f in _ENTRIES}
 
+# Codes a live browser capture emits (core.capture.findings) in the same Finding shape; not lint's own, so
+# kept apart from CATALOGUE (which lists exactly what `lint` emits) but rendered into docs/findings.md too.
+_CAPTURE_ENTRIES: Final[tuple[tuple[str, Severity, str, str, str], ...]] = (
+    ("capture.pii.url", "error", "Raw personal data in a page URL",
+     "The Pixel sends page.url (and the next page's referrer) to TikTok in clear, so an email or phone "
+     "number in the URL leaves the browser unhashed.",
+     "Keep personal data out of URLs: POST the form, or put an order id in the URL instead."),
+    ("capture.pii.body", "error", "Raw personal data in a Pixel body",
+     "An email or phone number travels to TikTok in clear; the Pixel should only send SHA-256 hashes.",
+     "Pass raw values to ttq.identify (the Pixel hashes them) or hash them yourself before sending."),
+    ("capture.ttclid.lost", "error", "ttclid dropped by a redirect",
+     "The landing URL carried TikTok's click id but a redirect removed it before the Pixel could store it, "
+     "so the conversion cannot be attributed to the ad click.",
+     "Make the redirect keep the query string (or at least ttclid)."),
+    ("capture.purchase.no_event_id", "error", "Purchase without event_id",
+     "Without an event_id TikTok cannot deduplicate the Pixel's purchase against the server's, and counts "
+     "it twice.",
+     "Pass {event_id: ...} to ttq.track with the id the server event uses (e.g. ord_<order>_purchase)."),
+    ("capture.event.legacy", "warning", "Legacy event name fired by the Pixel",
+     "CompletePayment, PlaceAnOrder, SubmitForm and ClickButton are the legacy twins of current names; a "
+     "server event under the other twin never deduplicates against it.",
+     "Fire the current name (Purchase, Lead) on both legs."),
+    ("capture.pixel_code.missing", "error", "Pixel hit without a pixel code",
+     "TikTok treats a hit that names no pixel as invalid: the event is lost.",
+     "Load the Pixel with ttq.load('<pixel code>') before tracking, or check a proxy keeps the body whole."),
+    ("capture.request.failed", "warning", "Request to TikTok failed or was blocked",
+     "An ad blocker, a Content-Security-Policy or the network stopped a Pixel request: TikTok never saw it.",
+     "Allow analytics.tiktok.com in the CSP; expect some loss to blockers and cover it with the Events API."),
+    ("capture.journey.step_failed", "error", "Journey step failed",
+     "The page did not do what the journey expected, so the capture stopped early.",
+     "Fix the step's selector or URL, or make the page show the element the step waits for."),
+    ("capture.no_events", "error", "No Pixel event captured",
+     "The browser made no request to TikTok's Pixel endpoints.",
+     "Check for an ad blocker or a consent banner holding the Pixel back, and the pixel code in ttq.load."),
+)
+CAPTURE_CATALOGUE: Final[dict[str, CodeDoc]] = {c: CodeDoc(s, t, w, f) for c, s, t, w, f in _CAPTURE_ENTRIES}
+
 
 def has_errors(findings: Iterable[Finding]) -> bool:
     """True when any finding has severity error (the CLI then exits 1)."""
@@ -403,14 +440,15 @@ def render_catalogue_markdown() -> str:
         "",
     ]
     area = None
-    for code, doc in CATALOGUE.items():
+    every = {**CATALOGUE, **CAPTURE_CATALOGUE}
+    for code, doc in every.items():
         head = code.split(".")[0]
         if head != area:
             area = head
             out += [f"## `{head}`", "", "| Code | Severity | Title | Why | Fix |", "|---|---|---|---|---|"]
         cells = [f"`{code}`", doc.severity, doc.title, doc.why, doc.fix]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        nxt = list(CATALOGUE).index(code) + 1
-        if nxt == len(CATALOGUE) or list(CATALOGUE)[nxt].split(".")[0] != head:
+        nxt = list(every).index(code) + 1
+        if nxt == len(every) or list(every)[nxt].split(".")[0] != head:
             out.append("")
     return "\n".join(out)

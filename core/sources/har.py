@@ -247,3 +247,49 @@ def parse_har(source: SourceInput | Source, *, name: str | None = None) -> Pixel
     notes = [] if len(events) else ["No TikTok Pixel event in this HAR: was the page recorded with the "
                                     "Network tab open and 'Preserve log' on?"]
     return PixelImport(events, skipped, "har", count, notes)
+
+
+# --- one request a browser was seen making (live capture) -----------------------------------------
+def request_kind(url: str) -> str:
+    """"event" | "telemetry" | "loader" | "other_tiktok" | "ignore": the HAR importer's verdict on one URL."""
+    return _classify(url)[0]
+
+
+def request_entry(url: str, method: str, body: bytes | str | None, *, status: int, started: str = "",
+                  user_agent: str = "", redirect_url: str = "") -> dict[str, Any]:
+    """One observed request as a HAR entry, the shape `har_entry_events` and DevTools read.
+
+    `status` 0 means the request failed or was blocked; a body that is not UTF-8 is kept base64-encoded.
+    """
+    request: dict[str, Any] = {"method": method.upper(), "url": url, "httpVersion": "HTTP/1.1",
+                               "headers": [{"name": "User-Agent", "value": user_agent}] if user_agent else [],
+                               "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0}
+    if body:
+        if isinstance(body, bytes):
+            try:
+                post = {"mimeType": "text/plain;charset=UTF-8", "text": body.decode("utf-8")}
+            except UnicodeDecodeError:
+                post = {"mimeType": "application/octet-stream", "encoding": "base64",
+                        "text": base64.b64encode(body).decode("ascii")}
+        else:
+            post = {"mimeType": "text/plain;charset=UTF-8", "text": body}
+        request["postData"] = post
+        request["bodySize"] = len(body)
+    response = {"status": int(status), "statusText": "", "httpVersion": "HTTP/1.1", "headers": [],
+                "cookies": [], "content": {"size": 0, "mimeType": ""}, "redirectURL": redirect_url,
+                "headersSize": -1, "bodySize": 0}
+    return {"startedDateTime": started, "time": 0, "request": request, "response": response,
+            "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0}}
+
+
+def observed_request_events(url: str, method: str, body: bytes | str | None, *, status: int, index: int,
+                            started: str = "", user_agent: str = "",
+                            redirect_url: str = "") -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """Pixel rows and skips for one request a live browser made: the HAR importer's rules and parser.
+
+    The request is written as the HAR entry `request_entry` builds and read by `har_entry_events`, so a
+    capture and the HAR it saves give the same rows (`index` is the entry's position in that HAR).
+    """
+    entry = request_entry(url, method, body, status=status, started=started, user_agent=user_agent,
+                          redirect_url=redirect_url)
+    return har_entry_events(entry, index)

@@ -35,6 +35,7 @@ from core.sources.pixel_body import (
     dict_or_empty,
     pixel_event_from_body,
     pixel_frame,
+    ttp_age_days,
 )
 from core.sources.source import Source, SourceInput, open_source
 from core.sources.values import as_text, number_column, time_column
@@ -104,6 +105,8 @@ def _needed_columns(keep: list[str]) -> set[str]:
         needed |= set(PIXEL_KEY_COLUMNS)
     if "hashed_keys" in needed:
         needed |= set(HASHABLE_KEYS)
+    if "cookie_age_days" in needed:
+        needed.add("ttp")  # a ULID `_ttp` says when the cookie was set
     return needed
 
 
@@ -157,6 +160,13 @@ def _derived_keys(out: pd.DataFrame, needed: set[str], n: int) -> None:
         out["hashed_keys"] = out["hashed_keys"].where(out["hashed_keys"] != "", hashed.str.lstrip(","))
 
 
+def _ttp_ages(ttp: pd.Series, timestamp: pd.Series) -> pd.Series:
+    """Cookie age in days from ULID-shaped `_ttp` values (core.sources.pixel_body.ttp_age_days), per row."""
+    ages = [ttp_age_days(str(t), float(ts)) if t else float("nan")
+            for t, ts in zip(ttp.tolist(), timestamp.tolist(), strict=True)]
+    return pd.Series(ages, index=ttp.index, dtype="float64")
+
+
 def _bad_rows(out: pd.DataFrame, raw_time: pd.Series) -> tuple[pd.Series, list[Skipped]]:
     """Rows without a pixel code, an event name or a readable timestamp, and a Skipped for each."""
     bad = (out["pixel_code"] == "") | (out["event"] == "") | out["timestamp"].isna()
@@ -188,8 +198,12 @@ def normalize_pixel_frame(df: pd.DataFrame, *, name: str = "input",
     out = _text_columns(src, needed, n)
     raw_time = src["timestamp"]
     out["timestamp"] = time_column(raw_time)
-    if "value" in needed:
-        out["value"] = number_column(src["value"]) if "value" in src.columns else float("nan")
+    for col in ("value", "cookie_age_days", "page_load_s"):
+        if col in needed:
+            out[col] = number_column(src[col]) if col in src.columns else float("nan")
+    if "cookie_age_days" in needed and "ttp" in out.columns and out["cookie_age_days"].isna().any():
+        from_ttp = _ttp_ages(out["ttp"], out["timestamp"])
+        out["cookie_age_days"] = out["cookie_age_days"].fillna(from_ttp)
     for col in _INT_COLUMNS:
         if col in needed:
             out[col] = (pd.to_numeric(src[col], errors="coerce").fillna(0).astype("int64") if col in src.columns

@@ -35,9 +35,9 @@ PIXEL_COLUMNS = [
     "user_keys", "hashed_keys", "email", "phone", "external_id", "ttp", "ttclid", "user_agent",
     "value", "currency", "order_id", "content_ids", "content_type", "properties",
     "signal_diagnostic_labels", "identity_params", "action", "endpoint", "library", "partner",
-    "http_status", "entry",
+    "http_status", "entry", "cookie_age_days", "page_load_s",
 ]
-_FLOAT_COLUMNS = ("timestamp", "value")
+_FLOAT_COLUMNS = ("timestamp", "value", "cookie_age_days", "page_load_s")
 _INT_COLUMNS = ("http_status", "entry")
 _STRING_COLUMNS = [c for c in PIXEL_COLUMNS if c not in (*_FLOAT_COLUMNS, *_INT_COLUMNS)]
 # Match keys a Pixel row can carry, in the server frame's names (core.sources.server.SERVER_COLUMNS).
@@ -278,8 +278,39 @@ def pixel_event_from_body(
         "partner": as_text(body.get("partner") or context.get("partner")),
         "http_status": int(http_status),
         "entry": int(entry),
+        "page_load_s": float("nan"),  # Pixel event bodies carry no load timing; a capture measures it
     }
+    base["cookie_age_days"] = ttp_age_days(base["ttp"], base["timestamp"])
     return [{"pixel_code": code, **base} for code in codes]
+
+
+_CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+_ULID_TTP = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}(?![0-9A-Za-z])")
+
+
+def ttp_created_at(ttp: str) -> float | None:
+    """When a `_ttp` cookie was set (epoch seconds), from the ULID that current values start with.
+
+    Current `_ttp` values are a 26-character ULID plus a suffix (`01K0T8BYGJH63785W68YS5NN1R_.tt.1`): its
+    first ten characters are the creation time in milliseconds (Crockford base32). The legacy 27-character
+    values carry no time: None. TikTok: contract §6.4.
+    """
+    if not ttp or _ULID_TTP.match(ttp) is None:
+        return None
+    ms = 0
+    for ch in ttp[:10]:
+        ms = ms * 32 + _CROCKFORD[ch]
+    seconds = ms / 1000
+    return seconds if 1_400_000_000 < seconds < 4_100_000_000 else None  # 2014..2099: a real cookie time
+
+
+def ttp_age_days(ttp: str, event_time: float) -> float:
+    """The `_ttp` cookie's age in days when the event fired; NaN when the cookie or the event has no time."""
+    created = ttp_created_at(ttp)
+    if created is None or event_time != event_time:  # NaN event time
+        return float("nan")
+    age = (event_time - created) / 86_400
+    return max(age, 0.0) if age > -1 else float("nan")  # a cookie set "after" the event by a day is no age
 
 
 def pixel_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
