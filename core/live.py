@@ -353,7 +353,7 @@ def check_ttclid(hits: Sequence[Mapping[str, Any]], capture: Mapping[str, Any] |
             return CheckItem("ttclid", title, "fail", f"The landing page {landing.get('url', '')} has no ttclid: "
                              "open the store from a URL carrying ?ttclid=… as an ad click does.")
         cookie = str(((capture or {}).get("cookies") or {}).get("ttclid") or "")
-        lost = [p for p in pages[1:] if not p.get("ttclid_in_url") or p.get("ttclid_lost")]
+        lost = [p for p in pages[1:] if not p.get("ttclid_in_url") or p.get("ttclid_lost_at")]
         if lost and not cookie:
             return CheckItem("ttclid", title, "fail", f"ttclid was in the landing URL but is gone at "
                              f"{lost[0].get('url', '')} and no ttclid cookie keeps it: keep the query string "
