@@ -106,3 +106,38 @@ def test_bad_state_is_invalid_input(bad: str) -> None:
     """A consent value that is not GRANTED/DENIED is InvalidInput with the fix."""
     with pytest.raises(InvalidInput, match="GRANTED or DENIED"):
         preview_consent(spec(), ConsentState(bad, "GRANTED", "granted"), pixel_code=PIXEL)
+
+
+# --- the panel on the Build page (AppTest) ----------------------------------------------------------------
+def _panel_table(at):  # type: ignore[no-untyped-def]
+    """The panel's table (AppTest's dataframe carries no key: found by its columns)."""
+    (table,) = [d.value for d in at.dataframe if list(d.value.columns) == ["what", "pixel", "server"]]
+    return table
+
+
+def test_build_page_consent_panel(app_test) -> None:  # type: ignore[no-untyped-def]
+    """The Build page's panel follows the form's consent and the Pixel state: table, calls, verdict."""
+    at = app_test("pages/1_Build.py")
+    at.session_state["tec_pixel_code"] = PIXEL
+    at.run()
+    at.button(key="build_example").click().run()
+    assert not at.exception
+    table = _panel_table(at)
+    email = table.loc[table["what"] == "email"].iloc[0]
+    assert (email["pixel"], email["server"]) == ("sent (ttq.identify({email}) (the Pixel hashes it))", "sent")
+    assert any(s.value.startswith("Pair: both legs carry Purchase with event_id ord_10492_purchase")
+               for s in at.success)
+    assert any("ttq.grantConsent()" in c.value and "ttq.identify" in c.value for c in at.code)
+
+    at.radio(key="build_ad_user_data").set_value("DENIED").run()
+    at.radio(key="build_ad_personalization").set_value("DENIED").run()
+    at.radio(key="consent_pixel").set_value("held").run()
+    assert not at.exception
+    table = _panel_table(at)
+    email = table.loc[table["what"] == "email"].iloc[0]
+    assert email["pixel"] == "not sent (Pixel held)"
+    assert email["server"].startswith("withheld: ad_user_data is DENIED")
+    ldu = table.loc[table["what"] == "limited_data_use"].iloc[0]
+    assert ldu["server"] == "true"
+    assert any("Server only for now" in w.value for w in at.warning)
+    assert any("ttq.holdConsent()" in c.value and "limited_data_use: true" in c.value for c in at.code)
