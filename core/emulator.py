@@ -348,17 +348,22 @@ class EmulatorServer:
 
     def event_stats(self, pixel_ids: list[str], start: date, end: date) -> list[dict[str, Any]]:
         """/pixel/event/stats/'s `list`: per asked Pixel (id or code), per event type over UTC days start..end."""
+        lo = datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()
+        hi = datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp() + 86_400
         with self._lock:
-            server = [(e[3], e[0], e[2], code != "") for code, evs in self._events.items() for e in evs if not e[9]]
-            browser = list(self._pixel_hits)
+            server = [(e[3], e[0], code != "") for code, evs in self._events.items() for e in evs
+                      if not e[9] and lo <= e[2] < hi]
+            browser = [(pc, event) for pc, event, t, _ in self._pixel_hits if lo <= t < hi]
+        codes = {pc for pc, *_ in server} | {pc for pc, _ in browser}
         out = []
         for asked in pixel_ids:
+            mine = {pc for pc in codes if asked in (pc, emulated_pixel_id(pc))}
             counts: dict[str, list[int]] = {}  # event -> [browser, server, preview]
-            for pc, event, t, test in server:
-                if asked in (pc, emulated_pixel_id(pc)) and start <= _utc_date(t) <= end:
+            for pc, event, test in server:
+                if pc in mine:
                     counts.setdefault(event, [0, 0, 0])[2 if test else 1] += 1
-            for pc, event, t, _ in browser:
-                if asked in (pc, emulated_pixel_id(pc)) and start <= _utc_date(t) <= end:
+            for pc, event in browser:
+                if pc in mine:
                     counts.setdefault(event, [0, 0, 0])[0] += 1
             out.append({"pixel_id": asked, "statistics": [
                 {"custom_event_type" if event not in KNOWN_EVENTS else "pixel_event_type": event,
@@ -428,10 +433,6 @@ def emulated_pixel_id(pixel_code: str) -> str:
     """A stable 19-digit Pixel id for a Pixel code (TikTok's ids are numeric; the code is what events carry)."""
     digest = int.from_bytes(hashlib.sha256(pixel_code.encode()).digest()[:8], "big")
     return str(7 * 10**18 + digest % 10**18)
-
-
-def _utc_date(epoch_seconds: float) -> date:
-    return datetime.fromtimestamp(epoch_seconds, UTC).date()
 
 
 def parse_stats_query(query: dict[str, list[str]]) -> tuple[list[str], date, date] | str:
