@@ -122,8 +122,15 @@ class Readback:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """`{"rows": [{day, event, browser, server, total, preview, attributed}], "pixel", ...}` (no token)."""
-        return {"rows": [r.as_dict() for r in self.rows], "pixel_code": self.pixel_code,
+        """`{"rows": [{day, event, browser, server, total, preview}], "attributed", "pixel", ...}` (no token).
+
+        The row keys are the CLI's contract, exactly; TikTok's attributed counts are listed apart.
+        """
+        keys = ("day", "event", "browser", "server", "total", "preview")
+        return {"rows": [{k: getattr(r, k) for k in keys} for r in self.rows],
+                "attributed": [{"day": r.day, "event": r.event, "attributed": r.attributed}
+                               for r in self.rows if r.attributed],
+                "pixel_code": self.pixel_code,
                 "advertiser_id": self.advertiser_id, "since": self.since, "until": self.until,
                 "pixel": self.pixel.as_dict() if self.pixel else None, "timezone": "UTC", "notes": list(self.notes)}
 

@@ -238,3 +238,20 @@ def test_marketing_credentials_order_and_repr(monkeypatch: pytest.MonkeyPatch) -
     assert "events-token" not in repr(creds)
     none = marketing_credentials({}, None)
     assert none.token is None and none.advertiser_id == ""
+
+
+def test_attributed_counts_are_listed_apart_from_the_rows() -> None:
+    """JSON rows keep exactly the CLI's six keys; TikTok's attributed counts come in their own list."""
+    readback = Readback(PIXEL, "1", DAY1, DAY1, rows=[StatsRow(DAY1, "Purchase", 4, 6, 10, 1, 3),
+                                                      StatsRow(DAY1, "Lead", 0, 1, 1, 0, 0)])
+    doc = readback.as_dict()
+    assert all(list(r) == ["day", "event", "browser", "server", "total", "preview"] for r in doc["rows"])
+    assert doc["attributed"] == [{"day": DAY1, "event": "Purchase", "attributed": 3}]
+
+
+def test_a_pixel_hit_that_is_no_event_is_refused(emu: EmulatorServer) -> None:
+    """The emulator's Pixel endpoint refuses a body without a Pixel code (the console's one Pixel reader)."""
+    resp = httpx.post(emu.url + "/api/v2/pixel", json={"event": "Purchase", "context": {}}, timeout=5)
+    assert resp.status_code == 400 and "Not a Pixel event" in resp.json()["message"]
+    resp = httpx.post(emu.url + "/api/v2/pixel", content=b"not json", timeout=5)
+    assert resp.status_code == 400
