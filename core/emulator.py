@@ -552,10 +552,18 @@ class _Handler(BaseHTTPRequestHandler):
                           "headers": {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else v)
                                       for k, v in self.headers.items()}})
         fault = emu._next_fault()
+        if fault is not None and fault.kind == "reset":
+            self._reset()
+            return
+        if fault is not None and fault.kind == "http_502_html":
+            self._send(502, NGINX_502.encode(), "text/html")
+            return
         if fault is not None and fault.kind in ("code", "rate_limit"):
             code = int(fault.opts.get("code", 40100))
             self._envelope(code, str(fault.opts.get("message") or describe_code(code).meaning), request_id)
             return
+        if fault is not None and fault.kind == "slow":
+            time.sleep(float(fault.opts.get("delay_s", 2.0)))
         denied = emu._check_token(self.headers.get(ACCESS_TOKEN_HEADER))
         if denied is not None:
             self._envelope(denied[0], denied[1], request_id)

@@ -413,7 +413,8 @@ def side_by_side(readback: Readback, console: Mapping[tuple[str, str], Mapping[s
         c = console.get((day, event), {})
         rows.append({"day": day, "event": event, "tiktok_browser": t.browser if t else 0,
                      "tiktok_server": t.server if t else 0, "tiktok_total": t.total if t else 0,
-                     "tiktok_preview": t.preview if t else 0, "console_accepted": c.get("accepted", 0),
+                     "tiktok_preview": t.preview if t else 0, "tiktok_attributed": t.attributed if t else 0,
+                     "console_accepted": c.get("accepted", 0),
                      "console_test": c.get("test", 0),
                      "orders": (orders or {}).get(day) if orders is not None and event == order_event else None})
     return rows

@@ -255,3 +255,16 @@ def test_a_pixel_hit_that_is_no_event_is_refused(emu: EmulatorServer) -> None:
     assert resp.status_code == 400 and "Not a Pixel event" in resp.json()["message"]
     resp = httpx.post(emu.url + "/api/v2/pixel", content=b"not json", timeout=5)
     assert resp.status_code == 400
+
+
+@pytest.mark.parametrize("kind", ["http_502_html", "reset"])
+def test_gateway_failures_are_retried_then_named(emu: EmulatorServer, kind: str) -> None:
+    """A gateway page or a reset connection is retried; when it persists the refusal says what came back."""
+    emu.set_fault(kind, count=1)
+    with _client(emu, max_attempts=2, sleep=lambda _: None) as client:
+        assert client.pixel_list("1", PIXEL) == []
+    emu.set_fault(kind, count=2)
+    with _client(emu, max_attempts=2, sleep=lambda _: None) as client, pytest.raises(TikTokRefused) as info:
+        client.pixel_list("1", PIXEL)
+    assert info.value.code is None and not info.value.usage
+    assert ("HTTP 502" if kind == "http_502_html" else "Error") in info.value.message

@@ -18,7 +18,7 @@ PIXEL_LABELS = {"granted": "granted (ttq.grantConsent)", "held": "held (ttq.hold
 def render_consent_preview(spec: EventSpec, *, pixel_code: str, region: str | None, key: str = "consent") -> None:
     """An expander: the Pixel's consent state (radio `{key}_pixel`), both legs, the table `{key}_table`, the verdict."""
     with st.expander("Consent preview: what the Pixel sends beside what the server body carries",
-                     expanded=bool(st.session_state.get(f"{key}_open"))):
+                     expanded=False):
         st.caption("ad_user_data and ad_personalization come from the form; pick the Pixel's own consent state. "
                    "TikTok reads no consent field: each path is gated by the site and the sender.")
         pixel = st.radio("The Pixel's consent", PIXEL_STATES, key=f"{key}_pixel", horizontal=True,

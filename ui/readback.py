@@ -27,6 +27,7 @@ from ui.sidebar import secret
 
 COLUMNS = {"day": "UTC day", "event": "event", "tiktok_browser": "TikTok browser", "tiktok_server": "TikTok server",
            "tiktok_total": "TikTok total", "tiktok_preview": "TikTok preview (test)",
+           "tiktok_attributed": "TikTok attributed to ads",
            "console_accepted": "console: accepted", "console_test": "console: test", "orders": "your orders"}
 
 
