@@ -82,11 +82,12 @@ def render_counts(readback: Readback, rows: list[dict[str, Any]]) -> None:
     if not rows:
         st.info(f"TikTok counted no events for {code(readback.pixel_code)} from {readback.since} to "
                 f"{readback.until} (UTC), and the console sent none.")
-    with st.container(key="counts_sentences"):
-        for row in rows:
-            st.markdown(f"- {plain(sentence(row))}")
-    table = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
-    st.dataframe(table, key="counts_table", hide_index=True, width="stretch")
+    else:
+        with st.container(key="counts_sentences"):
+            for row in rows:
+                st.markdown(f"- {plain(sentence(row))}")
+        table = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+        st.dataframe(table, key="counts_table", hide_index=True, width="stretch")
     for note in readback.notes[1:]:
         st.caption(plain(note))
 
