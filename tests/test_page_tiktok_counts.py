@@ -85,3 +85,13 @@ def test_without_pixel_code_the_page_asks_for_one(app_test) -> None:  # type: ig
     at = app_test(PAGE).run()
     assert not at.exception
     assert any("Pixel code" in w.value for w in at.warning)
+
+
+def test_nothing_counted_says_so(app_test, emu: EmulatorServer) -> None:  # type: ignore[no-untyped-def]
+    """A Pixel that sent nothing: one plain line, no empty table, and the note that the list did not know it."""
+    at = _page(app_test, emu)
+    at.text_input(key="counts_advertiser").input("7000000000000000007")
+    at.button(key="counts_read").click().run()
+    assert not at.exception and not at.error and not at.dataframe
+    assert any("TikTok counted no events for" in i.value and "the console sent none" in i.value for i in at.info)
+    assert any("does not list" in c.value for c in at.caption)
