@@ -727,6 +727,56 @@ def cmd_report(args: argparse.Namespace) -> int:
          lambda o: f"Wrote {o['out']}" + (f" and {o['pdf']}" if o["pdf"] else "") +
                    f" ({o['figures']['events_checked']:,} events checked: {o['figures']['report']['checked']}).")
     return EXIT_FINDINGS if found else EXIT_OK
+def cmd_stats(args: argparse.Namespace) -> int:
+    """What TikTok itself counted for a Pixel, per UTC day and event (Marketing API /pixel/event/stats/).
+
+    The token is TIKTOK_MARKETING_TOKEN, else TIKTOK_ACCESS_TOKEN (never printed); a local --base-url (the
+    emulator) needs none. Exit 0 with the rows; 2 for bad input, no token, or a refusal whose fix is the
+    caller's (token, advertiser, Pixel); 1 when TikTok failed otherwise (rate limit, system error).
+    """
+    from urllib.parse import urlsplit
+
+    from core.config import EMULATOR_TOKEN, marketing_credentials
+    from core.contract import TIKTOK_BASE_URL
+    from core.readback import MarketingClient, TikTokRefused, day_range, read_stats
+
+    settings = load_settings()
+    creds = marketing_credentials()
+    days = day_range(args.since, args.until)
+    base = (args.base_url or settings.base_url or TIKTOK_BASE_URL).strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url {base!r} is not an http(s) URL.", hint="Use e.g. http://127.0.0.1:9000.")
+    token = creds.token
+    if not token and (urlsplit(base).hostname or "") in ("127.0.0.1", "localhost", "::1"):
+        token = EMULATOR_TOKEN
+    if not token:
+        raise ConfigError("No Marketing API token: set TIKTOK_MARKETING_TOKEN (or TIKTOK_ACCESS_TOKEN).",
+                          hint="TikTok for Business developers > your app > an advertiser's access token with "
+                               "the Pixel/Measurement scope. It is read from the environment only, never stored.")
+    try:
+        with MarketingClient(base, token, timeout_s=settings.timeout_s, max_attempts=settings.max_attempts) as client:
+            result = read_stats(client, pixel_code=args.pixel_code or settings.pixel_code,
+                                advertiser_id=args.advertiser_id or creds.advertiser_id, days=days)
+    except TikTokRefused as exc:
+        print(f"tiktok-events stats: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.usage else EXIT_FINDINGS
+    emit(result.as_dict(), args.format, format_stats)
+    return EXIT_OK
+
+
+def format_stats(doc: Mapping[str, Any]) -> str:
+    """`stats` for people: one line per UTC day and event, then the Pixel's settings and the notes."""
+    lines = [f"TikTok's counts for Pixel {doc['pixel_code']}, {doc['since']}..{doc['until']} (UTC days):"]
+    lines += [f"  {r['day']}  {r['event']:<22} browser {r['browser']:>7}  server {r['server']:>7}  "
+              f"total {r['total']:>7}  preview {r['preview']:>5}" for r in doc["rows"]]
+    if not doc["rows"]:
+        lines.append("  no events counted on these days")
+    pixel = doc.get("pixel")
+    if pixel and pixel.get("advanced_matching") is not None:
+        am = pixel["advanced_matching"]
+        lines.append(f"Advanced matching: email {'on' if am['email'] else 'off'}, phone "
+                     f"{'on' if am['phone_number'] else 'off'}.")
+    return "\n".join(lines + list(doc.get("notes") or []))
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -826,6 +876,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", metavar="FILE", help="the store's orders (CSV), with --pixel and --server")
     p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the HTML report")
     p.add_argument("--pdf", metavar="FILE.pdf", help="also print it to PDF with Chromium")
+    p = add("stats", cmd_stats, "what TikTok itself counted per UTC day and event (Marketing API)")
+    p.add_argument("--pixel-code", metavar="CODE", help="the Pixel (default: TEC_PIXEL_CODE)")
+    p.add_argument("--advertiser-id", metavar="ID", help="the advertiser (default: TEC_ADVERTISER_ID)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day (default: 6 days before --until)")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day (default: today, UTC)")
+    p.add_argument("--base-url", help="TikTok's Business API (default) or the emulator, e.g. http://127.0.0.1:9000")
 
     p = sub.add_parser("app", help="start the Streamlit console", add_help=True)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER)
