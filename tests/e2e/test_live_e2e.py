@@ -1,0 +1,67 @@
+"""The Live session page in headless Chromium: a server event sent through a real relay shows up on its own."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import goto_page, wait_for_run
+from tests.samples import GOOD, PIXEL_CODE
+
+
+def _body(event_id: str) -> dict[str, object]:
+    return {"event_source": "web", "event_source_id": PIXEL_CODE, "test_event_code": "TESTLIVE",
+            "data": [{"event": "Purchase", "event_id": event_id, "event_time": int(time.time()),
+                      "user": {"email": GOOD["email"], "ip": GOOD["ip"], "user_agent": GOOD["user_agent"]},
+                      "properties": {"value": 25, "currency": "USD"}}]}
+
+
+def test_fragment_updates_when_a_relayed_event_lands_and_the_filter_survives(page, app_url: str) -> None:
+    """Create a session, start its relay, type a filter; a backend POST through the relay appears without a
+    click (the panel reruns on its timer) and the typed filter is still there."""
+    goto_page(page, app_url, "Live_session")
+    page.locator(".st-key-live_new_name input").fill("e2e-live")
+    page.locator(".st-key-live_new_name input").press("Enter")
+    wait_for_run(page)
+    page.locator(".st-key-live_create button").click()
+    wait_for_run(page)
+    page.locator(".st-key-live_relay_start button").click()
+    wait_for_run(page)
+    expect(page.get_by_text("Relay listening at", exact=False)).to_be_visible()
+    relay_url = re.search(r"http://127\.0\.0\.1:\d+", page.get_by_text("Relay listening at").inner_text())
+    assert relay_url is not None
+
+    checklist_item = page.locator(".st-key-live_check_server_keys")
+    expect(checklist_item).to_contain_text("No server event yet")
+    box = page.locator(".st-key-live_filter input")
+    box.fill("e2e_ord")
+    box.press("Enter")
+    wait_for_run(page)
+
+    answer = httpx.post(f"{relay_url.group(0)}/open_api/v1.3/event/track/", json=_body("e2e_ord_1"),
+                        headers={"Access-Token": "e2e-backend-token"}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["code"] == 0  # the emulator's answer, handed back
+
+    # no click, no reload: only the timed fragment can bring the event in
+    expect(checklist_item).to_contain_text("✅", timeout=30_000)
+    waiting = page.get_by_test_id("stMetric").filter(has_text="Waiting")
+    expect(waiting).to_contain_text("1")
+    expect(page.locator(".st-key-live_pick input")).to_have_value(re.compile("e2e_ord_1"))
+    expect(box).to_have_value("e2e_ord")  # widget state survived the fragment's reruns
+    expect(page.locator(".st-key-live_pick_session input")).to_have_value("e2e-live")
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    with page.expect_download() as download:  # the export: the relayed exchange in it, its token not
+        page.locator(".st-key-live_download button").click()
+    data = download.value.path().read_bytes()
+    doc = json.loads(data)
+    assert [p["event_id"] for p in doc["pairs"]] == ["e2e_ord_1"] and doc["exchanges"][0]["source"] == "relay"
+    assert b"e2e-backend-token" not in data
+
+    page.locator(".st-key-live_relay_stop button").click()
+    wait_for_run(page)
+    expect(page.locator(".st-key-live_relay_start button")).to_be_visible()
