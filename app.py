@@ -65,3 +65,4 @@ for path, label, icon, what in steps:
     with col_link:
         st.page_link(path, label=label, icon=icon)
     col_text.write(what)
+st.page_link("pages/9_TikTok_counts.py", label="What TikTok counted: its per-day counts beside yours", icon="🔢")

@@ -727,6 +727,56 @@ def cmd_report(args: argparse.Namespace) -> int:
          lambda o: f"Wrote {o['out']}" + (f" and {o['pdf']}" if o["pdf"] else "") +
                    f" ({o['figures']['events_checked']:,} events checked: {o['figures']['report']['checked']}).")
     return EXIT_FINDINGS if found else EXIT_OK
+def cmd_stats(args: argparse.Namespace) -> int:
+    """What TikTok itself counted for a Pixel, per UTC day and event (Marketing API /pixel/event/stats/).
+
+    The token is TIKTOK_MARKETING_TOKEN, else TIKTOK_ACCESS_TOKEN (never printed); a local --base-url (the
+    emulator) needs none. Exit 0 with the rows; 2 for bad input, no token, or a refusal whose fix is the
+    caller's (token, advertiser, Pixel); 1 when TikTok failed otherwise (rate limit, system error).
+    """
+    from urllib.parse import urlsplit
+
+    from core.config import EMULATOR_TOKEN, marketing_credentials
+    from core.contract import TIKTOK_BASE_URL
+    from core.readback import MarketingClient, TikTokRefused, day_range, read_stats
+
+    settings = load_settings()
+    creds = marketing_credentials()
+    days = day_range(args.since, args.until)
+    base = (args.base_url or settings.base_url or TIKTOK_BASE_URL).strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url {base!r} is not an http(s) URL.", hint="Use e.g. http://127.0.0.1:9000.")
+    token = creds.token
+    if not token and (urlsplit(base).hostname or "") in ("127.0.0.1", "localhost", "::1"):
+        token = EMULATOR_TOKEN
+    if not token:
+        raise ConfigError("No Marketing API token: set TIKTOK_MARKETING_TOKEN (or TIKTOK_ACCESS_TOKEN).",
+                          hint="TikTok for Business developers > your app > an advertiser's access token with "
+                               "the Pixel/Measurement scope. It is read from the environment only, never stored.")
+    try:
+        with MarketingClient(base, token, timeout_s=settings.timeout_s, max_attempts=settings.max_attempts) as client:
+            result = read_stats(client, pixel_code=args.pixel_code or settings.pixel_code,
+                                advertiser_id=args.advertiser_id or creds.advertiser_id, days=days)
+    except TikTokRefused as exc:
+        print(f"tiktok-events stats: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.usage else EXIT_FINDINGS
+    emit(result.as_dict(), args.format, format_stats)
+    return EXIT_OK
+
+
+def format_stats(doc: Mapping[str, Any]) -> str:
+    """`stats` for people: one line per UTC day and event, then the Pixel's settings and the notes."""
+    lines = [f"TikTok's counts for Pixel {doc['pixel_code']}, {doc['since']}..{doc['until']} (UTC days):"]
+    lines += [f"  {r['day']}  {r['event']:<22} browser {r['browser']:>7}  server {r['server']:>7}  "
+              f"total {r['total']:>7}  preview {r['preview']:>5}" for r in doc["rows"]]
+    if not doc["rows"]:
+        lines.append("  no events counted on these days")
+    pixel = doc.get("pixel")
+    if pixel and pixel.get("advanced_matching") is not None:
+        am = pixel["advanced_matching"]
+        lines.append(f"Advanced matching: email {'on' if am['email'] else 'off'}, phone "
+                     f"{'on' if am['phone_number'] else 'off'}.")
+    return "\n".join(lines + list(doc.get("notes") or []))
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -766,18 +816,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("send", cmd_send, "send events to the Events API (test mode by default)")
     _SEND_ARGS(p)
 
-    p = add("outbox", cmd_outbox, "events waiting to be accepted by the Events API")
-    p.add_argument("action", choices=("list", "retry", "drop"))
-    p.add_argument("--base-url")
-    p.add_argument("--timeout", type=float)
-    p.add_argument("--session", metavar="ID", help="only this send session")
-    p.add_argument("--status", choices=("pending", "blocked", "rejected", "held"), help="list: only this status")
-    p.add_argument("--rejected", action="store_true",
-                   help="retry: also resend events TikTok refused as invalid or the linter held back")
-    p.add_argument("--without-raw-pii", action="store_true",
-                   help="retry: send events whose raw email/phone was not kept without those values (reported)")
-    p.add_argument("--ids", type=int, nargs="+", metavar="ID", help="drop: these outbox ids (default: every "
-                                                                    "refused and held event)")
+    _OUTBOX_ARGS(add("outbox", cmd_outbox, "events waiting to be accepted by the Events API"))
 
     p = add("emulator", cmd_emulator, "run the local Events API emulator")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
@@ -789,15 +828,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("pixels", cmd_pixels, "list the Pixel events in a HAR / JSON / JSONL / CSV file")
     p.add_argument("file", metavar="FILE")
 
-    p = add("capture", cmd_capture, "capture the Pixel from a store in Chromium (pages, cookies, findings)")
-    p.add_argument("url", metavar="URL")
-    p.add_argument("--journey", metavar="FILE", help="JSON list of steps: goto, click, fill (+text), wait_for, wait_ms")
-    p.add_argument("--headed", action="store_true", help="open a window to click through; ends when it closes")
-    p.add_argument("--offline", action="store_true", help="answer every non-127.0.0.1 request locally")
-    p.add_argument("--idle-seconds", type=float, default=5.0, metavar="N",
-                   help="end after N seconds without a request (without a journey; default 5)")
-    p.add_argument("--har-out", metavar="FILE", help="write the session as a HAR (the Compare page imports it)")
-    p.add_argument("--session", metavar="ID", help="session id the capture belongs to")
+    _CAPTURE_ARGS(add("capture", cmd_capture, "capture the Pixel from a store in Chromium (pages, cookies, findings)"))
 
     p = add("dedup", cmd_dedup, "simulate TikTok deduplication of Pixel and server events")
     p.add_argument("--pixel", required=True, metavar="FILE")
@@ -819,13 +850,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="the Meta request body (JSON), or - for stdin")
     p.add_argument("--pixel-code", metavar="CODE", help="event_source_id (default: TEC_PIXEL_CODE)")
 
-    p = add("report", cmd_report, "write the audit report: one self-contained HTML file (and a PDF)")
-    p.add_argument("--session", metavar="ID", help="the send session to report (default: the whole history)")
-    p.add_argument("--pixel", metavar="FILE", help="Pixel events (HAR, JSON, JSONL, CSV)")
-    p.add_argument("--server", metavar="FILE", help="server events (v1.3 JSON / JSONL, or CSV): a report from files")
-    p.add_argument("--orders", metavar="FILE", help="the store's orders (CSV), with --pixel and --server")
-    p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the HTML report")
-    p.add_argument("--pdf", metavar="FILE.pdf", help="also print it to PDF with Chromium")
+    _REPORT_ARGS(add("report", cmd_report, "write the audit report: one self-contained HTML file (and a PDF)"))
+    _STATS_ARGS(add("stats", cmd_stats, "what TikTok itself counted per UTC day and event (Marketing API)"))
 
     p = sub.add_parser("app", help="start the Streamlit console", add_help=True)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER)
@@ -834,6 +860,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Extra flags per subcommand, kept beside their handlers' owners.
+def _OUTBOX_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("list", "retry", "drop"))
+    p.add_argument("--base-url")
+    p.add_argument("--timeout", type=float)
+    p.add_argument("--session", metavar="ID", help="only this send session")
+    p.add_argument("--status", choices=("pending", "blocked", "rejected", "held"), help="list: only this status")
+    p.add_argument("--rejected", action="store_true",
+                   help="retry: also resend events TikTok refused as invalid or the linter held back")
+    p.add_argument("--without-raw-pii", action="store_true",
+                   help="retry: send events whose raw email/phone was not kept without those values (reported)")
+    p.add_argument("--ids", type=int, nargs="+", metavar="ID", help="drop: these outbox ids (default: every "
+                                                                    "refused and held event)")
+
+
+def _CAPTURE_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--journey", metavar="FILE", help="JSON list of steps: goto, click, fill (+text), wait_for, wait_ms")
+    p.add_argument("--headed", action="store_true", help="open a window to click through; ends when it closes")
+    p.add_argument("--offline", action="store_true", help="answer every non-127.0.0.1 request locally")
+    p.add_argument("--idle-seconds", type=float, default=5.0, metavar="N",
+                   help="end after N seconds without a request (without a journey; default 5)")
+    p.add_argument("--har-out", metavar="FILE", help="write the session as a HAR (the Compare page imports it)")
+    p.add_argument("--session", metavar="ID", help="session id the capture belongs to")
+
+
+def _REPORT_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", metavar="ID", help="the send session to report (default: the whole history)")
+    p.add_argument("--pixel", metavar="FILE", help="Pixel events (HAR, JSON, JSONL, CSV)")
+    p.add_argument("--server", metavar="FILE", help="server events (v1.3 JSON / JSONL, or CSV): a report from files")
+    p.add_argument("--orders", metavar="FILE", help="the store's orders (CSV), with --pixel and --server")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the HTML report")
+    p.add_argument("--pdf", metavar="FILE.pdf", help="also print it to PDF with Chromium")
+
+
+def _STATS_ARGS(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pixel-code", metavar="CODE", help="the Pixel (default: TEC_PIXEL_CODE)")
+    p.add_argument("--advertiser-id", metavar="ID", help="the advertiser (default: TEC_ADVERTISER_ID)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day (default: 6 days before --until)")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day (default: today, UTC)")
+    p.add_argument("--base-url", help="TikTok's Business API (default) or the emulator, e.g. http://127.0.0.1:9000")
+
+
 def _BUILD_ARGS(p: argparse.ArgumentParser) -> None:
     def consent(value: str) -> str:
         state = value.strip().upper()

@@ -218,3 +218,43 @@ def display_name(env: Mapping[str, str] | None = None) -> str | None:
     """The X or Wayland display a headed browser would open on (`DISPLAY`, `WAYLAND_DISPLAY`), if any."""
     source = os.environ if env is None else env
     return (source.get("DISPLAY") or source.get("WAYLAND_DISPLAY") or "").strip() or None
+
+
+# --- Marketing API (what TikTok itself counted: core.readback) ------------------------------------------
+MARKETING_TOKEN_ENV = "TIKTOK_MARKETING_TOKEN"
+ADVERTISER_ENV = "TEC_ADVERTISER_ID"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketingCredentials:
+    """The Marketing API token (held in memory only; `repr` never shows it), where it came from, the advertiser."""
+
+    token: str | None = field(default=None, repr=False)
+    token_name: str | None = None  # TIKTOK_MARKETING_TOKEN or TIKTOK_ACCESS_TOKEN
+    token_source: TokenSource = None  # environment or secrets
+    advertiser_id: str = ""
+
+
+def marketing_credentials(env: Mapping[str, str] | None = None,
+                          secrets: Mapping[str, Any] | None = None) -> MarketingCredentials:
+    """The token for TikTok's Marketing API reads and TEC_ADVERTISER_ID, from the environment or `secrets`.
+
+    TIKTOK_MARKETING_TOKEN (environment, then secrets) wins; else TIKTOK_ACCESS_TOKEN the same way. The
+    token is never stored: it lives in this record and in the HTTP client's headers only.
+    """
+    env = os.environ if env is None else env
+    token: str | None = None
+    name: str | None = None
+    source: TokenSource = None
+    for var in (MARKETING_TOKEN_ENV, TOKEN_ENV):
+        for where, mapping in (("environment", env), ("secrets", secrets or {})):
+            value = mapping.get(var)
+            if isinstance(value, str) and value.strip():
+                token, name, source = value.strip(), var, where  # type: ignore[assignment]
+                break
+        if token:
+            break
+    advertiser = (env.get(ADVERTISER_ENV) or "").strip()
+    if not advertiser and secrets is not None and isinstance(secrets.get(ADVERTISER_ENV), str | int):
+        advertiser = str(secrets.get(ADVERTISER_ENV)).strip()
+    return MarketingCredentials(token=token, token_name=name, token_source=source, advertiser_id=advertiser)

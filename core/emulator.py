@@ -16,10 +16,19 @@ Side doors for other processes (the CLI, the Streamlit page, browser tests):
     POST /_emulator/faults   {"kind": ..., "count": 1, ...opts}
     POST /_emulator/clear
     GET  /_emulator/health
+
+Marketing API read-back, answered from what it received (core.readback reads them; same token rule):
+    GET  /open_api/v1.3/pixel/list/?advertiser_id=A[&code=C]       every Pixel code that sent events
+    GET  /open_api/v1.3/pixel/event/stats/?advertiser_id=A&pixel_ids=[..]&date_range={start_date,end_date}
+         per event type over the UTC days of event_time: server = live /event/track/ events, browser =
+         Pixel hits POSTed to /api/v2/pixel, preview = events sent with a test_event_code; events
+         deduplicated as same-source duplicates are not counted (TikTok drops them)
+    POST /api/v2/pixel                                            a Pixel hit (the browser leg), no token
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import socket
@@ -28,6 +37,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +49,7 @@ from core.contract import (
     CURRENCIES,
     DEDUP_WINDOW_SECONDS,
     EVENT_SOURCES,
+    KNOWN_EVENTS,
     MAX_EVENTS_PER_REQUEST,
     MS_TIMESTAMP_THRESHOLD,
     REDACTED,
@@ -46,8 +57,10 @@ from core.contract import (
     TRACK_PATH,
     describe_code,
 )
+from core.readback import MAX_PIXEL_IDS, MAX_RANGE_DAYS, PIXEL_LIST_PATH, STATS_PATH
 
 FAULT_KINDS: Final = ("rate_limit", "http_502_html", "slow", "reset", "code")
+PIXEL_HIT_PATH: Final = "/api/v2/pixel"  # where the browser Pixel posts its events (contract §6.2)
 PII_FIELDS: Final = ("email", "phone")  # the emulator refuses these unhashed, like TikTok's 40062
 MATCH_KEYS: Final = ("email", "phone", "external_id", "ttclid", "ttp", "ip", "user_agent")
 _MAX_MESSAGES: Final = 5  # field errors listed in one 40002 message before "(and N more)"
@@ -203,6 +216,7 @@ class EmulatorServer:
         self._kept = 0
         self._first_seen: dict[tuple[str, str, str, str], tuple[int, str]] = {}
         self._requests: deque[dict[str, Any]] = deque(maxlen=2000)
+        self._pixel_hits: list[tuple[str, str, float, bool]] = []  # (pixel code, event, time, hashed email/phone)
         self.request_count = 0
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.emulator = self
@@ -253,6 +267,7 @@ class EmulatorServer:
             self._events.clear()
             self._first_seen.clear()
             self._requests.clear()
+            self._pixel_hits.clear()
             self._kept = 0
             self.request_count = 0
 
@@ -290,6 +305,72 @@ class EmulatorServer:
                 shown = evs[-limit:] if limit else evs
                 out[code] = {"received": len(evs), "deduplicated": dups, "events": [_row_dict(e) for e in shown]}
             return {"url": self.url, "requests": self.request_count, "test_event_codes": out}
+
+    # Marketing API read-back ------------------------------------------------------------------------
+    def record_pixel_hit(self, body: object) -> int:
+        """Keep a Pixel wire body as browser events (one per Pixel code it names); how many were kept.
+
+        Read by the console's one Pixel reader (core.sources.pixel_body); a body that is no event is
+        refused with the reader's InvalidPayload.
+        """
+        from core.sources.pixel_body import pixel_event_from_body
+
+        rows = pixel_event_from_body(body if isinstance(body, dict) else {}, entry=0, url="")
+        hits = [(str(r["pixel_code"]), str(r["event"]), float(r["timestamp"] or time.time()),
+                 bool(r.get("email") or r.get("phone"))) for r in rows]
+        with self._lock:
+            self._pixel_hits.extend(hits)
+        return len(hits)
+
+    def pixel_list(self, code: str | None = None) -> list[dict[str, Any]]:
+        """/pixel/list/'s `pixels`: every Pixel code seen (server events or Pixel hits), filtered by `code`.
+
+        advanced_matching_fields says whether the received hits carried hashed email / phone (the closest
+        thing the emulator can observe to TikTok's setting); events are the event names received.
+        """
+        with self._lock:
+            seen: dict[str, dict[str, Any]] = {}
+            for evs in self._events.values():
+                for e in evs:
+                    p = seen.setdefault(e[3], {"events": set(), "email": False, "phone": False})
+                    p["events"].add(e[0])
+                    p["email"] = p["email"] or "email" in e[6]
+                    p["phone"] = p["phone"] or "phone" in e[6]
+            for pc, event, _, matched in self._pixel_hits:
+                p = seen.setdefault(pc, {"events": set(), "email": False, "phone": False})
+                p["events"].add(event)
+                p["email"] = p["email"] or matched
+        return [{"pixel_id": emulated_pixel_id(pc), "pixel_code": pc, "pixel_name": f"Emulated Pixel {pc}",
+                 "pixel_setup_mode": "DEVELOPER",
+                 "advanced_matching_fields": {"email": p["email"], "phone_number": p["phone"]},
+                 "events": [{"name": n, "event_type": n} for n in sorted(p["events"])]}
+                for pc, p in sorted(seen.items()) if code in (None, "", pc)]
+
+    def event_stats(self, pixel_ids: list[str], start: date, end: date) -> list[dict[str, Any]]:
+        """/pixel/event/stats/'s `list`: per asked Pixel (id or code), per event type over UTC days start..end."""
+        lo = datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()
+        hi = datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp() + 86_400
+        with self._lock:
+            server = [(e[3], e[0], code != "") for code, evs in self._events.items() for e in evs
+                      if not e[9] and lo <= e[2] < hi]
+            browser = [(pc, event) for pc, event, t, _ in self._pixel_hits if lo <= t < hi]
+        codes = {pc for pc, *_ in server} | {pc for pc, _ in browser}
+        out = []
+        for asked in pixel_ids:
+            mine = {pc for pc in codes if asked in (pc, emulated_pixel_id(pc))}
+            counts: dict[str, list[int]] = {}  # event -> [browser, server, preview]
+            for pc, event, test in server:
+                if pc in mine:
+                    counts.setdefault(event, [0, 0, 0])[2 if test else 1] += 1
+            for pc, event in browser:
+                if pc in mine:
+                    counts.setdefault(event, [0, 0, 0])[0] += 1
+            out.append({"pixel_id": asked, "statistics": [
+                {"custom_event_type" if event not in KNOWN_EVENTS else "pixel_event_type": event,
+                 "browser_event_total_count": b, "server_event_total_count": sv, "total_count": b + sv,
+                 "attributed_count": 0, "preview_count": pv}
+                for event, (b, sv, pv) in sorted(counts.items())]})
+        return out
 
     # internals ------------------------------------------------------------------------------------
     def _next_fault(self) -> _Fault | None:
@@ -346,6 +427,32 @@ class EmulatorServer:
         with self._lock:
             self.request_count += 1
             self._requests.append(entry)
+
+
+def emulated_pixel_id(pixel_code: str) -> str:
+    """A stable 19-digit Pixel id for a Pixel code (TikTok's ids are numeric; the code is what events carry)."""
+    digest = int.from_bytes(hashlib.sha256(pixel_code.encode()).digest()[:8], "big")
+    return str(7 * 10**18 + digest % 10**18)
+
+
+def parse_stats_query(query: dict[str, list[str]]) -> tuple[list[str], date, date] | str:
+    """(pixel_ids, start, end) from a /pixel/event/stats/ query, or TikTok-style 40002 text naming the field."""
+    if not (query.get("advertiser_id", [""])[0]).strip():
+        return "advertiser_id: Missing data for required field."
+    try:
+        ids = json.loads(query.get("pixel_ids", [""])[0])
+    except ValueError:
+        return "pixel_ids: Not a valid list."
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_PIXEL_IDS or not all(isinstance(i, str) for i in ids):
+        return f"pixel_ids: must be a list of 1 to {MAX_PIXEL_IDS} strings."
+    try:
+        rng = json.loads(query.get("date_range", [""])[0])
+        start, end = date.fromisoformat(rng["start_date"]), date.fromisoformat(rng["end_date"])
+    except (ValueError, KeyError, TypeError):
+        return "date_range: must be {\"start_date\": \"YYYY-MM-DD\", \"end_date\": \"YYYY-MM-DD\"}."
+    if start > end or (end - start).days + 1 > MAX_RANGE_DAYS:
+        return f"date_range: start_date must not be after end_date, and the range at most {MAX_RANGE_DAYS} days."
+    return ids, start, end
 
 
 class _Server(ThreadingHTTPServer):
@@ -408,6 +515,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(emu.requests)
         elif parts.path == "/_emulator/health":
             self._json({"ok": True, "url": emu.url})
+        elif parts.path.rstrip("/") in (STATS_PATH.rstrip("/"), PIXEL_LIST_PATH.rstrip("/")):
+            self._marketing(emu, parts.path, parse_qs(parts.query))
         else:
             self._envelope(40400, f"Route not found: GET {parts.path}", new_request_id(), status=404)
 
@@ -428,11 +537,50 @@ class _Handler(BaseHTTPRequestHandler):
             emu.clear()
             self._json({"ok": True})
             return
+        if path.rstrip("/") == PIXEL_HIT_PATH:
+            self._pixel_hit(emu, raw)
+            return
         request_id = new_request_id()
         if path.rstrip("/") != TRACK_PATH.rstrip("/"):
             self._envelope(40400, f"Route not found: POST {path}. Use {TRACK_PATH}.", request_id, status=404)
             return
         self._track(emu, raw, request_id)
+
+    def _marketing(self, emu: EmulatorServer, path: str, query: dict[str, list[str]]) -> None:
+        request_id = new_request_id()
+        emu._log_request({"request_id": request_id, "path": path, "received_at": time.time(), "fault": None,
+                          "headers": {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else v)
+                                      for k, v in self.headers.items()}})
+        fault = emu._next_fault()
+        if fault is not None and fault.kind == "reset":
+            self._reset()
+            return
+        if fault is not None and fault.kind == "http_502_html":
+            self._send(502, NGINX_502.encode(), "text/html")
+            return
+        if fault is not None and fault.kind in ("code", "rate_limit"):
+            code = int(fault.opts.get("code", 40100))
+            self._envelope(code, str(fault.opts.get("message") or describe_code(code).meaning), request_id)
+            return
+        if fault is not None and fault.kind == "slow":
+            time.sleep(float(fault.opts.get("delay_s", 2.0)))
+        denied = emu._check_token(self.headers.get(ACCESS_TOKEN_HEADER))
+        if denied is not None:
+            self._envelope(denied[0], denied[1], request_id)
+            return
+        code, message, data = _marketing_answer(emu, path, query)
+        body = {"code": code, "message": message, "request_id": request_id, "data": data}
+        self._send(200, json.dumps(body).encode(), "application/json; charset=utf-8", {"X-Tt-Logid": request_id})
+
+    def _pixel_hit(self, emu: EmulatorServer, raw: bytes) -> None:
+        from core.errors import InvalidPayload
+
+        try:
+            kept = emu.record_pixel_hit(json.loads(raw or b"null"))
+        except (ValueError, InvalidPayload) as exc:
+            self._json({"code": 40002, "message": f"Not a Pixel event: {exc}"}, status=400)
+            return
+        self._json({"code": 0, "message": "OK", "data": {"kept": kept}})
 
     def _track(self, emu: EmulatorServer, raw: bytes, request_id: str) -> None:
         headers = {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else v)
@@ -492,6 +640,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._envelope(code, message, request_id)
 
 
+def _marketing_answer(emu: EmulatorServer, path: str, query: dict[str, list[str]]) -> tuple[int, str, dict[str, Any]]:
+    if path.rstrip("/") == PIXEL_LIST_PATH.rstrip("/"):
+        if not query.get("advertiser_id", [""])[0].strip():
+            return 40002, "advertiser_id: Missing data for required field.", {}
+        pixels = emu.pixel_list(query.get("code", [None])[0])
+        return 0, "OK", {"pixels": pixels, "page_info": {"page": 1, "page_size": 20, "total_number": len(pixels),
+                                                         "total_page": 1}}
+    parsed = parse_stats_query(query)
+    if isinstance(parsed, str):
+        return 40002, parsed, {}
+    return 0, "OK", {"list": emu.event_stats(*parsed)}
+
+
 def start_emulator(*, token: str | None = None, port: int = 0) -> EmulatorServer:
     """Start the emulator in a daemon thread on 127.0.0.1 (`port=0` picks a free port).
 
@@ -501,5 +662,5 @@ def start_emulator(*, token: str | None = None, port: int = 0) -> EmulatorServer
     return EmulatorServer(token=token, port=port)
 
 
-__all__ = ["EMULATOR_TOKEN", "FAULT_KINDS", "EmulatorServer", "new_request_id", "start_emulator",
-           "validate_body"]
+__all__ = ["EMULATOR_TOKEN", "FAULT_KINDS", "PIXEL_HIT_PATH", "EmulatorServer", "emulated_pixel_id",
+           "new_request_id", "parse_stats_query", "start_emulator", "validate_body"]

@@ -12,6 +12,8 @@
     │       └── MissingOrderColumns  an orders file without a column for a required field; `columns` the file's
     ├── ConfigError              a setting is missing or wrong (no token, no test event code, bad URL)
     │   └── BrowserMissing       no Chromium/Chrome to start for capture or PDF; the hint is the install command
+    ├── TikTokRefused            TikTok refused a Marketing API read (stats, pixel list); `code`, `request_id`,
+    │                            `usage` (the fix is the caller's input: exit 2) (core.readback)
     └── StoreError               the SQLite store cannot be opened or migrated
 
 Subclasses that carry a record of their own module live beside it and are drawn here; a test keeps this

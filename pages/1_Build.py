@@ -11,6 +11,7 @@ from core.errors import InvalidInput
 from core.lint import lint
 from core.payload import EVENT_CHOICES, EventSpec, build_body, contents_from_rows, event_id_hint
 from ui.build import more_fields, render_build_effects
+from ui.consent import render_consent_preview
 from ui.errors import show_error
 from ui.findings import render_findings
 
@@ -111,5 +112,6 @@ with out:
     st.download_button("Download body (JSON)", result.body_bytes(), file_name="tiktok_event.json",
                        mime="application/json", key="build_download", on_click="ignore")
     render_build_effects(result, ad_user_data=ad_user_data, key="build_table")
+    render_consent_preview(spec, pixel_code=settings.pixel_code, region=settings.default_region)
     st.subheader("Findings")
     render_findings(lint(result.body), key="build")

@@ -25,7 +25,8 @@ def test_sidebar_menu_names_home_and_every_page(app_test) -> None:
     for page in (None, *PAGES):
         at = app_test(page).run()
         labels = [pl.proto.label for pl in at.sidebar.get("page_link")]
-        assert labels == ["Home", "Build", "Lint", "Send", "Compare", "Match quality", "Dedup gap", "Outbox"], page
+        assert labels == ["Home", "Build", "Lint", "Send", "Compare", "Match quality", "Dedup gap", "Outbox",
+                          "TikTok counts"], page
 
 
 @pytest.mark.parametrize("page", PAGES)
