@@ -198,3 +198,13 @@ def test_relay_panel_starts_records_and_stops(app_test) -> None:  # type: ignore
     except httpx.TransportError:
         stopped = True
     assert stopped, "the relay still answers after Stop"
+
+
+def test_pausing_live_updates_offers_a_refresh(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Live updates on by default; paused, the panel shows a Refresh button and still reads the session."""
+    _session("pause-1", [_hit("Purchase", "ord_10", time.time())], [])
+    at = _open(app_test, "pause-1")
+    assert at.toggle(key="live_auto").value is True and not [b for b in at.button if b.key == "live_refresh"]
+    at.toggle(key="live_auto").set_value(False).run()
+    assert at.button(key="live_refresh") is not None and not at.exception
+    assert _table(at, "seconds_left")["event_id"].tolist() == ["ord_10"]

@@ -202,9 +202,7 @@ def render_view(view: LiveView, prefix: str) -> None:
                        on_click="ignore")
 
 
-@st.fragment(run_every=REFRESH_S)
-def live_panel(db_path: Path, session_id: str) -> None:
-    """The session as it is now, re-read from the store every REFRESH_S seconds (only this panel reruns)."""
+def _panel(db_path: Path, session_id: str) -> None:
     ss = st.session_state
     capture = ss.get("live_capture")
     try:
@@ -215,4 +213,14 @@ def live_panel(db_path: Path, session_id: str) -> None:
         show_error(exc, source="Live session")
         return
     ss["live_view"] = view
+    if not ss.get("live_auto", True):
+        st.button("Refresh", key="live_refresh", icon="🔄")  # a click reruns this panel only
     render_view(view, "live")
+
+
+def live_panel(db_path: Path, session_id: str) -> None:
+    """The session as it is now, re-read from the store every REFRESH_S seconds while "Live updates" is on
+    (an st.fragment: only this panel reruns, widgets keep their state); paused, it refreshes on request."""
+    auto = st.toggle(f"Live updates (every {REFRESH_S:.0f} s)", value=True, key="live_auto",
+                     help="Pause to read or download calmly; the panel then refreshes when you click Refresh.")
+    st.fragment(_panel, run_every=REFRESH_S if auto else None)(db_path, session_id)

@@ -55,6 +55,9 @@ def test_fragment_updates_when_a_relayed_event_lands_and_the_filter_survives(pag
     expect(page.locator(".st-key-live_pick_session input")).to_have_value("e2e-live")
     assert page.locator("[data-testid='stException']").count() == 0
 
+    page.locator(".st-key-live_auto label").click()  # pause live updates: the panel holds still for the download
+    wait_for_run(page)
+    expect(page.locator(".st-key-live_refresh button")).to_be_visible()
     with page.expect_download() as download:  # the export: the relayed exchange in it, its token not
         page.locator(".st-key-live_download button").click()
     data = download.value.path().read_bytes()
