@@ -43,7 +43,7 @@ from core.diff import FieldDiff, field_diff, legacy_twin_note
 from core.errors import InvalidFile
 from core.lint import Finding, lint
 from core.privacy import REDACTED_PII, is_raw_email, is_raw_phone
-from core.quality import ALL_KEYS, VALID, WEIGHTS, classify_key, score_frame
+from core.quality import ALL_KEYS, MISSING, REASON_CODES, VALID, WEIGHTS, classify_key, score_frame
 from core.sources.pixel_body import pixel_frame
 from core.sources.server import server_side
 from core.store import Store
@@ -353,7 +353,7 @@ def check_ttclid(hits: Sequence[Mapping[str, Any]], capture: Mapping[str, Any] |
             return CheckItem("ttclid", title, "fail", f"The landing page {landing.get('url', '')} has no ttclid: "
                              "open the store from a URL carrying ?ttclid=… as an ad click does.")
         cookie = str(((capture or {}).get("cookies") or {}).get("ttclid") or "")
-        lost = [p for p in pages[1:] if not p.get("ttclid_in_url") or p.get("ttclid_lost")]
+        lost = [p for p in pages[1:] if not p.get("ttclid_in_url") or p.get("ttclid_lost_at")]
         if lost and not cookie:
             return CheckItem("ttclid", title, "fail", f"ttclid was in the landing URL but is gone at "
                              f"{lost[0].get('url', '')} and no ttclid cookie keeps it: keep the query string "
@@ -458,11 +458,13 @@ def check_server_keys(server: pd.DataFrame) -> CheckItem:
         return CheckItem("server_keys", title, "unknown", "No server event yet: send one from the backend "
                          "through the relay, or from the Send page.")
     problems: list[str] = []
-    valid = {k: classify_key(k, server[k] if k in server.columns else [""] * len(server)) == VALID
+    codes = {k: classify_key(k, server[k] if k in server.columns else [""] * len(server))
              for k in (*STRONG_KEYS, "ip", "user_agent")}
+    valid = {k: c == VALID for k, c in codes.items()}
     strong = np.logical_or.reduce([valid[k] for k in STRONG_KEYS])
     for i, row in enumerate(server.to_dict(orient="records")):
-        lacks = [k for k in ("ip", "user_agent") if not valid[k][i]]
+        lacks = [k if codes[k][i] == MISSING else f"{k} ({REASON_CODES[codes[k][i]].replace('_', ' ')})"
+                 for k in ("ip", "user_agent") if not valid[k][i]]
         if not strong[i]:
             lacks.insert(0, "a strong key (" + ", ".join(STRONG_KEYS) + ")")
         if lacks:

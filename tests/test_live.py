@@ -326,3 +326,14 @@ def test_refresh_view_rereads_only_when_something_arrived(tmp_path) -> None:  # 
         after = refresh_view(store, "r1", same, now=T0 + 4)
         assert [p.status for p in after.pairs] == ["merged"] and after.last_exchange_id == 1
         assert refresh_view(store, "r2", after, now=T0 + 5).pairs == []  # another session: read afresh
+
+
+def test_server_keys_name_why_a_key_does_not_count() -> None:
+    """A loopback ip and a headless user agent are named with the reason they do not count."""
+    from core.live import check_server_keys
+    from core.sources.server import server_frame
+
+    frame = server_frame([body("Purchase", "ord_17", T0, email=GOOD["email"], ip="127.0.0.1",
+                               user_agent="Mozilla/5.0 HeadlessChrome/120.0")])
+    item = check_server_keys(frame)
+    assert item.status == "fail" and "ip (loopback)" in item.evidence and "user_agent (bot)" in item.evidence

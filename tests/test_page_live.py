@@ -164,3 +164,37 @@ def test_checklist_urls_are_code_never_links() -> None:
 
     out = text_with_urls("lost at https://s.example/cart?x=[1]. See *this* (http://a.example/b)")
     assert out == "lost at `https://s.example/cart?x=[1]`. See \\*this\\* (`http://a.example/b`)"
+
+
+def test_relay_panel_starts_records_and_stops(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Start the session's relay (to the emulator): its address and per-backend code show; a backend POST
+    through it lands in the session; Stop frees it."""
+    import re
+
+    import httpx
+
+    with Store(os.environ["TEC_DB"]) as store:
+        store.create_session("Live session", session_id="relay-1")
+    at = _open(app_test, "relay-1")
+    at.button(key="live_relay_start").click().run()
+    assert not at.exception and not at.error
+    line = next(m.value for m in at.markdown if m.value.startswith("Relay listening at"))
+    url = re.search(r"http://127\.0\.0\.1:\d+", line)
+    assert url is not None and "Forwarding to" in line
+    assert all(url.group(0) + "/open_api/v1.3/event/track/" in c.value for c in at.code)
+    answer = httpx.post(url.group(0) + "/open_api/v1.3/event/track/", json=_body("ord_9", time.time()),
+                        headers={"Access-Token": "backend-token"}, timeout=30)
+    assert answer.json()["code"] == 0
+    from ui.live import relay_registry
+
+    assert relay_registry()["relay-1"].wait_recorded(1, timeout=30)  # recorded after the backend's answer
+    at.run()
+    assert _table(at, "seconds_left")["event_id"].tolist() == ["ord_9"]
+    at.button(key="live_relay_stop").click().run()
+    assert at.button(key="live_relay_start") is not None
+    try:
+        httpx.post(url.group(0) + "/open_api/v1.3/event/track/", json={}, timeout=2)
+        stopped = False
+    except httpx.TransportError:
+        stopped = True
+    assert stopped, "the relay still answers after Stop"

@@ -107,7 +107,14 @@ def relay_panel(settings: Settings, session_id: str) -> None:
         return
     st.button("Stop the relay", key="live_relay_stop", icon="⏹️", on_click=_stop_relay, args=(session_id,))
     st.markdown(f"Relay listening at {code(server.url)}: point your backend's TikTok base URL at it "
-                f"(it stays on 127.0.0.1, so the backend must run on this machine).")
+                f"(it stays on 127.0.0.1, so the backend must run on this machine). Forwarding to "
+                f"{code(server.forward_url)}.")
+    if server.forward_url.startswith(TIKTOK_BASE_URL):
+        st.warning("Requests go on to TikTok's real Events API with your backend's own token: add a test "
+                   "event code to keep them out of your reporting.", icon="📡")
+    if server.record_errors:
+        st.warning("Some requests could not be recorded (your backend was answered anyway): "
+                   + plain(server.record_errors[-1]), icon="⚠️")
     tabs = st.tabs(list(backend_snippets(server.url)))
     for tab, (language, text) in zip(tabs, backend_snippets(server.url).values(), strict=True):
         tab.code(text, language=language)

@@ -65,3 +65,31 @@ def test_fragment_updates_when_a_relayed_event_lands_and_the_filter_survives(pag
     page.locator(".st-key-live_relay_stop button").click()
     wait_for_run(page)
     expect(page.locator(".st-key-live_relay_start button")).to_be_visible()
+
+
+def test_demo_shop_session_merges_the_purchase_and_turns_the_checklist_green(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The offline golden path under the Live view: the demo shop captured in Chromium, its backend posting
+    through a real relay to the emulator, both legs in one session: the Purchase merges and its item is green."""
+    from core.capture import CaptureOptions, run_capture
+    from core.demo_shop import DEMO_JOURNEY, start_demo_shop
+    from core.emulator import start_emulator
+    from core.live import view_from_store
+    from core.relay import start_relay
+    from core.store import Store
+    from tests.e2e.conftest import _require_chromium
+
+    _require_chromium()
+    with Store(tmp_path / "live.db") as store, start_emulator() as emu, \
+            start_relay(forward_url=emu.url, session_id="demo-live", store=store) as relay, \
+            start_demo_shop(events_api_url=relay.url, test_event_code="TESTLIVE") as shop:
+        result = run_capture(CaptureOptions(url=shop.url, journey=DEMO_JOURNEY, offline=True, idle_seconds=2))
+        store.add_pixel_hits("demo-live", result.events)  # what the page's capture panel does with a capture
+        assert relay.wait_recorded(1, timeout=30)
+        view = view_from_store(store, "demo-live", capture=result.to_json())
+    buys = [p for p in view.pairs if p.event == "Purchase"]
+    assert [p.status for p in buys] == ["merged"] and buys[0].pixel_row and buys[0].server_event
+    items = {c.id: c for c in view.checklist}
+    assert items["purchase"].status == "pass" and buys[0].event_id in items["purchase"].evidence
+    assert items["ttclid"].status == "pass" and items["browse_ids"].status == "pass"
+    assert items["ttp"].status in ("pass", "fail")  # decided by the capture's cookies, never unknown
+    assert all(c.evidence for c in view.checklist)
