@@ -61,13 +61,13 @@ def pixel_rows_from_text() -> str:
     timestamps ISO-8601 or epoch s/ms; rows without pixel code, event or readable time are skipped.
     (Each value is computed once, in layers: the engines do not share repeated expressions.)"""
     return f"""
-SELECT pixel_code, event, event_id, t, order_id FROM (
-  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id FROM (
-    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id FROM (
+SELECT pixel_code, event, event_id, t, order_id, ttp FROM (
+  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id, ttp FROM (
+    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id, ttp FROM (
       SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event,
              CASE WHEN event_id LIKE '%.0' THEN regexp_replace(event_id, '^(-?[0-9]+)\\.0$', '\\1')
                   ELSE coalesce(event_id, '') END AS event_id,
-             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id
+             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp
       FROM pixel_text) a) b) c
 WHERE pixel_code <> '' AND event <> '' AND t IS NOT NULL AND NOT isnan(t)"""
 
@@ -77,10 +77,10 @@ def server_rows_from_text() -> str:
     epoch seconds (milliseconds above 10^11); every row is kept."""
     return f"""
 SELECT pixel_code, event, event_id, CASE WHEN num > {MS_TIMESTAMP_THRESHOLD} THEN num / 1000.0 ELSE num END AS t,
-       order_id
+       order_id, ttp
 FROM (
   SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event, coalesce(event_id, '') AS event_id,
-         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id
+         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp
   FROM server_text) s"""
 
 
@@ -163,11 +163,11 @@ FULL OUTER JOIN (SELECT * FROM anchors WHERE side = 1) s
 # every event TikTok counts, one row each: events that cannot pair, every Pixel occurrence, and the
 # server occurrences no Pixel occurrence absorbed (no partner, or outside the 48 h window)
 COUNTED_EVENTS: Final = """
-SELECT side, t, order_id, event_id FROM events WHERE event_id = '' OR NOT abs(t) < 1e300 OR t IS NULL
+SELECT side, t, order_id, event_id, event FROM events WHERE event_id = '' OR NOT abs(t) < 1e300 OR t IS NULL
 UNION ALL
-SELECT 0 AS side, t_p AS t, order_p AS order_id, event_id FROM pairs WHERE verdict <> 4
+SELECT 0 AS side, t_p AS t, order_p AS order_id, event_id, event FROM pairs WHERE verdict <> 4
 UNION ALL
-SELECT 1 AS side, t_s AS t, order_s AS order_id, event_id FROM pairs WHERE verdict >= 2 AND verdict <> 3"""
+SELECT 1 AS side, t_s AS t, order_s AS order_id, event_id, event FROM pairs WHERE verdict >= 2 AND verdict <> 3"""
 
 _LONE: Final = "(event_id = '' OR t IS NULL OR NOT abs(t) < 1e300)"
 # one scan of each table: the events, the pairs, the occurrences
@@ -202,8 +202,9 @@ EVENT_DAYS: Final = f"""
 SELECT day, sum(pixel_events) AS pixel_events, sum(pixel_counted_alone) AS pixel_counted_alone,
        sum(counted) AS counted
 FROM (
-  SELECT {_day('t')} AS day, 1 AS pixel_events, 0 AS pixel_counted_alone, 0 AS counted
-  FROM events WHERE side = 0 AND abs(t) < 1e300
+  SELECT {_day('t')} AS day, CASE WHEN side = 0 THEN 1 ELSE 0 END AS pixel_events, 0 AS pixel_counted_alone,
+         0 AS counted
+  FROM events WHERE abs(t) < 1e300
   UNION ALL
   SELECT {_day('t')} AS day, 0, CASE WHEN side = 0 THEN 1 ELSE 0 END, 1
   FROM counted_events WHERE abs(t) < 1e300
@@ -222,12 +223,13 @@ def _query_param(url: str, name: str) -> str:
     return f"coalesce(regexp_extract({url}, '[?&]{name}=([^&#]*)', 1), '')"
 
 
-def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
+def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, segment_cols: tuple[str, ...] = ()) -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
     row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
     created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'.
     The row is picked first, so each order's texts are parsed once (not once per line item)."""
-    texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
+    texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing),
+             **{col: (col, True) for col in segment_cols}}
     picked = "".join(f", arg_min({name}, pick) AS {name}" for name, (_col, present) in texts.items() if present)
     stripped = "".join(f", {strip(col)} AS {name}" for name, (col, present) in texts.items() if present)
     utm = "utm" if has_utm else "''"
@@ -241,7 +243,7 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
                "TRY_CAST(created_at AS TIMESTAMPTZ))) "
                "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
     return f"""
-SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid
+SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid{"".join(", " + c for c in segment_cols)}
 FROM (
   SELECT *, TRY_CAST(created_at AS DOUBLE) AS num FROM (
     SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
@@ -264,31 +266,11 @@ def truth(utm_source: str | None) -> str:
     return f"SELECT order_id, created FROM orders WHERE {cond}"
 
 
-def event_link_keys(link: str, template: tuple[str, str]) -> tuple[str, str]:
-    """(event-side key, order-side key) SQL for linking events to orders."""
-    if link == "order_id":  # the events' order_id is already trimmed (pixel_rows, server_rows)
-        return _norm_order_id("order_id", stripped=True), "order_id"
-    pre, post = (part.replace("'", "''") for part in template)
-    return "event_id", f"concat('{pre}', order_id, '{post}')"
-
-
-def linked(link: str, template: tuple[str, str]) -> str:
-    """Per truth order: a Pixel event seen, and how many counted events TikTok attributes to it."""
-    ev_key, o_key = event_link_keys(link, template)
-    return f"""
-SELECT o.order_id, o.created,
-       coalesce(px.seen, 0) AS pixel, coalesce(c.conversions, 0) AS conversions
-FROM (SELECT order_id, created, {o_key} AS link_key FROM truth) o
-LEFT JOIN (SELECT DISTINCT {ev_key} AS link_key, 1 AS seen FROM events WHERE side = 0) px
-  ON px.link_key = o.link_key
-LEFT JOIN (SELECT {ev_key} AS link_key, count(*) AS conversions FROM counted_events GROUP BY 1) c
-  ON c.link_key = o.link_key"""
-
-
 ORDER_SUMMARY: Final = """
 SELECT count(*) AS truth, coalesce(sum(pixel), 0) AS truth_pixel,
        coalesce(sum(CASE WHEN conversions > 0 THEN 1 ELSE 0 END), 0) AS truth_counted,
-       coalesce(sum(CASE WHEN conversions > 1 THEN 1 ELSE 0 END), 0) AS truth_over_counted
+       coalesce(sum(CASE WHEN conversions > 1 THEN 1 ELSE 0 END), 0) AS truth_over_counted,
+       coalesce(sum(CASE WHEN created IS NULL OR isnan(created) THEN 1 ELSE 0 END), 0) AS undated
 FROM linked"""
 
 ORDER_DAYS: Final = f"""
@@ -299,7 +281,7 @@ FROM linked WHERE created IS NOT NULL GROUP BY 1"""
 # one page of per-key verdicts (pairs first, in key order, then events that cannot pair)
 KEY_PAGE: Final = """
 SELECT pixel_code, event, event_id, occurrence, pixel_time, server_time, delta_s, pixel_events,
-       server_events, counted, verdict
+       server_events, counted, verdict, part
 FROM (
   SELECT 0 AS part, pixel_code, event, event_id, occ + 1 AS occurrence, t_p AS pixel_time, t_s AS server_time,
          t_s - t_p AS delta_s, n_p AS pixel_events, n_s AS server_events,
@@ -314,3 +296,97 @@ FROM (
 ) k
 ORDER BY part, pixel_code, event, event_id, occurrence, pixel_time, server_time
 LIMIT {limit} OFFSET {offset}"""
+
+
+# --- linking, near misses, segments (core.engine.linking) -------------------------------------------
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def strip_affixes(col: str, pre: str, post: str) -> str:
+    """SQL for what lies between `pre` and `post` in `col` ('' unless it starts and ends with them and
+    something lies between): core.gap's _strip_affixes."""
+    n_pre, n_post = len(pre), len(post)
+    fits = (f"left({col}, {n_pre}) = {literal(pre)} AND right({col}, {n_post}) = {literal(post)} "
+            f"AND length({col}) > {n_pre + n_post}") if n_pre or n_post else f"length({col}) > 0"
+    return f"CASE WHEN {fits} THEN substring({col}, {n_pre + 1}, length({col}) - {n_pre + n_post}) ELSE '' END"
+
+
+# the events' properties.order_id as core.gap links it (norm_order_ids; already trimmed by the rows)
+ORDER_ID_KEY: Final = _norm_order_id("order_id", stripped=True)
+
+
+def linked(ev_key: str) -> str:
+    """Per truth order: a Pixel event linked, a server event linked, and how many counted events TikTok
+    attributes to it, the event's link key being `ev_key` (SQL over events' columns; '' links nothing)."""
+    return f"""
+SELECT o.order_id, o.created, coalesce(e.pixel, 0) AS pixel, coalesce(e.server, 0) AS server,
+       coalesce(c.conversions, 0) AS conversions
+FROM truth o
+LEFT JOIN (SELECT link_key, max(CASE WHEN side = 0 THEN 1 ELSE 0 END) AS pixel,
+                  max(CASE WHEN side = 1 THEN 1 ELSE 0 END) AS server
+           FROM (SELECT side, {ev_key} AS link_key FROM events) k WHERE link_key <> '' GROUP BY link_key) e
+  ON e.link_key = o.order_id
+LEFT JOIN (SELECT link_key, count(*) AS conversions
+           FROM (SELECT {ev_key} AS link_key FROM counted_events) k WHERE link_key <> '' GROUP BY link_key) c
+  ON c.link_key = o.order_id"""
+
+
+# each distinct event_id with its first position over both files (Pixel rows first), as pc.unique sees them
+ID_FIRSTS: Final = """
+SELECT event_id, min(rn) AS first FROM (
+  SELECT event_id, rn FROM pixel_ids
+  UNION ALL
+  SELECT event_id, rn + 4611686018427387904 AS rn FROM server_ids
+) a GROUP BY event_id"""
+
+
+def id_sample(limit: int) -> str:
+    return f"SELECT event_id FROM id_firsts ORDER BY first LIMIT {int(limit)}"
+
+
+# core.dedup's loose id for near misses: lower-case, trimmed, without common prefixes and event suffixes
+def _loose_id(col: str) -> str:
+    from core.dedup import _PREFIX_RE, _SUFFIX_RE
+
+    s = f"lower({strip(col)})"
+    s = f"regexp_replace({s}, {literal(_SUFFIX_RE)}, '')"
+    s = f"regexp_replace({s}, {literal(_PREFIX_RE)}, '')"
+    s = f"regexp_replace({s}, '^([0-9]+)\\.0+$', '\\1')"
+    return strip(f"({s})")
+
+
+NEAR_KEYS: Final = f"""
+SELECT p.pixel_code AS pixel_code_p, p.event AS event_p, p.event_id AS event_id_p, p.t AS t_p,
+       s.pixel_code AS pixel_code_s, s.event AS event_s, s.event_id AS event_id_s, s.t AS t_s
+FROM (SELECT pixel_code, event, event_id, t, norm FROM (
+        SELECT pixel_code, event, event_id, t_p AS t, {_loose_id('event_id')} AS norm FROM pairs WHERE verdict = 3) a
+      WHERE norm <> '') p
+JOIN (SELECT pixel_code, event, event_id, t, norm FROM (
+        SELECT pixel_code, event, event_id, t_s AS t, {_loose_id('event_id')} AS norm FROM pairs WHERE verdict = 4) b
+      WHERE norm <> '') s
+  ON p.norm = s.norm
+ORDER BY p.pixel_code, p.event, p.event_id, p.t, s.pixel_code, s.event, s.event_id, s.t"""
+
+NEAR_SKEW: Final = f"""
+SELECT pixel_code, event, event_id, t_s - t_p AS delta, verdict FROM pairs
+WHERE (verdict = 1 AND abs(t_s - t_p) <= {15 * 60}) OR (verdict = 2 AND abs(t_s - t_p) <= {W_MS // 1000 + 3600})
+ORDER BY pixel_code, event, event_id, occ"""
+
+# the truth orders with the figures segments read: their own segment columns ({cols}), created (epoch
+# seconds), and whether a Pixel event / any counted event is linked
+SEGMENT_ORDERS: Final = """
+SELECT l.order_id, l.created, CASE WHEN l.pixel = 1 THEN 1 ELSE 0 END AS pixel,
+       CASE WHEN l.conversions > 0 THEN 1 ELSE 0 END AS counted{cols}
+FROM linked l JOIN orders o ON o.order_id = l.order_id
+ORDER BY l.order_id"""
+
+# server events without event_id that TikTok's _ttp fallback could pair with a Pixel event within 48 h
+# (core.dedup._ttp_fallback: a hint, never counted), read from the event views themselves
+TTP_HINTS: Final = f"""
+SELECT coalesce(sum(n), 0) AS n FROM (
+  SELECT pixel_code, event, ttp, t, count(*) AS n FROM server_rows WHERE event_id = '' AND ttp <> ''
+  GROUP BY pixel_code, event, ttp, t) s
+WHERE EXISTS (SELECT 1 FROM pixel_rows p WHERE p.ttp = s.ttp AND p.pixel_code = s.pixel_code
+              AND p.event = s.event AND abs(s.t - p.t) <= {W_MS // 1000})"""

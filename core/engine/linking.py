@@ -1,0 +1,191 @@
+"""What the engine adds to the counts: orders linked automatically, near misses, segments and hints.
+
+The heavy part of each stays set-based SQL on the engine (core.engine.queries); the decisions that read a
+handful of values (which event_id shape the ids follow, how a near miss reads, a segment's label) are the
+memory engine's own functions (core.gap, core.dedup, core.orders), fed with the small results only:
+one definition of each rule, whichever engine counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from core.engine import queries as q
+from core.engine.runner import Runner
+from core.engine.sources import Source
+from core.gap import (
+    UNLINKED_MESSAGE,
+    SegmentSource,
+    check_template,
+    segment_gaps,
+    template_affixes,
+    template_candidates,
+    vote_template,
+)
+
+SAMPLE_IDS: Final = 20_000  # distinct event ids read to infer the event_id shape (core.gap.infer_template)
+
+
+@dataclass(frozen=True)
+class Link:
+    """How orders linked: mode order_id | event_id_template | none, the template, and the linked orders."""
+
+    mode: str
+    template: str | None
+    linked_orders: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "template": self.template, "linked_orders": self.linked_orders,
+                "message": "" if self.linked_orders else UNLINKED_MESSAGE}
+
+
+def _template_key(runner: Runner, template: str) -> str:
+    """SQL for the order id inside each event's event_id under `template` ('' where it does not fit)."""
+    check_template(template)
+    pre, post = template.split("{order_id}")
+    if "{" not in pre + post:
+        return q.strip_affixes("event_id", pre, post)
+    names = [str(r["event"]) for r in runner.rows("SELECT DISTINCT event FROM events")]
+    cases = " ".join(f"WHEN {q.literal(name)} THEN {q.strip_affixes('event_id', *template_affixes(template, name))}"
+                     for name in names)
+    return f"CASE event {cases} ELSE '' END" if cases else "''"
+
+
+def _linked_count(runner: Runner, ev_key: str) -> int:
+    runner.table("linked", q.linked(ev_key))
+    return int(runner.rows("SELECT count(*) AS n FROM linked WHERE pixel = 1 OR server = 1")[0]["n"])
+
+
+def link_orders(runner: Runner, link: str, template: str, rescan: Callable[[], None],
+                say: Callable[[str], None]) -> Link:
+    """Link the truth orders (view `truth`) to the events as core.gap.link_orders does; table `linked`.
+
+    "order_id": the events' normalized properties.order_id; "event_id_template": the order id inside the
+    event_id; "auto": order_id where some event links, else the template the ids follow (voted on the
+    first SAMPLE_IDS distinct ids in file order, as core.gap.infer_template), else none.
+    `rescan` makes the event views readable again (a stream is read once).
+    """
+    if link == "event_id_template":
+        n = _linked_count(runner, _template_key(runner, template))
+        return Link("event_id_template" if n else "none", template if n else None, n)
+    n = _linked_count(runner, q.ORDER_ID_KEY)
+    if link == "order_id" or n:
+        return Link("order_id" if n else "none", None, n)
+    say("finding the event_id shape that carries the order id")
+    inferred = _infer_template(runner, rescan)
+    if inferred is None:
+        return Link("none", None, 0)
+    n = _linked_count(runner, _template_key(runner, inferred))
+    return Link("event_id_template" if n else "none", inferred if n else None, n)
+
+
+def _infer_template(runner: Runner, rescan: Callable[[], None]) -> str | None:
+    """core.gap.infer_template over the engine's events: the sample and the known ids come from SQL."""
+    if not runner.rows("SELECT count(*) AS n FROM truth WHERE order_id <> ''")[0]["n"]:
+        return None
+    rescan()
+    runner.numbered("pixel_ids", "SELECT event_id FROM pixel_rows")
+    runner.numbered("server_ids", "SELECT event_id FROM server_rows")
+    runner.table("id_firsts", q.ID_FIRSTS)
+    n_distinct = int(runner.rows("SELECT count(*) AS n FROM id_firsts")[0]["n"])
+    sample = [str(r["event_id"]) for r in runner.rows(q.id_sample(SAMPLE_IDS))]
+    candidates = sorted(template_candidates(sample))
+    if not candidates:
+        return None
+    runner.strings("candidates", "id", candidates)
+    known = {str(r["order_id"]) for r in runner.rows(
+        "SELECT DISTINCT t.order_id FROM truth t JOIN candidates c ON c.id = t.order_id")}
+    return vote_template(sample, known, n_distinct)
+
+
+def order_figures(runner: Runner, link: Link) -> dict[str, Any]:
+    """ORDER_FIELDS (the linked ones None when nothing linked), truth_undated and `link`."""
+    o = runner.rows(q.ORDER_SUMMARY)[0]
+    t_n = int(o["truth"])
+    out: dict[str, Any] = {"truth": t_n, "truth_pixel": None, "truth_counted": None, "truth_over_counted": None,
+                           "pixel_gap": None, "recovered_share": None, "truth_undated": int(o["undated"] or 0),
+                           "link": link.to_dict()}
+    if link.linked_orders:
+        tp, tc = int(o["truth_pixel"]), int(o["truth_counted"])
+        out.update(truth_pixel=tp, truth_counted=tc, truth_over_counted=int(o["truth_over_counted"]),
+                   pixel_gap=_ratio(t_n - tp, t_n), recovered_share=_ratio(tc - tp, t_n - tp))
+    return out
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 6) if den else None
+
+
+# --- near misses ----------------------------------------------------------------------------------
+def near_misses(runner: Runner) -> pd.DataFrame:
+    """core.dedup.near_misses over the engine's pairs: one-sided keys joined by their loose id in SQL,
+    and pairs that just missed a window; the rows are named by core.dedup's own classifier."""
+    from core.dedup import classify_near, empty_near_misses, skew_near_misses
+
+    parts: list[pd.DataFrame] = []
+    m = runner.frame(q.NEAR_KEYS)
+    if len(m):
+        parts.append(classify_near(m))
+    skew = runner.frame(q.NEAR_SKEW)
+    if len(skew):
+        parts.append(skew_near_misses(skew["pixel_code"].to_numpy(object), skew["event"].to_numpy(object),
+                                      skew["event_id"].to_numpy(object), skew["delta"].to_numpy(np.float64),
+                                      skew["verdict"].to_numpy(np.int64)))
+    if not parts:
+        return empty_near_misses()
+    from core.dedup import NEAR_MISS_COLUMNS
+
+    return pd.concat(parts, ignore_index=True)[list(NEAR_MISS_COLUMNS)]
+
+
+# --- segments -------------------------------------------------------------------------------------
+_SEGMENT_BASES: Final = ("user_agent", "cookie_age_days", "page_load_s")
+
+
+def segments(runner: Runner, source: Source, link: Link) -> tuple[pd.DataFrame | None, dict[str, SegmentSource]]:
+    """The segment table (core.gap.segment_gaps) and segment_sources, from the truth orders' own values.
+
+    Only the orders come back to Python (one row each, the columns segments read), never the events.
+    """
+    from core.orders import segment_columns
+
+    frame = runner.frame(q.SEGMENT_ORDERS.format(
+        cols="".join(f", {c}" for c in _SEGMENT_BASES if source.columns.get(c) is not None)))
+    frame["created_at"] = pd.to_datetime(frame.pop("created"), unit="s", utc=True)
+    for col in ("cookie_age_days", "page_load_s"):
+        if col in frame.columns:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    frame["pixel"] = frame["pixel"].astype(bool)
+    frame["counted"] = frame["counted"].astype(bool)
+    labelled = segment_columns(frame)
+    sources = _segment_sources(labelled, link)
+    return (segment_gaps(labelled) if link.linked_orders else None), sources
+
+
+def _segment_sources(frame: pd.DataFrame, link: Link) -> dict[str, SegmentSource]:
+    """Where each dimension's values came from: the orders file (core.gap's wording)."""
+    from core.gap import _source_message, _unknown
+
+    out: dict[str, SegmentSource] = {}
+    for base, dims in (("user_agent", ("browser", "os", "ios_ltp")), ("cookie_age_days", ("cookie_age",)),
+                       ("page_load_s", ("page_load",))):
+        if base in frame.columns:
+            col = frame[base]
+            own = ((col.astype("string").fillna("").str.strip() != "") if base == "user_agent"
+                   else col.notna()).to_numpy(dtype=bool)
+        else:
+            own = np.zeros(len(frame), dtype=bool)
+        need = int((~own & _unknown(frame, dims)).sum())
+        message = _source_message(base, int(own.sum()), {}, need, len(frame), linked=bool(link.linked_orders),
+                                  looked=False)
+        for d in dims:
+            out[d] = message
+    dated = int((frame["day"].astype("str") != "").sum()) if len(frame) else 0
+    out["day"] = SegmentSource("orders file (created_at)", dated,
+                               f"{dated:,} of {len(frame):,} truth orders have a readable created_at.")
+    return out
