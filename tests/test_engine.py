@@ -337,36 +337,47 @@ _linked_events = st.lists(st.tuples(
     st.sampled_from(["Purchase", "CompletePayment"]),
     st.sampled_from(["", "1", "2", " #3", "9"]),  # properties.order_id
     st.sampled_from(["", "ttp_a", "ttp_b"]),
-), max_size=10)
+), min_size=1, max_size=10)
 
 
-def _random_files(tmp: Path, pixel: list, server: list, fmt: str) -> tuple[Path, Path, Path]:
+_UA = ["", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"]
+
+
+def _random_files(tmp: Path, pixel: list, server: list, fmt: str, agents: bool = False) -> tuple[Path, Path, Path]:
+    """Event files from (event_id, seconds, event, order_id, ttp) tuples, and four orders; with `agents`
+    the orders have no user-agent column and the events carry user agents (drawn from the tuples)."""
     def frame(items: list, time_col: str) -> pd.DataFrame:
-        return pd.DataFrame([{"pixel_code": PX, "event": ev, "event_id": eid, time_col: T + dt, "ttp": ttp,
-                              "order_id": oid} for eid, dt, ev, oid, ttp in items],
-                            columns=["pixel_code", "event", "event_id", time_col, "ttp", "order_id"])
+        rows = [{"pixel_code": PX, "event": ev, "event_id": eid, time_col: T + dt, "ttp": ttp, "order_id": oid,
+                 "user_agent": _UA[(i + len(eid)) % 3]} for i, (eid, dt, ev, oid, ttp) in enumerate(items)]
+        out = pd.DataFrame(rows, columns=["pixel_code", "event", "event_id", time_col, "ttp", "order_id",
+                                          "user_agent"])
+        return out if agents else out.drop(columns=["user_agent"])
 
+    tmp.mkdir(parents=True, exist_ok=True)
     p, s = write_events(tmp, frame(pixel, "timestamp"), frame(server, "event_time"), fmt)
     orders = tmp / "orders.csv"
-    orders.write_text("order_id,created_at,total,currency,utm_source,user_agent,cookie_age_days\n"
-                      "1,2026-05-01T10:00:00Z,10,EUR,tiktok,Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X),3\n"
-                      "2,2026-05-02T10:00:00Z,20,EUR,tiktok,,\n"
-                      "3,,30,EUR,tiktok,,9\n"
-                      "4,2026-05-03T10:00:00Z,40,EUR,google,,\n")
+    table = pd.DataFrame({
+        "order_id": ["1", "2", "3", "4"], "created_at": ["2026-05-01T10:00:00Z", "2026-05-02T10:00:00Z", "",
+                                                         "2026-05-03T10:00:00Z"],
+        "total": ["10", "20", "30", "40"], "currency": ["EUR"] * 4, "utm_source": ["tiktok"] * 3 + ["google"],
+        "user_agent": [_UA[1], "", "", ""], "cookie_age_days": ["3", "", "9", ""]})
+    (table.drop(columns=["user_agent"]) if agents else table).to_csv(orders, index=False)
     return p, s, orders
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(_linked_events, _linked_events, st.sampled_from(["auto", "order_id"]), st.sampled_from(["csv", "parquet"]))
+@given(_linked_events, _linked_events, st.sampled_from(["auto", "order_id"]), st.sampled_from(["csv", "parquet"]),
+       st.booleans())
 def test_link_near_misses_and_segments_equal_the_memory_engine(tmp_path: Path, pixel: list, server: list,
-                                                               link: str, fmt: str) -> None:
+                                                               link: str, fmt: str, agents: bool) -> None:
     """Random ids in common shapes, order ids present or not, _ttp values: the engine's whole document
     (link, linked figures, segment sources, near misses per kind, _ttp hints, daily) is the memory engine's."""
     from core.dedup import dedup_files as memory_dedup_files
 
-    p, s, orders = _random_files(tmp_path, pixel, server, "csv")
+    p, s, orders = _random_files(tmp_path, pixel, server, "csv", agents)
     want = memory_dedup_files(p, s, orders, link=link).to_dict()  # type: ignore[arg-type]
     if fmt != "csv":  # the memory engine reads no Parquet: the same rows in Parquet for the engine
-        p, s, _ = _random_files(tmp_path / fmt, pixel, server, fmt)
+        p, s, _ = _random_files(tmp_path / fmt, pixel, server, fmt, agents)
     got = dedup_files(p, s, orders, link=link, memory_limit="512MB")  # type: ignore[arg-type]
     assert got == want

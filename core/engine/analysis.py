@@ -70,6 +70,7 @@ def dedup_files(
     spark_remote: str | None = None,
     progress: Callable[[str], None] | None = None,
     near_miss_rows: bool = False,
+    tables: bool = False,
 ) -> dict[str, Any]:
     """Simulate TikTok's deduplication over a Pixel file and a server file, and the gap against orders.
 
@@ -81,7 +82,9 @@ def dedup_files(
     day: DAILY_FIELDS) and, when `keys_offset` is given, `keys`: one page of `keys_limit` per-key verdicts
     (KEY_FIELDS, in key order). `engine="spark"` runs the same SQL on Spark (local, or Spark Connect at
     `spark_remote`). `memory_limit` (e.g. "4GB", default an eighth of the RAM) and `temp_dir` bound DuckDB.
-    `progress` receives one line per stage. Raises InvalidFile / InvalidInput on bad inputs or settings.
+    `progress` receives one line per stage. `near_miss_rows` adds the near-miss table (NEAR_MISS_COLUMNS)
+    and `tables` the segment table (`segments`, None unless orders linked) and `verdicts` (key verdict ->
+    how many), for the app. Raises InvalidFile / InvalidInput on bad inputs or settings.
     TikTok: key = event_source_id + event + event_id; 48 h same-side window from the first event;
     Pixel↔server merge within 5 min, dedup within 48 h (contract §8).
     """
@@ -109,8 +112,12 @@ def dedup_files(
         fields = list(DAILY_FIELDS[4:])
         if o_src is not None:
             say("linking orders")
-            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, template,
-                                    lambda: _rebind_streams(runner, p_src, s_src), say))
+            feeds = linking.AgentFeeds(
+                (("server events' user_agent", "server_rows", _has_agents(s_src)),
+                 ("Pixel events' user agent", "pixel_rows", _has_agents(p_src))),
+                lambda: _rebind_streams(runner, p_src, s_src))
+            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, template, feeds, say,
+                                    tables))
             out["truth_rule"] = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
             linked_any = bool(out["link"]["linked_orders"])
             fields = ["truth", *(["truth_pixel", "truth_counted"] if linked_any else []), *fields]
@@ -120,6 +127,8 @@ def dedup_files(
                     truth_counted=int(row["truth_counted"]))
         out["daily"] = [{"day": _day_label(day), **{f: int(days[day].get(f, 0)) for f in fields}}
                         for day in sorted(days) if day >= 0]
+        if tables:
+            out["verdicts"] = {VERDICTS[int(r["verdict"])]: int(r["n"]) for r in runner.rows(q.VERDICT_COUNTS)}
         if keys_offset is not None:
             page = runner.rows(q.KEY_PAGE.format(limit=int(keys_limit), offset=int(keys_offset)))
             out["keys"] = _with_reasons(page)
@@ -150,6 +159,8 @@ def _with_reasons(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _ttp_hints(runner: Runner, p_src: Source, s_src: Source) -> int:
     """core.dedup's ttp_fallback_candidates; the files are read again only when some server event lacks
     an event_id (a month normally has none)."""
+    if not all(src.kind == "arrow" or src.columns.get("ttp") is not None for src in (p_src, s_src)):
+        return 0  # a file without a ttp column holds no _ttp to pair by
     if not runner.rows("SELECT count(*) AS n FROM events WHERE side = 1 AND event_id = ''")[0]["n"]:
         return 0
     _rebind_streams(runner, p_src, s_src)
@@ -185,8 +196,12 @@ def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str],
     return _summary(runner.rows(q.SUMMARY)[0])
 
 
+def _has_agents(src: Source) -> bool:
+    return src.kind == "arrow" or src.columns.get("user_agent") is not None
+
+
 def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str, template: str,
-                 rescan: Callable[[], None], say: Callable[[str], None]) -> dict[str, Any]:
+                 feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool) -> dict[str, Any]:
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
     segment_cols = tuple(c for c in ("user_agent", "cookie_age_days", "page_load_s")
@@ -194,11 +209,13 @@ def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: s
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
     runner.table("orders", q.order_rows(has[0], has[1], has[2], segment_cols))
     runner.view("truth", q.truth(utm_source))
-    found = linking.link_orders(runner, link, template, rescan, say)
+    found = linking.link_orders(runner, link, template, feeds.rescan, say)
     out = linking.order_figures(runner, found)
     say("segments")
-    _segments, sources = linking.segments(runner, source, found)
+    segments, sources = linking.segments(runner, source, found, feeds, table=tables)
     out["segment_sources"] = {k: v.to_dict() for k, v in sources.items()}
+    if tables:
+        out["segments"] = segments
     return out
 
 

@@ -38,6 +38,7 @@ class Link:
     mode: str
     template: str | None
     linked_orders: int
+    key_sql: str = "''"  # the events' link key (SQL over the event rows' columns)
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "template": self.template, "linked_orders": self.linked_orders,
@@ -71,17 +72,19 @@ def link_orders(runner: Runner, link: str, template: str, rescan: Callable[[], N
     `rescan` makes the event views readable again (a stream is read once).
     """
     if link == "event_id_template":
-        n = _linked_count(runner, _template_key(runner, template))
-        return Link("event_id_template" if n else "none", template if n else None, n)
+        key = _template_key(runner, template)
+        n = _linked_count(runner, key)
+        return Link("event_id_template" if n else "none", template if n else None, n, key)
     n = _linked_count(runner, q.ORDER_ID_KEY)
     if link == "order_id" or n:
-        return Link("order_id" if n else "none", None, n)
+        return Link("order_id" if n else "none", None, n, q.ORDER_ID_KEY)
     say("finding the event_id shape that carries the order id")
     inferred = _infer_template(runner, rescan)
     if inferred is None:
-        return Link("none", None, 0)
-    n = _linked_count(runner, _template_key(runner, inferred))
-    return Link("event_id_template" if n else "none", inferred if n else None, n)
+        return Link("none", None, 0, q.ORDER_ID_KEY)
+    key = _template_key(runner, inferred)
+    n = _linked_count(runner, key)
+    return Link("event_id_template" if n else "none", inferred if n else None, n, key)
 
 
 def _infer_template(runner: Runner, rescan: Callable[[], None]) -> str | None:
@@ -147,11 +150,24 @@ def near_misses(runner: Runner) -> pd.DataFrame:
 _SEGMENT_BASES: Final = ("user_agent", "cookie_age_days", "page_load_s")
 
 
-def segments(runner: Runner, source: Source, link: Link) -> tuple[pd.DataFrame | None, dict[str, SegmentSource]]:
-    """The segment table (core.gap.segment_gaps) and segment_sources, from the truth orders' own values.
+@dataclass(frozen=True)
+class AgentFeeds:
+    """Whose user agents can segment orders that have none: (label, event view, the file has the column)."""
 
-    Only the orders come back to Python (one row each, the columns segments read), never the events.
+    feeds: tuple[tuple[str, str, bool], ...]
+    rescan: Callable[[], None]
+
+
+def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, table: bool = True
+             ) -> tuple[pd.DataFrame | None, dict[str, SegmentSource]]:
+    """The segment table (core.gap.segment_gaps) and segment_sources, as core.gap segments the memory
+    engine's command: the truth orders' own values; orders without a user-agent column take the user agent
+    of their first linked server event, else of their first linked Pixel event (file order).
+
+    Only orders come back to Python (one row each, the columns segments read), never the events. The
+    table is None when nothing linked or `table` is false (only the sources wanted).
     """
+    from core.gap import _unknown
     from core.orders import segment_columns
 
     frame = runner.frame(q.SEGMENT_ORDERS.format(
@@ -163,26 +179,48 @@ def segments(runner: Runner, source: Source, link: Link) -> tuple[pd.DataFrame |
     frame["pixel"] = frame["pixel"].astype(bool)
     frame["counted"] = frame["counted"].astype(bool)
     labelled = segment_columns(frame)
-    sources = _segment_sources(labelled, link)
-    return (segment_gaps(labelled) if link.linked_orders else None), sources
+    filled: dict[str, int] = {}
+    looked = "user_agent" not in frame.columns and any(has for _, _, has in agents.feeds)
+    need = _unknown(labelled, ("browser", "os", "ios_ltp")) & looked
+    if need.any():
+        values = pd.Series("", index=frame.index, dtype=object)
+        for label, view, has in agents.feeds:
+            if not has:
+                continue
+            agents.rescan()
+            runner.numbered(f"agents_{view}", f"SELECT {link.key_sql} AS link_key, user_agent AS v FROM {view}")
+            firsts = runner.frame(q.first_values(f"agents_{view}"))
+            found = frame["order_id"].map(dict(zip(firsts["order_id"], firsts["v"], strict=True)))
+            take = need & found.notna().to_numpy(dtype=bool)
+            values[take] = found[take]
+            filled[label] = int(take.sum())
+            need &= ~take
+        if filled and any(filled.values()):
+            frame["user_agent"] = values
+            labelled = segment_columns(frame)
+    sources = _segment_sources(labelled, link, filled, int(need.sum()), looked)
+    return (segment_gaps(labelled) if link.linked_orders and table else None), sources
 
 
-def _segment_sources(frame: pd.DataFrame, link: Link) -> dict[str, SegmentSource]:
-    """Where each dimension's values came from: the orders file (core.gap's wording)."""
+def _segment_sources(frame: pd.DataFrame, link: Link, agents: dict[str, int], agents_unknown: int,
+                     looked: bool) -> dict[str, SegmentSource]:
+    """Where each dimension's values came from (core.gap's wording): the orders file, and for user agents
+    the linked events (`agents`: label -> orders filled, `agents_unknown` left without one)."""
     from core.gap import _source_message, _unknown
 
     out: dict[str, SegmentSource] = {}
     for base, dims in (("user_agent", ("browser", "os", "ios_ltp")), ("cookie_age_days", ("cookie_age",)),
                        ("page_load_s", ("page_load",))):
-        if base in frame.columns:
+        if base in frame.columns and not (base == "user_agent" and agents):
             col = frame[base]
             own = ((col.astype("string").fillna("").str.strip() != "") if base == "user_agent"
                    else col.notna()).to_numpy(dtype=bool)
         else:
             own = np.zeros(len(frame), dtype=bool)
         need = int((~own & _unknown(frame, dims)).sum())
-        message = _source_message(base, int(own.sum()), {}, need, len(frame), linked=bool(link.linked_orders),
-                                  looked=False)
+        filled = agents if base == "user_agent" else {}
+        message = _source_message(base, int(own.sum()), filled, agents_unknown if filled else need, len(frame),
+                                  linked=bool(link.linked_orders), looked=looked and base == "user_agent")
         for d in dims:
             out[d] = message
     dated = int((frame["day"].astype("str") != "").sum()) if len(frame) else 0

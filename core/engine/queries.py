@@ -61,13 +61,14 @@ def pixel_rows_from_text() -> str:
     timestamps ISO-8601 or epoch s/ms; rows without pixel code, event or readable time are skipped.
     (Each value is computed once, in layers: the engines do not share repeated expressions.)"""
     return f"""
-SELECT pixel_code, event, event_id, t, order_id, ttp FROM (
-  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id, ttp FROM (
-    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id, ttp FROM (
+SELECT pixel_code, event, event_id, t, order_id, ttp, user_agent FROM (
+  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id, ttp, user_agent FROM (
+    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id, ttp, user_agent FROM (
       SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event,
              CASE WHEN event_id LIKE '%.0' THEN regexp_replace(event_id, '^(-?[0-9]+)\\.0$', '\\1')
                   ELSE coalesce(event_id, '') END AS event_id,
-             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp
+             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp,
+             user_agent
       FROM pixel_text) a) b) c
 WHERE pixel_code <> '' AND event <> '' AND t IS NOT NULL AND NOT isnan(t)"""
 
@@ -77,10 +78,11 @@ def server_rows_from_text() -> str:
     epoch seconds (milliseconds above 10^11); every row is kept."""
     return f"""
 SELECT pixel_code, event, event_id, CASE WHEN num > {MS_TIMESTAMP_THRESHOLD} THEN num / 1000.0 ELSE num END AS t,
-       order_id, ttp
+       order_id, ttp, user_agent
 FROM (
   SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event, coalesce(event_id, '') AS event_id,
-         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp
+         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp,
+         user_agent
   FROM server_text) s"""
 
 
@@ -379,8 +381,7 @@ ORDER BY pixel_code, event, event_id, occ"""
 SEGMENT_ORDERS: Final = """
 SELECT l.order_id, l.created, CASE WHEN l.pixel = 1 THEN 1 ELSE 0 END AS pixel,
        CASE WHEN l.conversions > 0 THEN 1 ELSE 0 END AS counted{cols}
-FROM linked l JOIN orders o ON o.order_id = l.order_id
-ORDER BY l.order_id"""
+FROM linked l JOIN orders o ON o.order_id = l.order_id"""
 
 # server events without event_id that TikTok's _ttp fallback could pair with a Pixel event within 48 h
 # (core.dedup._ttp_fallback: a hint, never counted), read from the event views themselves
@@ -390,3 +391,19 @@ SELECT coalesce(sum(n), 0) AS n FROM (
   GROUP BY pixel_code, event, ttp, t) s
 WHERE EXISTS (SELECT 1 FROM pixel_rows p WHERE p.ttp = s.ttp AND p.pixel_code = s.pixel_code
               AND p.event = s.event AND abs(s.t - p.t) <= {W_MS // 1000})"""
+
+
+def first_values(numbered: str) -> str:
+    """Per link key (an order id), the first non-blank value `v` in file order of table `numbered`."""
+    return f"""
+SELECT link_key AS order_id, arg_min(v, rn) AS v FROM {numbered}
+WHERE link_key <> '' AND {strip('v')} <> '' GROUP BY link_key"""
+
+# how many key verdicts of each kind (KEY_PAGE's rows, all of them): VERDICTS index -> count
+VERDICT_COUNTS: Final = """
+SELECT verdict, count(*) AS n FROM (
+  SELECT verdict FROM pairs
+  UNION ALL
+  SELECT CASE WHEN event_id = '' THEN 5 WHEN side = 0 THEN 3 ELSE 4 END AS verdict
+  FROM events WHERE event_id = '' OR t IS NULL OR NOT abs(t) < 1e300
+) v GROUP BY verdict"""
