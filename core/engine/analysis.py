@@ -98,18 +98,12 @@ def dedup_files(
         DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
     try:
         out = _simulate(runner, p_src, s_src, say)
-        days: dict[int, dict[str, Any]] = {}
-        for row in runner.rows(q.EVENT_DAYS):
-            days.setdefault(int(row["day"]), {}).update(
-                pixel_events=int(row["pixel_events"]), pixel_alone=int(row["pixel_counted_alone"]),
-                counted=int(row["counted"]))
         out["ttp_fallback_candidates"] = _ttp_hints(runner, p_src, s_src)
         say("finding near misses")
         near = linking.near_misses(runner)
         out["near_misses"] = {str(k): int(v) for k, v in near["kind"].value_counts().items()}
         if near_miss_rows:
             out["near_miss_rows"] = near
-        fields = list(DAILY_FIELDS[4:])
         if o_src is not None:
             say("linking orders")
             feeds = linking.AgentFeeds(
@@ -119,14 +113,7 @@ def dedup_files(
             out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, template, feeds, say,
                                     tables))
             out["truth_rule"] = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
-            linked_any = bool(out["link"]["linked_orders"])
-            fields = ["truth", *(["truth_pixel", "truth_counted"] if linked_any else []), *fields]
-            for row in runner.rows(q.ORDER_DAYS):
-                days.setdefault(int(row["day"]), {}).update(
-                    truth=int(row["truth"]), truth_pixel=int(row["truth_pixel"]),
-                    truth_counted=int(row["truth_counted"]))
-        out["daily"] = [{"day": _day_label(day), **{f: int(days[day].get(f, 0)) for f in fields}}
-                        for day in sorted(days) if day >= 0]
+        out["daily"] = _daily(runner, out.get("link"))
         if tables:
             out["verdicts"] = {VERDICTS[int(r["verdict"])]: int(r["n"]) for r in runner.rows(q.VERDICT_COUNTS)}
         if keys_offset is not None:
@@ -136,6 +123,23 @@ def dedup_files(
         return out
     finally:
         runner.close()
+
+
+def _daily(runner: Runner, link: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One dict per UTC day (DAILY_FIELDS: the order columns with orders, the linked ones when linked)."""
+    days: dict[int, dict[str, Any]] = {}
+    for row in runner.rows(q.EVENT_DAYS):
+        days.setdefault(int(row["day"]), {}).update(
+            pixel_events=int(row["pixel_events"]), pixel_alone=int(row["pixel_counted_alone"]),
+            counted=int(row["counted"]))
+    fields = list(DAILY_FIELDS[4:])
+    if link is not None:
+        fields = ["truth", *(["truth_pixel", "truth_counted"] if link["linked_orders"] else []), *fields]
+        for row in runner.rows(q.ORDER_DAYS):
+            days.setdefault(int(row["day"]), {}).update(
+                truth=int(row["truth"]), truth_pixel=int(row["truth_pixel"]), truth_counted=int(row["truth_counted"]))
+    return [{"day": _day_label(day), **{f: int(days[day].get(f, 0)) for f in fields}}
+            for day in sorted(days) if day >= 0]
 
 
 def _with_reasons(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
