@@ -208,10 +208,8 @@ def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: s
                  feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool) -> dict[str, Any]:
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
-    segment_cols = tuple(c for c in ("user_agent", "cookie_age_days", "page_load_s")
-                         if source.columns.get(c) is not None)
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
-    runner.table("orders", q.order_rows(has[0], has[1], has[2], segment_cols))
+    runner.table("orders", q.order_rows(has[0], has[1], has[2]))
     runner.view("truth", q.truth(utm_source))
     found = linking.link_orders(runner, link, template, feeds.rescan, say)
     out = linking.order_figures(runner, found)

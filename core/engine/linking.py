@@ -170,8 +170,7 @@ def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, tab
     from core.gap import _unknown
     from core.orders import segment_columns
 
-    frame = runner.frame(q.SEGMENT_ORDERS.format(
-        cols="".join(f", {c}" for c in _SEGMENT_BASES if source.columns.get(c) is not None)))
+    frame = runner.frame(q.segment_orders(tuple(c for c in _SEGMENT_BASES if source.columns.get(c) is not None)))
     frame["created_at"] = pd.to_datetime(frame.pop("created"), unit="s", utc=True)
     for col in ("cookie_age_days", "page_load_s"):
         if col in frame.columns:

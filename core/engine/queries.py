@@ -225,13 +225,15 @@ def _query_param(url: str, name: str) -> str:
     return f"coalesce(regexp_extract({url}, '[?&]{name}=([^&#]*)', 1), '')"
 
 
-def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, segment_cols: tuple[str, ...] = ()) -> str:
+_PICK_BLANK: Final = 1_000_000_000_000_000  # added to the row number of a line without created_at
+
+
+def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
     row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
     created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'.
     The row is picked first, so each order's texts are parsed once (not once per line item)."""
-    texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing),
-             **{col: (col, True) for col in segment_cols}}
+    texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
     picked = "".join(f", arg_min({name}, pick) AS {name}" for name, (_col, present) in texts.items() if present)
     stripped = "".join(f", {strip(col)} AS {name}" for name, (col, present) in texts.items() if present)
     utm = "utm" if has_utm else "''"
@@ -245,13 +247,13 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, segment_cols:
                "TRY_CAST(created_at AS TIMESTAMPTZ))) "
                "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
     return f"""
-SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid{"".join(", " + c for c in segment_cols)}
+SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid, pick % {_PICK_BLANK} AS rn
 FROM (
   SELECT *, TRY_CAST(created_at AS DOUBLE) AS num FROM (
-    SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
+    SELECT order_id, arg_min(created_at, pick) AS created_at, min(pick) AS pick{picked}
     FROM (
       SELECT {_norm_order_id('order_id')} AS order_id,
-             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE 1000000000000000 END AS pick,
+             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE {_PICK_BLANK} END AS pick,
              {strip('created_at')} AS created_at{stripped}
       FROM orders_text) a
     WHERE order_id <> ''
@@ -349,26 +351,27 @@ def id_sample(limit: int) -> str:
 
 
 # core.dedup's loose id for near misses: lower-case, trimmed, without common prefixes and event suffixes
-def _loose_id(col: str) -> str:
+def _loose(side: int, t_col: str) -> str:
+    """One side's one-sided keys (verdict 3 Pixel only, 4 server only) with core.dedup's loose id `norm`:
+    lower-case, trimmed, without common prefixes and event suffixes, "12.0" as "12" (in layers: each value
+    is computed once)."""
     from core.dedup import _PREFIX_RE, _SUFFIX_RE
 
-    s = f"lower({strip(col)})"
-    s = f"regexp_replace({s}, {literal(_SUFFIX_RE)}, '')"
-    s = f"regexp_replace({s}, {literal(_PREFIX_RE)}, '')"
-    s = f"regexp_replace({s}, '^([0-9]+)\\.0+$', '\\1')"
-    return strip(f"({s})")
+    chain = f"lower({strip('event_id')})"
+    for pattern, repl in ((_SUFFIX_RE, ""), (_PREFIX_RE, ""), ("^([0-9]+)\\.0+$", "\\1")):
+        chain = f"regexp_replace({chain}, {literal(pattern)}, {literal(repl)})"
+    return f"""
+SELECT pixel_code, event, event_id, t, norm FROM (
+  SELECT pixel_code, event, event_id, t, {strip('loose')} AS norm FROM (
+    SELECT pixel_code, event, event_id, {t_col} AS t, {chain} AS loose FROM pairs WHERE verdict = {side}) a) b
+WHERE norm <> ''"""
 
 
 NEAR_KEYS: Final = f"""
 SELECT p.pixel_code AS pixel_code_p, p.event AS event_p, p.event_id AS event_id_p, p.t AS t_p,
        s.pixel_code AS pixel_code_s, s.event AS event_s, s.event_id AS event_id_s, s.t AS t_s
-FROM (SELECT pixel_code, event, event_id, t, norm FROM (
-        SELECT pixel_code, event, event_id, t_p AS t, {_loose_id('event_id')} AS norm FROM pairs WHERE verdict = 3) a
-      WHERE norm <> '') p
-JOIN (SELECT pixel_code, event, event_id, t, norm FROM (
-        SELECT pixel_code, event, event_id, t_s AS t, {_loose_id('event_id')} AS norm FROM pairs WHERE verdict = 4) b
-      WHERE norm <> '') s
-  ON p.norm = s.norm
+FROM ({_loose(3, 't_p')}) p
+JOIN ({_loose(4, 't_s')}) s ON p.norm = s.norm
 ORDER BY p.pixel_code, p.event, p.event_id, p.t, s.pixel_code, s.event, s.event_id, s.t"""
 
 NEAR_SKEW: Final = f"""
@@ -376,12 +379,16 @@ SELECT pixel_code, event, event_id, t_s - t_p AS delta, verdict FROM pairs
 WHERE (verdict = 1 AND abs(t_s - t_p) <= {15 * 60}) OR (verdict = 2 AND abs(t_s - t_p) <= {W_MS // 1000 + 3600})
 ORDER BY pixel_code, event, event_id, occ"""
 
-# the truth orders with the figures segments read: their own segment columns ({cols}), created (epoch
-# seconds), and whether a Pixel event / any counted event is linked
-SEGMENT_ORDERS: Final = """
+
+
+def segment_orders(cols: tuple[str, ...]) -> str:
+    """The truth orders with the figures segments read: their own segment columns `cols` (from the row
+    each order was read from), created (epoch seconds), and whether a Pixel / any counted event links."""
+    own = "".join(f", {strip('t.' + c)} AS {c}" for c in cols)
+    return f"""
 SELECT l.order_id, l.created, CASE WHEN l.pixel = 1 THEN 1 ELSE 0 END AS pixel,
-       CASE WHEN l.conversions > 0 THEN 1 ELSE 0 END AS counted{cols}
-FROM linked l JOIN orders o ON o.order_id = l.order_id"""
+       CASE WHEN l.conversions > 0 THEN 1 ELSE 0 END AS counted{own}
+FROM linked l JOIN orders o ON o.order_id = l.order_id JOIN orders_text t ON t.rn = o.rn"""
 
 # server events without event_id that TikTok's _ttp fallback could pair with a Pixel event within 48 h
 # (core.dedup._ttp_fallback: a hint, never counted), read from the event views themselves
