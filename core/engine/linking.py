@@ -170,7 +170,10 @@ def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, tab
     from core.gap import _unknown
     from core.orders import segment_columns
 
-    frame = runner.frame(q.segment_orders(tuple(c for c in _SEGMENT_BASES if source.columns.get(c) is not None)))
+    cols = tuple(c for c in _SEGMENT_BASES if source.columns.get(c) is not None)
+    if not table and ("user_agent" in cols or not any(has for _, _, has in agents.feeds)):
+        return None, _segment_sources(*_sql_counts(runner, cols), link, {}, 0, looked=False)
+    frame = runner.frame(q.segment_orders(cols))
     frame["created_at"] = pd.to_datetime(frame.pop("created"), unit="s", utc=True)
     for col in ("cookie_age_days", "page_load_s"):
         if col in frame.columns:
@@ -197,32 +200,61 @@ def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, tab
         if filled and any(filled.values()):
             frame["user_agent"] = values
             labelled = segment_columns(frame)
-    sources = _segment_sources(labelled, link, filled, int(need.sum()), looked)
+    sources = _segment_sources(*_frame_counts(labelled, filled), link, filled, int(need.sum()), looked)
     return (segment_gaps(labelled) if link.linked_orders and table else None), sources
 
 
-def _segment_sources(frame: pd.DataFrame, link: Link, agents: dict[str, int], agents_unknown: int,
-                     looked: bool) -> dict[str, SegmentSource]:
-    """Where each dimension's values came from (core.gap's wording): the orders file, and for user agents
-    the linked events (`agents`: label -> orders filled, `agents_unknown` left without one)."""
-    from core.gap import _source_message, _unknown
+_DIMS: Final = (("user_agent", ("browser", "os", "ios_ltp")), ("cookie_age_days", ("cookie_age",)),
+                ("page_load_s", ("page_load",)))
 
-    out: dict[str, SegmentSource] = {}
-    for base, dims in (("user_agent", ("browser", "os", "ios_ltp")), ("cookie_age_days", ("cookie_age",)),
-                       ("page_load_s", ("page_load",))):
+
+def _frame_counts(frame: pd.DataFrame, agents: dict[str, int]) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """(base -> (orders with their own value, orders whose labels read unknown without one), orders, dated)."""
+    from core.gap import _unknown
+
+    counts: dict[str, tuple[int, int]] = {}
+    for base, dims in _DIMS:
         if base in frame.columns and not (base == "user_agent" and agents):
             col = frame[base]
             own = ((col.astype("string").fillna("").str.strip() != "") if base == "user_agent"
                    else col.notna()).to_numpy(dtype=bool)
         else:
             own = np.zeros(len(frame), dtype=bool)
-        need = int((~own & _unknown(frame, dims)).sum())
+        counts[base] = (int(own.sum()), int((~own & _unknown(frame, dims)).sum()))
+    dated = int((frame["day"].astype("str") != "").sum()) if len(frame) else 0
+    return counts, len(frame), dated
+
+
+def _sql_counts(runner: Runner, cols: tuple[str, ...]) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """_frame_counts in one SQL pass, for the sources alone (no order comes back to Python): a blank user
+    agent reads unknown, so does a cookie age or page load that is no number."""
+    own = {c: (f"{c} <> ''" if c == "user_agent" else
+               f"TRY_CAST({c} AS DOUBLE) IS NOT NULL AND NOT isnan(TRY_CAST({c} AS DOUBLE))") for c in cols}
+    parts = "".join(f", sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS own_{c}" for c, cond in own.items())
+    row = runner.rows(f"SELECT count(*) AS n, sum(CASE WHEN created IS NOT NULL AND NOT isnan(created) "
+                      f"THEN 1 ELSE 0 END) AS dated{parts} FROM ({q.segment_orders(cols)}) o")[0]
+    total = int(row["n"])
+    counts = {}
+    for base, _dims in _DIMS:
+        n = int(row.get(f"own_{base}") or 0)
+        counts[base] = (n, total - n)
+    return counts, total, int(row["dated"] or 0)
+
+
+def _segment_sources(counts: dict[str, tuple[int, int]], total: int, dated: int, link: Link,
+                     agents: dict[str, int], agents_unknown: int, looked: bool) -> dict[str, SegmentSource]:
+    """Where each dimension's values came from (core.gap's wording): the orders file, and for user agents
+    the linked events (`agents`: label -> orders filled, `agents_unknown` left without one)."""
+    from core.gap import _source_message
+
+    out: dict[str, SegmentSource] = {}
+    for base, dims in _DIMS:
+        own, need = counts[base]
         filled = agents if base == "user_agent" else {}
-        message = _source_message(base, int(own.sum()), filled, agents_unknown if filled else need, len(frame),
+        message = _source_message(base, own, filled, agents_unknown if filled else need, total,
                                   linked=bool(link.linked_orders), looked=looked and base == "user_agent")
         for d in dims:
             out[d] = message
-    dated = int((frame["day"].astype("str") != "").sum()) if len(frame) else 0
     out["day"] = SegmentSource("orders file (created_at)", dated,
-                               f"{dated:,} of {len(frame):,} truth orders have a readable created_at.")
+                               f"{dated:,} of {total:,} truth orders have a readable created_at.")
     return out
