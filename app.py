@@ -65,4 +65,6 @@ for path, label, icon, what in steps:
     with col_link:
         st.page_link(path, label=label, icon=icon)
     col_text.write(what)
+st.page_link("pages/8_Live_session.py", label="Live session: your store's Pixel and your backend pair up as they "
+             "arrive (or try the demo shop)", icon="📡")
 st.page_link("pages/9_TikTok_counts.py", label="What TikTok counted: its per-day counts beside yours", icon="🔢")

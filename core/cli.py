@@ -482,43 +482,49 @@ def format_capture(doc: dict[str, Any]) -> str:
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
-    """Simulate TikTok's deduplication over Pixel + server events (core.dedup); exit 0, or 2 on bad input.
+    """Simulate TikTok's deduplication over Pixel + server events; exit 0, or 2 on bad input.
 
     JSON: the summary figures at the top level (pixel_events, server_events, counted, ...), plus
     `near_misses` (count per kind), `daily` (one object per UTC day), with orders `link`, `segment_sources`
-    and `truth_rule`, and with --details `keys` (one object per key verdict).
+    and `truth_rule`, and with --details `keys` (one object per key verdict), and `engine`. The default
+    engine is DuckDB (core.engine, memory bounded, progress on stderr); --engine memory is core.dedup.
     """
-    from core.dedup import dedup_files
-
     if args.engine != "memory":
         return _dedup_on_engine(args)
+    from core.dedup import dedup_files
+
     run = dedup_files(args.pixel, args.server, args.orders, link=args.link, template=args.template,
                       utm_source=args.utm_source, all_orders=args.all_orders)
     for warning in run.warnings:
         print(f"tiktok-events dedup: {warning}", file=sys.stderr)
-    emit(run.to_dict(details=args.details), args.format, format_dedup)
+    emit({"engine": "memory", **run.to_dict(details=args.details)}, args.format, format_dedup)
     return EXIT_OK
 
 
 def _dedup_on_engine(args: argparse.Namespace) -> int:
     """`dedup --engine duckdb|spark`: the same rules as set-based SQL over the files, memory bounded.
 
-    Counts, order gap and daily series (core.engine); progress on stderr. Linking must be explicit.
+    The memory engine's document (same names and values); --details lists the first --details-limit key
+    verdicts. Progress goes to stderr, a line per stage, never into the --format json output.
     """
     from core.engine import dedup_files as engine_dedup_files
 
-    if args.link == "auto":
-        raise ConfigError(f"--engine {args.engine} links orders by an explicit rule.",
-                          hint="Add --link order_id (properties.order_id) or --link event_id_template --template "
-                               "'ord_{order_id}_purchase'; the default engine finds the link by itself.")
     doc = engine_dedup_files(args.pixel, args.server, args.orders, link=args.link, template=args.template,
                              utm_source=args.utm_source, all_orders=args.all_orders,
                              keys_offset=0 if args.details else None, keys_limit=args.details_limit,
                              engine=args.engine, memory_limit=args.memory_limit,
                              spark_remote=args.spark_remote or load_settings().spark_remote,
-                             progress=lambda step: _note(f"dedup ({args.engine}): {step}"))
+                             progress=_progress(f"dedup ({args.engine})"))
     emit({"engine": args.engine, **doc}, args.format, format_dedup)
     return EXIT_OK
+
+
+def _progress(what: str) -> Callable[[str], None]:
+    """Progress lines on stderr with the seconds since the start (never on stdout)."""
+    import time
+
+    start = time.monotonic()
+    return lambda step: _note(f"{what}: {step} ({time.monotonic() - start:.1f} s)")
 
 
 _DEDUP_COUNTS = ("pixel_events", "server_events", "counted", "merged_pairs", "deduplicated_pairs", "pixel_only",
@@ -985,10 +991,10 @@ def _DEDUP_ARGS(p: argparse.ArgumentParser) -> None:
     p.add_argument("--utm-source", default="tiktok",
                    help="truth set: orders with this utm_source or a ttclid (default tiktok)")
     p.add_argument("--all-orders", action="store_true", help="truth set: every order (no TikTok filter)")
-    p.add_argument("--engine", choices=("memory", "duckdb", "spark"), default="memory",
-                   help="memory: in-process, with near misses, segments and automatic order linking (default); "
-                        "duckdb: the same counts, gap and daily series as SQL over the files with bounded memory "
-                        "(months of any size); spark: the same SQL on Apache Spark (pip install -e '.[spark]')")
+    p.add_argument("--engine", choices=("duckdb", "memory", "spark"), default="duckdb",
+                   help="duckdb (default): SQL over the files with bounded memory, months of any size; "
+                        "memory: the same figures in pandas (small files); spark: the same SQL on Apache Spark "
+                        "(pip install -e '.[spark]')")
     p.add_argument("--memory-limit", metavar="SIZE", help="--engine duckdb: memory cap, e.g. 4GB (default: "
                                                           "an eighth of the machine)")
     p.add_argument("--spark-remote", metavar="URL", help="--engine spark: a Spark Connect URL, e.g. sc://host:15002 "

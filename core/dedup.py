@@ -573,6 +573,17 @@ def _reasons(delta: np.ndarray, verdict: np.ndarray, n_p: np.ndarray, n_s: np.nd
     return reason
 
 
+def key_reasons(delta: np.ndarray, verdict: np.ndarray, n_p: np.ndarray, n_s: np.ndarray,
+                lone: np.ndarray) -> list[str]:
+    """The `reason` of KEY_COLUMNS for rows given as arrays: occurrence slots, and (`lone`) events that
+    cannot pair (without the _ttp hint)."""
+    slots = _reasons(delta, verdict, n_p, n_s).to_pylist()
+    alone = ("no event_id: cannot pair or deduplicate; counted on its own",
+             "no usable time: cannot be windowed; counted on its own")
+    return [alone[0 if v == 5 else 1] if is_lone else str(text)
+            for text, v, is_lone in zip(slots, verdict, lone, strict=True)]
+
+
 def _lone_frame(cols: dict[str, pa.Array], side: np.ndarray, t: np.ndarray, missing_id: np.ndarray,
                 rows: np.ndarray, hint_rows: np.ndarray, hint_text: pa.Array) -> pd.DataFrame:
     """One row per event that cannot pair: no event_id, or no usable time."""
@@ -692,28 +703,39 @@ def near_misses(cols: dict[str, pa.Array], first_rows: np.ndarray, pair_key: np.
         fp, fs = frame(verdict == 3, t_p), frame(verdict == 4, t_s)
         m = fp[fp["norm"] != ""].merge(fs[fs["norm"] != ""], on="norm", suffixes=("_p", "_s"))
         if len(m):
-            parts.append(_classify_near(m))
+            parts.append(classify_near(m))
     ad = np.abs(t_s - t_p)
     skew = ((verdict == 1) & (ad <= _SKEW_MERGE_S)) | ((verdict == 2) & (ad <= _SKEW_WINDOW_S))
     if skew.any():
         take = pa.array(first_rows[pair_key[skew]])
-        d = (t_s - t_p)[skew]
         code, event, eid = (cols[c].take(take) for c in ("pixel_code", "event", "event_id"))
-        missed = _pick(("merge window (5 min)", "48 h window"), (verdict[skew] == 2).astype(int))
-        detail = _join("server ", _human(d), _pick((" after", " before"), (d < 0).astype(int)),
-                       " the Pixel just missed the ", missed,
-                       ": check the server clock and send event_time from the order, not the queue")
-        parts.append(pa.table({
-            "kind": pa.array(["clock skew"] * int(skew.sum()), pa.large_string()), "pixel_code": code,
-            "pixel_event": event, "pixel_event_id": eid, "server_pixel_code": code, "server_event": event,
-            "server_event_id": eid, "delta_s": d, "detail": detail}).to_pandas())
+        parts.append(skew_near_misses(code, event, eid, (t_s - t_p)[skew], verdict[skew]))
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "delta_s" else "str")
-                             for c in NEAR_MISS_COLUMNS})
+        return empty_near_misses()
     return pd.concat(parts, ignore_index=True)[list(NEAR_MISS_COLUMNS)]
 
 
-def _classify_near(m: pd.DataFrame) -> pd.DataFrame:
+def empty_near_misses() -> pd.DataFrame:
+    """A near-miss table without rows (NEAR_MISS_COLUMNS)."""
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c == "delta_s" else "str") for c in NEAR_MISS_COLUMNS})
+
+
+def skew_near_misses(code: Any, event: Any, eid: Any, d: np.ndarray, verdict: np.ndarray) -> pd.DataFrame:
+    """"clock skew" near misses: pairs (keys `code`, `event`, `eid`; server - Pixel `d` seconds; verdict 1
+    or 2) that just missed the merge window or the 48 h window."""
+    missed = _pick(("merge window (5 min)", "48 h window"), (verdict == 2).astype(int))
+    detail = _join("server ", _human(d), _pick((" after", " before"), (d < 0).astype(int)),
+                   " the Pixel just missed the ", missed,
+                   ": check the server clock and send event_time from the order, not the queue")
+    code, event, eid = (pa.array(x, pa.large_string()) if not isinstance(x, pa.Array) else x
+                        for x in (code, event, eid))
+    return pa.table({
+        "kind": pa.array(["clock skew"] * len(d), pa.large_string()), "pixel_code": code,
+        "pixel_event": event, "pixel_event_id": eid, "server_pixel_code": code, "server_event": event,
+        "server_event_id": eid, "delta_s": d, "detail": detail}).to_pandas()
+
+
+def classify_near(m: pd.DataFrame) -> pd.DataFrame:
     """Name the difference between a one-sided Pixel key and a one-sided server key with one loose id."""
     id_same = m["event_id_p"] == m["event_id_s"]
     lower_same = m["event_id_p"].str.strip().str.lower() == m["event_id_s"].str.strip().str.lower()

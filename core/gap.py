@@ -33,7 +33,7 @@ SEGMENT_COLUMNS: Final = ("dimension", "value", "truth", "pixel", "counted", "se
                           "counted_gap", "recovered_share")
 _TEMPLATE_FIELDS: Final = ("order_id", "event", "event_name")
 _WORD_RUN: Final = re.compile(r"[A-Za-z0-9]+")
-_UNLINKED: Final = ("No order links to an event: no event carries one of these orders' ids in "
+UNLINKED_MESSAGE: Final = ("No order links to an event: no event carries one of these orders' ids in "
                     "properties.order_id, and no event_id contains one. Send properties.order_id with each "
                     "event, or link by an event_id template such as ord_{order_id}_purchase.")
 # What fills a segment dimension when the orders lack it: (orders column, its dimensions, the linked
@@ -197,8 +197,27 @@ def infer_template(order_ids: pa.Array, event_ids: pa.Array, sample: int = 20_00
     if not known:
         return None
     distinct = pc.unique(event_ids)
+    return vote_template(distinct.slice(0, sample).to_pylist(), known, len(distinct))
+
+
+def template_candidates(event_ids: list[str]) -> set[str]:
+    """Every text in `event_ids` that vote_template could look up as an order id (whole ids, word runs)."""
+    out: set[str] = set()
+    for eid in event_ids:
+        if eid and "{" not in eid and "}" not in eid:
+            out.add(eid)
+            out.update(m.group() for m in _WORD_RUN.finditer(eid))
+    return out
+
+
+def vote_template(sample: list[str], known: set[str], n_distinct: int) -> str | None:
+    """The template of `infer_template` from `sample` (distinct event ids in first-appearance order), the
+    `known` order ids (at least those among template_candidates(sample)) and the number of distinct ids."""
+    known = known - {""}
+    if not known:
+        return None
     votes: Counter[tuple[str, str]] = Counter()
-    for eid in distinct.slice(0, sample).to_pylist():
+    for eid in sample:
         if not eid or "{" in eid or "}" in eid:
             continue
         if eid in known:
@@ -212,9 +231,22 @@ def infer_template(order_ids: pa.Array, event_ids: pa.Array, sample: int = 20_00
         return None
     (pre, post), n = votes.most_common(1)[0]
     # a shape seen once among thousands of ids is a coincidence (a number that happens to be an order id)
-    if n < max(1, min(50, len(distinct) // 200)):
+    if n < max(1, min(50, n_distinct // 200)):
         return None
     return f"{pre}{{order_id}}{post}"
+
+
+def template_affixes(template: str, event: str) -> tuple[str, str]:
+    """(prefix, suffix) around {order_id} in `template` for an event named `event` (see
+    order_ids_from_event_ids: {event} in snake case, {event_name} as sent)."""
+    check_template(template)
+    pre, post = template.split("{order_id}")
+    if "{" not in pre + post:
+        return pre, post
+    from core.payload import snake_case
+
+    fill = {"event": snake_case(event), "event_name": event.strip()}
+    return pre.format(**fill), post.format(**fill)
 
 
 def _choose_link(oid: pa.Array, ev: LinkedEvents, link: str, template: str) -> tuple[str, str | None, _Linking]:
@@ -269,7 +301,7 @@ def link_orders(orders: pd.DataFrame, ev: LinkedEvents, link: str, template: str
     return OrderGap(orders=out, link=OrderLink(mode=mode if linked_orders else "none",
                                                template=tmpl if linked_orders else None,
                                                linked_orders=linked_orders,
-                                               message="" if linked_orders else _UNLINKED),
+                                               message="" if linked_orders else UNLINKED_MESSAGE),
                     sources=sources)
 
 

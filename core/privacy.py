@@ -9,6 +9,7 @@ v1.3 `user.email`, 1.0's `context.user.email`, `user.emails`, misspelt keys, or 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Final
 
@@ -38,7 +39,7 @@ _PHONE_VALUE = r'[+( ]*\d[\d\s().\-/]{5,}'
 _PHONE_PAIR_RE: Final = re.compile(r'":"(' + _PHONE_VALUE + r')"')
 _PHONE_MEMBER_RE: Final = re.compile(r'"(' + _PHONE_VALUE + r')"(?=[,\]])')
 # a value that is no text (a number, list or object) right after a key: judged by its key
-_NONTEXT_VALUE_RE: Final = re.compile(r'":(?:\[(?:"[^"]*",)*)?[-\d\[{]')
+_NONTEXT_VALUE_RE: Final = re.compile(r'":(?:[-\d{]|\[(?:"[^"]*",)*[-\d\[{])')
 _PHONE_KEY_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
 # phone numbers written in clear inside free text: +country code, or groups with separators
 _PHONE_IN_TEXT_RE: Final = re.compile(
@@ -72,6 +73,7 @@ def is_raw_phone(value: object, *, phone_key: bool = False) -> bool:
     return any(sep in text for sep in " ()-") and sum(map(str.isdigit, text)) >= 9
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_phone_key(key: str) -> bool:
     return _PHONE_KEY_RE.search(key) is not None
 

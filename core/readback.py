@@ -232,7 +232,7 @@ def parse_pixels(data: Mapping[str, Any]) -> list[PixelInfo]:
 def _refusal(code: int | None, message: str, request_id: str | None, path: str) -> TikTokRefused:
     what = "pixel list" if path == PIXEL_LIST_PATH else "event statistics"
     if code is None:
-        return TikTokRefused(f"TikTok's {what} answered without its JSON envelope: {message}", code=None,
+        return TikTokRefused(f"No TikTok answer for the {what} (no JSON envelope came back): {message}", code=None,
                              request_id=request_id, hint="Check --base-url (it should be TikTok's Business "
                                                          "API or the emulator) and try again later.")
     info = describe_code(code)

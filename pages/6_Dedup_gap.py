@@ -11,16 +11,16 @@ from core.demo import generate_store
 from core.errors import ConsoleError, MissingOrderColumns
 from core.gap import DEFAULT_TEMPLATE, LINK_MODES
 from core.orders import segment_columns, truth_filter
-from core.sources.pixel import load_pixel_events
-from core.sources.server import load_server_events
 from ui.errors import show_error
 from ui.gap import (
-    load_orders_file,
+    analyse_files,
     mapping_form_info,
+    orders_mapping_for,
     orders_mapping_form,
     render_empty_truth,
     render_figures,
     render_summary,
+    spool_uploads,
 )
 from ui.report import report_download
 
@@ -60,13 +60,10 @@ try:
                  tuple(sorted(ss["gap_orders_mapping"].items())))
         if (ss["gap_data"] or {}).get("token") != token:
             ss.pop("gap_orders_form", None)
-            with st.spinner("Reading the files…"):
-                server = load_server_events(server_up, server_up.name)
-                loaded = load_orders_file(orders_up, settings.db_path, ss["gap_orders_mapping"]) \
-                    if orders_up is not None else None
-                ss["gap_data"] = {"pixel": load_pixel_events(pixel_up, pixel_up.name).events, "server": server,
-                                  "orders": loaded.frame if loaded else None, "label": "uploaded files",
-                                  "token": token}
+            mapping = orders_mapping_for(orders_up, settings.db_path, ss["gap_orders_mapping"]) \
+                if orders_up is not None else None
+            ss["gap_data"] = {"files": spool_uploads(pixel_up, server_up, orders_up), "mapping": mapping,
+                              "label": "uploaded files (analysed on DuckDB)", "token": token}
     elif ss["gap_data"] is None and ss.get("pixel_events") is not None and ss.get("server_events") is not None:
         ss["gap_data"] = {"pixel": ss["pixel_events"], "server": ss["server_events"], "orders": None,
                           "label": "events loaded on the Compare page"}
@@ -94,21 +91,25 @@ link = c3.radio("Link orders by", LINK_MODES, key="gap_link", horizontal=True,
                              "event_id_template": "event_id template"}.__getitem__)
 template = c4.text_input("event_id template", DEFAULT_TEMPLATE, key="gap_template",
                          disabled=link != "event_id_template")
-truth = segment_columns(truth_filter(data["orders"], utm, require)) if data["orders"] is not None else None
-if truth is not None and truth.empty:
+truth = segment_columns(truth_filter(data["orders"], utm, require)) if data.get("orders") is not None else None
+empty, verdicts = truth is not None and truth.empty, None
+try:
+    if "files" in data:
+        report, verdicts, empty = analyse_files(data, link=link, template=template, utm_source=utm,
+                                                all_orders=not require)
+    else:
+        with st.spinner("Simulating TikTok's deduplication…"):
+            report = simulate(data["pixel"], data["server"], orders=None if empty else truth, link=link,
+                              template=template)
+except ConsoleError as exc:
+    show_error(exc, source="Cannot simulate")
+    st.stop()
+if empty:
     render_empty_truth(f"utm_source={utm} or a ttclid" if require else "every order")
     if orders_up is not None and st.button("Map the orders columns", key="gap_remap"):
         ss["gap_orders_form"] = mapping_form_info(orders_up, ss["gap_orders_mapping"])
         st.rerun()
-    truth = None
-try:
-    with st.spinner("Simulating TikTok's deduplication…"):
-        report = simulate(data["pixel"], data["server"], orders=truth, link=link, template=template)
-except ConsoleError as exc:
-    show_error(exc, source="Cannot simulate")
-    st.stop()
-
 st.caption(f"Data: {data['label']}. Counts follow TikTok's published rules; this is a simulation, not TikTok's report.")
 render_summary(report.summary)
-render_figures(report)
+render_figures(report, verdicts)
 report_download("gap_report", f"the {data['label']} on the Dedup gap page", dedup=report)

@@ -37,7 +37,14 @@ def test_display_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.skipif(not browser.browser_available(), reason="no Chromium on this machine")
 def test_launch_opens_a_page() -> None:
-    with browser.launch_chromium() as b:
-        page = b.new_page()
-        page.set_content("<title>ok</title><p id=x>hello</p>")
-        assert page.inner_text("#x") == "hello"
+    """In a thread of its own: the browser tests' Playwright session may hold this thread's event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def visit() -> str:
+        with browser.launch_chromium() as b:
+            page = b.new_page()
+            page.set_content("<title>ok</title><p id=x>hello</p>")
+            return page.inner_text("#x")
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(visit).result(timeout=120) == "hello"

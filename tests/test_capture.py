@@ -26,7 +26,7 @@ JOURNEY = Path(__file__).parent / "fixtures" / "shops" / "harbor" / "journey.jso
 def test_a_good_journey_reads_every_step() -> None:
     steps = parse_journey(JOURNEY)
     assert [s.action for s in steps][:4] == ["goto", "wait_for", "click", "wait_for"]
-    assert steps[7].action == "fill" and steps[7].text == "jane.doe@example.com"
+    assert steps[8].action == "fill" and steps[8].text == "jane.doe@example.com"
     assert parse_journey([{"wait_ms": 250}])[0].ms == 250
     assert [s.as_dict() for s in steps] == json.loads(JOURNEY.read_text())
 

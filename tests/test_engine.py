@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from core.contract import DEDUP_WINDOW_SECONDS as W
 from core.contract import MERGE_WINDOW_SECONDS as M
 from core.dedup import simulate
-from core.engine import DAILY_FIELDS, KEY_FIELDS, SUMMARY_FIELDS, dedup_files, to_spark_sql
+from core.engine import KEY_FIELDS, SUMMARY_FIELDS, dedup_files, to_spark_sql
 from core.errors import InvalidFile, InvalidInput
 from tests.test_dedup import PX, SCENARIOS, T, frames, reference
 
@@ -136,34 +136,42 @@ def loaders_summary(files: dict[str, Path], pixel: str, server: str, orders: str
     return out
 
 
+def command_doc(files: dict[str, Path], pixel: str, server: str, orders: str | None, **kw: Any) -> dict[str, Any]:
+    """What `tiktok-events dedup --engine memory --format json` prints: the loaders, then core.dedup."""
+    from core.dedup import dedup_files as memory_dedup_files
+
+    return memory_dedup_files(files[pixel], files[server], files[orders] if orders else None, **kw).to_dict()
+
+
 @pytest.mark.parametrize("kwargs", [
     {},
     {"all_orders": True},
     {"utm_source": ""},
+    {"link": "order_id"},
     {"link": "event_id_template", "template": "ord_{order_id}_purchase"},
+    {"link": "event_id_template", "template": "ord_{order_id}_{event}"},
+    {"link": "event_id_template", "template": "order-{order_id}"},
 ])
 def test_demo_month_equals_the_command(demo: dict[str, Path], kwargs: dict) -> None:
-    """A store month with orders: the command's figures and daily series, for each link and truth rule."""
-    want = loaders_summary(demo, "pixel.csv", "server.csv", "orders.csv", **kwargs)
+    """A store month with orders: every figure of the memory engine's command (link, segment sources, near
+    misses, daily series, truth rule), for each link and truth rule."""
+    want = command_doc(demo, "pixel.csv", "server.csv", "orders.csv", **kwargs)
     got = dedup_files(demo["pixel.csv"], demo["server.csv"], demo["orders.csv"], **kwargs)
-    daily = pd.DataFrame(got.pop("daily"))
-    want_daily, linked = want.pop("daily"), want.pop("orders")
     assert got == want
-    assert list(daily.columns) == list(DAILY_FIELDS)
-    assert int(daily["truth"].sum()) == got["truth"]
-    assert int(daily["pixel_events"].sum()) == got["pixel_events"]
-    assert int(daily["pixel_counted_alone"].sum()) == got["pixel_counted_alone"]
-    # (the simulator also lists order-only days, which the order check below covers)
-    want_daily = want_daily[(want_daily["pixel_alone"] > 0) | (want_daily["counted"] > 0)]
-    events = daily.merge(want_daily, on="day", how="right", suffixes=("", "_sim"))
-    assert events["pixel_counted_alone"].tolist() == events["pixel_alone"].tolist()
-    assert events["counted"].tolist() == events["counted_sim"].tolist()
-    # the truth per day from the linked orders' own day labels (core.orders.segment_columns)
-    by_day = linked.groupby("day").agg(truth=("pixel", "size"), truth_pixel=("pixel", "sum"),
-                                       truth_counted=("counted", "sum")).reset_index()
-    orders = daily.merge(by_day, on="day", how="right", suffixes=("", "_orders"))
-    for col in ("truth", "truth_pixel", "truth_counted"):
-        assert orders[col].tolist() == orders[f"{col}_orders"].astype(int).tolist()
+
+
+def test_auto_link_finds_the_event_id_shape(tmp_path: Path, demo: dict[str, Path]) -> None:
+    """Without properties.order_id the automatic link reads the order id out of the event ids, as the
+    memory engine does: same template, same linked orders and figures."""
+    for name in ("pixel", "server"):
+        table = pd.read_csv(demo[f"{name}.csv"], dtype=str, keep_default_na=False).drop(columns=["order_id"])
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+    files = {"pixel.csv": tmp_path / "pixel.csv", "server.csv": tmp_path / "server.csv",
+             "orders.csv": demo["orders.csv"]}
+    want = command_doc(files, "pixel.csv", "server.csv", "orders.csv")
+    got = dedup_files(files["pixel.csv"], files["server.csv"], files["orders.csv"])
+    assert want["link"]["mode"] == "event_id_template" and want["link"]["linked_orders"] > 0
+    assert got == want
 
 
 @pytest.mark.parametrize(("pixel", "server", "orders"), [
@@ -244,7 +252,7 @@ def test_order_times_in_every_form_land_on_their_day(tmp_path: Path, created: st
     assert got["truth"] == got["truth_pixel"] == 1
     assert [d for d in got["daily"] if d["truth"]] == [
         {"day": "2026-05-01", "truth": 1, "truth_pixel": 1, "truth_counted": 1, "pixel_events": 0,
-         "pixel_counted_alone": 0, "counted": 0}]
+         "pixel_alone": 0, "counted": 0}]
 
 
 # --- per-key pages -------------------------------------------------------------------------------------
@@ -318,3 +326,58 @@ def test_spark_remote_setting_comes_from_the_environment() -> None:
 
     assert resolve_settings({"SPARK_REMOTE": " sc://spark.internal:15002 "})[0].spark_remote == "sc://spark.internal:15002"
     assert resolve_settings({})[0].spark_remote is None
+
+
+# --- what the memory engine adds, on random inputs ------------------------------------------------------
+_IDS = ["ord_1_purchase", "ord_2_purchase", "ORD_1_purchase", " ord_2_purchase", "1", "2.0", "order-3", "#3",
+        "ord_3_purchase", "x", ""]
+_linked_events = st.lists(st.tuples(
+    st.sampled_from(_IDS),
+    st.sampled_from([0.0, 60.0, M + 1, H, W, W + 1, 2 * W + 5, 3 * W]),
+    st.sampled_from(["Purchase", "CompletePayment"]),
+    st.sampled_from(["", "1", "2", " #3", "9"]),  # properties.order_id
+    st.sampled_from(["", "ttp_a", "ttp_b"]),
+), min_size=1, max_size=10)
+
+
+_UA = ["", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"]
+
+
+def _random_files(tmp: Path, pixel: list, server: list, fmt: str, agents: bool = False) -> tuple[Path, Path, Path]:
+    """Event files from (event_id, seconds, event, order_id, ttp) tuples, and four orders; with `agents`
+    the orders have no user-agent column and the events carry user agents (drawn from the tuples)."""
+    def frame(items: list, time_col: str) -> pd.DataFrame:
+        rows = [{"pixel_code": PX, "event": ev, "event_id": eid, time_col: T + dt, "ttp": ttp, "order_id": oid,
+                 "user_agent": _UA[(i + len(eid)) % 3]} for i, (eid, dt, ev, oid, ttp) in enumerate(items)]
+        out = pd.DataFrame(rows, columns=["pixel_code", "event", "event_id", time_col, "ttp", "order_id",
+                                          "user_agent"])
+        return out if agents else out.drop(columns=["user_agent"])
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    p, s = write_events(tmp, frame(pixel, "timestamp"), frame(server, "event_time"), fmt)
+    orders = tmp / "orders.csv"
+    table = pd.DataFrame({
+        "order_id": ["1", "2", "3", "4"], "created_at": ["2026-05-01T10:00:00Z", "2026-05-02T10:00:00Z", "",
+                                                         "2026-05-03T10:00:00Z"],
+        "total": ["10", "20", "30", "40"], "currency": ["EUR"] * 4, "utm_source": ["tiktok"] * 3 + ["google"],
+        "user_agent": [_UA[1], "", "", ""], "cookie_age_days": ["3", "", "9", ""]})
+    (table.drop(columns=["user_agent"]) if agents else table).to_csv(orders, index=False)
+    return p, s, orders
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_linked_events, _linked_events, st.sampled_from(["auto", "order_id"]), st.sampled_from(["csv", "parquet"]),
+       st.booleans())
+def test_link_near_misses_and_segments_equal_the_memory_engine(tmp_path: Path, pixel: list, server: list,
+                                                               link: str, fmt: str, agents: bool) -> None:
+    """Random ids in common shapes, order ids present or not, _ttp values: the engine's whole document
+    (link, linked figures, segment sources, near misses per kind, _ttp hints, daily) is the memory engine's."""
+    from core.dedup import dedup_files as memory_dedup_files
+
+    p, s, orders = _random_files(tmp_path, pixel, server, "csv", agents)
+    want = memory_dedup_files(p, s, orders, link=link).to_dict()  # type: ignore[arg-type]
+    if fmt != "csv":  # the memory engine reads no Parquet: the same rows in Parquet for the engine
+        p, s, _ = _random_files(tmp_path / fmt, pixel, server, fmt, agents)
+    got = dedup_files(p, s, orders, link=link, memory_limit="512MB")  # type: ignore[arg-type]
+    assert got == want

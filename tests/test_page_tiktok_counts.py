@@ -95,3 +95,23 @@ def test_nothing_counted_says_so(app_test, emu: EmulatorServer) -> None:  # type
     assert not at.exception and not at.error and not at.dataframe
     assert any("TikTok counted no events for" in i.value and "the console sent none" in i.value for i in at.info)
     assert any("does not list" in c.value for c in at.caption)
+
+
+def test_token_and_advertiser_from_secrets_never_shown(app_test, emu: EmulatorServer) -> None:  # type: ignore[no-untyped-def]
+    """secrets.toml's TIKTOK_MARKETING_TOKEN and TEC_ADVERTISER_ID are used; the token appears nowhere on the page."""
+    secret_token = "secret-marketing-token-0f9e8d7c"
+    at = app_test(PAGE)
+    at.secrets["TIKTOK_MARKETING_TOKEN"] = secret_token
+    at.secrets["TEC_ADVERTISER_ID"] = "7000000000000000099"
+    for key, value in {"tec_target": "custom", "tec_base_url": emu.url, "tec_pixel_code": PIXEL}.items():
+        at.session_state[key] = value
+    at.run()
+    assert at.text_input(key="counts_advertiser").value == "7000000000000000099"
+    assert any("from TIKTOK_MARKETING_TOKEN (secrets)" in c.value for c in at.caption)
+    at.button(key="counts_read").click().run()
+    assert not at.exception and not at.error
+    shown = [str(el.value) for kind in (at.markdown, at.caption, at.info, at.warning, at.text_input, at.code)
+             for el in kind]
+    assert any("TikTok counted no events" in t for t in shown)  # the page did render its answer
+    assert not [t for t in shown if secret_token in t]
+    assert any(r.get("headers", {}).get("Access-Token") == "***redacted***" for r in emu.requests)

@@ -26,7 +26,7 @@ def test_sidebar_menu_names_home_and_every_page(app_test) -> None:
         at = app_test(page).run()
         labels = [pl.proto.label for pl in at.sidebar.get("page_link")]
         assert labels == ["Home", "Build", "Lint", "Send", "Compare", "Match quality", "Dedup gap", "Outbox",
-                          "TikTok counts"], page
+                          "Live session", "TikTok counts"], page
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -165,3 +165,17 @@ def test_a_phone_or_zip_written_as_a_number_is_dropped_like_text() -> None:
     clean, dropped = scrub_event(event)
     assert sorted(dropped) == ["user.mobile_no", "user.phone", "user.zip_code"]
     assert clean["user"] == {"ip": "203.0.113.7"} and clean["properties"] == {"value": 46.0, "quantity": 2}
+
+
+def test_a_clean_event_with_hashed_lists_numbers_and_an_ip_passes_the_screen_unwalked() -> None:
+    """The screen must let ordinary hashed events through, or every recorded event pays for the walk."""
+    import json
+
+    from core.privacy import _surely_clean
+
+    event = {"event": "Purchase", "event_time": 1735689600, "event_id": "ord_1_purchase",
+             "user": {"email": [HASH], "phone": [HASH], "external_id": [HASH], "ip": "203.0.113.7",
+                      "ttp": "01K0T8BYGJH63785W68YS5NN1R_.tt.1"},
+             "properties": {"currency": "USD", "value": 46.0, "contents": [{"content_id": "1077218", "quantity": 2}]}}
+    assert _surely_clean(json.dumps(event, separators=(",", ":")))
+    assert not _surely_clean(json.dumps({**event, "user": {"phone": [HASH, 4155550100]}}, separators=(",", ":")))

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core import charts
@@ -60,19 +62,23 @@ def render_empty_truth(rule: str) -> None:
                icon="🔎")
 
 
-def render_figures(report: DedupReport) -> None:
+def render_figures(report: DedupReport, verdicts: Mapping[str, int] | None = None) -> None:
     """Waterfall, verdict mix, gap by segment (picker `gap_segment`), daily series and near misses.
 
     Each figure and table has its CSV download (keys `gap_dl_*`); without orders the segment figure is
-    replaced by a hint to upload them.
+    replaced by a hint to upload them. `verdicts` (verdict -> keys) counts every key when `report.keys`
+    holds only the first page of them (the engine's report).
     """
     s = report.summary
     left, right = st.columns(2)
     left.plotly_chart(charts.gap_waterfall(s), width="stretch", key="gap_fig_waterfall")
     left.download_button("Waterfall CSV", csv_bytes(charts.waterfall_frame(s)), "gap_waterfall.csv",
                          "text/csv", key="gap_dl_waterfall", on_click="ignore")
-    right.plotly_chart(charts.verdict_mix(report.keys), width="stretch", key="gap_fig_verdicts")
-    right.download_button("Verdicts CSV (every key with its reason)", lambda: csv_bytes(report.keys),
+    every = report.keys if verdicts is None else pd.DataFrame({"verdict": pd.Categorical.from_codes(
+        np.repeat(np.arange(len(verdicts)), list(verdicts.values())), list(verdicts))})
+    right.plotly_chart(charts.verdict_mix(every), width="stretch", key="gap_fig_verdicts")
+    shown = "every key" if verdicts is None else f"the first {len(report.keys):,} keys"
+    right.download_button(f"Verdicts CSV ({shown} with its reason)", lambda: csv_bytes(report.keys),
                           "dedup_verdicts.csv", "text/csv", key="gap_dl_verdicts", on_click="ignore")
     if report.segments is not None:
         dims = [d for d in SEGMENT_DIMENSIONS if d != "day"]
@@ -162,3 +168,67 @@ def orders_mapping_form(form: Mapping[str, Any]) -> dict[str, str] | None:
         if st.form_submit_button("Use this mapping", key="gap_map_submit"):
             return {k: v for k, v in picks.items() if v}
     return None
+
+
+# --- uploads analysed on the engine (files of any size up to the upload cap) --------------------------
+def spool_uploads(*uploads: Any) -> list[Path | None]:
+    """Each upload written to a temp file in 8 MB chunks (never whole in memory); None stays None."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="tec-gap-"))
+    paths: list[Path | None] = []
+    for i, upload in enumerate(uploads):
+        if upload is None:
+            paths.append(None)
+            continue
+        path = folder / f"{i}_{Path(upload.name).name}"
+        upload.seek(0)
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload, out, 8 << 20)
+        upload.seek(0)
+        paths.append(path)
+    return paths
+
+
+def orders_mapping_for(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> dict[str, str]:
+    """The orders columns mapping for an upload (given, or confirmed before for its columns), checked on its
+    header only. Raises MissingOrderColumns (the form's guesses kept in `gap_orders_form`) as
+    load_orders_file does."""
+    from core.sources.orders import map_columns
+
+    columns = read_columns(upload, upload.name)
+    with Store(db_path) as store:
+        use = dict(mapping) or store.mapping_for("orders", columns) or {}
+        try:
+            map_columns(upload.name, columns, use or None)
+        except MissingOrderColumns:
+            st.session_state["gap_orders_form"] = mapping_form_info(upload, use)
+            raise
+        if mapping:
+            store.save_mapping("orders", columns, dict(mapping))
+        elif use:
+            st.caption("Orders columns mapped as you confirmed before for this file layout.")
+    return use
+
+
+def analyse_files(data: Mapping[str, Any], **kwargs: Any) -> tuple[DedupReport, dict[str, int], bool]:
+    """core.engine.report.file_report over the spooled files, with its stages shown in an st.status;
+    (report, verdict counts, whether orders were given but none is in the truth set). With an empty truth
+    set the report is the events' alone, as the memory path draws it."""
+    from dataclasses import replace
+
+    from core.engine.report import file_report
+
+    pixel, server, orders = data["files"]
+    with st.status("Simulating TikTok's deduplication on the engine…", expanded=False) as status:
+        report, verdicts = file_report(pixel, server, orders, order_mapping=data.get("mapping") or None,
+                                       progress=lambda line: status.update(label=f"Dedup: {line}…"), **kwargs)
+        status.update(label="Dedup simulated", state="complete")
+    empty = report.summary.truth == 0
+    if empty:
+        summary = replace(report.summary, truth=None, truth_undated=None, link=None, segment_sources=None)
+        daily = None if report.daily is None else report.daily.drop(
+            columns=[c for c in ("truth", "truth_pixel", "truth_counted") if c in report.daily.columns])
+        report = replace(report, summary=summary, segments=None, daily=daily)
+    return report, verdicts, empty

@@ -90,6 +90,7 @@ MENU = (
     ("pages/5_Match_quality.py", "Match quality", "🧬"),
     ("pages/6_Dedup_gap.py", "Dedup gap", "📉"),
     ("pages/7_Outbox.py", "Outbox", "📮"),
+    ("pages/8_Live_session.py", "Live session", "📡"),
     ("pages/9_TikTok_counts.py", "TikTok counts", "🔢"),
 )
 

@@ -206,13 +206,15 @@ class Recorder:
         return json.dumps(clean, ensure_ascii=False).encode("utf-8") if paths else bytes(raw)
 
     def _settle_abort(self, seen: Seen) -> None:
-        """A beacon or keepalive hit cut off by the next page's navigation is "net::ERR_ABORTED" to the page,
-        yet the browser still delivers it (DevTools shows it "canceled"): not a failure. Answered by the offline
-        router, it is a success."""
-        if seen.failure == "net::ERR_ABORTED" and str(seen.request.method).upper() == "POST":
+        """A hit cut off by the next page's navigation is "net::ERR_ABORTED" to the page. A beacon or keepalive
+        POST is still delivered by the browser (DevTools shows it "canceled"), and one the offline router
+        answered did arrive: neither is a failure. Any other aborted request stays failed."""
+        if seen.failure != "net::ERR_ABORTED":
+            return
+        if id(seen.request) in self.answered_locally:
+            seen.failure, seen.status = "", seen.status or 200
+        elif str(seen.request.method).upper() == "POST":
             seen.failure = ""
-            if id(seen.request) in self.answered_locally:
-                seen.status = seen.status or 200
 
     def _tiktok(self, seen: Seen) -> None:
         req = seen.request

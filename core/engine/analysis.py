@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from core.engine import linking
 from core.engine import queries as q
 from core.engine.runner import DuckDBRunner, Runner, SparkRunner
 from core.engine.sources import EVENT_ROLES, ORDER_ROLES, Source, orders_source, pixel_source, server_source
 from core.errors import InvalidInput
 
 Engine = Literal["duckdb", "spark"]
-LinkMode = Literal["order_id", "event_id_template"]
+LinkMode = Literal["auto", "order_id", "event_id_template"]
 DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
 VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
 SUMMARY_FIELDS: Final = (
@@ -27,23 +28,20 @@ SUMMARY_FIELDS: Final = (
 )
 ORDER_FIELDS: Final = ("truth", "truth_pixel", "truth_counted", "truth_over_counted", "pixel_gap",
                        "recovered_share")
-DAILY_FIELDS: Final = ("day", "truth", "truth_pixel", "truth_counted", "pixel_events", "pixel_counted_alone",
-                       "counted")
+# core.dedup.DAILY_COLUMNS: the order columns with orders, the linked ones once orders link to events
+DAILY_FIELDS: Final = ("day", "truth", "truth_pixel", "truth_counted", "pixel_events", "pixel_alone", "counted")
 KEY_FIELDS: Final = ("pixel_code", "event", "event_id", "occurrence", "pixel_time", "server_time", "delta_s",
-                     "pixel_events", "server_events", "counted", "verdict")
+                     "pixel_events", "server_events", "counted", "verdict", "reason")
 MAX_PASSES: Final = 10_000  # occurrences per key; a month has at most ~16 (one per 48 h)
 
 
-def _template_parts(link: str, template: str) -> tuple[str, str]:
+def _check_link(link: str, template: str) -> None:
+    from core.gap import LINK_MODES, check_template
+
+    if link not in LINK_MODES:
+        raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use auto, order_id or event_id_template.")
     if link == "event_id_template":
-        if template.count("{order_id}") != 1:
-            raise InvalidInput(f"event_id template {template!r} needs exactly one {{order_id}}.",
-                               hint=f"For example {DEFAULT_TEMPLATE}.")
-        pre, post = template.split("{order_id}")
-        return pre, post
-    if link != "order_id":
-        raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use order_id or event_id_template.")
-    return "", ""
+        check_template(template)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -59,7 +57,7 @@ def dedup_files(
     server: Path | str,
     orders: Path | str | None = None,
     *,
-    link: LinkMode = "order_id",
+    link: LinkMode = "auto",
     template: str = DEFAULT_TEMPLATE,
     utm_source: str = "tiktok",
     all_orders: bool = False,
@@ -71,6 +69,8 @@ def dedup_files(
     temp_dir: Path | None = None,
     spark_remote: str | None = None,
     progress: Callable[[str], None] | None = None,
+    near_miss_rows: bool = False,
+    tables: bool = False,
 ) -> dict[str, Any]:
     """Simulate TikTok's deduplication over a Pixel file and a server file, and the gap against orders.
 
@@ -82,12 +82,14 @@ def dedup_files(
     day: DAILY_FIELDS) and, when `keys_offset` is given, `keys`: one page of `keys_limit` per-key verdicts
     (KEY_FIELDS, in key order). `engine="spark"` runs the same SQL on Spark (local, or Spark Connect at
     `spark_remote`). `memory_limit` (e.g. "4GB", default an eighth of the RAM) and `temp_dir` bound DuckDB.
-    `progress` receives one line per stage. Raises InvalidFile / InvalidInput on bad inputs or settings.
+    `progress` receives one line per stage. `near_miss_rows` adds the near-miss table (NEAR_MISS_COLUMNS)
+    and `tables` the segment table (`segments`, None unless orders linked) and `verdicts` (key verdict ->
+    how many), for the app. Raises InvalidFile / InvalidInput on bad inputs or settings.
     TikTok: key = event_source_id + event + event_id; 48 h same-side window from the first event;
     Pixel↔server merge within 5 min, dedup within 48 h (contract §8).
     """
     say = progress or (lambda _line: None)
-    pre_post = _template_parts(link, template)
+    _check_link(link, template)
     p_src, s_src = pixel_source(Path(pixel)), server_source(Path(server))
     o_src = orders_source(Path(orders), order_mapping) if orders is not None else None
     if keys_offset is not None and (keys_offset < 0 or keys_limit < 0):
@@ -96,27 +98,84 @@ def dedup_files(
         DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
     try:
         out = _simulate(runner, p_src, s_src, say)
-        days: dict[int, dict[str, Any]] = {}
-        for row in runner.rows(q.EVENT_DAYS):
-            days.setdefault(int(row["day"]), {}).update(
-                pixel_events=int(row["pixel_events"]), pixel_counted_alone=int(row["pixel_counted_alone"]),
-                counted=int(row["counted"]))
+        out["ttp_fallback_candidates"] = _ttp_hints(runner, p_src, s_src)
+        say("finding near misses")
+        near = linking.near_misses(runner)
+        out["near_misses"] = {str(k): int(v) for k, v in near["kind"].value_counts().items()}
+        if near_miss_rows:
+            out["near_miss_rows"] = near
         if o_src is not None:
             say("linking orders")
-            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, pre_post))
-            for row in runner.rows(q.ORDER_DAYS):
-                days.setdefault(int(row["day"]), {}).update(
-                    truth=int(row["truth"]), truth_pixel=int(row["truth_pixel"]),
-                    truth_counted=int(row["truth_counted"]))
-        out["daily"] = [{"day": _day_label(day), **{f: int(days[day].get(f, 0)) for f in DAILY_FIELDS[1:]}}
-                        for day in sorted(days) if day >= 0]
+            feeds = linking.AgentFeeds(
+                (("server events' user_agent", "server_rows", _has_agents(s_src)),
+                 ("Pixel events' user agent", "pixel_rows", _has_agents(p_src))),
+                lambda: _rebind_streams(runner, p_src, s_src))
+            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, template, feeds, say,
+                                    tables))
+            out["truth_rule"] = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
+        out["daily"] = _daily(runner, out.get("link"))
+        if tables:
+            out["verdicts"] = {VERDICTS[int(r["verdict"])]: int(r["n"]) for r in runner.rows(q.VERDICT_COUNTS)}
         if keys_offset is not None:
             page = runner.rows(q.KEY_PAGE.format(limit=int(keys_limit), offset=int(keys_offset)))
-            out["keys"] = [{**row, "verdict": VERDICTS[int(row["verdict"])]} for row in page]
+            out["keys"] = _with_reasons(page)
         say("done")
         return out
     finally:
         runner.close()
+
+
+def _daily(runner: Runner, link: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One dict per UTC day (DAILY_FIELDS: the order columns with orders, the linked ones when linked)."""
+    days: dict[int, dict[str, Any]] = {}
+    for row in runner.rows(q.EVENT_DAYS):
+        days.setdefault(int(row["day"]), {}).update(
+            pixel_events=int(row["pixel_events"]), pixel_alone=int(row["pixel_counted_alone"]),
+            counted=int(row["counted"]))
+    fields = list(DAILY_FIELDS[4:])
+    if link is not None:
+        fields = ["truth", *(["truth_pixel", "truth_counted"] if link["linked_orders"] else []), *fields]
+        for row in runner.rows(q.ORDER_DAYS):
+            days.setdefault(int(row["day"]), {}).update(
+                truth=int(row["truth"]), truth_pixel=int(row["truth_pixel"]), truth_counted=int(row["truth_counted"]))
+    return [{"day": _day_label(day), **{f: int(days[day].get(f, 0)) for f in fields}}
+            for day in sorted(days) if day >= 0]
+
+
+def _with_reasons(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Key verdict rows with core.dedup's verdict names and reasons (KEY_FIELDS + reason)."""
+    import numpy as np
+
+    from core.dedup import key_reasons
+
+    if not page:
+        return []
+    verdict = np.array([int(r["verdict"]) for r in page], np.int64)
+    delta = np.array([np.nan if r["delta_s"] is None else float(r["delta_s"]) for r in page], np.float64)
+    n_p = np.array([int(r["pixel_events"]) for r in page], np.int64)
+    n_s = np.array([int(r["server_events"]) for r in page], np.int64)
+    lone = np.array([int(r.pop("part")) == 1 for r in page], bool)
+    reasons = key_reasons(delta, verdict, n_p, n_s, lone)
+    return [{**row, "verdict": VERDICTS[int(row["verdict"])], "reason": reason}
+            for row, reason in zip(page, reasons, strict=True)]
+
+
+def _ttp_hints(runner: Runner, p_src: Source, s_src: Source) -> int:
+    """core.dedup's ttp_fallback_candidates; the files are read again only when some server event lacks
+    an event_id (a month normally has none)."""
+    if not all(src.kind == "arrow" or src.columns.get("ttp") is not None for src in (p_src, s_src)):
+        return 0  # a file without a ttp column holds no _ttp to pair by
+    if not runner.rows("SELECT count(*) AS n FROM events WHERE side = 1 AND event_id = ''")[0]["n"]:
+        return 0
+    _rebind_streams(runner, p_src, s_src)
+    return int(runner.rows(q.TTP_HINTS)[0]["n"])
+
+
+def _rebind_streams(runner: Runner, p_src: Source, s_src: Source) -> None:
+    """Make the event views readable again: an Arrow stream is read once, a file view any number of times."""
+    for name, src in (("pixel", p_src), ("server", s_src)):
+        if src.kind == "arrow":
+            runner.bind(f"{name}_rows", src, ())
 
 
 def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str], None]) -> dict[str, Any]:
@@ -141,18 +200,25 @@ def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str],
     return _summary(runner.rows(q.SUMMARY)[0])
 
 
-def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str,
-                 pre_post: tuple[str, str]) -> dict[str, Any]:
-    """The truth set from the orders file, linked to the counted events: ORDER_FIELDS."""
+def _has_agents(src: Source) -> bool:
+    return src.kind == "arrow" or src.columns.get("user_agent") is not None
+
+
+def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str, template: str,
+                 feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool) -> dict[str, Any]:
+    """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
-    runner.table("orders", q.order_rows(*(source.columns.get(c) is not None
-                                          for c in ("utm_source", "ttclid", "landing_site"))))
+    has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
+    runner.table("orders", q.order_rows(has[0], has[1], has[2]))
     runner.view("truth", q.truth(utm_source))
-    runner.table("linked", q.linked(link, pre_post))
-    o = runner.rows(q.ORDER_SUMMARY)[0]
-    t_n, tp, tc = int(o["truth"]), int(o["truth_pixel"]), int(o["truth_counted"])
-    return {"truth": t_n, "truth_pixel": tp, "truth_counted": tc, "truth_over_counted": int(o["truth_over_counted"]),
-            "pixel_gap": _ratio(t_n - tp, t_n), "recovered_share": _ratio(tc - tp, t_n - tp)}
+    found = linking.link_orders(runner, link, template, feeds.rescan, say)
+    out = linking.order_figures(runner, found)
+    say("segments")
+    segments, sources = linking.segments(runner, source, found, feeds, table=tables)
+    out["segment_sources"] = {k: v.to_dict() for k, v in sources.items()}
+    if tables:
+        out["segments"] = segments
+    return out
 
 
 def _unknown_engine(engine: str) -> Runner:

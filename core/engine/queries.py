@@ -61,13 +61,14 @@ def pixel_rows_from_text() -> str:
     timestamps ISO-8601 or epoch s/ms; rows without pixel code, event or readable time are skipped.
     (Each value is computed once, in layers: the engines do not share repeated expressions.)"""
     return f"""
-SELECT pixel_code, event, event_id, t, order_id FROM (
-  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id FROM (
-    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id FROM (
+SELECT pixel_code, event, event_id, t, order_id, ttp, user_agent FROM (
+  SELECT pixel_code, event, event_id, {_seconds('t_text', 'num')} AS t, order_id, ttp, user_agent FROM (
+    SELECT pixel_code, event, event_id, t_text, TRY_CAST(t_text AS DOUBLE) AS num, order_id, ttp, user_agent FROM (
       SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event,
              CASE WHEN event_id LIKE '%.0' THEN regexp_replace(event_id, '^(-?[0-9]+)\\.0$', '\\1')
                   ELSE coalesce(event_id, '') END AS event_id,
-             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id
+             {strip('t_text')} AS t_text, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp,
+             user_agent
       FROM pixel_text) a) b) c
 WHERE pixel_code <> '' AND event <> '' AND t IS NOT NULL AND NOT isnan(t)"""
 
@@ -77,10 +78,11 @@ def server_rows_from_text() -> str:
     epoch seconds (milliseconds above 10^11); every row is kept."""
     return f"""
 SELECT pixel_code, event, event_id, CASE WHEN num > {MS_TIMESTAMP_THRESHOLD} THEN num / 1000.0 ELSE num END AS t,
-       order_id
+       order_id, ttp, user_agent
 FROM (
   SELECT {strip('pixel_code')} AS pixel_code, {strip('event')} AS event, coalesce(event_id, '') AS event_id,
-         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id
+         TRY_CAST({strip('t_text')} AS DOUBLE) AS num, {strip('order_id')} AS order_id, {strip('ttp')} AS ttp,
+         user_agent
   FROM server_text) s"""
 
 
@@ -163,11 +165,11 @@ FULL OUTER JOIN (SELECT * FROM anchors WHERE side = 1) s
 # every event TikTok counts, one row each: events that cannot pair, every Pixel occurrence, and the
 # server occurrences no Pixel occurrence absorbed (no partner, or outside the 48 h window)
 COUNTED_EVENTS: Final = """
-SELECT side, t, order_id, event_id FROM events WHERE event_id = '' OR NOT abs(t) < 1e300 OR t IS NULL
+SELECT side, t, order_id, event_id, event FROM events WHERE event_id = '' OR NOT abs(t) < 1e300 OR t IS NULL
 UNION ALL
-SELECT 0 AS side, t_p AS t, order_p AS order_id, event_id FROM pairs WHERE verdict <> 4
+SELECT 0 AS side, t_p AS t, order_p AS order_id, event_id, event FROM pairs WHERE verdict <> 4
 UNION ALL
-SELECT 1 AS side, t_s AS t, order_s AS order_id, event_id FROM pairs WHERE verdict >= 2 AND verdict <> 3"""
+SELECT 1 AS side, t_s AS t, order_s AS order_id, event_id, event FROM pairs WHERE verdict >= 2 AND verdict <> 3"""
 
 _LONE: Final = "(event_id = '' OR t IS NULL OR NOT abs(t) < 1e300)"
 # one scan of each table: the events, the pairs, the occurrences
@@ -202,8 +204,9 @@ EVENT_DAYS: Final = f"""
 SELECT day, sum(pixel_events) AS pixel_events, sum(pixel_counted_alone) AS pixel_counted_alone,
        sum(counted) AS counted
 FROM (
-  SELECT {_day('t')} AS day, 1 AS pixel_events, 0 AS pixel_counted_alone, 0 AS counted
-  FROM events WHERE side = 0 AND abs(t) < 1e300
+  SELECT {_day('t')} AS day, CASE WHEN side = 0 THEN 1 ELSE 0 END AS pixel_events, 0 AS pixel_counted_alone,
+         0 AS counted
+  FROM events WHERE abs(t) < 1e300
   UNION ALL
   SELECT {_day('t')} AS day, 0, CASE WHEN side = 0 THEN 1 ELSE 0 END, 1
   FROM counted_events WHERE abs(t) < 1e300
@@ -220,6 +223,9 @@ def _norm_order_id(col: str, stripped: bool = False) -> str:
 
 def _query_param(url: str, name: str) -> str:
     return f"coalesce(regexp_extract({url}, '[?&]{name}=([^&#]*)', 1), '')"
+
+
+_PICK_BLANK: Final = 1_000_000_000_000_000  # added to the row number of a line without created_at
 
 
 def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
@@ -241,13 +247,13 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
                "TRY_CAST(created_at AS TIMESTAMPTZ))) "
                "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
     return f"""
-SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid
+SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid, pick % {_PICK_BLANK} AS rn
 FROM (
   SELECT *, TRY_CAST(created_at AS DOUBLE) AS num FROM (
-    SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
+    SELECT order_id, arg_min(created_at, pick) AS created_at, min(pick) AS pick{picked}
     FROM (
       SELECT {_norm_order_id('order_id')} AS order_id,
-             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE 1000000000000000 END AS pick,
+             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE {_PICK_BLANK} END AS pick,
              {strip('created_at')} AS created_at{stripped}
       FROM orders_text) a
     WHERE order_id <> ''
@@ -264,31 +270,11 @@ def truth(utm_source: str | None) -> str:
     return f"SELECT order_id, created FROM orders WHERE {cond}"
 
 
-def event_link_keys(link: str, template: tuple[str, str]) -> tuple[str, str]:
-    """(event-side key, order-side key) SQL for linking events to orders."""
-    if link == "order_id":  # the events' order_id is already trimmed (pixel_rows, server_rows)
-        return _norm_order_id("order_id", stripped=True), "order_id"
-    pre, post = (part.replace("'", "''") for part in template)
-    return "event_id", f"concat('{pre}', order_id, '{post}')"
-
-
-def linked(link: str, template: tuple[str, str]) -> str:
-    """Per truth order: a Pixel event seen, and how many counted events TikTok attributes to it."""
-    ev_key, o_key = event_link_keys(link, template)
-    return f"""
-SELECT o.order_id, o.created,
-       coalesce(px.seen, 0) AS pixel, coalesce(c.conversions, 0) AS conversions
-FROM (SELECT order_id, created, {o_key} AS link_key FROM truth) o
-LEFT JOIN (SELECT DISTINCT {ev_key} AS link_key, 1 AS seen FROM events WHERE side = 0) px
-  ON px.link_key = o.link_key
-LEFT JOIN (SELECT {ev_key} AS link_key, count(*) AS conversions FROM counted_events GROUP BY 1) c
-  ON c.link_key = o.link_key"""
-
-
 ORDER_SUMMARY: Final = """
 SELECT count(*) AS truth, coalesce(sum(pixel), 0) AS truth_pixel,
        coalesce(sum(CASE WHEN conversions > 0 THEN 1 ELSE 0 END), 0) AS truth_counted,
-       coalesce(sum(CASE WHEN conversions > 1 THEN 1 ELSE 0 END), 0) AS truth_over_counted
+       coalesce(sum(CASE WHEN conversions > 1 THEN 1 ELSE 0 END), 0) AS truth_over_counted,
+       coalesce(sum(CASE WHEN created IS NULL OR isnan(created) THEN 1 ELSE 0 END), 0) AS undated
 FROM linked"""
 
 ORDER_DAYS: Final = f"""
@@ -299,7 +285,7 @@ FROM linked WHERE created IS NOT NULL GROUP BY 1"""
 # one page of per-key verdicts (pairs first, in key order, then events that cannot pair)
 KEY_PAGE: Final = """
 SELECT pixel_code, event, event_id, occurrence, pixel_time, server_time, delta_s, pixel_events,
-       server_events, counted, verdict
+       server_events, counted, verdict, part
 FROM (
   SELECT 0 AS part, pixel_code, event, event_id, occ + 1 AS occurrence, t_p AS pixel_time, t_s AS server_time,
          t_s - t_p AS delta_s, n_p AS pixel_events, n_s AS server_events,
@@ -314,3 +300,117 @@ FROM (
 ) k
 ORDER BY part, pixel_code, event, event_id, occurrence, pixel_time, server_time
 LIMIT {limit} OFFSET {offset}"""
+
+
+# --- linking, near misses, segments (core.engine.linking) -------------------------------------------
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def strip_affixes(col: str, pre: str, post: str) -> str:
+    """SQL for what lies between `pre` and `post` in `col` ('' unless it starts and ends with them and
+    something lies between): core.gap's _strip_affixes."""
+    n_pre, n_post = len(pre), len(post)
+    fits = (f"left({col}, {n_pre}) = {literal(pre)} AND right({col}, {n_post}) = {literal(post)} "
+            f"AND length({col}) > {n_pre + n_post}") if n_pre or n_post else f"length({col}) > 0"
+    return f"CASE WHEN {fits} THEN substring({col}, {n_pre + 1}, length({col}) - {n_pre + n_post}) ELSE '' END"
+
+
+# the events' properties.order_id as core.gap links it (norm_order_ids; already trimmed by the rows)
+ORDER_ID_KEY: Final = _norm_order_id("order_id", stripped=True)
+
+
+def linked(ev_key: str) -> str:
+    """Per truth order: a Pixel event linked, a server event linked, and how many counted events TikTok
+    attributes to it, the event's link key being `ev_key` (SQL over events' columns; '' links nothing)."""
+    return f"""
+SELECT o.order_id, o.created, coalesce(e.pixel, 0) AS pixel, coalesce(e.server, 0) AS server,
+       coalesce(c.conversions, 0) AS conversions
+FROM truth o
+LEFT JOIN (SELECT link_key, max(CASE WHEN side = 0 THEN 1 ELSE 0 END) AS pixel,
+                  max(CASE WHEN side = 1 THEN 1 ELSE 0 END) AS server
+           FROM (SELECT side, {ev_key} AS link_key FROM events) k WHERE link_key <> '' GROUP BY link_key) e
+  ON e.link_key = o.order_id
+LEFT JOIN (SELECT link_key, count(*) AS conversions
+           FROM (SELECT {ev_key} AS link_key FROM counted_events) k WHERE link_key <> '' GROUP BY link_key) c
+  ON c.link_key = o.order_id"""
+
+
+# each distinct event_id with its first position over both files (Pixel rows first), as pc.unique sees them
+ID_FIRSTS: Final = """
+SELECT event_id, min(rn) AS first FROM (
+  SELECT event_id, rn FROM pixel_ids
+  UNION ALL
+  SELECT event_id, rn + 4611686018427387904 AS rn FROM server_ids
+) a GROUP BY event_id"""
+
+
+def id_sample(limit: int) -> str:
+    return f"SELECT event_id FROM id_firsts ORDER BY first LIMIT {int(limit)}"
+
+
+# core.dedup's loose id for near misses: lower-case, trimmed, without common prefixes and event suffixes
+def _loose(side: int, t_col: str) -> str:
+    """One side's one-sided keys (verdict 3 Pixel only, 4 server only) with core.dedup's loose id `norm`:
+    lower-case, trimmed, without common prefixes and event suffixes, "12.0" as "12" (in layers: each value
+    is computed once)."""
+    from core.dedup import _PREFIX_RE, _SUFFIX_RE
+
+    chain = f"lower({strip('event_id')})"
+    for pattern, repl in ((_SUFFIX_RE, ""), (_PREFIX_RE, ""), ("^([0-9]+)\\.0+$", "\\1")):
+        chain = f"regexp_replace({chain}, {literal(pattern)}, {literal(repl)})"
+    return f"""
+SELECT pixel_code, event, event_id, t, norm FROM (
+  SELECT pixel_code, event, event_id, t, {strip('loose')} AS norm FROM (
+    SELECT pixel_code, event, event_id, {t_col} AS t, {chain} AS loose FROM pairs WHERE verdict = {side}) a) b
+WHERE norm <> ''"""
+
+
+NEAR_KEYS: Final = f"""
+SELECT p.pixel_code AS pixel_code_p, p.event AS event_p, p.event_id AS event_id_p, p.t AS t_p,
+       s.pixel_code AS pixel_code_s, s.event AS event_s, s.event_id AS event_id_s, s.t AS t_s
+FROM ({_loose(3, 't_p')}) p
+JOIN ({_loose(4, 't_s')}) s ON p.norm = s.norm
+ORDER BY p.pixel_code, p.event, p.event_id, p.t, s.pixel_code, s.event, s.event_id, s.t"""
+
+NEAR_SKEW: Final = f"""
+SELECT pixel_code, event, event_id, t_s - t_p AS delta, verdict FROM pairs
+WHERE (verdict = 1 AND abs(t_s - t_p) <= {15 * 60}) OR (verdict = 2 AND abs(t_s - t_p) <= {W_MS // 1000 + 3600})
+ORDER BY pixel_code, event, event_id, occ"""
+
+
+
+def segment_orders(cols: tuple[str, ...]) -> str:
+    """The truth orders with the figures segments read: their own segment columns `cols` (from the row
+    each order was read from), created (epoch seconds), and whether a Pixel / any counted event links."""
+    own = "".join(f", {strip('t.' + c)} AS {c}" for c in cols)
+    return f"""
+SELECT l.order_id, l.created, CASE WHEN l.pixel = 1 THEN 1 ELSE 0 END AS pixel,
+       CASE WHEN l.conversions > 0 THEN 1 ELSE 0 END AS counted{own}
+FROM linked l JOIN orders o ON o.order_id = l.order_id JOIN orders_text t ON t.rn = o.rn"""
+
+# server events without event_id that TikTok's _ttp fallback could pair with a Pixel event within 48 h
+# (core.dedup._ttp_fallback: a hint, never counted), read from the event views themselves
+TTP_HINTS: Final = f"""
+SELECT coalesce(sum(n), 0) AS n FROM (
+  SELECT pixel_code, event, ttp, t, count(*) AS n FROM server_rows WHERE event_id = '' AND ttp <> ''
+  GROUP BY pixel_code, event, ttp, t) s
+WHERE EXISTS (SELECT 1 FROM pixel_rows p WHERE p.ttp = s.ttp AND p.pixel_code = s.pixel_code
+              AND p.event = s.event AND abs(s.t - p.t) <= {W_MS // 1000})"""
+
+
+def first_values(numbered: str) -> str:
+    """Per link key (an order id), the first non-blank value `v` in file order of table `numbered`."""
+    return f"""
+SELECT link_key AS order_id, arg_min(v, rn) AS v FROM {numbered}
+WHERE link_key <> '' AND {strip('v')} <> '' GROUP BY link_key"""
+
+# how many key verdicts of each kind (KEY_PAGE's rows, all of them): VERDICTS index -> count
+VERDICT_COUNTS: Final = """
+SELECT verdict, count(*) AS n FROM (
+  SELECT verdict FROM pairs
+  UNION ALL
+  SELECT CASE WHEN event_id = '' THEN 5 WHEN side = 0 THEN 3 ELSE 4 END AS verdict
+  FROM events WHERE event_id = '' OR t IS NULL OR NOT abs(t) < 1e300
+) v GROUP BY verdict"""

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.engine.sources import EVENT_ROLES, ORDER_ROLES, Source
 from core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # of the machine's RAM, when no memory_limit is given: the analysis spills well (a 10M-key month runs as
 # fast in 3 GB as in 12), and a small share leaves the machine to the app and its other users
@@ -28,6 +31,9 @@ class Runner(Protocol):
     def view(self, name: str, sql: str) -> None: ...
     def table(self, name: str, sql: str) -> None: ...
     def rows(self, sql: str) -> list[dict[str, Any]]: ...
+    def frame(self, sql: str) -> pd.DataFrame: ...
+    def numbered(self, name: str, sql: str) -> None: ...
+    def strings(self, name: str, column: str, values: list[str]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -121,6 +127,29 @@ class DuckDBRunner:
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def frame(self, sql: str) -> pd.DataFrame:
+        """A small result as a pandas frame."""
+        out: pd.DataFrame = self.con.execute(sql).df()
+        return out
+
+    def numbered(self, name: str, sql: str) -> None:
+        """Table `name`: the rows of `sql` with `rn`, their position in file order (1, 2, ...)."""
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                             f"SELECT *, row_number() OVER () AS rn FROM ({sql})")
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
+
+    def strings(self, name: str, column: str, values: list[str]) -> None:
+        """Table `name` with one text `column` holding `values`."""
+        import pyarrow as pa
+
+        data = pa.table({column: pa.array(values, pa.string())})
+        self.con.register(f"{name}_arrow", data)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        self.con.unregister(f"{name}_arrow")
+
     def close(self) -> None:
         self.con.close()
         if self._tmp is not None:
@@ -199,6 +228,22 @@ class SparkRunner:
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         return [row.asDict() for row in self.spark.sql(to_spark_sql(sql)).collect()]
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = self.rows(sql)
+        return pd.DataFrame(rows) if rows else pd.DataFrame(
+            columns=self.spark.sql(to_spark_sql(sql)).columns)
+
+    def numbered(self, name: str, sql: str) -> None:
+        """File order as Spark keeps it within a scan (monotonically increasing ids)."""
+        self.spark.sql(f"CACHE TABLE {name} AS SELECT *, monotonically_increasing_id() + 1 AS rn "
+                       f"FROM ({to_spark_sql(sql)}) a")
+        self._cached.append(name)
+
+    def strings(self, name: str, column: str, values: list[str]) -> None:
+        self.spark.createDataFrame([(v,) for v in values], f"{column} string").createOrReplaceTempView(name)
 
     def close(self) -> None:
         for name in reversed(self._cached):  # a cached view resolves the ones it reads when uncached

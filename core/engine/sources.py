@@ -23,10 +23,12 @@ from core.errors import InvalidFile
 
 Side = Literal["pixel", "server"]
 Kind = Literal["csv", "parquet", "arrow"]
-EVENT_ROLES: Final = ("pixel_code", "event", "event_id", "t_text", "order_id")
-ORDER_ROLES: Final = ("order_id", "created_at", "utm_source", "ttclid", "landing_site")
+EVENT_ROLES: Final = ("pixel_code", "event", "event_id", "t_text", "order_id", "ttp", "user_agent")
+ORDER_ROLES: Final = ("order_id", "created_at", "utm_source", "ttclid", "landing_site", "user_agent",
+                       "cookie_age_days", "page_load_s")
 ROW_SCHEMA: Final = pa.schema([("pixel_code", pa.string()), ("event", pa.string()), ("event_id", pa.string()),
-                               ("t", pa.float64()), ("order_id", pa.string())])
+                               ("t", pa.float64()), ("order_id", pa.string()), ("ttp", pa.string()),
+                               ("user_agent", pa.string())])
 _CHUNK_LINES: Final = 50_000
 # core.pixel's flat-row aliases (a CSV's stripped header name -> the Pixel column it fills)
 _PIXEL_ALIASES: Final = {"event_source_id": "pixel_code", "pixel_id": "pixel_code", "pixel": "pixel_code",
@@ -93,7 +95,8 @@ def pixel_source(path: Path) -> Source:
     cols: dict[str, str | None] = {
         "pixel_code": canon.get("pixel_code"), "event": canon.get("event"),
         "event_id": next((h for h in header if h == "event_id"), canon.get("event_id")),
-        "t_text": canon.get("timestamp") or canon.get("event_time"), "order_id": canon.get("order_id")}
+        "t_text": canon.get("timestamp") or canon.get("event_time"), "order_id": canon.get("order_id"),
+        "ttp": canon.get("ttp"), "user_agent": canon.get("user_agent")}
     missing = [n for n, role in (("pixel_code", "pixel_code"), ("event", "event"), ("timestamp", "t_text"))
                if cols[role] is None]
     if missing:
@@ -112,7 +115,8 @@ def server_source(path: Path) -> Source:
     cols: dict[str, str | None] = {
         "pixel_code": _first(header, ("pixel_code",)) or _first(header, ("event_source_id",)),
         "event": _first(header, ("event",)), "event_id": _first(header, ("event_id",)),
-        "t_text": _first(header, ("event_time",)), "order_id": _first(header, ("order_id",))}
+        "t_text": _first(header, ("event_time",)), "order_id": _first(header, ("order_id",)),
+        "ttp": _first(header, ("ttp",)), "user_agent": _first(header, ("user_agent",))}
     missing = [n for n, role in (("event", "event"), ("event_id", "event_id"), ("event_time", "t_text"),
                                  ("pixel_code", "pixel_code")) if cols[role] is None]
     if missing:
@@ -168,7 +172,8 @@ def _batch(frame: object, time_col: str) -> pa.RecordBatch:
     import pandas as pd
 
     assert isinstance(frame, pd.DataFrame)
-    arrays = [pa.array(frame[c].astype("string").fillna(""), pa.string()) if c != "t"
+    arrays = [pa.array((frame[c] if c in frame.columns else pd.Series("", index=frame.index)).astype("string")
+                       .fillna(""), pa.string()) if c != "t"
               else pa.array(frame[time_col].astype("float64"), pa.float64()) for c in ROW_SCHEMA.names]
     return pa.RecordBatch.from_arrays(arrays, schema=ROW_SCHEMA)
 
@@ -176,7 +181,7 @@ def _batch(frame: object, time_col: str) -> pa.RecordBatch:
 def _pixel_batches(path: Path) -> pa.RecordBatchReader:
     from core.sources.pixel import load_pixel_events, parse_pixel_json
 
-    cols = ("pixel_code", "event", "event_id", "timestamp", "order_id")
+    cols = ("pixel_code", "event", "event_id", "timestamp", "order_id", "ttp", "user_agent")
 
     def gen() -> Iterator[pa.RecordBatch]:
         if _is_jsonl(path):
@@ -193,7 +198,7 @@ def _server_batches(path: Path) -> pa.RecordBatchReader:
     from core.sources.jsondoc import parse_json_documents
     from core.sources.server import load_server_events, server_frame
 
-    cols = ("pixel_code", "event", "event_id", "event_time", "order_id")
+    cols = ("pixel_code", "event", "event_id", "event_time", "order_id", "ttp", "user_agent")
 
     def gen() -> Iterator[pa.RecordBatch]:
         if _is_jsonl(path):

@@ -18,6 +18,7 @@ Decisions where the contract is silent or UNSURE (documented here, tested in tes
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -278,7 +279,7 @@ def pixel_event_from_body(
         "partner": as_text(body.get("partner") or context.get("partner")),
         "http_status": int(http_status),
         "entry": int(entry),
-        "page_load_s": float("nan"),  # Pixel event bodies carry no load timing; a capture measures it
+        "page_load_s": math.nan,  # Pixel event bodies carry no load timing; a capture measures it
     }
     base["cookie_age_days"] = ttp_age_days(base["ttp"], base["timestamp"])
     return [{"pixel_code": code, **base} for code in codes]
@@ -308,9 +309,9 @@ def ttp_age_days(ttp: str, event_time: float) -> float:
     """The `_ttp` cookie's age in days when the event fired; NaN when the cookie or the event has no time."""
     created = ttp_created_at(ttp)
     if created is None or event_time != event_time:  # NaN event time
-        return float("nan")
+        return math.nan
     age = (event_time - created) / 86_400
-    return max(age, 0.0) if age > -1 else float("nan")  # a cookie set "after" the event by a day is no age
+    return max(age, 0.0) if age > -1 else math.nan  # a cookie set "after" the event by a day is no age
 
 
 def pixel_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import goto_page, wait_for_run
 
 PIXEL = "C4A1B2C3D4E5F6G7H8I9"
@@ -62,4 +64,22 @@ def test_hostile_order_id_renders_as_text(page, app_url: str) -> None:  # type: 
     assert main.locator("img[src*='127.0.0.1:9'], img[src='x']").count() == 0
     assert main.locator("a[href*='127.0.0.1:9']").count() == 0
     assert fetched == []
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_consent_preview_follows_the_pixel_state(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Build's consent preview: the golden Purchase pairs with the Pixel granted; revoked, it is server only."""
+    goto_page(page, app_url, "Build")
+    _type(page, "_tec_pixel_code", PIXEL)
+    page.locator(".st-key-build_example").get_by_role("button", name="Use the golden-path example").click()
+    wait_for_run(page)
+    page.get_by_text("Consent preview", exact=False).first.click()
+    verdict = page.locator(".st-key-consent_verdict")
+    verdict.wait_for(state="visible")
+    expect(verdict).to_contain_text("Pair: both legs carry")
+    expect(verdict).to_contain_text("ord_10492_purchase")
+    page.locator(".st-key-consent_pixel").get_by_text("revoked", exact=False).click()
+    wait_for_run(page)
+    expect(verdict).to_contain_text("Server only: the Pixel sends nothing")
+    expect(page.locator("[data-testid='stExpander'] [data-testid='stDataFrame']").first).to_be_visible()
     assert page.locator("[data-testid='stException']").count() == 0

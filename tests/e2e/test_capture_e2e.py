@@ -67,7 +67,7 @@ def test_harbor_exactly_its_pixel_events(harbor: dict[str, Any]) -> None:
     assert all(isinstance(e["captured_at"], int) and e["page_url"].startswith(harbor["url"])
                for e in harbor["doc"]["events"])
     assert len(harbor["proxy_hits"]) == 1 and b"AddToCart" in harbor["proxy_hits"][0]
-    assert sorted(s["kind"] for s in harbor["doc"]["skipped"]) == ["loader", "telemetry"]
+    assert sorted(s["kind"] for s in harbor["doc"]["skipped"]) == ["loader", "no_pixel_code", "telemetry"]
     assert harbor["doc"]["session_id"] == "s-harbor" and harbor["doc"]["failed"] == []
 
 
@@ -92,7 +92,8 @@ def test_harbor_email_in_the_thank_you_url_is_a_finding_and_never_kept(harbor: d
     pii = [f for f in doc["findings"] if f["code"] == "capture.pii.url"]
     assert [(f["severity"], f["path"]) for f in pii] == [("error", "pages[3].url")]
     assert "query email" in pii[0]["message"]
-    assert {f["code"] for f in doc["findings"]} == {"capture.ttclid.lost", "capture.pii.url", "capture.event.legacy"}
+    assert {f["code"] for f in doc["findings"]} == {"capture.ttclid.lost", "capture.pii.url", "capture.event.legacy",
+                                                    "capture.pixel_code.missing"}
     assert harbor["code"] == 1  # error findings
     for text in (harbor["stdout"], harbor["har"].read_text(encoding="utf-8")):
         assert EMAIL not in text and "jane.doe%40example.com" not in text and "jane.doe" not in text
@@ -103,7 +104,16 @@ def test_harbor_nothing_left_127_0_0_1(harbor: dict[str, Any]) -> None:
     network = harbor["doc"]["network"]
     assert list(network["passed"]) == ["127.0.0.1"]
     assert network["passed"]["127.0.0.1"] >= 5  # 4 pages and the redirect hop, the proxy hit
-    assert network["answered_locally"] == {"analytics.tiktok.com": 6}  # loader, telemetry, 4 event hits
+    assert network["answered_locally"] == {"analytics.tiktok.com": 7}  # loader, telemetry, 5 event hits
+
+
+def test_harbor_hit_without_a_pixel_code_is_a_finding(harbor: dict[str, Any]) -> None:
+    doc = harbor["doc"]
+    missing = [f for f in doc["findings"] if f["code"] == "capture.pixel_code.missing"]
+    assert len(missing) == 1 and missing[0]["severity"] == "error"
+    index = int(missing[0]["path"].removeprefix("skipped[").rstrip("]"))
+    assert doc["skipped"][index]["kind"] == "no_pixel_code"
+    assert doc["skipped"][index]["url"] == "https://analytics.tiktok.com/api/v2/pixel"
 
 
 def test_harbor_har_out_reimports_to_the_same_events(harbor: dict[str, Any]) -> None:
@@ -161,17 +171,22 @@ def test_headless_without_a_journey_ends_after_idle_seconds() -> None:
     """Just the URL; meanwhile another Playwright session (an event loop in this thread, as the browser tests
     have) is open, which must not stop a capture."""
     exe = _require_chromium()
+    import asyncio
+
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw, start_demo_shop() as shop:
-        other = pw.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
+    with contextlib.ExitStack() as stack:
         try:
-            started = time.monotonic()
-            result = run_capture(CaptureOptions(url=shop.url + "/?ttclid=E.C.P.idle", offline=True,
-                                                idle_seconds=1.0))
-            took = time.monotonic() - started
-        finally:
-            other.close()
+            asyncio.get_running_loop()  # the session's browser fixture already runs one here
+        except RuntimeError:
+            pw = stack.enter_context(sync_playwright())
+            other = pw.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
+            stack.callback(other.close)
+        assert asyncio.get_running_loop().is_running()
+        shop = stack.enter_context(start_demo_shop())
+        started = time.monotonic()
+        result = run_capture(CaptureOptions(url=shop.url + "/?ttclid=E.C.P.idle", offline=True, idle_seconds=1.0))
+        took = time.monotonic() - started
     assert [e["event"] for e in result.events] == ["Pageview"] and result.exit_code == 0
     assert result.pages[0]["ttclid_in_url"] is True and result.cookies["ttclid"] == "E.C.P.idle"
     assert 1.0 <= took < 30

@@ -1,0 +1,260 @@
+"""What the engine adds to the counts: orders linked automatically, near misses, segments and hints.
+
+The heavy part of each stays set-based SQL on the engine (core.engine.queries); the decisions that read a
+handful of values (which event_id shape the ids follow, how a near miss reads, a segment's label) are the
+memory engine's own functions (core.gap, core.dedup, core.orders), fed with the small results only:
+one definition of each rule, whichever engine counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from core.engine import queries as q
+from core.engine.runner import Runner
+from core.engine.sources import Source
+from core.gap import (
+    UNLINKED_MESSAGE,
+    SegmentSource,
+    check_template,
+    segment_gaps,
+    template_affixes,
+    template_candidates,
+    vote_template,
+)
+
+SAMPLE_IDS: Final = 20_000  # distinct event ids read to infer the event_id shape (core.gap.infer_template)
+
+
+@dataclass(frozen=True)
+class Link:
+    """How orders linked: mode order_id | event_id_template | none, the template, and the linked orders."""
+
+    mode: str
+    template: str | None
+    linked_orders: int
+    key_sql: str = "''"  # the events' link key (SQL over the event rows' columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "template": self.template, "linked_orders": self.linked_orders,
+                "message": "" if self.linked_orders else UNLINKED_MESSAGE}
+
+
+def _template_key(runner: Runner, template: str) -> str:
+    """SQL for the order id inside each event's event_id under `template` ('' where it does not fit)."""
+    check_template(template)
+    pre, post = template.split("{order_id}")
+    if "{" not in pre + post:
+        return q.strip_affixes("event_id", pre, post)
+    names = [str(r["event"]) for r in runner.rows("SELECT DISTINCT event FROM events")]
+    cases = " ".join(f"WHEN {q.literal(name)} THEN {q.strip_affixes('event_id', *template_affixes(template, name))}"
+                     for name in names)
+    return f"CASE event {cases} ELSE '' END" if cases else "''"
+
+
+def _linked_count(runner: Runner, ev_key: str) -> int:
+    runner.table("linked", q.linked(ev_key))
+    return int(runner.rows("SELECT count(*) AS n FROM linked WHERE pixel = 1 OR server = 1")[0]["n"])
+
+
+def link_orders(runner: Runner, link: str, template: str, rescan: Callable[[], None],
+                say: Callable[[str], None]) -> Link:
+    """Link the truth orders (view `truth`) to the events as core.gap.link_orders does; table `linked`.
+
+    "order_id": the events' normalized properties.order_id; "event_id_template": the order id inside the
+    event_id; "auto": order_id where some event links, else the template the ids follow (voted on the
+    first SAMPLE_IDS distinct ids in file order, as core.gap.infer_template), else none.
+    `rescan` makes the event views readable again (a stream is read once).
+    """
+    if link == "event_id_template":
+        key = _template_key(runner, template)
+        n = _linked_count(runner, key)
+        return Link("event_id_template" if n else "none", template if n else None, n, key)
+    n = _linked_count(runner, q.ORDER_ID_KEY)
+    if link == "order_id" or n:
+        return Link("order_id" if n else "none", None, n, q.ORDER_ID_KEY)
+    say("finding the event_id shape that carries the order id")
+    inferred = _infer_template(runner, rescan)
+    if inferred is None:
+        return Link("none", None, 0, q.ORDER_ID_KEY)
+    key = _template_key(runner, inferred)
+    n = _linked_count(runner, key)
+    return Link("event_id_template" if n else "none", inferred if n else None, n, key)
+
+
+def _infer_template(runner: Runner, rescan: Callable[[], None]) -> str | None:
+    """core.gap.infer_template over the engine's events: the sample and the known ids come from SQL."""
+    if not runner.rows("SELECT count(*) AS n FROM truth WHERE order_id <> ''")[0]["n"]:
+        return None
+    rescan()
+    runner.numbered("pixel_ids", "SELECT event_id FROM pixel_rows")
+    runner.numbered("server_ids", "SELECT event_id FROM server_rows")
+    runner.table("id_firsts", q.ID_FIRSTS)
+    n_distinct = int(runner.rows("SELECT count(*) AS n FROM id_firsts")[0]["n"])
+    sample = [str(r["event_id"]) for r in runner.rows(q.id_sample(SAMPLE_IDS))]
+    candidates = sorted(template_candidates(sample))
+    if not candidates:
+        return None
+    runner.strings("candidates", "id", candidates)
+    known = {str(r["order_id"]) for r in runner.rows(
+        "SELECT DISTINCT t.order_id FROM truth t JOIN candidates c ON c.id = t.order_id")}
+    return vote_template(sample, known, n_distinct)
+
+
+def order_figures(runner: Runner, link: Link) -> dict[str, Any]:
+    """ORDER_FIELDS (the linked ones None when nothing linked), truth_undated and `link`."""
+    o = runner.rows(q.ORDER_SUMMARY)[0]
+    t_n = int(o["truth"])
+    out: dict[str, Any] = {"truth": t_n, "truth_pixel": None, "truth_counted": None, "truth_over_counted": None,
+                           "pixel_gap": None, "recovered_share": None, "truth_undated": int(o["undated"] or 0),
+                           "link": link.to_dict()}
+    if link.linked_orders:
+        tp, tc = int(o["truth_pixel"]), int(o["truth_counted"])
+        out.update(truth_pixel=tp, truth_counted=tc, truth_over_counted=int(o["truth_over_counted"]),
+                   pixel_gap=_ratio(t_n - tp, t_n), recovered_share=_ratio(tc - tp, t_n - tp))
+    return out
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 6) if den else None
+
+
+# --- near misses ----------------------------------------------------------------------------------
+def near_misses(runner: Runner) -> pd.DataFrame:
+    """core.dedup.near_misses over the engine's pairs: one-sided keys joined by their loose id in SQL,
+    and pairs that just missed a window; the rows are named by core.dedup's own classifier."""
+    from core.dedup import classify_near, empty_near_misses, skew_near_misses
+
+    parts: list[pd.DataFrame] = []
+    m = runner.frame(q.NEAR_KEYS)
+    if len(m):
+        parts.append(classify_near(m))
+    skew = runner.frame(q.NEAR_SKEW)
+    if len(skew):
+        parts.append(skew_near_misses(skew["pixel_code"].to_numpy(object), skew["event"].to_numpy(object),
+                                      skew["event_id"].to_numpy(object), skew["delta"].to_numpy(np.float64),
+                                      skew["verdict"].to_numpy(np.int64)))
+    if not parts:
+        return empty_near_misses()
+    from core.dedup import NEAR_MISS_COLUMNS
+
+    return pd.concat(parts, ignore_index=True)[list(NEAR_MISS_COLUMNS)]
+
+
+# --- segments -------------------------------------------------------------------------------------
+_SEGMENT_BASES: Final = ("user_agent", "cookie_age_days", "page_load_s")
+
+
+@dataclass(frozen=True)
+class AgentFeeds:
+    """Whose user agents can segment orders that have none: (label, event view, the file has the column)."""
+
+    feeds: tuple[tuple[str, str, bool], ...]
+    rescan: Callable[[], None]
+
+
+def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, table: bool = True
+             ) -> tuple[pd.DataFrame | None, dict[str, SegmentSource]]:
+    """The segment table (core.gap.segment_gaps) and segment_sources, as core.gap segments the memory
+    engine's command: the truth orders' own values; orders without a user-agent column take the user agent
+    of their first linked server event, else of their first linked Pixel event (file order).
+
+    Only orders come back to Python (one row each, the columns segments read), never the events. The
+    table is None when nothing linked or `table` is false (only the sources wanted).
+    """
+    from core.gap import _unknown
+    from core.orders import segment_columns
+
+    cols = tuple(c for c in _SEGMENT_BASES if source.columns.get(c) is not None)
+    if not table and ("user_agent" in cols or not any(has for _, _, has in agents.feeds)):
+        return None, _segment_sources(*_sql_counts(runner, cols), link, {}, 0, looked=False)
+    frame = runner.frame(q.segment_orders(cols))
+    frame["created_at"] = pd.to_datetime(frame.pop("created"), unit="s", utc=True)
+    for col in ("cookie_age_days", "page_load_s"):
+        if col in frame.columns:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    frame["pixel"] = frame["pixel"].astype(bool)
+    frame["counted"] = frame["counted"].astype(bool)
+    labelled = segment_columns(frame)
+    filled: dict[str, int] = {}
+    looked = "user_agent" not in frame.columns and any(has for _, _, has in agents.feeds)
+    need = _unknown(labelled, ("browser", "os", "ios_ltp")) & looked
+    if need.any():
+        values = pd.Series("", index=frame.index, dtype=object)
+        for label, view, has in agents.feeds:
+            if not has:
+                continue
+            agents.rescan()
+            runner.numbered(f"agents_{view}", f"SELECT {link.key_sql} AS link_key, user_agent AS v FROM {view}")
+            firsts = runner.frame(q.first_values(f"agents_{view}"))
+            found = frame["order_id"].map(dict(zip(firsts["order_id"], firsts["v"], strict=True)))
+            take = need & found.notna().to_numpy(dtype=bool)
+            values[take] = found[take]
+            filled[label] = int(take.sum())
+            need &= ~take
+        if filled and any(filled.values()):
+            frame["user_agent"] = values
+            labelled = segment_columns(frame)
+    sources = _segment_sources(*_frame_counts(labelled, filled), link, filled, int(need.sum()), looked)
+    return (segment_gaps(labelled) if link.linked_orders and table else None), sources
+
+
+_DIMS: Final = (("user_agent", ("browser", "os", "ios_ltp")), ("cookie_age_days", ("cookie_age",)),
+                ("page_load_s", ("page_load",)))
+
+
+def _frame_counts(frame: pd.DataFrame, agents: dict[str, int]) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """(base -> (orders with their own value, orders whose labels read unknown without one), orders, dated)."""
+    from core.gap import _unknown
+
+    counts: dict[str, tuple[int, int]] = {}
+    for base, dims in _DIMS:
+        if base in frame.columns and not (base == "user_agent" and agents):
+            col = frame[base]
+            own = ((col.astype("string").fillna("").str.strip() != "") if base == "user_agent"
+                   else col.notna()).to_numpy(dtype=bool)
+        else:
+            own = np.zeros(len(frame), dtype=bool)
+        counts[base] = (int(own.sum()), int((~own & _unknown(frame, dims)).sum()))
+    dated = int((frame["day"].astype("str") != "").sum()) if len(frame) else 0
+    return counts, len(frame), dated
+
+
+def _sql_counts(runner: Runner, cols: tuple[str, ...]) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """_frame_counts in one SQL pass, for the sources alone (no order comes back to Python): a blank user
+    agent reads unknown, so does a cookie age or page load that is no number."""
+    own = {c: (f"{c} <> ''" if c == "user_agent" else
+               f"TRY_CAST({c} AS DOUBLE) IS NOT NULL AND NOT isnan(TRY_CAST({c} AS DOUBLE))") for c in cols}
+    parts = "".join(f", sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS own_{c}" for c, cond in own.items())
+    row = runner.rows(f"SELECT count(*) AS n, sum(CASE WHEN created IS NOT NULL AND NOT isnan(created) "
+                      f"THEN 1 ELSE 0 END) AS dated{parts} FROM ({q.segment_orders(cols)}) o")[0]
+    total = int(row["n"])
+    counts = {}
+    for base, _dims in _DIMS:
+        n = int(row.get(f"own_{base}") or 0)
+        counts[base] = (n, total - n)
+    return counts, total, int(row["dated"] or 0)
+
+
+def _segment_sources(counts: dict[str, tuple[int, int]], total: int, dated: int, link: Link,
+                     agents: dict[str, int], agents_unknown: int, looked: bool) -> dict[str, SegmentSource]:
+    """Where each dimension's values came from (core.gap's wording): the orders file, and for user agents
+    the linked events (`agents`: label -> orders filled, `agents_unknown` left without one)."""
+    from core.gap import _source_message
+
+    out: dict[str, SegmentSource] = {}
+    for base, dims in _DIMS:
+        own, need = counts[base]
+        filled = agents if base == "user_agent" else {}
+        message = _source_message(base, own, filled, agents_unknown if filled else need, total,
+                                  linked=bool(link.linked_orders), looked=looked and base == "user_agent")
+        for d in dims:
+            out[d] = message
+    out["day"] = SegmentSource("orders file (created_at)", dated,
+                               f"{dated:,} of {total:,} truth orders have a readable created_at.")
+    return out
