@@ -214,8 +214,12 @@ def test_a_blocked_pixel_and_a_failing_step_are_named_and_nothing_captured_is_ex
                      "--idle-seconds", "0.5", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["events"] == [] and len(doc["pages"]) == 1
-    assert doc["failed"] == [{"url": "https://analytics.tiktok.com/api/v2/pixel", "kind": "event",
-                              "error": "blocked by the page's Content-Security-Policy (connect-src 'self')"}]
+    blocked = {"url": "https://analytics.tiktok.com/api/v2/pixel", "kind": "event",
+               "error": "blocked by the page's Content-Security-Policy (connect-src 'self')"}
+    assert blocked in doc["failed"] and len(doc["failed"]) == 2
+    down = next(f for f in doc["failed"] if f != blocked)
+    assert down["url"] == "http://127.0.0.1:9/tt/i18n/pixel/events.js" and down["kind"] == "loader"
+    assert down["error"].startswith("net::ERR_")  # the browser's own reason
     by_code = {f["code"]: f for f in doc["findings"]}
     assert set(by_code) == {"capture.no_events", "capture.journey.step_failed", "capture.request.failed"}
     message = by_code["capture.no_events"]["message"]
