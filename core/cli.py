@@ -456,7 +456,14 @@ def cmd_capture(args: argparse.Namespace) -> int:
     options = CaptureOptions(url=args.url, journey=journey,
                              headed=args.headed, offline=args.offline, idle_seconds=args.idle_seconds,
                              har_out=Path(args.har_out) if args.har_out else None, session_id=args.session)
-    result = run_capture(options)
+    if args.session:  # each hit goes into the session as the browser fires it (the Live page shows it)
+        from core.live_capture import capture_into_session
+        from core.store import Store
+
+        with Store(load_settings().db_path) as store:
+            result = capture_into_session(store, args.session, options)
+    else:
+        result = run_capture(options)
     emit(result.to_json(), args.format, format_capture)
     return result.exit_code
 
@@ -888,7 +895,8 @@ def _CAPTURE_ARGS(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-seconds", type=float, default=5.0, metavar="N",
                    help="end after N seconds without a request (without a journey; default 5)")
     p.add_argument("--har-out", metavar="FILE", help="write the session as a HAR (the Compare page imports it)")
-    p.add_argument("--session", metavar="ID", help="session id the capture belongs to")
+    p.add_argument("--session", metavar="ID", help="record the Pixel hits in this session (created if new): the "
+                                                   "Live page shows them")
 
 
 def _REPORT_ARGS(p: argparse.ArgumentParser) -> None:

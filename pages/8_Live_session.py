@@ -9,8 +9,10 @@ from core.errors import ConsoleError
 from core.live import open_session_export
 from ui import exchange as ux
 from ui import live as lv
+from ui import live_capture as lc
 from ui.errors import show_error
 from ui.markup import plain
+from ui.report import report_download
 
 settings = ux.send_settings(ui.page_setup("Live session", "📡"))
 st.title("📡 Live session")
@@ -27,8 +29,11 @@ if session_id is None:
 else:
     ss["send_session_id"] = session_id  # the Send page's sends land in this session too
     lv.relay_panel(settings, session_id)
+    lc.capture_panel(settings.db_path, session_id)
     st.subheader(f"Session {plain(session_id)}", anchor=False)
     lv.live_panel(settings.db_path, session_id)
+    report_download("live_report", f"live session {session_id}", db_path=settings.db_path, session_id=session_id,
+                    live=True)
 
 with st.expander("Re-open an exported session"):
     upload = st.file_uploader("A file saved with “Download the session”", type=["json"], key="live_reopen")

@@ -14,6 +14,15 @@ from ui.errors import show_error
 def _material(checked: str, parts: dict[str, Any]) -> Any:
     from core import report as rp
 
+    if parts.get("live"):  # a live session: its recorded Pixel hits beside what the relay and the console sent
+        from core.sources.pixel_body import pixel_frame
+        from core.store import Store
+
+        db, session = Path(parts["db_path"]), parts["session_id"]
+        with Store(db) as store:
+            hits = pixel_frame(store.pixel_hits(session))
+        return rp.session_material(db, session, pixel=hits if len(hits) else None,
+                                   pixel_label="the Pixel hits recorded in this live session" if len(hits) else "")
     if "db_path" in parts:  # what the console sent: one session, or the whole history
         db, session, pixel = Path(parts["db_path"]), parts.get("session_id"), _simulated_pixel(parts)
         if pixel is not None:

@@ -8,6 +8,6 @@ importer's parser), `findings` (PII, ttclid loss, event_id and legacy-name findi
 """
 
 from core.capture.journey import Step, parse_journey
-from core.capture.session import CaptureOptions, CaptureResult, run_capture
+from core.capture.session import CaptureOptions, CaptureResult, check_options, run_capture
 
-__all__ = ["CaptureOptions", "CaptureResult", "Step", "parse_journey", "run_capture"]
+__all__ = ["CaptureOptions", "CaptureResult", "Step", "check_options", "parse_journey", "run_capture"]

@@ -72,6 +72,12 @@ class CaptureResult:
         return doc
 
 
+def check_options(options: CaptureOptions) -> list[Step] | None:
+    """The journey's steps, after everything checkable before a browser starts (InvalidInput names what is
+    wrong): a caller that runs the capture in the background checks first, so the error is shown at once."""
+    return _check(options)
+
+
 def _check(options: CaptureOptions) -> list[Step] | None:
     """Everything checkable before a browser starts; InvalidInput names what is wrong."""
     parts = urlsplit(options.url)
