@@ -130,3 +130,34 @@ def test_live_page_report_pairs_the_sessions_pixel_hits_with_its_relayed_events(
     assert figures["pairs"]["merged"] == 1 and figures["pairs"]["server only"] == 0
     assert "the Pixel hits recorded in this live session" in figures["report"]["checked"]
     assert "r1" in page  # the relayed exchange's request id
+
+
+def test_a_capture_of_a_broken_pixel_shows_the_purchase_item_red(app_test, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A shop whose Pixel Purchase has no event_id, captured in Chromium into the session: the checklist's
+    Purchase item is red on the Live page, with the reason."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    _need_browser()
+    root = Path(__file__).parent / "fixtures" / "shops" / "broken"
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with Store(os.environ["TEC_DB"]) as store:
+            result = capture_into_session(store, "broken-1", CaptureOptions(
+                url=f"http://127.0.0.1:{server.server_address[1]}/index.html", offline=True, idle_seconds=2))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(e["event"] for e in result.events) == ["Pageview", "Purchase"]
+    assert "capture.purchase.no_event_id" in {f.code for f in result.findings}
+    assert result.exit_code == 1
+    at = app_test(PAGE)
+    at.session_state["live_session_id"] = "broken-1"
+    at.session_state["live_capture"] = result.to_json()
+    at.run()
+    assert not at.exception
+    lines = {m.value.split("**")[1]: m.value for m in at.markdown if m.value.startswith(("✅", "❌", "⚪"))}
+    assert lines["Purchase on both legs with the same event name and event_id"].startswith("❌")
