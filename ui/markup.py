@@ -15,7 +15,11 @@ import re
 # `#` (a heading at the start);
 # `_` unless inside a word (snake_case never emphasises); a backslash so an escape in the text cannot cancel ours
 _SPECIAL = re.compile(r"([\\`*\[\]<>#~$@]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_BARE_LINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)")  # http://host, www.host: no autolink
+# GitHub-flavoured markdown links bare URLs, www. hosts and e-mail addresses even when their punctuation is
+# backslash-escaped (seen in Chromium): an invisible WORD JOINER (U+2060) inside `://`, `www.` and before `@`
+# breaks the pattern without changing what the text reads as
+_BARE_LINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)|(\\@)")
+_JOINER = "\u2060"
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
 
 
@@ -23,7 +27,7 @@ def plain(value: object) -> str:
     """`value` as markdown that renders exactly as its text on one line: punctuation backslash-escaped,
     `<` escaped (no HTML), line breaks folded into spaces (no headings, lists or quotes)."""
     text = _SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
-    return _BARE_LINK.sub(lambda m: "\\" + m.group(0), text)
+    return _BARE_LINK.sub(lambda m: m.group(0) + _JOINER if m.group(1) else _JOINER + m.group(0), text)
 
 
 def code(value: object) -> str:

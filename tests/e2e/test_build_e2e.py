@@ -59,10 +59,11 @@ def test_hostile_order_id_renders_as_text(page, app_url: str) -> None:  # type: 
     _type(page, "build_order_id", hostile)
     note = page.get_by_text("derived from the order id", exact=False).first
     note.wait_for(state="visible")
-    assert "![x](http://127.0.0.1:9/x.png) [y](http://127.0.0.1:9) <img src=x> **b**" in note.inner_text()
+    shown = note.inner_text().replace("\u2060", "")  # the invisible joiners that stop bare-URL autolinks
+    assert "![x](http://127.0.0.1:9/x.png) [y](http://127.0.0.1:9) <img src=x> **b**" in shown
     main = page.locator("[data-testid='stMain']")
     assert main.locator("img[src*='127.0.0.1:9'], img[src='x']").count() == 0
-    assert main.locator("a[href*='127.0.0.1:9']").count() == 0
+    assert main.locator("a[href*='127.0.0.1']").count() == 0  # not even GFM's bare-URL autolink
     assert fetched == []
     assert page.locator("[data-testid='stException']").count() == 0
 
