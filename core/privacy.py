@@ -33,13 +33,13 @@ _SUSPECT_MEMBER_RE: Final = re.compile(r'[\[,]"(' + _SUSPECT + r')"(?=[,\]])')
 # a personal-data key (any case: the text is lower-cased first, which is faster than IGNORECASE) whose text,
 # or a list member, is not a hash: raw under its name
 _PII_KEY_RAW_LOWER_RE: Final = re.compile(
-    r'"(?:' + "|".join(sorted(PII_KEYS)) + r')":(?:\[(?:"[0-9a-f]{64}",)*)?"(?!(?:[0-9a-f]{64})?")')
+    r'"(?:' + "|".join(sorted(PII_KEYS)) + r')":(?:\[(?:"(?:[0-9a-f]{64})?",)*)?"(?!(?:[0-9a-f]{64})?")')
 # without an @ in the text only a phone can be suspect: these start from a literal, which the engine finds fast
 _PHONE_VALUE = r'[+( ]*\d[\d\s().\-/]{5,}'
 _PHONE_PAIR_RE: Final = re.compile(r'":"(' + _PHONE_VALUE + r')"')
 _PHONE_MEMBER_RE: Final = re.compile(r'"(' + _PHONE_VALUE + r')"(?=[,\]])')
 # a value that is no text (a number, list or object) right after a key: judged by its key
-_NONTEXT_VALUE_RE: Final = re.compile(r'":(?:[-\d{]|\[(?:"[^"]*",)*[-\d\[{])')
+_NONTEXT_VALUE_RE: Final = re.compile(r'":(?:[-\d{]|\[(?:"[^"]*",)*[-\d\[{tfn])')  # a list: any non-text member
 _PHONE_KEY_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
 # phone numbers written in clear inside free text: +country code, or groups with separators
 _PHONE_IN_TEXT_RE: Final = re.compile(
