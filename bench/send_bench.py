@@ -4,7 +4,7 @@
 
 Runs two passes over the same events against `tiktok-events emulator` in its own process (as TikTok is
 another machine; --in-process shares this process and its GIL instead):
-  transport  Sender.send_body: serialize, POST, parse, retry bookkeeping
+  transport  Sender.send_one of prepared ≤1,000-event bodies: serialize, POST, parse, retry bookkeeping
   outbox     outbox.send: the real path (recorded in the SQLite outbox, claimed, sent, settled; exchanges kept)
 The two passes alternate for --rounds rounds (the machine may be loaded: each outbox figure sits beside
 the transport figure measured just before it), and the outbox/transport ratio is printed per round with
