@@ -1,12 +1,15 @@
 """Send throughput to the local emulator: events per second and peak memory for a bulk send.
 
-    .venv/bin/python bench/send_bench.py [--events 100000] [--batch 1000] [--in-process]
+    .venv/bin/python bench/send_bench.py [--events 100000] [--batch 1000] [--rounds 3] [--in-process]
 
 Runs two passes over the same events against `tiktok-events emulator` in its own process (as TikTok is
 another machine; --in-process shares this process and its GIL instead):
-  transport  Sender.send_body: serialize, POST, parse, retry bookkeeping
+  transport  Sender.send_one of prepared ≤1,000-event bodies: serialize, POST, parse, retry bookkeeping
   outbox     outbox.send: the real path (recorded in the SQLite outbox, claimed, sent, settled; exchanges kept)
-Prints figures only; asserts nothing (speed is measured here, never in tests).
+The two passes alternate for --rounds rounds (the machine may be loaded: each outbox figure sits beside
+the transport figure measured just before it), and the outbox/transport ratio is printed per round with
+its min/median, by wall clock and by this process's CPU time (steadier when other
+processes compete). Prints figures only; asserts nothing (speed is measured here, never in tests).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,10 +69,37 @@ def peak_rss_mib(pid: int | None = None) -> float:
     return float("nan")
 
 
+def transport_pass(sender: Sender, parts: list[dict[str, Any]], n_events: int) -> tuple[float, float]:
+    """Sender.send_one of every prepared part; prints and returns (events per second, client CPU seconds)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    exchanges = [sender.send_one(p) for p in parts]
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ok = sum(e.event_count for e in exchanges if e.accepted)
+    lat = sorted(e.latency_ms for e in exchanges)
+    print(f"transport: {n_events / dt:,.0f} events/s ({dt:.2f} s, client CPU {cpu:.2f} s; {ok:,} accepted; "
+          f"request latency p50 {lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms)")
+    return n_events / dt, cpu
+
+
+def outbox_pass(sender: Sender, body: dict[str, Any], events: list[dict[str, Any]]) -> tuple[float, float]:
+    """outbox.send of the whole input into a fresh database; prints and returns (events/s, client CPU seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        with Store(db) as store:
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = outbox.send(store, sender, [{**body, "data": events}], label="bench")
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        size = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 2**20
+    print(f"outbox:    {len(events) / dt:,.0f} events/s ({dt:.2f} s, client CPU {cpu:.2f} s; {report.accepted:,} "
+          f"accepted; database {size:.0f} MiB)")
+    return len(events) / dt, cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=1000, help="events per request (TikTok's maximum is 1,000)")
+    ap.add_argument("--rounds", type=int, default=3, help="transport and outbox passes, alternating")
     ap.add_argument("--in-process", action="store_true", help="run the emulator in this process")
     args = ap.parse_args()
 
@@ -89,22 +120,18 @@ def main() -> None:
     try:
         with Sender(settings) as sender:
             sender.send_one(parts[0])  # warm-up: connection, imports
-            t0 = time.perf_counter()
-            exchanges = [sender.send_one(p) for p in parts]
-            dt = time.perf_counter() - t0
-            ok = sum(e.event_count for e in exchanges if e.accepted)
-            lat = sorted(e.latency_ms for e in exchanges)
-            print(f"transport: {args.events / dt:,.0f} events/s ({dt:.2f} s; {ok:,} accepted; request latency "
-                  f"p50 {lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms)")
-            with tempfile.TemporaryDirectory() as tmp:
-                db = Path(tmp) / "bench.db"
-                with Store(db) as store:
-                    t0 = time.perf_counter()
-                    report = outbox.send(store, sender, [{**body, "data": events}], label="bench")
-                    dt = time.perf_counter() - t0
-                size = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 2**20
-                print(f"outbox:    {args.events / dt:,.0f} events/s ({dt:.2f} s; {report.accepted:,} accepted; "
-                      f"database {size:.0f} MiB)")
+            ratios: list[float] = []
+            cpu_ratios: list[float] = []  # client CPU per event, transport / outbox: steadier on a loaded machine
+            for n in range(1, args.rounds + 1):
+                transport, transport_cpu = transport_pass(sender, parts, args.events)
+                rate, cpu = outbox_pass(sender, body, events)
+                ratios.append(rate / transport)
+                cpu_ratios.append(transport_cpu / cpu)
+                print(f"round {n}: outbox/transport {ratios[-1]:.3f} by wall clock, {cpu_ratios[-1]:.3f} by client "
+                      f"CPU (load {os.getloadavg()[0]:.2f})")
+            for name, values in (("wall clock", ratios), ("client CPU", cpu_ratios)):
+                print(f"outbox/transport by {name} over {len(values)} round(s): min {min(values):.3f}, "
+                      f"median {statistics.median(values):.3f}, max {max(values):.3f}")
         print(f"peak memory: client {peak_rss_mib():.0f} MiB"
               + (f", emulator {peak_rss_mib(proc.pid):.0f} MiB" if proc else " (emulator included)"))
     finally:

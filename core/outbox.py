@@ -26,11 +26,19 @@ from typing import Any, Final
 
 from core.config import Settings
 from core.contract import MAX_EVENTS_PER_REQUEST
-from core.errors import ConfigError
+from core.errors import ConfigError, ConsoleError
 from core.exchange import EventNote, Exchange, SendReport
 from core.lint.findings import Finding
 from core.store import OutboxRow, PlannedEvent, Store, new_claim_owner
-from core.transport import BACKOFF_CAP_S, Sender, apply_test_event_code, count_events, parse_bodies, split_body
+from core.transport import (
+    BACKOFF_CAP_S,
+    Sender,
+    apply_test_event_code,
+    count_events,
+    encode_body,
+    parse_bodies,
+    split_body,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -142,6 +150,7 @@ class _Run:
     owner: str = field(default_factory=new_claim_owner)
     lease_s: float = 60.0
     originals: dict[int, list[Any]] = field(default_factory=dict)  # batch id -> events as given
+    fresh: set[int] = field(default_factory=set)  # batches recorded by this run: kept text == the given event's
     allow_changed: bool = False
     final: dict[int, OutboxRow] = field(default_factory=dict)
     progress: Progress | None = None
@@ -173,6 +182,7 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
         batch_id = recorded.get(seq)
         if batch_id is None:
             batch_id = store.record_batch(sid, top, planned, seq=None if session_id else seq)
+            run.fresh.add(batch_id)
         run.originals[batch_id] = [p.event for p in planned]
     if not session_id:
         store.mark_recorded(sid)
@@ -274,8 +284,9 @@ def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
     while sendable:
         ids = [r.id for r, _ in sendable]
         body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
+        content = _content(run, body, sendable)
         store.set_in_flight(ids, run.owner, run.lease_s)
-        ex = run.sender.send_one(body)
+        ex = run.sender.send_one(body, content=content)
         ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
         run.report.exchanges.append(ex)
         run.report.exchange_ids.append(ex_id)
@@ -301,6 +312,23 @@ def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
             return
         _settle(run, [sendable[i][0] for i in sorted(named)], "rejected", "invalid", ex=ex, ex_id=ex_id)
         sendable = [pair for i, pair in enumerate(sendable) if i not in named]
+
+
+def _content(run: _Run, body: dict[str, Any], sendable: Sequence[tuple[OutboxRow, Any]]) -> bytes | None:
+    """The request bytes of `body` from the texts recorded a moment ago, so no event is encoded twice.
+
+    Only when every event goes as given and was recorded by this run (its kept text is then exactly the
+    compact JSON of the given event); otherwise None and the transport encodes the body itself. The
+    result is byte for byte `encode_body(body)`: top-level fields first, `data` last.
+    """
+    if not all(r.batch_id in run.fresh and not r.pii_dropped for r, _ in sendable):
+        return None
+    top = {k: v for k, v in body.items() if k != "data"}
+    try:
+        head = encode_body(top)[:-1] + (b',"data":[' if top else b'"data":[')
+        return head + ",".join(r.event_json for r, _ in sendable).encode("utf-8") + b"]}"
+    except (ConsoleError, UnicodeEncodeError):
+        return None  # the transport's own encoding names the problem
 
 
 def _named_events(ex: Exchange, size: int) -> set[int]:

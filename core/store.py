@@ -272,6 +272,21 @@ _ROW_SQL: Final = (
     "o.event_id, o.status, o.reason, o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, "
     "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id ")
 
+
+
+def _outbox_rows(raw: Iterable[Sequence[Any]]) -> list[OutboxRow]:
+    """OutboxRows from `_ROW_SQL` rows; events stay text until asked for."""
+    legacy: dict[int, list[Any]] = {}
+    out = []
+    for r in raw:
+        # rows recorded before schema 4 keep their events in the batch
+        event_json = r[4] if r[4] is not None else _dumps(legacy.setdefault(r[2], json.loads(r[5]))[r[6]])
+        dropped = [] if r[15] == "[]" else json.loads(r[15])
+        out.append(OutboxRow(r[0], r[1], r[2], r[3], event_json, r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+                             r[13], r[14], dropped, r[16], bool(r[17]), r[18], r[19]))
+    return out
+
+
 _SESSION_ID_RE: Final = re.compile(rf"[A-Za-z0-9._:\-]{{1,{_SESSION_ID_MAX}}}\Z")
 _URL_PARAM_RE: Final = re.compile(r"([?&;#])([^=&;#]*)=([^&;#]*)")
 _URL_EMAIL_RE: Final = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
@@ -529,14 +544,16 @@ class Store:
                                "ORDER BY id LIMIT 1", (after_id, *wanted, *params, now)).fetchone()
             if first is None:
                 return []
-            ids = [r[0] for r in db.execute(
-                f"SELECT id FROM outbox WHERE batch_id = ? AND id > ? AND status IN ({marks}) AND {free} "
-                "ORDER BY id LIMIT ?", (first[0], after_id, *wanted, now, limit))]
-            # the rows of [first, last] that meet the same conditions are exactly `ids` (the first n in id order)
+            # the rows themselves, read in the claim's transaction (no second read by id afterwards)
+            raw = db.execute(_ROW_SQL + f"WHERE o.batch_id = ? AND o.id > ? AND o.status IN ({marks}) AND "
+                             f"(o.claim_until IS NULL OR o.claim_until < ?) ORDER BY o.id LIMIT ?",
+                             (first[0], after_id, *wanted, now, limit)).fetchall()
+            rows = _outbox_rows(raw)
+            # the rows of [first, last] that meet the same conditions are exactly `rows` (the first n in id order)
             db.execute(f"UPDATE outbox SET claim_owner = ?, claim_until = ? WHERE batch_id = ? AND id BETWEEN ? AND ? "
                        f"AND status IN ({marks}) AND {free}",
-                       (owner, now + lease_s, first[0], ids[0], ids[-1], *wanted, now))
-        return self.rows_by_id(ids)
+                       (owner, now + lease_s, first[0], rows[0].id, rows[-1].id, *wanted, now))
+        return rows
 
     def set_in_flight(self, ids: Sequence[int], owner: str, lease_s: float) -> None:
         """Mark rows as posted (their request may reach TikTok) and renew their claim."""
@@ -576,15 +593,7 @@ class Store:
         sql = _ROW_SQL + where + " ORDER BY o.id" + (f" LIMIT {int(limit)}" if limit is not None else "")
         with self._lock:
             raw = self._db.execute(sql, params).fetchall()
-        legacy: dict[int, list[Any]] = {}
-        out = []
-        for r in raw:
-            # rows recorded before schema 4 keep their events in the batch
-            event_json = r[4] if r[4] is not None else _dumps(legacy.setdefault(r[2], json.loads(r[5]))[r[6]])
-            dropped = [] if r[15] == "[]" else json.loads(r[15])
-            out.append(OutboxRow(r[0], r[1], r[2], r[3], event_json, r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-                                 r[13], r[14], dropped, r[16], bool(r[17]), r[18], r[19]))
-        return out
+        return _outbox_rows(raw)
 
     def rows_by_id(self, ids: Sequence[int]) -> list[OutboxRow]:
         """Outbox rows by id, in id order."""

@@ -130,6 +130,22 @@ def test_claims_keep_two_senders_apart(store: Store) -> None:
     assert [r.id for r in store.claim("host:1:c", 60)] == ids
 
 
+def test_a_claim_returns_its_rows_whole_and_stops_at_its_batch(store: Store) -> None:
+    """Claimed rows carry what a send needs (event text as kept, top-level fields, in-flight mark) and equal
+    the same rows read by id; one claim never spans two batches, and `after_id` skips what was taken."""
+    sid = store.create_session()
+    first = store.add_outbox(sid, body(3))
+    second = store.add_outbox(sid, body(2, code="TEST2", user={"email": [RAW_EMAIL]}))
+    rows = store.claim("host:1:a", 60, limit=2)
+    assert [r.id for r in rows] == first[:2]
+    assert rows == store.rows_by_id(first[:2])
+    assert [r.event["event_id"] for r in rows] == ["ord_0", "ord_1"] and rows[0].top["test_event_code"] == "TEST1"
+    assert [r.id for r in store.claim("host:1:a", 60, after_id=rows[-1].id)] == first[2:]
+    later = store.claim("host:1:a", 60)
+    assert [r.id for r in later] == second and all(r.pii_dropped for r in later)
+    assert RAW_EMAIL not in later[0].event_json and not later[0].in_flight
+
+
 def test_claims_of_a_dead_process_are_void(store: Store) -> None:
     """Rows claimed by a process of this machine that no longer runs are taken again at once, marked in flight."""
     import socket

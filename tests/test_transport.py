@@ -401,3 +401,62 @@ def test_config_errors() -> None:
         Sender(Settings(target="tiktok"))
     with Sender(Settings(target="emulator", base_url="http://127.0.0.1:1")) as s:
         assert s._token == EMULATOR_TOKEN
+
+
+class _Capture:
+    """A TikTok stand-in on 127.0.0.1 that keeps every request's bytes as they arrived and accepts them."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        captured: list[bytes] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                captured.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                out = json.dumps({"code": 0, "message": "OK", "request_id": "cap", "data": {}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.requests = captured
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        import threading
+
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_outbox_requests_are_byte_for_byte_the_given_bodies(store: Store) -> None:
+    """The outbox builds request bytes from the texts it recorded: they equal encoding the given body,
+    for plain events, non-ASCII text, nested lists, a body without a test code and an event carrying a raw
+    email (sent as given, never stored)."""
+    from core.transport import encode_body
+
+    first = body(3)
+    first["data"][0]["properties"]["description"] = "café ✓ «quoted» \"x\" \\ tab\t"
+    first["data"][1]["properties"]["contents"] = [{"content_id": "a", "quantity": 2, "price": 1.5}, []]
+    first["data"][2]["user"] = {"email": "someone@example.com", "ip": "203.0.113.7"}
+    second = {"event_source": "web", "event_source_id": "CPIXEL456",
+              "data": [{"event": "ViewContent", "event_time": 1735689601, "event_id": f"view_{i}"} for i in range(2)]}
+    bodies = [first, second]
+    cap = _Capture()
+    try:
+        with Sender(cfg(cap.url)) as sender:
+            report = outbox.send(store, sender, json.loads(json.dumps(bodies)), label="bytes")
+    finally:
+        cap.stop()
+    assert report.accepted == 5
+    assert cap.requests == [encode_body(b) for b in bodies]
+    assert "someone@example.com" not in (store.path.read_bytes() + Path(f"{store.path}-wal").read_bytes()).decode(
+        "utf-8", "replace")
