@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,44 @@ def app_test():
         return at
 
     return make
+
+
+@pytest.fixture
+def token_emu(emu_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    """The module's emulator, emptied, with the module's `TOKEN` as TIKTOK_ACCESS_TOKEN (no Marketing API
+    token or advertiser from the shell) and 2 attempts per request."""
+    emu_server.clear()
+    for name in ("TIKTOK_MARKETING_TOKEN", "TEC_ADVERTISER_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", request.module.TOKEN)
+    monkeypatch.setenv("TEC_MAX_ATTEMPTS", "2")
+    return emu_server
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The media storages AppTest creates, kept so a download button's bytes can be read back
+    (`download_bytes`)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    storages: list[Any] = []
+
+    class Keeping(MemoryMediaFileStorage):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Keeping)
+    return storages
+
+
+def download_bytes(at: Any, key: str, storages: list[Any]) -> bytes:
+    """The bytes the download button `key` serves, read from the media storage AppTest gave the run."""
+    name = at.download_button(key=key).proto.url.rsplit("/", 1)[-1]
+    for storage in reversed(storages):
+        try:
+            return bytes(storage.get_file(name).content)
+        except Exception:  # another run's storage
+            continue
+    raise AssertionError(f"no media file {name}")

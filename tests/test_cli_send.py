@@ -32,11 +32,8 @@ def body(n: int = 2, **top: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def emu(emu_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
-    emu_server.clear()
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("TEC_MAX_ATTEMPTS", "2")
-    return emu_server
+def emu(token_emu: EmulatorServer) -> EmulatorServer:
+    return token_emu
 
 
 def write(tmp_path: Path, obj: Any, name: str = "body.json") -> str:

@@ -21,13 +21,8 @@ T2 = int(datetime(2026, 5, 15, 23, 59, 59, tzinfo=UTC).timestamp())
 
 
 @pytest.fixture
-def emu(emu_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
-    emu_server.clear()
-    for name in ("TIKTOK_MARKETING_TOKEN", "TEC_ADVERTISER_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("TEC_MAX_ATTEMPTS", "2")
-    return emu_server
+def emu(token_emu: EmulatorServer) -> EmulatorServer:
+    return token_emu
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -18,7 +18,7 @@ from core.errors import InvalidInput
 from core.live import view_from_store
 from core.live_capture import capture_into_session, run_demo_session
 from core.store import Store
-from tests.test_report import downloaded_report, media  # noqa: F401 - media is a fixture
+from tests.test_report import downloaded_report
 
 PAGE = "pages/8_Live_session.py"
 
@@ -114,7 +114,7 @@ def test_cli_capture_with_a_session_records_the_hits(tmp_path: Path, capsys: pyt
         assert [h["event_id"] for h in store.pixel_hits("cli-1")] == [e["event_id"] for e in doc["events"]]
 
 
-def test_live_page_report_pairs_the_sessions_pixel_hits_with_its_relayed_events(app_test, media) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_live_page_report_pairs_the_sessions_pixel_hits_with_its_relayed_events(app_test, media) -> None:  # type: ignore[no-untyped-def]
     """The Live page's audit report holds what the page shows: the recorded Pixel Purchase merged with the
     relayed server Purchase, and the relay's request id."""
     import time

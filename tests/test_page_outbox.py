@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 
 from core.outbox import REASONS
 from core.store import Store
+from tests.conftest import download_bytes
 
 PAGE = "pages/7_Outbox.py"
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
@@ -136,34 +136,12 @@ def test_drop_needs_a_confirmation_and_removes_refused_and_held(app_test: Any) -
         assert store.outbox_counts()["dropped"] == 2
 
 
-def downloaded(at: Any, key: str, storages: list[Any]) -> bytes:
-    """The bytes a download button serves, read from the media storage AppTest gave the run."""
-    name = at.download_button(key=key).proto.url.rsplit("/", 1)[-1]
-    for storage in reversed(storages):
-        try:
-            return bytes(storage.get_file(name).content)
-        except Exception:  # another run's storage
-            continue
-    raise AssertionError(f"no media file {name}")
-
-
-def test_download_holds_the_listed_rows(app_test: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_holds_the_listed_rows(app_test: Any, media: list[Any]) -> None:
     """The CSV download is of the rows listed: every listed event_id with its status and reason."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    storages: list[Any] = []
-
-    class Keeping(MemoryMediaFileStorage):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Keeping)
     seed_outbox()
     at = app_test(PAGE).run()
     at.multiselect(key="outbox_filter_status").set_value(["rejected", "held", "accepted"]).run()
-    text = downloaded(at, "outbox_download", storages).decode("utf-8")
+    text = download_bytes(at, "outbox_download", media).decode("utf-8")
     back = pd.read_csv(StringIO(text))
     assert list(back["event_id"]) == ["ord_3_purchase", "ord_4_purchase", "ord_5_purchase"]
     assert list(back["event_id"]) == list(rows(at)["event_id"])

@@ -29,6 +29,7 @@ from core.report import (
 )
 from core.review import build_review
 from core.store import Store
+from tests.conftest import download_bytes
 
 TOKEN = "tok-REPORT-must-never-appear-7f3a9c1e5b"
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
@@ -63,11 +64,8 @@ def send_session(emu: EmulatorServer, tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.fixture
-def emu(emu_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
-    emu_server.clear()
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("TEC_MAX_ATTEMPTS", "2")
-    return emu_server
+def emu(token_emu: EmulatorServer) -> EmulatorServer:
+    return token_emu
 
 
 class _Tags(HTMLParser):
@@ -219,38 +217,14 @@ def test_page_material_counts_the_linted_events() -> None:
 
 
 # --- every page's download (AppTest) ---------------------------------------------------------------
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The media storages AppTest creates, kept so a download button's bytes can be read back."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    storages: list[Any] = []
-
-    class Keeping(MemoryMediaFileStorage):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Keeping)
-    return storages
-
-
 def downloaded_report(at: Any, key: str, storages: list[Any]) -> tuple[str, dict[str, Any]]:
     """Click the page's 'Prepare' button, then read the bytes its download button `key` serves."""
     assert not at.exception
     at.button(key=f"{key}_prepare").click().run()
     assert not at.exception and not at.error
-    name = at.download_button(key=key).proto.url.rsplit("/", 1)[-1]
-    for storage in reversed(storages):
-        try:
-            data = bytes(storage.get_file(name).content)
-        except Exception:  # another run's storage
-            continue
-        page = data.decode("utf-8")
-        assert page.startswith("<!DOCTYPE html>") and "TikTok events audit" in page
-        return page, appendix(page)
-    raise AssertionError(f"no media file {name}")
+    page = download_bytes(at, key, storages).decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "TikTok events audit" in page
+    return page, appendix(page)
 
 
 def metrics(at: Any) -> dict[str, str]:

@@ -137,3 +137,33 @@ def goto_page(page, app_url: str, path: str = "") -> None:  # type: ignore[no-un
     """Open `app_url/path` (e.g. "Build") and wait for the run to finish."""
     page.goto(f"{app_url}/{path}")
     wait_for_run(page)
+
+
+def fill_key(page, key: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Type into the keyed text input or area (sidebar or page), commit it with Enter, wait for the rerun."""
+    box = page.locator(f".st-key-{key} input, .st-key-{key} textarea").first
+    box.fill(value)
+    box.press("Control+Enter" if box.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
+    wait_for_run(page)
+
+
+def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Move through the sidebar menu, which keeps the session (a URL would start a new one)."""
+    page.locator(".st-key-tec_menu a", has_text=label).first.click()
+    wait_for_run(page)
+
+
+def send_golden_purchase(page, app_url: str, pixel: str, test_event_code: str) -> None:  # type: ignore[no-untyped-def]
+    """Home -> sidebar settings -> Build's golden-path example -> Send to the app's emulator, accepted."""
+    from playwright.sync_api import expect
+
+    goto_page(page, app_url)
+    fill_key(page, "_tec_pixel_code", pixel)
+    fill_key(page, "_tec_test_event_code", test_event_code)
+    nav(page, "Build")
+    page.get_by_role("button", name="Use the golden-path example").click()
+    wait_for_run(page)
+    nav(page, "Send")
+    page.locator(".st-key-send_go button").click()
+    wait_for_run(page)
+    expect(page.get_by_text("1/1 event(s) accepted", exact=False)).to_be_visible()

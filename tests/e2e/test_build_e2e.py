@@ -6,17 +6,9 @@ import os
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto_page, wait_for_run
+from tests.e2e.conftest import fill_key, goto_page, wait_for_run
 
 PIXEL = "C4A1B2C3D4E5F6G7H8I9"
-
-
-def _type(page, key: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Fill the keyed text input and commit it (Enter), then wait for the rerun."""
-    field = page.locator(f".st-key-{key} input, .st-key-{key} textarea").first
-    field.fill(text)
-    field.press("Enter")
-    wait_for_run(page)
 
 
 def test_build_golden_purchase_in_browser(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -27,7 +19,7 @@ def test_build_golden_purchase_in_browser(page, app_url: str) -> None:  # type: 
     assert "/Build" in page.url
     assert page.get_by_text("Set the Pixel code", exact=False).first.is_visible()
 
-    _type(page, "_tec_pixel_code", PIXEL)
+    fill_key(page, "_tec_pixel_code", PIXEL)
     page.locator(".st-key-build_example").get_by_role("button", name="Use the golden-path example").click()
     wait_for_run(page)
     preview = page.locator("[data-testid='stJson']").first
@@ -40,7 +32,7 @@ def test_build_golden_purchase_in_browser(page, app_url: str) -> None:  # type: 
     assert page.locator(".st-key-build_download").is_visible()
     assert page.get_by_role("heading", name="Findings").is_visible()
 
-    _type(page, "build_phone", "213 373 4253")  # national number, no default region: rejected
+    fill_key(page, "build_phone", "213 373 4253")  # national number, no default region: rejected
     error = page.locator("[data-testid='stAlertContentError']").filter(has_text="no country code").first
     error.wait_for(state="visible")
     assert "region" in error.inner_text()
@@ -55,8 +47,8 @@ def test_hostile_order_id_renders_as_text(page, app_url: str) -> None:  # type: 
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url) if ":9/" in request.url else None)
     goto_page(page, app_url, "Build")
-    _type(page, "_tec_pixel_code", PIXEL)
-    _type(page, "build_order_id", hostile)
+    fill_key(page, "_tec_pixel_code", PIXEL)
+    fill_key(page, "build_order_id", hostile)
     note = page.get_by_text("derived from the order id", exact=False).first
     note.wait_for(state="visible")
     shown = note.inner_text().replace("\u2060", "")  # the invisible joiners that stop bare-URL autolinks
@@ -71,7 +63,7 @@ def test_hostile_order_id_renders_as_text(page, app_url: str) -> None:  # type: 
 def test_consent_preview_follows_the_pixel_state(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     """Build's consent preview: the golden Purchase pairs with the Pixel granted; revoked, it is server only."""
     goto_page(page, app_url, "Build")
-    _type(page, "_tec_pixel_code", PIXEL)
+    fill_key(page, "_tec_pixel_code", PIXEL)
     page.locator(".st-key-build_example").get_by_role("button", name="Use the golden-path example").click()
     wait_for_run(page)
     page.get_by_text("Consent preview", exact=False).first.click()

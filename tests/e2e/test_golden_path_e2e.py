@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto_page, wait_for_run
+from tests.e2e.conftest import fill_key, goto_page, nav, wait_for_run
 
 PIXEL = "CGOLDENPATH000000001"
 EVENT_ID = "ord_10492_purchase"
@@ -34,27 +34,18 @@ def _har_with_purchase(path: Path) -> Path:
     return path
 
 
-def _sidebar_fill(page, key: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    box = page.locator(f".st-key-{key} input")
-    box.fill(value)
-    box.press("Enter")
-    wait_for_run(page)
 
 
-def _nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    """Move through the sidebar menu, which keeps the session (a URL would start a new one)."""
-    page.locator(".st-key-tec_menu a", has_text=label).first.click()
-    wait_for_run(page)
 
 
 def test_golden_path(page, app_url: str, tmp_path: Path) -> None:
     """Build a Purchase for order 10492, send it with a test code, import the Pixel HAR: the pair is merged."""
     goto_page(page, app_url)
     expect(page.get_by_text("local emulator", exact=False).first).to_be_visible()
-    _sidebar_fill(page, "_tec_pixel_code", PIXEL)
-    _sidebar_fill(page, "_tec_test_event_code", "TEST10492")
+    fill_key(page, "_tec_pixel_code", PIXEL)
+    fill_key(page, "_tec_test_event_code", "TEST10492")
 
-    _nav(page, "Build")
+    nav(page, "Build")
     page.get_by_role("button", name="Use the golden-path example").click()
     wait_for_run(page)
     preview = page.locator("[data-testid='stJson']").first
@@ -63,14 +54,14 @@ def test_golden_path(page, app_url: str, tmp_path: Path) -> None:
     expect(preview).not_to_contain_text("alice@example.com")
     expect(page.get_by_text("No findings", exact=False)).to_be_visible()
 
-    _nav(page, "Send")
+    nav(page, "Send")
     expect(page.get_by_text("test event code TEST10492", exact=False)).to_be_visible()
     page.locator(".st-key-send_go button").click()
     wait_for_run(page)
     expect(page.get_by_text("1/1 event(s) accepted", exact=False)).to_be_visible()
     expect(page.locator(".st-key-send_curl")).to_contain_text("$TIKTOK_ACCESS_TOKEN")
 
-    _nav(page, "Compare")
+    nav(page, "Compare")
     page.locator(".st-key-compare_pixel_upload input[type=file]").set_input_files(
         str(_har_with_purchase(tmp_path / "checkout.har")))
     wait_for_run(page)

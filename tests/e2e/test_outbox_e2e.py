@@ -7,23 +7,14 @@ import json
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto_page, wait_for_run
+from tests.e2e.conftest import fill_key, goto_page, nav, send_golden_purchase, wait_for_run
 
 PIXEL = "COUTBOXE2E0000000001"
 EVENT_ID = "ord_10492_purchase"
 
 
-def _fill(page, key: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    box = page.locator(f".st-key-{key} input, .st-key-{key} textarea").first
-    box.fill(value)
-    box.press("Control+Enter" if key == "send_text" else "Enter")
-    wait_for_run(page)
 
 
-def _nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    """Move through the sidebar menu, which keeps the session (a URL would start a new one)."""
-    page.locator(".st-key-tec_menu a", has_text=label).first.click()
-    wait_for_run(page)
 
 
 def _metric(page, label: str) -> str:  # type: ignore[no-untyped-def]
@@ -33,21 +24,12 @@ def _metric(page, label: str) -> str:  # type: ignore[no-untyped-def]
 
 def test_golden_path_offline_merges_with_the_simulated_pixel(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     """Build, send, one click for the browser half, Compare: the key is merged and the Pixel side says simulated."""
-    goto_page(page, app_url)
-    _fill(page, "_tec_pixel_code", PIXEL)
-    _fill(page, "_tec_test_event_code", "TEST10492")
-    _nav(page, "Build")
-    page.get_by_role("button", name="Use the golden-path example").click()
-    wait_for_run(page)
-    _nav(page, "Send")
-    page.locator(".st-key-send_go button").click()
-    wait_for_run(page)
-    expect(page.get_by_text("1/1 event(s) accepted", exact=False)).to_be_visible()
+    send_golden_purchase(page, app_url, PIXEL, "TEST10492")
     page.get_by_role("button", name="Simulate the browser Pixel").click()
     wait_for_run(page)
     expect(page.get_by_text("Simulated 1 browser Pixel event(s)", exact=False)).to_be_visible()
 
-    _nav(page, "Compare")
+    nav(page, "Compare")
     expect(page.get_by_text("simulated browser Pixel event(s)", exact=False).first).to_be_visible()
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Merged").first).to_contain_text("1")
     expect(page.get_by_role("combobox", name="Inspect one key")).to_have_value(f"Purchase · {EVENT_ID} · merged")
@@ -58,25 +40,25 @@ def test_golden_path_offline_merges_with_the_simulated_pixel(page, app_url: str)
 def test_held_event_waits_in_the_outbox_and_drops(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     """A pasted event with a lint error is held; the Outbox lists it with the reason; Home agrees; Drop confirms."""
     goto_page(page, app_url)
-    _fill(page, "_tec_test_event_code", "TESTHELD")
-    _nav(page, "Send")
+    fill_key(page, "_tec_test_event_code", "TESTHELD")
+    nav(page, "Send")
     page.locator(".st-key-send_source").get_by_text("Paste JSON").click()
     wait_for_run(page)
     body = {"event_source": "web", "event_source_id": PIXEL,
             "data": [{"event": "Purchase", "event_time": 1735689600000, "event_id": "ord_held_purchase"}]}
-    _fill(page, "send_text", json.dumps(body))
+    fill_key(page, "send_text", json.dumps(body))
     page.locator(".st-key-send_go button").click()
     wait_for_run(page)
     expect(page.get_by_text("1 of 1 event(s)", exact=False)).to_be_visible()  # recorded, held: nothing was posted
 
-    _nav(page, "Outbox")
+    nav(page, "Outbox")
     rows = page.locator(".st-key-outbox_rows")
     expect(rows).to_be_visible()
     expect(page.get_by_text("1 of", exact=False).first).to_be_visible()
     assert _metric(page, "Held back") == "1"
-    _nav(page, "Home")
+    nav(page, "Home")
     assert _metric(page, "Held back") == "1"
-    _nav(page, "Outbox")
+    nav(page, "Outbox")
     page.locator(".st-key-outbox_drop button").first.click()
     wait_for_run(page)
     page.locator(".st-key-outbox_drop_yes button").first.click()
