@@ -368,13 +368,22 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK if rows else EXIT_FINDINGS
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """`value` safe for a terminal: control and format characters (ESC, bidi overrides) escaped, cut at `limit`."""
+    import unicodedata
+
+    text = str(value)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+
+
 def _history_line(row: dict[str, Any]) -> str:
-    errors = sum(1 for f in row["findings"] if f.get("severity") == "error")
-    names = ", ".join(f"{e['event']}/{e['event_id']}" for e in row["events"][:3])
+    errors = sum(1 for f in row["findings"] if isinstance(f, dict) and f.get("severity") == "error")
+    names = ", ".join(f"{_shown(e['event'])}/{_shown(e['event_id'])}" for e in row["events"][:3])
     more = f" +{len(row['events']) - 3}" if len(row["events"]) > 3 else ""
-    return (f"{row['received_at']} {row['source']:<7} HTTP {row['status']} code {row['code']} "
+    return (f"{row['received_at']} {_shown(row['source']):<7} HTTP {row['status']} code {_shown(row['code'])} "
             f"{len(row['events'])} event(s) [{names}{more}] {len(row['findings'])} finding(s), {errors} error(s) "
-            f"request_id {row['request_id']}")
+            f"request_id {_shown(row['request_id'])}")
 
 
 def _format_history(doc: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ both codes are ones TikTok's clients retry. Those requests are recorded too.
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 import threading
@@ -86,15 +85,17 @@ def _new_request_id() -> str:
 
 
 def _decoded(raw: bytes, encoding: str) -> bytes:
-    """Body bytes without their Content-Encoding (gzip, deflate); as they are when unknown or broken."""
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(raw)
-        if encoding == "deflate":
-            return zlib.decompress(raw)
-    except (OSError, zlib.error, EOFError):
+    """Body bytes without their Content-Encoding (gzip, deflate); as they are when unknown or broken.
+
+    At most _MAX_BODY bytes come out: a gzip bomb is cut there (and then reads as JSON that is cut short).
+    """
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+    if encoding.strip().lower() not in wbits:
         return raw
-    return raw
+    try:
+        return zlib.decompressobj(wbits[encoding.strip().lower()]).decompress(raw, _MAX_BODY)
+    except zlib.error:
+        return raw
 
 
 def _without_token(value: Any, token: str | None) -> Any:
@@ -140,7 +141,9 @@ def _answer_fields(answer: _Answer, token: str | None) -> tuple[Any, int | None,
     raw = _decoded(answer.body, headers.get("content-encoding", ""))
     try:
         body: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python's parser reads
+        return _text(raw, token), None, None, headers.get("x-tt-logid")
+    if len(raw) > _KEPT_TEXT:  # TikTok's answers are a few hundred bytes: a huge one is kept as its start
         return _text(raw, token), None, None, headers.get("x-tt-logid")
     body = _without_token(body, token)
     if not isinstance(body, dict):
@@ -222,9 +225,19 @@ class RelayServer:
         sent = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
         try:
             request = self._client.build_request(method, self.forward_url + target, content=raw, headers=sent)
+            deadline = time.monotonic() + self.timeout
             response = self._client.send(request, stream=True)
             try:
-                body = b"".join(response.iter_raw())
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if size > _MAX_BODY:
+                        return self._own_answer(502, UNREACHABLE_CODE, "the answer is over 64 MB")
+                    if time.monotonic() > deadline:  # a trickle: each read is in time, the whole is not
+                        raise httpx.ReadTimeout("the answer trickled in past the timeout")
+                body = b"".join(chunks)
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
@@ -262,6 +275,11 @@ class RelayServer:
         lower = {k.lower(): v for k, v in headers}
         token = lower.get(ACCESS_TOKEN_HEADER.lower())
         body, findings = read_request_body(raw, lower.get("content-encoding", ""), token)
+        refused = (answer.error or "").removeprefix("refused: ")
+        if answer.status == 400 and refused != (answer.error or ""):  # never read, never forwarded
+            findings = [{"severity": "error", "code": "body.unreadable", "path": "",
+                         "message": f"The relay could not read the request: {refused}",
+                         "fix": "Send one Content-Length (or chunked framing) that matches the body, in time."}]
         response_body, code, message, request_id = _answer_fields(answer, token)
         kept_headers = {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else v) for k, v in headers
                         if k.lower() in ("content-type", "content-encoding", "user-agent", ACCESS_TOKEN_HEADER.lower())}
@@ -331,7 +349,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         try:
-            self.send_response(status)
+            self.log_request(status)
+            self.send_response_only(status)
+            names = {k.lower() for k, _ in headers}
+            if "server" not in names:  # upstream's own Server and Date go back as they came, not doubled
+                self.send_header("Server", self.version_string())
+            if "date" not in names:
+                self.send_header("Date", self.date_time_string())
             for k, v in headers:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
@@ -341,10 +365,25 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the backend gave up; the exchange is still recorded
 
+    def setup(self) -> None:
+        super().setup()
+        # a stalled client (slowloris: half a body, then nothing) frees its thread after this long
+        self.connection.settimeout(max(self.server.relay.timeout, 5.0))
+
     def _read_body(self) -> bytes | str:
-        """The request body, or why it cannot be read (bad framing, over 64 MB): the relay answers that itself."""
+        """The request body, or why it cannot be read (bad framing, over 64 MB, stalled): the relay answers that."""
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if len(lengths) > 1:  # RFC 9112 6.3: conflicting lengths are an error (request smuggling otherwise)
+            return f"conflicting Content-Length headers {sorted(lengths)}"
+        try:
+            return self._read_framed()
+        except (TimeoutError, OSError) as exc:
+            return f"the request body did not arrive ({type(exc).__name__}: {exc})"
+
+    def _read_framed(self) -> bytes | str:
         try:
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                self.close_connection = bool(self.headers.get("Content-Length"))  # RFC 9112 6.1: both: close
                 chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
@@ -361,7 +400,10 @@ class _Handler(BaseHTTPRequestHandler):
             return "request body framing (Content-Length or chunk size) is not a number"
         if length < 0 or length > _MAX_BODY:
             return f"request body of {length} bytes: over 64 MB or negative"
-        return self.rfile.read(length) if length > 0 else b""
+        raw = self.rfile.read(length) if length > 0 else b""
+        if len(raw) < length:
+            return f"the request body ended after {len(raw)} of {length} bytes"
+        return raw
 
     def _relay(self, method: str) -> None:
         relay = self.server.relay
@@ -376,9 +418,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if isinstance(raw, str):  # not forwarded: TikTok would refuse it, and the connection cannot be reused
             self.close_connection = True
-            body = {"code": 40002, "message": f"relay refused the request: {raw}", "request_id": _new_request_id(),
+            request_id = _new_request_id()
+            body = {"code": 40002, "message": f"relay refused the request: {raw}", "request_id": request_id,
                     "data": {}}
-            self._send(400, [("Content-Type", "application/json; charset=utf-8")], json.dumps(body).encode())
+            answer = _Answer(400, [("Content-Type", "application/json; charset=utf-8"), ("X-Tt-Logid", request_id)],
+                             json.dumps(body).encode(), error=f"refused: {raw}")
+            self._send(answer.status, answer.headers, answer.body)
+            relay.record(method, self.path, list(self.headers.items()), b"", answer, started, 0.0)
             return
         headers = list(self.headers.items())
         clock = time.perf_counter()
