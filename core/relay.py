@@ -222,7 +222,9 @@ class RelayServer:
     # the work of one request ---------------------------------------------------------------------------
     def forward(self, method: str, target: str, headers: list[tuple[str, str]], raw: bytes) -> _Answer:
         """Send the request upstream as it came; upstream's answer as it came, or the relay's 502/504."""
-        sent = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
+        # http.server decoded the header bytes as Latin-1: encoding them back sends the backend's bytes as they were
+        sent = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in headers
+                if k.lower() not in _HOP_BY_HOP]
         try:
             request = self._client.build_request(method, self.forward_url + target, content=raw, headers=sent)
             deadline = time.monotonic() + self.timeout
@@ -245,6 +247,8 @@ class RelayServer:
             return self._own_answer(504, TIMEOUT_CODE, reason)
         except httpx.HTTPError as exc:
             return self._own_answer(502, UNREACHABLE_CODE, f"{type(exc).__name__}: {exc}")
+        except (ValueError, UnicodeError) as exc:  # a request httpx will not send (e.g. a header it rejects)
+            return self._own_answer(502, UNREACHABLE_CODE, f"the request cannot be forwarded: {exc}")
         kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
         return _Answer(response.status_code, kept, body)
 
@@ -336,6 +340,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # request lines carry no token, but the relay stays quiet: the CLI prints its own lines
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Unreadable request line or headers: a TikTok-like JSON answer with a status line, never HTTP/0.9."""
+        self.request_version = "HTTP/1.1"  # a garbage request line parses as HTTP/0.9, which has no status line
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("",))[0]
+        body = {"code": 40002, "message": f"relay refused the request: HTTP {code} {reason}",
+                "request_id": _new_request_id(), "data": {}}
+        self._send(code, [("Content-Type", "application/json; charset=utf-8"), ("Connection", "close")],
+                   json.dumps(body).encode())
+
     def do_POST(self) -> None:
         self._relay("POST")
 
@@ -372,6 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | str:
         """The request body, or why it cannot be read (bad framing, over 64 MB, stalled): the relay answers that."""
+        if self.headers.defects:  # a header line the parser could not read: what follows it would be misread
+            return f"a header line is malformed ({type(self.headers.defects[0]).__name__})"
         lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
         if len(lengths) > 1:  # RFC 9112 6.3: conflicting lengths are an error (request smuggling otherwise)
             return f"conflicting Content-Length headers {sorted(lengths)}"
