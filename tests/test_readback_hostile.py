@@ -296,3 +296,30 @@ def test_refusal_message_is_cut_and_single_line(standin: MarketingStandIn) -> No
         client.pixel_list(ADVERTISER, PIXEL)
     text = str(err.value)
     assert len(text) < 1000 and "\n" not in text and "\x1b" not in text and err.value.code == 40002
+
+
+DAY_RANGE = json.dumps({"start_date": "2026-05-14", "end_date": "2026-05-14"})
+HOSTILE_QUERIES = [
+    {"advertiser_id": "1", "pixel_ids": "[" * 5_000, "date_range": DAY_RANGE},
+    {"advertiser_id": "1", "pixel_ids": '["a"]', "date_range": "[" * 5_000},
+    {"advertiser_id": "1", "pixel_ids": '["a"]', "date_range": '["2026-05-14"]'},
+    {"advertiser_id": "1", "pixel_ids": '["a"]', "date_range": '{"start_date": 20260514, "end_date": null}'},
+    {"advertiser_id": "1", "pixel_ids": "[1, 2]", "date_range": DAY_RANGE},
+    {"advertiser_id": " ", "pixel_ids": '["a"]'},
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_emulator_answers_hostile_stats_queries_with_40002(query: dict[str, str]) -> None:
+    """The emulator's /pixel/event/stats/ names the bad field (40002) for deep, mistyped or blank parameters."""
+    import httpx
+
+    from core.emulator import start_emulator
+
+    emu = start_emulator()
+    try:
+        resp = httpx.get(emu.url + STATS_PATH, params=query, headers={"Access-Token": "t"}, timeout=10)
+    finally:
+        emu.stop()
+    assert resp.status_code == 200 and resp.json()["code"] == 40002
+    assert resp.json()["message"].split(":")[0] in ("pixel_ids", "date_range", "advertiser_id")
