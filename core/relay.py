@@ -46,6 +46,7 @@ _HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "proxy-authenticate"
                                 "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
 _KEPT_TEXT: Final = 65_536  # characters of a non-JSON body or answer kept in the record
 _MAX_BODY: Final = 64 * 1024 * 1024  # a request larger than this is refused (413), never read into memory
+_MAX_DECODED: Final = 16 * 1024 * 1024  # inflated bytes read for the record: a gzip bomb stops here
 
 
 @dataclass(slots=True)
@@ -87,13 +88,13 @@ def _new_request_id() -> str:
 def _decoded(raw: bytes, encoding: str) -> bytes:
     """Body bytes without their Content-Encoding (gzip, deflate); as they are when unknown or broken.
 
-    At most _MAX_BODY bytes come out: a gzip bomb is cut there (and then reads as JSON that is cut short).
+    At most _MAX_DECODED bytes come out: a gzip bomb is cut there (and then reads as JSON that is cut short).
     """
     wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
     if encoding.strip().lower() not in wbits:
         return raw
     try:
-        return zlib.decompressobj(wbits[encoding.strip().lower()]).decompress(raw, _MAX_BODY)
+        return zlib.decompressobj(wbits[encoding.strip().lower()]).decompress(raw, _MAX_DECODED)
     except zlib.error:
         return raw
 
