@@ -286,13 +286,15 @@ class RelayServer:
                          "message": f"The relay could not read the request: {refused}",
                          "fix": "Send one Content-Length (or chunked framing) that matches the body, in time."}]
         response_body, code, message, request_id = _answer_fields(answer, token)
-        kept_headers = {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else v) for k, v in headers
+        kept_headers = {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else _text(v.encode(), token))
+                        for k, v in headers
                         if k.lower() in ("content-type", "content-encoding", "user-agent", ACCESS_TOKEN_HEADER.lower())}
         url = self.forward_url + target
         if token:
             url = url.replace(token, REDACTED)
         ex = Exchange(method, url, kept_headers, body, status=answer.status,
-                      response_headers={k: v for k, v in answer.headers if k.lower() != "set-cookie"},
+                      response_headers={k: _text(v.encode("utf-8", "replace"), token) for k, v in answer.headers
+                                        if k.lower() != "set-cookie"},  # an upstream may echo the token back
                       response_body=response_body, code=code, message=message, request_id=request_id,
                       attempts=[Attempt(started, latency_ms, answer.status, code, answer.error)],
                       latency_ms=latency_ms, total_ms=latency_ms, error=answer.error, started_at=started)

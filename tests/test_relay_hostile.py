@@ -214,6 +214,10 @@ class RawUpstream:
         elif self.mode == "deep JSON":
             deep = b"[" * 100_000
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(deep) + deep)
+        elif self.mode == "echo":
+            echo = b'{"code":40105,"message":"token ' + TOKEN.encode() + b' is invalid","request_id":"r"}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Echo: " + TOKEN.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(echo)
+                         + echo)
         elif self.mode == "silence":
             time.sleep(4)
 
@@ -287,3 +291,17 @@ def test_history_text_escapes_terminal_control_characters(tmp_path: Path, monkey
     assert main(["history", "--session", "evil", "--format", "json"]) == EXIT_OK
     doc: Any = json.loads(capsys.readouterr().out)
     assert doc["exchanges"][0]["events"][0]["event"].startswith("\x1b[2J")  # JSON keeps the data as it was
+
+
+def test_a_token_echoed_by_the_upstream_never_reaches_disk(raw_upstream: RawUpstream, tmp_path: Path) -> None:
+    """The upstream echoes the token in a header and the message: the backend sees it, the database does not."""
+    raw_upstream.mode = "echo"
+    with Store(tmp_path / "echo.db") as s, start_relay(forward_url=raw_upstream.url, store=s, session_id="echo",
+                                                       timeout=3) as relay:
+        resp = httpx.post(relay.track_url + f"?access_token={TOKEN}", content=body("e1"),
+                          headers={"Access-Token": TOKEN, "User-Agent": f"shop/{TOKEN}"}, timeout=10)
+        assert relay.wait_recorded(1, 10)
+        [row] = history(s, session_id="echo")
+    assert resp.headers["x-echo"] == TOKEN and row["code"] == 40105  # answered unchanged
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("echo.db*"))
+    assert TOKEN.encode() not in on_disk and TOKEN not in json.dumps(row)
