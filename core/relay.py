@@ -46,6 +46,7 @@ _HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "proxy-authenticate"
                                 "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
 _KEPT_TEXT: Final = 65_536  # characters of a non-JSON body or answer kept in the record
 _MAX_BODY: Final = 64 * 1024 * 1024  # a request larger than this is refused (413), never read into memory
+_LINE_LIMIT: Final = 65_537  # the longest chunk-size or trailer line read (http.server's own header line limit)
 _MAX_DECODED: Final = 16 * 1024 * 1024  # inflated bytes read for the record: a gzip bomb stops here
 
 
@@ -404,16 +405,25 @@ class _Handler(BaseHTTPRequestHandler):
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 self.close_connection = bool(self.headers.get("Content-Length"))  # RFC 9112 6.1: both: close
                 chunks: list[bytes] = []
+                total = 0
                 while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    line = self.rfile.readline(_LINE_LIMIT)
+                    if not line.endswith(b"\n"):  # the stream ended, or a size line longer than any real one
+                        return "the chunked request body ended early or has an overlong chunk-size line"
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
                     if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return b"".join(chunks)
-                    if size < 0 or sum(map(len, chunks)) + size > _MAX_BODY:
+                        for _ in range(100):  # trailers, then the blank line
+                            if self.rfile.readline(_LINE_LIMIT) in (b"\r\n", b"\n", b""):
+                                return b"".join(chunks)
+                        return "the chunked request body has over 100 trailer lines"
+                    total += size
+                    if size < 0 or total > _MAX_BODY:
                         return "request body over 64 MB or with a bad chunk size"
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
+                    chunk = self.rfile.read(size)
+                    if len(chunk) < size:
+                        return f"the chunked request body ended after {total - size + len(chunk)} bytes"
+                    chunks.append(chunk)
+                    self.rfile.readline(_LINE_LIMIT)
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             return "request body framing (Content-Length or chunk size) is not a number"
