@@ -112,6 +112,18 @@ def _without_token(value: Any, token: str | None) -> Any:
     return value
 
 
+def _storable(value: Any) -> Any:
+    """`value` as UTF-8 can store it: JSON's lone surrogates (`"\\ud800"`) become U+FFFD, not a failed record."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return value
+    return value
+
+
 def _text(raw: bytes, token: str | None) -> str:
     text = raw[:_KEPT_TEXT].decode("utf-8", "replace")
     return text.replace(token, REDACTED) if token else text
@@ -134,7 +146,8 @@ def read_request_body(raw: bytes, encoding: str, token: str | None) -> tuple[dic
     findings = [f.as_dict() for f in lint(parsed)]
     clean = _without_token(parsed, token)
     findings = _without_token(findings, token)
-    return (clean if isinstance(clean, dict) else {"data": clean}), findings
+    clean = _storable(clean)
+    return (clean if isinstance(clean, dict) else {"data": clean}), _storable(findings)
 
 
 def _answer_fields(answer: _Answer, token: str | None) -> tuple[Any, int | None, str | None, str | None]:
@@ -147,7 +160,7 @@ def _answer_fields(answer: _Answer, token: str | None) -> tuple[Any, int | None,
         return _text(raw, token), None, None, headers.get("x-tt-logid")
     if len(raw) > _KEPT_TEXT:  # TikTok's answers are a few hundred bytes: a huge one is kept as its start
         return _text(raw, token), None, None, headers.get("x-tt-logid")
-    body = _without_token(body, token)
+    body = _storable(_without_token(body, token))
     if not isinstance(body, dict):
         return body, None, None, headers.get("x-tt-logid")
     code = body.get("code")

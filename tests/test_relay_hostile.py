@@ -309,3 +309,26 @@ def test_a_token_echoed_by_the_upstream_never_reaches_disk(raw_upstream: RawUpst
     assert resp.headers["x-echo"] == TOKEN and row["code"] == 40105  # answered unchanged
     on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("echo.db*"))
     assert TOKEN.encode() not in on_disk and TOKEN not in json.dumps(row)
+
+
+ODD_BODIES = [b'{"data":"str"}', b'{"data":[1,"x",null]}', b'{"data":[{"event":{"a":1},"event_id":[1]}]}', b"[]",
+              b'[{"event":"Purchase"}]', b"null", b'"\\u0000\\u001b"', b'{"\\ud800":"lone surrogate","data":[]}',
+              b'{"data":[{"event":"P\\udfff","event_id":"x","event_time":1e999}]}',
+              b'{"data":[{"event":"P","user":{"email":12345678901,"phone":{"a":"+12133734253"}}}]}']
+
+
+def test_odd_json_bodies_are_all_recorded_and_listed(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Non-object bodies, junk events, lone surrogates, 1e999: every one recorded, history prints them all."""
+    monkeypatch.setenv("TEC_DB", str(tmp_path / "odd.db"))
+    with Store(tmp_path / "odd.db") as s, start_relay(forward_url=standin.url, store=s, session_id="odd",
+                                                      timeout=5) as relay:
+        for raw in ODD_BODIES:
+            resp = httpx.post(relay.track_url, content=raw, headers={"Access-Token": TOKEN}, timeout=10)
+            assert resp.status_code == 200
+        assert relay.wait_recorded(len(ODD_BODIES), 10), relay.record_errors
+    assert main(["history", "--session", "odd"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.strip().endswith(f"{len(ODD_BODIES)} exchange(s)") and "Traceback" not in err
+    assert main(["history", "--session", "odd", "--format", "json"]) == EXIT_OK
+    assert len(json.loads(capsys.readouterr().out)["exchanges"]) == len(ODD_BODIES)
