@@ -763,8 +763,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from core.config import EMULATOR_TOKEN, marketing_credentials
     from core.contract import TIKTOK_BASE_URL
+    from core.errors import InvalidInput
     from core.readback import MarketingClient, TikTokRefused, day_range, read_stats
 
+    for flag, value in (("--advertiser-id", args.advertiser_id), ("--pixel-code", args.pixel_code)):
+        if value is not None and not value.strip():  # an empty flag is a mistake, not "use the environment's"
+            raise InvalidInput(f"{flag} is empty.", hint=f"Pass {flag} with a value, or leave it out to use the "
+                                                         "configured one (TEC_ADVERTISER_ID / TEC_PIXEL_CODE).")
     settings = load_settings()
     creds = marketing_credentials()
     days = day_range(args.since, args.until)

@@ -269,17 +269,19 @@ BAD_ARGS = [
     (("--since", "yesterday"), "is not a day"),
     (("--until", "2026-02-30"), "is not a day"),
     (("--since", "2026-05-14\x1b[2J"), "is not a day"),
-    (("--advertiser-id", ""), "No advertiser id"),
-    (("--advertiser-id", "   "), "No advertiser id"),
-    (("--pixel-code", "  "), "No Pixel code"),
+    (("--advertiser-id", ""), "--advertiser-id is empty"),
+    (("--advertiser-id", "   "), "--advertiser-id is empty"),
+    (("--pixel-code", "  "), "--pixel-code is empty"),
     (("--base-url", "ftp://127.0.0.1:1"), "not an http(s) URL"),
 ]
 
 
 @pytest.mark.parametrize(("args", "said"), BAD_ARGS)
 def test_bad_arguments_exit_2_before_any_request(standin: MarketingStandIn, capsys: pytest.CaptureFixture[str],
-                                                 args: tuple[str, ...], said: str) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...],
+                                                 said: str) -> None:
     """Dates in the wrong order, too long a range, non-dates, an empty advertiser or Pixel: exit 2, named."""
+    monkeypatch.setenv("TEC_ADVERTISER_ID", ADVERTISER)  # an empty flag must not fall back to it silently
     base = {"--pixel-code": PIXEL, "--advertiser-id": ADVERTISER, "--base-url": standin.url}
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
