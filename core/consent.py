@@ -179,8 +179,14 @@ def preview_consent(spec: EventSpec, state: ConsentState, *, pixel_code: str, re
     consent suppression, not a second copy). Raises InvalidInput where build_body does (no Pixel code,
     no event name, a bad value).
     """
-    gated = replace(spec, ad_user_data=_state(state.ad_user_data, "ad_user_data"),
-                    ad_personalization=_state(state.ad_personalization, "ad_personalization"))
+    pixel_state = str(state.pixel or "").strip().lower()
+    if pixel_state not in PIXEL_STATES:
+        raise InvalidInput(f"Pixel consent {state.pixel!r} is not a Pixel consent state.",
+                           hint="Use granted, held or revoked.")
+    # one spelling for both legs: " denied " must gate the Pixel exactly as it gates the server body
+    state = ConsentState(_state(state.ad_user_data, "ad_user_data"),
+                         _state(state.ad_personalization, "ad_personalization"), pixel_state)
+    gated = replace(spec, ad_user_data=state.ad_user_data, ad_personalization=state.ad_personalization)  # type: ignore[arg-type]
     result = build_body(gated, pixel_code=pixel_code, region=region, now=now)
     removed = {s.field.removeprefix("user."): "withheld: " + s.reason.removeprefix("consent: ")
                for s in consent_effects(result) if s.field.startswith("user.")}

@@ -441,14 +441,14 @@ def parse_stats_query(query: dict[str, list[str]]) -> tuple[list[str], date, dat
         return "advertiser_id: Missing data for required field."
     try:
         ids = json.loads(query.get("pixel_ids", [""])[0])
-    except ValueError:
+    except (ValueError, RecursionError):
         return "pixel_ids: Not a valid list."
     if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_PIXEL_IDS or not all(isinstance(i, str) for i in ids):
         return f"pixel_ids: must be a list of 1 to {MAX_PIXEL_IDS} strings."
     try:
         rng = json.loads(query.get("date_range", [""])[0])
         start, end = date.fromisoformat(rng["start_date"]), date.fromisoformat(rng["end_date"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return "date_range: must be {\"start_date\": \"YYYY-MM-DD\", \"end_date\": \"YYYY-MM-DD\"}."
     if start > end or (end - start).days + 1 > MAX_RANGE_DAYS:
         return f"date_range: start_date must not be after end_date, and the range at most {MAX_RANGE_DAYS} days."

@@ -61,6 +61,9 @@ AD_EVENT_NAMES: Final = {
     "PAGE_VIEW": "Pageview", "CONTACT": "Contact", "DOWNLOAD_START": "Download",
 }
 _DAY_KEYS: Final = ("date", "stat_time_day", "day")
+MAX_ANSWER_BYTES: Final = 16 * 1024 * 1024  # TikTok's answers are kilobytes; more is not a statistics answer
+MAX_PAGES: Final = 20  # /pixel/list/ pages followed to find the Pixel (20 Pixels a page)
+RETRY_AFTER_CAP_S: Final = 60.0
 
 
 class TikTokRefused(ConsoleError):
@@ -168,13 +171,35 @@ def utc_day(epoch_seconds: float) -> str:
 
 # --- parsing TikTok's answers ---------------------------------------------------------------------------
 def _count(value: object) -> int:
+    """A count as TikTok may write it (int, float, digit string); 0 for anything else, negative or absurd."""
     if isinstance(value, bool):
         return 0
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
         return int(value.strip())
+    if isinstance(value, int | float):
+        try:
+            count = int(value)
+        except (OverflowError, ValueError):  # inf / nan (json reads Infinity, NaN and 1e999)
+            return 0
+        return count if 0 <= count < 10**18 else 0
     return 0
+
+
+def _items(value: object) -> list[Any]:
+    """The dicts of a JSON list; nothing when TikTok sent another shape (null, a number, an object)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _own_day(stat: Mapping[str, Any], asked: str) -> str:
+    """The day a statistic carries itself (`date`, `stat_time_day`, `day`), when it is one; else `asked`."""
+    for key in _DAY_KEYS:
+        value = stat.get(key)
+        if isinstance(value, str) and value.strip():
+            try:
+                return date.fromisoformat(value.strip()[:10]).isoformat()
+            except ValueError:
+                continue
+    return asked
 
 
 def event_name(stat: Mapping[str, Any]) -> str:
@@ -183,7 +208,7 @@ def event_name(stat: Mapping[str, Any]) -> str:
     if isinstance(custom, str) and custom.strip():
         return custom.strip()
     raw = str(stat.get("pixel_event_type") or stat.get("event_type") or stat.get("event") or "").strip()
-    return AD_EVENT_NAMES.get(raw, raw) or "(unnamed)"
+    return AD_EVENT_NAMES.get(raw, raw)[:200] or "(unnamed)"
 
 
 def parse_stats(data: Mapping[str, Any], day: str, pixel_ids: Iterable[str] = ()) -> list[StatsRow]:
@@ -194,13 +219,11 @@ def parse_stats(data: Mapping[str, Any], day: str, pixel_ids: Iterable[str] = ()
     """
     wanted = set(pixel_ids)
     sums: dict[tuple[str, str], list[int]] = {}
-    for item in data.get("list") or []:
-        if not isinstance(item, dict) or (wanted and str(item.get("pixel_id", "")) not in wanted):
+    for item in _items(data.get("list")):
+        if wanted and str(item.get("pixel_id", "")) not in wanted:
             continue
-        for stat in item.get("statistics") or []:
-            if not isinstance(stat, dict):
-                continue
-            own_day = next((str(stat[k])[:10] for k in _DAY_KEYS if stat.get(k)), day)
+        for stat in _items(item.get("statistics")):
+            own_day = _own_day(stat, day)
             browser = _count(stat.get("browser_event_total_count"))
             server = _count(stat.get("server_event_total_count"))
             total = _count(stat.get("total_count")) if "total_count" in stat else browser + server
@@ -214,14 +237,12 @@ def parse_stats(data: Mapping[str, Any], day: str, pixel_ids: Iterable[str] = ()
 def parse_pixels(data: Mapping[str, Any]) -> list[PixelInfo]:
     """PixelInfos from a /pixel/list/ `data` (`pixels[]`; `list[]` read too)."""
     out = []
-    for p in data.get("pixels") or data.get("list") or []:
-        if not isinstance(p, dict):
-            continue
+    for p in _items(data.get("pixels")) or _items(data.get("list")):
         am = p.get("advanced_matching_fields")
         matching = ({"email": bool(am.get("email")), "phone_number": bool(am.get("phone_number"))}
                     if isinstance(am, dict) else None)
         events = tuple(str(e.get("name") or e.get("event_type") or e.get("custom_event_type") or "")
-                       for e in p.get("events") or [] if isinstance(e, dict))
+                       for e in _items(p.get("events")))
         out.append(PixelInfo(str(p.get("pixel_id") or ""), str(p.get("pixel_code") or p.get("code") or ""),
                              str(p.get("pixel_name") or p.get("name") or ""), matching,
                              tuple(e for e in events if e)))
@@ -229,6 +250,14 @@ def parse_pixels(data: Mapping[str, Any]) -> list[PixelInfo]:
 
 
 # --- the client ----------------------------------------------------------------------------------------
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds form), capped; None when absent or unreadable."""
+    try:
+        seconds = float((value or "").strip())
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_S) if seconds == seconds else None
+
 def _refusal(code: int | None, message: str, request_id: str | None, path: str) -> TikTokRefused:
     what = "pixel list" if path == PIXEL_LIST_PATH else "event statistics"
     if code is None:
@@ -266,6 +295,7 @@ class MarketingClient:
         self._attempts = max(1, max_attempts)
         self._backoff = backoff_base_s
         self._sleep = sleep
+        self._timeout = timeout_s
         self._client = httpx.Client(transport=transport, timeout=timeout_s,
                                     headers={"User-Agent": USER_AGENT, ACCESS_TOKEN_HEADER: self._token})
 
@@ -282,46 +312,82 @@ class MarketingClient:
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, REDACTED) if self._token and self._token in text else text
 
+    def _scrub_shown(self, text: str) -> str:
+        """Text from an answer made safe to print: token gone, control characters and runs of space folded."""
+        return " ".join("".join(c if c.isprintable() else " " for c in self._scrub(text)).split())
+
+    def _read(self, path: str, params: Mapping[str, str]) -> tuple[httpx.Response, bytes]:
+        """The answer and at most MAX_ANSWER_BYTES of its body, read within the client's timeout overall."""
+        deadline = time.monotonic() + self._timeout
+        with self._client.stream("GET", self.base_url + path, params=dict(params)) as resp:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise httpx.DecodingError(f"the answer is over {MAX_ANSWER_BYTES // 2**20} MB")
+                if time.monotonic() > deadline:  # a trickle: each read is in time, the whole is not
+                    raise httpx.ReadTimeout(f"the answer took over {self._timeout:g} s")
+                chunks.append(chunk)
+            return resp, b"".join(chunks)
+
     def _once(self, path: str, params: Mapping[str, str]) -> tuple[dict[str, Any] | None, TikTokRefused | None,
-                                                                  bool]:
-        """(data, None-or-refusal, retryable) for one attempt."""
+                                                                  float | None]:
+        """(data, None-or-refusal, seconds to wait before a retry or None when not retryable) for one attempt."""
         try:
-            resp = self._client.get(self.base_url + path, params=dict(params))
+            resp, raw = self._read(path, params)
         except httpx.HTTPError as exc:
-            return None, _refusal(None, self._scrub(f"{type(exc).__name__}: {exc}"), None, path), True
+            return None, _refusal(None, self._scrub_shown(f"{type(exc).__name__}: {exc}"), None, path), 0.0
         try:
-            body = resp.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             body = None
         request_id = resp.headers.get("X-Tt-Logid")
-        if not isinstance(body, dict) or not isinstance(body.get("code"), int):
-            text = self._scrub(resp.text[:200].strip()) or "(empty)"
+        code = body.get("code") if isinstance(body, dict) else None
+        if isinstance(code, str) and code.strip().isdigit() and len(code.strip()) < 10:
+            code = int(code.strip())
+        wait = _retry_after(resp.headers.get("Retry-After"))
+        if not isinstance(code, int) or isinstance(code, bool) or not isinstance(body, dict):
+            text = self._scrub_shown(raw[:300].decode("utf-8", "replace"))[:200] or "(empty)"
             retry = resp.status_code == 429 or resp.status_code >= 500
-            return None, _refusal(None, f"HTTP {resp.status_code} {text}", request_id, path), retry
-        request_id = str(body.get("request_id") or request_id or "") or None
-        code = body["code"]
+            refusal = _refusal(None, f"HTTP {resp.status_code} {text}", request_id, path)
+            return None, refusal, (wait or 0.0) if retry else None
+        request_id = self._scrub_shown(str(body.get("request_id") or request_id or ""))[:100] or None
         if code == 0:
             data = body.get("data")
-            return (data if isinstance(data, dict) else {}), None, False
-        message = self._scrub(str(body.get("message") or ""))
-        return None, _refusal(code, message, request_id, path), describe_code(code).retry
+            return (data if isinstance(data, dict) else {}), None, None
+        message = self._scrub_shown(str(body.get("message") or ""))[:300]
+        retry = describe_code(code).retry or resp.status_code == 429
+        return None, _refusal(code, message, request_id, path), (wait or 0.0) if retry else None
 
     def get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """`data` of a GET on `path`; raises TikTokRefused with TikTok's code and message when refused."""
+        """`data` of a GET on `path`; raises TikTokRefused with TikTok's code and message when refused.
+
+        Retries transient failures with capped exponential backoff; a Retry-After header wins when longer
+        (capped at 60 s).
+        """
         for n in range(1, self._attempts + 1):
-            data, refusal, retry = self._once(path, params)
+            data, refusal, wait = self._once(path, params)
             if data is not None:
                 return data
-            if refusal is not None and (not retry or n == self._attempts):
+            if refusal is not None and (wait is None or n == self._attempts):
                 raise refusal
-            self._sleep(min(30.0, self._backoff * (2 ** (n - 1))) * (0.5 + random.random() / 2))
+            backoff = min(30.0, self._backoff * (2 ** (n - 1))) * (0.5 + random.random() / 2)
+            self._sleep(max(backoff, wait or 0.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def pixel_list(self, advertiser_id: str, pixel_code: str) -> list[PixelInfo]:
         """The advertiser's Pixels with this code (TikTok filters by `code`)."""
-        data = self.get(PIXEL_LIST_PATH, {"advertiser_id": advertiser_id, "code": pixel_code,
-                                          "page": "1", "page_size": "20"})
-        return parse_pixels(data)
+        pixels: list[PixelInfo] = []
+        for page in range(1, MAX_PAGES + 1):  # TikTok pages the list; the Pixel may be on a later page
+            data = self.get(PIXEL_LIST_PATH, {"advertiser_id": advertiser_id, "code": pixel_code,
+                                              "page": str(page), "page_size": "20"})
+            pixels.extend(parse_pixels(data))
+            info = data.get("page_info")
+            total = _count(info.get("total_page")) if isinstance(info, dict) else 1
+            if page >= total or any(p.pixel_code == pixel_code for p in pixels):
+                break
+        return pixels
 
     def event_stats(self, advertiser_id: str, pixel_ids: list[str], start: str, end: str) -> dict[str, Any]:
         """The raw `data` of /pixel/event/stats/ for up to 10 Pixel ids over UTC days start..end."""

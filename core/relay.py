@@ -18,7 +18,6 @@ both codes are ones TikTok's clients retry. Those requests are recorded too.
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 import threading
@@ -47,6 +46,8 @@ _HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "proxy-authenticate"
                                 "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
 _KEPT_TEXT: Final = 65_536  # characters of a non-JSON body or answer kept in the record
 _MAX_BODY: Final = 64 * 1024 * 1024  # a request larger than this is refused (413), never read into memory
+_LINE_LIMIT: Final = 65_537  # the longest chunk-size or trailer line read (http.server's own header line limit)
+_MAX_DECODED: Final = 16 * 1024 * 1024  # inflated bytes read for the record: a gzip bomb stops here
 
 
 @dataclass(slots=True)
@@ -86,15 +87,17 @@ def _new_request_id() -> str:
 
 
 def _decoded(raw: bytes, encoding: str) -> bytes:
-    """Body bytes without their Content-Encoding (gzip, deflate); as they are when unknown or broken."""
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(raw)
-        if encoding == "deflate":
-            return zlib.decompress(raw)
-    except (OSError, zlib.error, EOFError):
+    """Body bytes without their Content-Encoding (gzip, deflate); as they are when unknown or broken.
+
+    At most _MAX_DECODED bytes come out: a gzip bomb is cut there (and then reads as JSON that is cut short).
+    """
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+    if encoding.strip().lower() not in wbits:
         return raw
-    return raw
+    try:
+        return zlib.decompressobj(wbits[encoding.strip().lower()]).decompress(raw, _MAX_DECODED)
+    except zlib.error:
+        return raw
 
 
 def _without_token(value: Any, token: str | None) -> Any:
@@ -106,6 +109,18 @@ def _without_token(value: Any, token: str | None) -> Any:
         return [_without_token(v, token) for v in value]
     if isinstance(value, str) and token and token in value:
         return value.replace(token, REDACTED)
+    return value
+
+
+def _storable(value: Any) -> Any:
+    """`value` as UTF-8 can store it: JSON's lone surrogates (`"\\ud800"`) become U+FFFD, not a failed record."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return value
     return value
 
 
@@ -131,7 +146,8 @@ def read_request_body(raw: bytes, encoding: str, token: str | None) -> tuple[dic
     findings = [f.as_dict() for f in lint(parsed)]
     clean = _without_token(parsed, token)
     findings = _without_token(findings, token)
-    return (clean if isinstance(clean, dict) else {"data": clean}), findings
+    clean = _storable(clean)
+    return (clean if isinstance(clean, dict) else {"data": clean}), _storable(findings)
 
 
 def _answer_fields(answer: _Answer, token: str | None) -> tuple[Any, int | None, str | None, str | None]:
@@ -140,9 +156,11 @@ def _answer_fields(answer: _Answer, token: str | None) -> tuple[Any, int | None,
     raw = _decoded(answer.body, headers.get("content-encoding", ""))
     try:
         body: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python's parser reads
         return _text(raw, token), None, None, headers.get("x-tt-logid")
-    body = _without_token(body, token)
+    if len(raw) > _KEPT_TEXT:  # TikTok's answers are a few hundred bytes: a huge one is kept as its start
+        return _text(raw, token), None, None, headers.get("x-tt-logid")
+    body = _storable(_without_token(body, token))
     if not isinstance(body, dict):
         return body, None, None, headers.get("x-tt-logid")
     code = body.get("code")
@@ -219,12 +237,24 @@ class RelayServer:
     # the work of one request ---------------------------------------------------------------------------
     def forward(self, method: str, target: str, headers: list[tuple[str, str]], raw: bytes) -> _Answer:
         """Send the request upstream as it came; upstream's answer as it came, or the relay's 502/504."""
-        sent = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
+        # http.server decoded the header bytes as Latin-1: encoding them back sends the backend's bytes as they were
+        sent = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in headers
+                if k.lower() not in _HOP_BY_HOP]
         try:
             request = self._client.build_request(method, self.forward_url + target, content=raw, headers=sent)
+            deadline = time.monotonic() + self.timeout
             response = self._client.send(request, stream=True)
             try:
-                body = b"".join(response.iter_raw())
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if size > _MAX_BODY:
+                        return self._own_answer(502, UNREACHABLE_CODE, "the answer is over 64 MB")
+                    if time.monotonic() > deadline:  # a trickle: each read is in time, the whole is not
+                        raise httpx.ReadTimeout("the answer trickled in past the timeout")
+                body = b"".join(chunks)
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
@@ -232,6 +262,8 @@ class RelayServer:
             return self._own_answer(504, TIMEOUT_CODE, reason)
         except httpx.HTTPError as exc:
             return self._own_answer(502, UNREACHABLE_CODE, f"{type(exc).__name__}: {exc}")
+        except (ValueError, UnicodeError) as exc:  # a request httpx will not send (e.g. a header it rejects)
+            return self._own_answer(502, UNREACHABLE_CODE, f"the request cannot be forwarded: {exc}")
         kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
         return _Answer(response.status_code, kept, body)
 
@@ -262,14 +294,21 @@ class RelayServer:
         lower = {k.lower(): v for k, v in headers}
         token = lower.get(ACCESS_TOKEN_HEADER.lower())
         body, findings = read_request_body(raw, lower.get("content-encoding", ""), token)
+        refused = (answer.error or "").removeprefix("refused: ")
+        if answer.status == 400 and refused != (answer.error or ""):  # never read, never forwarded
+            findings = [{"severity": "error", "code": "body.unreadable", "path": "",
+                         "message": f"The relay could not read the request: {refused}",
+                         "fix": "Send one Content-Length (or chunked framing) that matches the body, in time."}]
         response_body, code, message, request_id = _answer_fields(answer, token)
-        kept_headers = {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else v) for k, v in headers
+        kept_headers = {k: (REDACTED if k.lower() == ACCESS_TOKEN_HEADER.lower() else _text(v.encode(), token))
+                        for k, v in headers
                         if k.lower() in ("content-type", "content-encoding", "user-agent", ACCESS_TOKEN_HEADER.lower())}
         url = self.forward_url + target
         if token:
             url = url.replace(token, REDACTED)
         ex = Exchange(method, url, kept_headers, body, status=answer.status,
-                      response_headers={k: v for k, v in answer.headers if k.lower() != "set-cookie"},
+                      response_headers={k: _text(v.encode("utf-8", "replace"), token) for k, v in answer.headers
+                                        if k.lower() != "set-cookie"},  # an upstream may echo the token back
                       response_body=response_body, code=code, message=message, request_id=request_id,
                       attempts=[Attempt(started, latency_ms, answer.status, code, answer.error)],
                       latency_ms=latency_ms, total_ms=latency_ms, error=answer.error, started_at=started)
@@ -318,6 +357,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # request lines carry no token, but the relay stays quiet: the CLI prints its own lines
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Unreadable request line or headers: a TikTok-like JSON answer with a status line, never HTTP/0.9."""
+        self.request_version = "HTTP/1.1"  # a garbage request line parses as HTTP/0.9, which has no status line
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("",))[0]
+        body = {"code": 40002, "message": f"relay refused the request: HTTP {code} {reason}",
+                "request_id": _new_request_id(), "data": {}}
+        self._send(code, [("Content-Type", "application/json; charset=utf-8"), ("Connection", "close")],
+                   json.dumps(body).encode())
+
     def do_POST(self) -> None:
         self._relay("POST")
 
@@ -331,7 +380,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         try:
-            self.send_response(status)
+            self.log_request(status)
+            self.send_response_only(status)
+            names = {k.lower() for k, _ in headers}
+            if "server" not in names:  # upstream's own Server and Date go back as they came, not doubled
+                self.send_header("Server", self.version_string())
+            if "date" not in names:
+                self.send_header("Date", self.date_time_string())
             for k, v in headers:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
@@ -341,27 +396,56 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the backend gave up; the exchange is still recorded
 
+    def setup(self) -> None:
+        super().setup()
+        # a stalled client (slowloris: half a body, then nothing) frees its thread after this long
+        self.connection.settimeout(max(self.server.relay.timeout, 5.0))
+
     def _read_body(self) -> bytes | str:
-        """The request body, or why it cannot be read (bad framing, over 64 MB): the relay answers that itself."""
+        """The request body, or why it cannot be read (bad framing, over 64 MB, stalled): the relay answers that."""
+        if self.headers.defects:  # a header line the parser could not read: what follows it would be misread
+            return f"a header line is malformed ({type(self.headers.defects[0]).__name__})"
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if len(lengths) > 1:  # RFC 9112 6.3: conflicting lengths are an error (request smuggling otherwise)
+            return f"conflicting Content-Length headers {sorted(lengths)}"
+        try:
+            return self._read_framed()
+        except (TimeoutError, OSError) as exc:
+            return f"the request body did not arrive ({type(exc).__name__}: {exc})"
+
+    def _read_framed(self) -> bytes | str:
         try:
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                self.close_connection = bool(self.headers.get("Content-Length"))  # RFC 9112 6.1: both: close
                 chunks: list[bytes] = []
+                total = 0
                 while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    line = self.rfile.readline(_LINE_LIMIT)
+                    if not line.endswith(b"\n"):  # the stream ended, or a size line longer than any real one
+                        return "the chunked request body ended early or has an overlong chunk-size line"
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
                     if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return b"".join(chunks)
-                    if size < 0 or sum(map(len, chunks)) + size > _MAX_BODY:
+                        for _ in range(100):  # trailers, then the blank line
+                            if self.rfile.readline(_LINE_LIMIT) in (b"\r\n", b"\n", b""):
+                                return b"".join(chunks)
+                        return "the chunked request body has over 100 trailer lines"
+                    total += size
+                    if size < 0 or total > _MAX_BODY:
                         return "request body over 64 MB or with a bad chunk size"
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
+                    chunk = self.rfile.read(size)
+                    if len(chunk) < size:
+                        return f"the chunked request body ended after {total - size + len(chunk)} bytes"
+                    chunks.append(chunk)
+                    self.rfile.readline(_LINE_LIMIT)
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             return "request body framing (Content-Length or chunk size) is not a number"
         if length < 0 or length > _MAX_BODY:
             return f"request body of {length} bytes: over 64 MB or negative"
-        return self.rfile.read(length) if length > 0 else b""
+        raw = self.rfile.read(length) if length > 0 else b""
+        if len(raw) < length:
+            return f"the request body ended after {len(raw)} of {length} bytes"
+        return raw
 
     def _relay(self, method: str) -> None:
         relay = self.server.relay
@@ -376,9 +460,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if isinstance(raw, str):  # not forwarded: TikTok would refuse it, and the connection cannot be reused
             self.close_connection = True
-            body = {"code": 40002, "message": f"relay refused the request: {raw}", "request_id": _new_request_id(),
+            request_id = _new_request_id()
+            body = {"code": 40002, "message": f"relay refused the request: {raw}", "request_id": request_id,
                     "data": {}}
-            self._send(400, [("Content-Type", "application/json; charset=utf-8")], json.dumps(body).encode())
+            answer = _Answer(400, [("Content-Type", "application/json; charset=utf-8"), ("X-Tt-Logid", request_id)],
+                             json.dumps(body).encode(), error=f"refused: {raw}")
+            self._send(answer.status, answer.headers, answer.body)
+            relay.record(method, self.path, list(self.headers.items()), b"", answer, started, 0.0)
             return
         headers = list(self.headers.items())
         clock = time.perf_counter()
