@@ -7,6 +7,7 @@ a `BrowserMissing` error whose hint is the install command, never a Playwright t
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +28,10 @@ INSTALL_HINT = ("Install one: `sudo apt-get install -y chromium` (Debian/Ubuntu)
                 "`python -m playwright install chromium`, or set CHROMIUM_PATH to a Chromium or Chrome binary.")
 
 
+@functools.lru_cache(maxsize=1)
 def _playwright_own() -> str | None:
-    """Playwright's downloaded Chromium when present (never downloads anything)."""
+    """Playwright's downloaded Chromium when present (never downloads anything); looked up once per process,
+    as starting Playwright to ask takes a second or more."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
