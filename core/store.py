@@ -263,6 +263,17 @@ def _name_and_id(event: Any) -> tuple[str, str]:
     return str(event.get("event") or ""), "" if eid is None else str(eid)
 
 
+def _storable(value: Any) -> Any:
+    """A text SQLite can hold: a lone surrogate (half a character pair, e.g. from a `\\ud800` escape in an
+    answer) becomes U+FFFD instead of failing the whole write."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -382,7 +393,7 @@ class Store:
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._db.execute(sql, params)
+            return self._db.execute(sql, [_storable(p) for p in params])
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self)

@@ -179,3 +179,20 @@ def test_pixel_hits_take_rows_as_pixels_prints_them(store: Store) -> None:
         [(r["event"], r["event_id"], r["pixel_code"]) for r in rows]
     assert all(set(h) >= set(r) - {"email", "phone"} for h, r in zip(hits, rows, strict=True))
     assert [h["id"] for h in hits] == sorted(h["id"] for h in hits)
+
+
+def test_an_exchange_with_a_lone_surrogate_is_kept_with_a_replacement_character(tmp_path: Path) -> None:
+    """An answer or body holding half a character pair (a `\\ud800` escape) is recorded, never lost."""
+    import time
+
+    from core.exchange import Exchange
+
+    with Store(tmp_path / "s.db") as store:
+        sid = store.create_session("x")
+        ex = Exchange(method="POST", url="http://127.0.0.1:1/open_api/v1.3/event/track/", request_headers={},
+                      request_body={"data": [{"event": "Purchase\ud800", "event_id": "a"}]}, status=200, code=0,
+                      message="OK\ud800", request_id="r1", response_body={"code": 0, "message": "OK\ud800"},
+                      started_at=time.time())
+        store.add_exchange(sid, ex)
+        [kept] = store.exchanges(sid)
+    assert kept.message == "OK\ufffd" and kept.request_id == "r1"
