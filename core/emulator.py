@@ -57,6 +57,7 @@ from core.contract import (
     TRACK_PATH,
     describe_code,
 )
+from core.localserver import LocalServer
 from core.readback import MAX_PIXEL_IDS, MAX_RANGE_DAYS, PIXEL_LIST_PATH, STATS_PATH
 
 FAULT_KINDS: Final = ("rate_limit", "http_502_html", "slow", "reset", "code")
@@ -204,7 +205,7 @@ class _Fault:
     opts: dict[str, Any] = field(default_factory=dict)
 
 
-class EmulatorServer:
+class EmulatorServer(LocalServer):
     """A running emulator: `url`, `received` (Test Events view), `set_fault`, `clear`, `stop`."""
 
     def __init__(self, *, token: str | None = None, port: int = 0, max_kept: int = 500_000) -> None:
@@ -218,31 +219,11 @@ class EmulatorServer:
         self._requests: deque[dict[str, Any]] = deque(maxlen=2000)
         self._pixel_hits: list[tuple[str, str, float, bool]] = []  # (pixel code, event, time, hashed email/phone)
         self.request_count = 0
-        self._httpd = _Server(("127.0.0.1", port), _Handler)
-        self._httpd.emulator = self
-        self.port = int(self._httpd.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"tiktok-emulator-{self.port}", daemon=True)
-        self._thread.start()
+        httpd = _Server(("127.0.0.1", port), _Handler)
+        httpd.emulator = self
+        self.serve(httpd, "tiktok-emulator")
 
     # public API -----------------------------------------------------------------------------------
-    @property
-    def track_url(self) -> str:
-        """The full `/open_api/v1.3/event/track/` URL of this emulator."""
-        return self.url + TRACK_PATH
-
-    def stop(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> EmulatorServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def set_fault(self, kind: str, count: int = 1, **opts: Any) -> None:
         """Make the next `count` track requests misbehave; faults queue up in the order they were set.

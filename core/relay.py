@@ -35,6 +35,7 @@ from core.contract import ACCESS_TOKEN_HEADER, LEGACY_TRACK_PATHS, REDACTED, TIK
 from core.errors import InvalidInput, InvalidPayload
 from core.exchange import Attempt, Exchange
 from core.lint import lint, parse_body
+from core.localserver import LocalServer
 from core.sources.server import iter_events
 from core.store import Store
 
@@ -170,7 +171,7 @@ def _answer_fields(answer: _Answer, token: str | None) -> tuple[Any, int | None,
             message if isinstance(message, str) else None, request_id if isinstance(request_id, str) else None)
 
 
-class RelayServer:
+class RelayServer(LocalServer):
     """A running relay: `url` (the base URL a backend uses), `track_url`, `session_id`, `recorded`, `stop()`.
 
     Use as a context manager, or call `stop()`; an emulator started for `--forward emulator` stops with it,
@@ -201,33 +202,16 @@ class RelayServer:
             raise InvalidInput(f"Cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}.",
                                hint="Pick another --port, or 0 for a free one.") from None
         self._httpd.relay = self
-        self.port = int(self._httpd.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"tiktok-relay-{self.port}", daemon=True)
-        self._thread.start()
-
-    @property
-    def track_url(self) -> str:
-        """The relay's `/open_api/v1.3/event/track/` URL."""
-        return self.url + TRACK_PATH
+        self.serve(self._httpd, "tiktok-relay")
 
     def stop(self) -> None:
         """Stop serving, close the upstream connections (idempotent); stop an emulator started for it."""
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-        self._httpd.server_close()
+        super().stop()
         self._client.close()
         if self.emulator is not None:
             self.emulator.stop()
         if self._owns_store:
             self.store.close()
-
-    def __enter__(self) -> RelayServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def wait_recorded(self, count: int, timeout: float) -> bool:
         """Wait until `count` exchanges were recorded (or `timeout` seconds passed); True when they were."""
