@@ -101,7 +101,7 @@ def pixel_source(path: Path) -> Source:
     missing = [n for n, role in (("pixel_code", "pixel_code"), ("event", "event"), ("timestamp", "t_text"))
                if cols[role] is None]
     if missing:
-        raise InvalidFile(f"{path.name} lacks the column(s) {', '.join(missing)}.",
+        raise InvalidFile(f"{path.name} lacks these columns: {', '.join(missing)}.",
                           hint="A Pixel export needs pixel_code, event, event_id and timestamp (UTC ISO-8601 or "
                                "epoch seconds), or upload the DevTools HAR itself.")
     return Source(kind, path, cols)
@@ -121,7 +121,7 @@ def server_source(path: Path) -> Source:
     missing = [n for n, role in (("event", "event"), ("event_id", "event_id"), ("event_time", "t_text"),
                                  ("pixel_code", "pixel_code")) if cols[role] is None]
     if missing:
-        raise InvalidFile(f"{path.name} lacks the column(s) {', '.join(missing)}.",
+        raise InvalidFile(f"{path.name} lacks these columns: {', '.join(missing)}.",
                           hint="A server-event CSV needs event_source_id, event, event_id and event_time columns.")
     return Source(kind, path, cols)
 
