@@ -551,12 +551,21 @@ def _dedup_on_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PROGRESS_AFTER_S = 2.0  # a run shorter than this shows no progress (a quick error stays one line)
+
+
 def _progress(what: str) -> Callable[[str], None]:
-    """Progress lines on stderr with the seconds since the start (never on stdout)."""
+    """Progress lines on stderr with the seconds since the start (never on stdout), once a run is long."""
     import time
 
     start = time.monotonic()
-    return lambda step: _note(f"{what}: {step} ({time.monotonic() - start:.1f} s)")
+
+    def say(step: str) -> None:
+        elapsed = time.monotonic() - start
+        if elapsed >= PROGRESS_AFTER_S:
+            _note(f"{what}: {step} ({elapsed:.1f} s)")
+
+    return say
 
 
 _DEDUP_COUNTS = ("pixel_events", "server_events", "counted", "merged_pairs", "deduplicated_pairs", "pixel_only",

@@ -116,14 +116,28 @@ class DuckDBRunner:
             return
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} FROM {self._scan(source)}")
 
+    def _run(self, sql: str) -> Any:
+        """Execute `sql`; a reader's error inside a stream scan comes out as itself (core.engine.sources)."""
+        import duckdb
+
+        from core.engine.sources import STREAM_ERRORS
+
+        STREAM_ERRORS.clear()
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error:
+            if STREAM_ERRORS:
+                raise STREAM_ERRORS[-1] from None
+            raise
+
     def view(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def table(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
-        cur = self.con.execute(sql)
+        cur = self._run(sql)
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

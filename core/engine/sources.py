@@ -30,6 +30,7 @@ ROW_SCHEMA: Final = pa.schema([("pixel_code", pa.string()), ("event", pa.string(
                                ("t", pa.float64()), ("order_id", pa.string()), ("ttp", pa.string()),
                                ("user_agent", pa.string())])
 _CHUNK_LINES: Final = 50_000
+STREAM_ERRORS: list[Exception] = []  # the readers' errors inside an engine's scan (see _kept)
 # core.pixel's flat-row aliases (a CSV's stripped header name -> the Pixel column it fills)
 _PIXEL_ALIASES: Final = {"event_source_id": "pixel_code", "pixel_id": "pixel_code", "pixel": "pixel_code",
                          "code": "pixel_code", "event_name": "event"}
@@ -100,7 +101,7 @@ def pixel_source(path: Path) -> Source:
     missing = [n for n, role in (("pixel_code", "pixel_code"), ("event", "event"), ("timestamp", "t_text"))
                if cols[role] is None]
     if missing:
-        raise InvalidFile(f"{path.name} lacks the column(s) {', '.join(missing)}.",
+        raise InvalidFile(f"{path.name} lacks these columns: {', '.join(missing)}.",
                           hint="A Pixel export needs pixel_code, event, event_id and timestamp (UTC ISO-8601 or "
                                "epoch seconds), or upload the DevTools HAR itself.")
     return Source(kind, path, cols)
@@ -120,7 +121,7 @@ def server_source(path: Path) -> Source:
     missing = [n for n, role in (("event", "event"), ("event_id", "event_id"), ("event_time", "t_text"),
                                  ("pixel_code", "pixel_code")) if cols[role] is None]
     if missing:
-        raise InvalidFile(f"{path.name} lacks the column(s) {', '.join(missing)}.",
+        raise InvalidFile(f"{path.name} lacks these columns: {', '.join(missing)}.",
                           hint="A server-event CSV needs event_source_id, event, event_id and event_time columns.")
     return Source(kind, path, cols)
 
@@ -134,7 +135,7 @@ def orders_source(path: Path, mapping: dict[str, str] | None = None) -> tuple[So
 
     kind = _kind(path)
     if kind == "arrow":
-        raise InvalidFile(f"{path.name} is not a CSV or Parquet orders export.",
+        raise InvalidFile(f"{path.name} is not a CSV export of orders (or a Parquet file of them).",
                           hint="Export the orders as comma-separated UTF-8 CSV with a header row.")
     header = file_columns(path, kind)
     source, found = map_columns(path.name, header, mapping)
@@ -190,7 +191,19 @@ def _pixel_batches(path: Path) -> pa.RecordBatchReader:
         else:
             yield _batch(load_pixel_events(path, columns=cols).events, "timestamp")
 
-    return pa.RecordBatchReader.from_batches(ROW_SCHEMA, gen())
+    return pa.RecordBatchReader.from_batches(ROW_SCHEMA, _kept(gen()))
+
+
+def _kept(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches; a reader's ConsoleError is kept in STREAM_ERRORS before it goes on (the engine raises
+    it as it is, not wrapped in its own error with a Python traceback)."""
+    from core.errors import ConsoleError
+
+    try:
+        yield from batches
+    except ConsoleError as exc:
+        STREAM_ERRORS.append(exc)
+        raise
 
 
 def _server_batches(path: Path) -> pa.RecordBatchReader:
@@ -207,4 +220,4 @@ def _server_batches(path: Path) -> pa.RecordBatchReader:
         else:
             yield _batch(load_server_events(path, columns=cols), "event_time")
 
-    return pa.RecordBatchReader.from_batches(ROW_SCHEMA, gen())
+    return pa.RecordBatchReader.from_batches(ROW_SCHEMA, _kept(gen()))
