@@ -16,9 +16,8 @@ from core.dedup import DedupReport
 from core.errors import MissingOrderColumns
 from core.export import csv_bytes
 from core.orders import LABELS, MAPPABLE, SEGMENT_DIMENSIONS, guess_mapping, read_sample, sample_values
-from core.sources.orders import REQUIRED, Orders, load_orders, read_columns, suggest_mapping
+from core.sources.orders import REQUIRED, read_columns, suggest_mapping
 from core.store import Store
-from ui.markup import plain
 
 COUNTS = [("Pixel events", "pixel_events"), ("Server events", "server_events"), ("Counted by TikTok", "counted"),
           ("Merged pairs", "merged_pairs"), ("Deduplicated pairs", "deduplicated_pairs"),
@@ -103,29 +102,6 @@ def render_figures(report: DedupReport, verdicts: Mapping[str, int] | None = Non
 
 
 # --- the orders upload and its column-mapping step ------------------------------------------------
-def load_orders_file(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> Orders:
-    """Read an uploaded orders CSV with `mapping`, or the one confirmed before for the same columns.
-
-    When columns are missing, the guesses for the mapping form are kept in `gap_orders_form` and
-    MissingOrderColumns is raised; messages name the uploaded file.
-    """
-    columns = read_columns(upload, upload.name)
-    with Store(db_path) as store:
-        use = dict(mapping) or store.mapping_for("orders", columns) or {}
-        try:
-            loaded = load_orders(upload, use or None, name=upload.name)
-        except MissingOrderColumns:
-            st.session_state["gap_orders_form"] = mapping_form_info(upload, use)
-            raise
-        if mapping:
-            store.save_mapping("orders", columns, dict(mapping))
-        elif use:
-            st.caption("Orders columns mapped as you confirmed before for this file layout.")
-    for warning in loaded.warnings:
-        st.warning(plain(warning))
-    return loaded
-
-
 def mapping_form_info(upload: Any, mapping: Mapping[str, str]) -> dict[str, Any]:
     """What the mapping form shows for an upload: its name and columns, the guesses (the given mapping wins),
     sample values per column, and the required fields no column name gave."""
@@ -193,8 +169,8 @@ def spool_uploads(*uploads: Any) -> list[Path | None]:
 
 def orders_mapping_for(upload: Any, db_path: Path, mapping: Mapping[str, str]) -> dict[str, str]:
     """The orders columns mapping for an upload (given, or confirmed before for its columns), checked on its
-    header only. Raises MissingOrderColumns (the form's guesses kept in `gap_orders_form`) as
-    load_orders_file does."""
+    header only; messages name the uploaded file. Raises MissingOrderColumns with the form's guesses kept in
+    `gap_orders_form` for the mapping step."""
     from core.sources.orders import map_columns
 
     columns = read_columns(upload, upload.name)
