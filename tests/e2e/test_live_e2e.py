@@ -96,3 +96,19 @@ def test_demo_shop_session_merges_the_purchase_and_turns_the_checklist_green(tmp
     assert items["ttclid"].status == "pass" and items["browse_ids"].status == "pass"
     assert items["ttp"].status in ("pass", "fail")  # decided by the capture's cookies, never unknown
     assert all(c.evidence for c in view.checklist)
+
+
+def test_demo_shop_button_shows_the_merged_purchase_in_the_browser(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The newcomer's path on the Live page itself: one click runs the demo shop offline (its own Chromium, its
+    backend through a relay); the page shows the Purchase merged and its checklist item green."""
+    goto_page(page, app_url, "Live_session")
+    page.locator(".st-key-live_new_name input").fill("e2e-demo")
+    page.locator(".st-key-live_new_name input").press("Enter")
+    wait_for_run(page)
+    page.locator(".st-key-live_create button").click()
+    wait_for_run(page)
+    page.get_by_role("button", name="Try it on the demo shop").click()
+    expect(page.get_by_text("The demo shop fired", exact=False)).to_be_visible(timeout=120_000)
+    expect(page.locator(".st-key-live_check_purchase")).to_contain_text("✅", timeout=30_000)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Merged")).to_contain_text("1")
+    assert page.locator("[data-testid='stException']").count() == 0
