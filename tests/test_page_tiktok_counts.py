@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.cli import EXIT_OK, main
 from core.emulator import EmulatorServer
+from tests.conftest import download_bytes
 
 PAGE = "pages/9_TikTok_counts.py"
 PIXEL = "CCOUNTSPAGE00000001"
@@ -45,7 +47,7 @@ def _page(app_test, emu: EmulatorServer):  # type: ignore[no-untyped-def]
 
 
 def test_counts_beside_the_console_and_orders(app_test, emu: EmulatorServer, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                              capsys: pytest.CaptureFixture[str], media: list[Any]) -> None:
     """After a send, the page says what TikTok counted, what the console accepted and what the orders say."""
     _send(emu, tmp_path, 3, "--live")
     _send(emu, tmp_path, 2, "--test-event-code", "TEST9")
@@ -66,6 +68,13 @@ def test_counts_beside_the_console_and_orders(app_test, emu: EmulatorServer, tmp
     assert (row["UTC day"], row["event"], row["TikTok server"], row["TikTok preview (test)"], row["your orders"]) == (
         "2026-05-14", "Purchase", 3, 2, 3)
     assert any("advanced matching: email off, phone off" in c.value for c in at.caption)
+    from io import BytesIO
+
+    import pandas as pd
+
+    back = pd.read_csv(BytesIO(download_bytes(at, "counts_download", media)))  # the same rows, as CSV
+    assert back.loc[0, ["day", "event", "tiktok_server", "tiktok_preview", "orders"]].tolist() == [
+        "2026-05-14", "Purchase", 3, 2, 3]
 
 
 def test_refused_advertiser_shows_tiktoks_message(app_test, emu: EmulatorServer) -> None:  # type: ignore[no-untyped-def]

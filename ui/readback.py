@@ -20,6 +20,7 @@ from core.config import (
 )
 from core.contract import TIKTOK_BASE_URL
 from core.errors import ConfigError
+from core.export import csv_bytes
 from core.readback import MarketingClient, Readback, day_range, read_stats, sentence, side_by_side
 from core.store import Store
 from ui.markup import code, plain
@@ -88,6 +89,12 @@ def render_counts(readback: Readback, rows: list[dict[str, Any]]) -> None:
                 st.markdown(f"- {plain(sentence(row))}")
         table = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
         st.dataframe(table, key="counts_table", hide_index=True, width="stretch")
+        st.download_button("Download these counts (CSV)", csv_bytes(pd.DataFrame(rows, columns=list(COLUMNS))),
+                           key="counts_download",
+                           file_name=f"tiktok-counts-{readback.pixel_code}-{readback.since}-{readback.until}.csv",
+                           mime="text/csv", on_click="ignore", icon="⬇️",
+                           help="TikTok's counts beside the console's and your orders, per UTC day and event: "
+                                "attach it to a support ticket.")
     for note in readback.notes[1:]:
         st.caption(plain(note))
 
