@@ -266,7 +266,7 @@ def _name_and_id(event: Any) -> tuple[str, str]:
 def _storable(value: Any) -> Any:
     """A text SQLite can hold: a lone surrogate (half a character pair, e.g. from a `\\ud800` escape in an
     answer) becomes U+FFFD instead of failing the whole write."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not value.isascii():  # ASCII (most of it) cannot hold a surrogate
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

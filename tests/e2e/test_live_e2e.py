@@ -9,7 +9,7 @@ import time
 import httpx
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto_page, wait_for_run
+from tests.e2e.conftest import fill_key, goto_page, wait_for_run
 from tests.samples import GOOD, PIXEL_CODE
 
 
@@ -20,15 +20,18 @@ def _body(event_id: str) -> dict[str, object]:
                       "properties": {"value": 25, "currency": "USD"}}]}
 
 
+def _new_session(page, app_url: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the Live page and create the session `name` (it becomes the page's session)."""
+    goto_page(page, app_url, "Live_session")
+    fill_key(page, "live_new_name", name)
+    page.locator(".st-key-live_create button").click()
+    wait_for_run(page)
+
+
 def test_fragment_updates_when_a_relayed_event_lands_and_the_filter_survives(page, app_url: str) -> None:
     """Create a session, start its relay, type a filter; a backend POST through the relay appears without a
     click (the panel reruns on its timer) and the typed filter is still there."""
-    goto_page(page, app_url, "Live_session")
-    page.locator(".st-key-live_new_name input").fill("e2e-live")
-    page.locator(".st-key-live_new_name input").press("Enter")
-    wait_for_run(page)
-    page.locator(".st-key-live_create button").click()
-    wait_for_run(page)
+    _new_session(page, app_url, "e2e-live")
     page.locator(".st-key-live_relay_start button").click()
     wait_for_run(page)
     expect(page.get_by_text("Relay listening at", exact=False)).to_be_visible()
@@ -101,12 +104,7 @@ def test_demo_shop_session_merges_the_purchase_and_turns_the_checklist_green(tmp
 def test_demo_shop_button_shows_the_merged_purchase_in_the_browser(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     """The newcomer's path on the Live page itself: one click runs the demo shop offline (its own Chromium, its
     backend through a relay); the page shows the Purchase merged and its checklist item green."""
-    goto_page(page, app_url, "Live_session")
-    page.locator(".st-key-live_new_name input").fill("e2e-demo")
-    page.locator(".st-key-live_new_name input").press("Enter")
-    wait_for_run(page)
-    page.locator(".st-key-live_create button").click()
-    wait_for_run(page)
+    _new_session(page, app_url, "e2e-demo")
     page.get_by_role("button", name="Try it on the demo shop").click()
     expect(page.get_by_text("The demo shop fired", exact=False)).to_be_visible(timeout=120_000)
     expect(page.locator(".st-key-live_check_purchase")).to_contain_text("✅", timeout=30_000)
