@@ -98,7 +98,7 @@ def dedup_files(
         DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
     try:
         out = _simulate(runner, p_src, s_src, say)
-        out["ttp_fallback_candidates"] = _ttp_hints(runner, p_src, s_src)
+        out["ttp_fallback_candidates"] = _ttp_hints(runner)
         say("finding near misses")
         near = linking.near_misses(runner)
         out["near_misses"] = {str(k): int(v) for k, v in near["kind"].value_counts().items()}
@@ -160,14 +160,10 @@ def _with_reasons(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for row, reason in zip(page, reasons, strict=True)]
 
 
-def _ttp_hints(runner: Runner, p_src: Source, s_src: Source) -> int:
-    """core.dedup's ttp_fallback_candidates; the files are read again only when some server event lacks
-    an event_id (a month normally has none)."""
-    if not all(src.kind == "arrow" or src.columns.get("ttp") is not None for src in (p_src, s_src)):
-        return 0  # a file without a ttp column holds no _ttp to pair by
-    if not runner.rows("SELECT count(*) AS n FROM events WHERE side = 1 AND event_id = ''")[0]["n"]:
+def _ttp_hints(runner: Runner) -> int:
+    """core.dedup's ttp_fallback_candidates, from the _ttp the events table kept (q.SERVER_EVENTS)."""
+    if not runner.rows("SELECT count(ttp) AS n FROM server_events")[0]["n"]:
         return 0
-    _rebind_streams(runner, p_src, s_src)
     return int(runner.rows(q.TTP_HINTS)[0]["n"])
 
 
@@ -187,15 +183,18 @@ def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str],
         else:
             runner.bind(f"{name}_text", src, EVENT_ROLES)
             runner.view(f"{name}_rows", q.pixel_rows_from_text() if name == "pixel" else q.server_rows_from_text())
-    runner.table("events", q.EVENTS)
+    runner.table("server_events", q.SERVER_EVENTS)
+    wanted = bool(runner.rows("SELECT count(ttp) AS n FROM server_events")[0]["n"])
+    runner.table("pixel_events", q.pixel_events(wanted))
+    runner.view("events", q.EVENTS)
     runner.view("keyed", q.KEYED)
     say("finding each key's first event")
     runner.table("firsts", q.FIRSTS)
     occ_tables = _later_occurrences(runner, say)
-    runner.table("anchors_repeated", q.repeated_anchors(occ_tables))
-    runner.view("anchors", q.ANCHORS)
     say("pairing Pixel and server occurrences")
-    runner.table("pairs", q.PAIRS)
+    runner.table("anchors_repeated", q.repeated_anchors(occ_tables))
+    runner.table("pairs_repeated", q.PAIRS_REPEATED)
+    runner.view("pairs", q.PAIRS)
     runner.view("counted_events", q.COUNTED_EVENTS)
     return _summary(runner.rows(q.SUMMARY)[0])
 
@@ -209,7 +208,8 @@ def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: s
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
-    runner.table("orders", q.order_rows(has[0], has[1], has[2]))
+    extra = tuple(c for c in linking.SEGMENT_BASES if source.columns.get(c) is not None)
+    runner.table("orders", q.order_rows(has[0], has[1], has[2], extra), ordered=True)
     runner.view("truth", q.truth(utm_source))
     found = linking.link_orders(runner, link, template, feeds.rescan, say)
     out = linking.order_figures(runner, found)

@@ -147,7 +147,7 @@ def near_misses(runner: Runner) -> pd.DataFrame:
 
 
 # --- segments -------------------------------------------------------------------------------------
-_SEGMENT_BASES: Final = ("user_agent", "cookie_age_days", "page_load_s")
+SEGMENT_BASES: Final = ("user_agent", "cookie_age_days", "page_load_s")
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, tab
     from core.gap import _unknown
     from core.orders import segment_columns
 
-    cols = tuple(c for c in _SEGMENT_BASES if source.columns.get(c) is not None)
+    cols = tuple(c for c in SEGMENT_BASES if source.columns.get(c) is not None)
     if not table and ("user_agent" in cols or not any(has for _, _, has in agents.feeds)):
         return None, _segment_sources(*_sql_counts(runner, cols), link, {}, 0, looked=False)
     frame = runner.frame(q.segment_orders(cols))

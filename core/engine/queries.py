@@ -6,7 +6,8 @@ Inputs are four relations the sources provide (core.engine.sources):
 * `pixel_text` / `server_text`: raw text columns pixel_code, event, event_id, t_text, order_id (NULL when
   the file lacks the column), or `pixel_rows` / `server_rows` already typed by the console's own readers
   (HAR and JSON bodies): pixel_code, event, event_id, t (DOUBLE seconds), order_id.
-* `orders_text`: rn (file order), order_id, created_at, utm_source, ttclid, landing_site as text.
+* `orders_text`: rn (file order), order_id, created_at, utm_source, ttclid, landing_site and the segment
+  columns as text.
 
 TikTok's rules (contract §8) exactly as core.dedup documents them: key = pixel code + event + event_id,
 compared exactly; per key and side the first event counts and a repeat within 48 h of that FIRST event is
@@ -86,28 +87,78 @@ FROM (
   FROM server_text) s"""
 
 
+# every event, one row each, server events first: `ttp` is kept only where TikTok's _ttp fallback could use
+# it (server events without an event_id, a month has few, and Pixel events carrying one of their _ttp), so
+# the hint needs no second read of either file
+SERVER_EVENTS: Final = """
+SELECT CAST(1 AS TINYINT) AS side, pixel_code, event, event_id, t, order_id,
+       CASE WHEN event_id = '' AND ttp <> '' THEN ttp END AS ttp
+FROM server_rows"""
+
+
+def pixel_events(ttp_wanted: bool) -> str:
+    """The Pixel events; with `ttp_wanted` (some server event has a _ttp and no event_id) each keeps its
+    _ttp when a server event without event_id has the same one."""
+    ttp = ("CASE WHEN ttp IN (SELECT ttp FROM server_events WHERE ttp IS NOT NULL) THEN ttp END" if ttp_wanted
+           else "CAST(NULL AS VARCHAR)")
+    return f"""
+SELECT CAST(0 AS TINYINT) AS side, pixel_code, event, event_id, t, order_id, {ttp} AS ttp FROM pixel_rows"""
+
+
 EVENTS: Final = """
-SELECT CAST(0 AS TINYINT) AS side, pixel_code, event, event_id, t, order_id FROM pixel_rows
+SELECT side, pixel_code, event, event_id, t, order_id, ttp FROM pixel_events
 UNION ALL
-SELECT CAST(1 AS TINYINT) AS side, pixel_code, event, event_id, t, order_id FROM server_rows"""
+SELECT side, pixel_code, event, event_id, t, order_id, ttp FROM server_events"""
 
 # events that can pair: an event_id and a finite time (NaN and inf are not times)
 KEYED: Final = f"""
 SELECT side, {KEY}, t, CAST({round_half_even('t * 1000')} AS BIGINT) AS tm, order_id
 FROM events WHERE event_id <> '' AND abs(t) < 1e300"""
 
-# pass 0: per key and side, the first event (the first occurrence) and the span of the key's events
-FIRSTS: Final = f"""
-SELECT side, {KEY}, min(tm) AS tm, arg_min(t, tm) AS t, arg_min(order_id, tm) AS order_id,
-       count(*) AS n, max(tm) - min(tm) > {W_MS} AS repeats
-FROM keyed GROUP BY side, {KEY}"""
 
-# the events more than 48 h after their key's first event (only keys whose events span more than 48 h)
+def verdict(t_p: str, t_s: str) -> str:
+    """The verdict code (core.dedup.VERDICTS) of a Pixel occurrence at `t_p` beside a server one at `t_s`
+    (either NULL when that side has none)."""
+    delta = f"abs({round_half_even(f'({t_s} - {t_p}) * 1000')})"
+    return (f"CASE WHEN {t_p} IS NULL THEN 4 WHEN {t_s} IS NULL THEN 3 WHEN {delta} <= {M_MS} THEN 0 "
+            f"WHEN {delta} <= {W_MS} THEN 1 ELSE 2 END")
+
+
+def _sides() -> str:
+    aggs = []
+    for side, x in ((0, "p"), (1, "s")):
+        only = f"FILTER (WHERE side = {side})"
+        aggs.append(f"min(t) {only} AS t_{x}, arg_min(order_id, t) {only} AS order_{x}, count(*) {only} AS n_{x}, "
+                    f"max(t) {only} AS last_{x}")
+    return ",\n           ".join(aggs)
+
+
+def _ms(t: str) -> str:
+    return f"CAST({round_half_even(f'{t} * 1000')} AS BIGINT)"
+
+
+# pass 0, one GROUP BY over every event that can pair: per key, each side's first event (its first
+# occurrence), how many events the side has and whether they span more than 48 h (`rep_p` / `rep_s`: the
+# side has later occurrences). A key whose sides both stay within 48 h is paired right here (`verdict`):
+# most keys are, so their pairing needs no join of the two sides. The earliest time is also the earliest
+# millisecond (rounding keeps order), so min/max of the seconds stand in for arg_min over milliseconds: two
+# cheap aggregates per side instead of four, which keeps a month's table of keys in memory.
+FIRSTS: Final = f"""
+SELECT {KEY}, tm_p, t_p, order_p, n_p, tm_s, t_s, order_s, n_s,
+       coalesce({_ms('last_p')} - tm_p > {W_MS}, false) AS rep_p,
+       coalesce({_ms('last_s')} - tm_s > {W_MS}, false) AS rep_s, {verdict('t_p', 't_s')} AS verdict
+FROM (
+  SELECT *, {_ms('t_p')} AS tm_p, {_ms('t_s')} AS tm_s FROM (
+    SELECT {KEY},
+           {_sides()}
+    FROM events WHERE event_id <> '' AND abs(t) < 1e300 GROUP BY {KEY}) g) m"""
+
+# the events more than 48 h after their key's first event on their side (only sides spanning more than 48 h)
 LATER_0: Final = f"""
 SELECT k.side, k.pixel_code, k.event, k.event_id, k.t, k.tm, k.order_id
-FROM keyed k JOIN firsts f ON k.side = f.side AND k.pixel_code = f.pixel_code AND k.event = f.event
-  AND k.event_id = f.event_id
-WHERE f.repeats AND k.tm > f.tm + {W_MS}"""
+FROM keyed k JOIN (SELECT * FROM firsts WHERE rep_p OR rep_s) f ON k.pixel_code = f.pixel_code
+  AND k.event = f.event AND k.event_id = f.event_id
+WHERE (k.side = 0 AND f.rep_p AND k.tm > f.tm_p + {W_MS}) OR (k.side = 1 AND f.rep_s AND k.tm > f.tm_s + {W_MS})"""
 
 
 def occurrence(later: str, occ: int) -> str:
@@ -128,9 +179,11 @@ WHERE k.tm > o.tm + {W_MS}"""
 
 
 def repeated_anchors(occ_tables: list[str]) -> str:
-    """The occurrences of keys whose events span more than 48 h, each with `members`: the events it stands
-    for (itself and its dropped repeats), i.e. the events left at its pass less those left after."""
-    parts = [f"SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS n_left FROM firsts WHERE repeats"]
+    """Every occurrence of the keys where a side spans more than 48 h (both sides), each with `members`:
+    the events it stands for (itself and its dropped repeats), i.e. the events left at its pass less those
+    left after."""
+    parts = [f"SELECT {side} AS side, {KEY}, 0 AS occ, tm_{x} AS tm, t_{x} AS t, order_{x} AS order_id, "
+             f"n_{x} AS n_left FROM firsts WHERE (rep_p OR rep_s) AND n_{x} > 0" for side, x in ((0, "p"), (1, "s"))]
     parts += [f"SELECT side, {KEY}, occ, tm, t, order_id, n AS n_left FROM {name}" for name in occ_tables]
     union = "\n  UNION ALL\n  ".join(parts)
     return f"""
@@ -141,26 +194,24 @@ FROM (
 ) a"""
 
 
-# every counted occurrence (side, key, occ, tm, t, order_id, members); a key within 48 h has one, which
-# stands for all its events
-ANCHORS: Final = f"""
-SELECT side, {KEY}, 0 AS occ, tm, t, order_id, n AS members FROM firsts WHERE NOT repeats
-UNION ALL
-SELECT side, {KEY}, occ, tm, t, order_id, members FROM anchors_repeated"""
+# the n-th Pixel occurrence beside the n-th server occurrence of the keys with repeats (a few)
+PAIRS_REPEATED: Final = f"""
+SELECT pixel_code, event, event_id, occ, t_p, t_s, order_p, order_s, n_p, n_s, {verdict('t_p', 't_s')} AS verdict
+FROM (
+  SELECT coalesce(p.pixel_code, s.pixel_code) AS pixel_code, coalesce(p.event, s.event) AS event,
+         coalesce(p.event_id, s.event_id) AS event_id, coalesce(p.occ, s.occ) AS occ,
+         p.t AS t_p, s.t AS t_s, p.order_id AS order_p, s.order_id AS order_s,
+         coalesce(p.members, 0) AS n_p, coalesce(s.members, 0) AS n_s
+  FROM (SELECT * FROM anchors_repeated WHERE side = 0) p
+  FULL OUTER JOIN (SELECT * FROM anchors_repeated WHERE side = 1) s
+    ON p.pixel_code = s.pixel_code AND p.event = s.event AND p.event_id = s.event_id AND p.occ = s.occ) j"""
 
-# the n-th Pixel occurrence beside the n-th server occurrence; verdict codes as core.dedup.VERDICTS
+# every key's occurrences paired (verdict codes as core.dedup.VERDICTS): the keys within 48 h straight
+# from pass 0, the others from PAIRS_REPEATED
 PAIRS: Final = f"""
-SELECT coalesce(p.pixel_code, s.pixel_code) AS pixel_code, coalesce(p.event, s.event) AS event,
-       coalesce(p.event_id, s.event_id) AS event_id, coalesce(p.occ, s.occ) AS occ,
-       p.t AS t_p, s.t AS t_s, p.order_id AS order_p, s.order_id AS order_s,
-       coalesce(p.members, 0) AS n_p, coalesce(s.members, 0) AS n_s,
-       CASE WHEN p.t IS NULL THEN 4 WHEN s.t IS NULL THEN 3
-            WHEN abs({round_half_even('(s.t - p.t) * 1000')}) <= {M_MS} THEN 0
-            WHEN abs({round_half_even('(s.t - p.t) * 1000')}) <= {W_MS} THEN 1
-            ELSE 2 END AS verdict
-FROM (SELECT * FROM anchors WHERE side = 0) p
-FULL OUTER JOIN (SELECT * FROM anchors WHERE side = 1) s
-  ON p.pixel_code = s.pixel_code AND p.event = s.event AND p.event_id = s.event_id AND p.occ = s.occ"""
+SELECT {KEY}, 0 AS occ, t_p, t_s, order_p, order_s, n_p, n_s, verdict FROM firsts WHERE NOT (rep_p OR rep_s)
+UNION ALL
+SELECT {KEY}, occ, t_p, t_s, order_p, order_s, n_p, n_s, verdict FROM pairs_repeated"""
 
 # every event TikTok counts, one row each: events that cannot pair, every Pixel occurrence, and the
 # server occurrences no Pixel occurrence absorbed (no partner, or outside the 48 h window)
@@ -174,7 +225,7 @@ SELECT 1 AS side, t_s AS t, order_s AS order_id, event_id, event FROM pairs WHER
 _LONE: Final = "(event_id = '' OR t IS NULL OR NOT abs(t) < 1e300)"
 # one scan of each table: the events, the pairs, the occurrences
 SUMMARY: Final = f"""
-SELECT e.*, p.*, a.same_source_duplicates
+SELECT e.*, p.*, f.keyed_events - p.occurrences AS same_source_duplicates
 FROM (
   SELECT sum(CASE WHEN side = 0 THEN 1 ELSE 0 END) AS pixel_events,
          sum(CASE WHEN side = 1 THEN 1 ELSE 0 END) AS server_events,
@@ -189,11 +240,10 @@ CROSS JOIN (
          sum(CASE WHEN verdict = 2 THEN 1 ELSE 0 END) AS outside_window,
          sum(CASE WHEN verdict IN (2, 3) THEN 1 ELSE 0 END) AS pixel_paired_only,
          sum(CASE WHEN verdict IN (2, 4) THEN 1 ELSE 0 END) AS server_paired_only,
-         sum(CASE WHEN verdict <> 4 THEN 1 ELSE 0 END) AS pixel_occurrences
+         sum(CASE WHEN verdict <> 4 THEN 1 ELSE 0 END) AS pixel_occurrences,
+         count(t_p) + count(t_s) AS occurrences
   FROM pairs) p
-CROSS JOIN (
-  SELECT (SELECT coalesce(sum(n), 0) FROM firsts) - (SELECT count(*) FROM anchors) AS same_source_duplicates
-) a"""
+CROSS JOIN (SELECT coalesce(sum(n_p + n_s), 0) AS keyed_events FROM firsts) f"""
 
 
 def _day(t: str) -> str:
@@ -228,34 +278,41 @@ def _query_param(url: str, name: str) -> str:
 _PICK_BLANK: Final = 1_000_000_000_000_000  # added to the row number of a line without created_at
 
 
-def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool) -> str:
+def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[str, ...] = ()) -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
     row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
-    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'.
-    The row is picked first, so each order's texts are parsed once (not once per line item)."""
+    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'; the
+    `extra` columns (segment columns) as that row has them, untrimmed.
+    The row is picked first, so each order's texts are trimmed and parsed once (not once per line item)."""
     texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
-    picked = "".join(f", arg_min({name}, pick) AS {name}" for name, (_col, present) in texts.items() if present)
-    stripped = "".join(f", {strip(col)} AS {name}" for name, (col, present) in texts.items() if present)
+    present = [(name, col) for name, (col, there) in texts.items() if there]
+    raw = "".join(f", {col}" for _name, col in present) + "".join(f", {c}" for c in extra)
+    picked = "".join(f", arg_min({col}, pick) AS {col}" for _name, col in present) + \
+        "".join(f", arg_min({c}, pick) AS {c}" for c in extra)
+    stripped = "".join(f", {strip(col)} AS {name}" for name, col in present) + "".join(f", {c}" for c in extra)
     utm = "utm" if has_utm else "''"
     clid = "clid" if has_ttclid else "''"
     if has_landing:
-        utm = f"CASE WHEN {utm} <> '' THEN {utm} ELSE {_query_param('landing', 'utm_source')} END"
-        clid = f"CASE WHEN {clid} <> '' THEN {clid} ELSE {_query_param('landing', 'ttclid')} END"
+        utm = (f"CASE WHEN {utm} <> '' THEN {utm} WHEN landing LIKE '%utm_source=%' "
+               f"THEN {_query_param('landing', 'utm_source')} ELSE '' END")
+        clid = (f"CASE WHEN {clid} <> '' THEN {clid} WHEN landing LIKE '%ttclid=%' "
+                f"THEN {_query_param('landing', 'ttclid')} ELSE '' END")
     created = ("CASE WHEN num IS NOT NULL THEN CASE WHEN num < 1e11 THEN num ELSE num / 1000.0 END "
                "WHEN created_at LIKE '% +____' OR created_at LIKE '% -____' "
                "THEN epoch(coalesce(TRY_CAST(try_strptime(created_at, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ), "
                "TRY_CAST(created_at AS TIMESTAMPTZ))) "
                "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
+    extra_out = "".join(f", {c}" for c in extra)
     return f"""
-SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid, pick % {_PICK_BLANK} AS rn
+SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid, pick % {_PICK_BLANK} AS rn{extra_out}
 FROM (
-  SELECT *, TRY_CAST(created_at AS DOUBLE) AS num FROM (
+  SELECT order_id, created_at, pick, TRY_CAST(created_at AS DOUBLE) AS num{stripped} FROM (
     SELECT order_id, arg_min(created_at, pick) AS created_at, min(pick) AS pick{picked}
     FROM (
-      SELECT {_norm_order_id('order_id')} AS order_id,
-             rn + CASE WHEN {strip('created_at')} <> '' THEN 0 ELSE {_PICK_BLANK} END AS pick,
-             {strip('created_at')} AS created_at{stripped}
-      FROM orders_text) a
+      SELECT {_norm_order_id('order_id', stripped=True)} AS order_id,
+             rn + CASE WHEN created_at <> '' THEN 0 ELSE {_PICK_BLANK} END AS pick, created_at{raw}
+      FROM (SELECT rn, {strip('order_id')} AS order_id, {strip('created_at')} AS created_at{raw}
+            FROM orders_text) s) a
     WHERE order_id <> ''
     GROUP BY order_id) g) n"""
 
@@ -384,19 +441,19 @@ ORDER BY pixel_code, event, event_id, occ"""
 def segment_orders(cols: tuple[str, ...]) -> str:
     """The truth orders with the figures segments read: their own segment columns `cols` (from the row
     each order was read from), created (epoch seconds), and whether a Pixel / any counted event links."""
-    own = "".join(f", {strip('t.' + c)} AS {c}" for c in cols)
+    own = "".join(f", {strip('o.' + c)} AS {c}" for c in cols)
     return f"""
 SELECT l.order_id, l.created, CASE WHEN l.pixel = 1 THEN 1 ELSE 0 END AS pixel,
        CASE WHEN l.conversions > 0 THEN 1 ELSE 0 END AS counted{own}
-FROM linked l JOIN orders o ON o.order_id = l.order_id JOIN orders_text t ON t.rn = o.rn"""
+FROM linked l JOIN orders o ON o.order_id = l.order_id"""
 
 # server events without event_id that TikTok's _ttp fallback could pair with a Pixel event within 48 h
-# (core.dedup._ttp_fallback: a hint, never counted), read from the event views themselves
+# (core.dedup._ttp_fallback: a hint, never counted), from the events' kept _ttp (see SERVER_EVENTS)
 TTP_HINTS: Final = f"""
 SELECT coalesce(sum(n), 0) AS n FROM (
-  SELECT pixel_code, event, ttp, t, count(*) AS n FROM server_rows WHERE event_id = '' AND ttp <> ''
+  SELECT pixel_code, event, ttp, t, count(*) AS n FROM server_events WHERE ttp IS NOT NULL
   GROUP BY pixel_code, event, ttp, t) s
-WHERE EXISTS (SELECT 1 FROM pixel_rows p WHERE p.ttp = s.ttp AND p.pixel_code = s.pixel_code
+WHERE EXISTS (SELECT 1 FROM pixel_events p WHERE p.ttp IS NOT NULL AND p.ttp = s.ttp AND p.pixel_code = s.pixel_code
               AND p.event = s.event AND abs(s.t - p.t) <= {W_MS // 1000})"""
 
 

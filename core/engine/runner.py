@@ -29,7 +29,7 @@ class Runner(Protocol):
 
     def bind(self, name: str, source: Source, roles: tuple[str, ...], row_number: bool = False) -> None: ...
     def view(self, name: str, sql: str) -> None: ...
-    def table(self, name: str, sql: str) -> None: ...
+    def table(self, name: str, sql: str, ordered: bool = False) -> None: ...
     def rows(self, sql: str) -> list[dict[str, Any]]: ...
     def frame(self, sql: str) -> pd.DataFrame: ...
     def numbered(self, name: str, sql: str) -> None: ...
@@ -108,11 +108,9 @@ class DuckDBRunner:
             pick = {role: f"CAST({_quote(col)} AS VARCHAR)" for role, col in source.columns.items()
                     if col is not None}
         select = ", ".join(f"{pick[r]} AS {r}" if r in pick else f"CAST(NULL AS VARCHAR) AS {r}" for r in roles)
-        if row_number:  # numbered in file order, once, while the scan keeps that order
-            self.con.execute("SET preserve_insertion_order = true")
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+        if row_number:  # numbered in file order (a streaming window): read it with table(..., ordered=True)
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
                              f"SELECT row_number() OVER () AS rn, {select} FROM {self._scan(source)}")
-            self.con.execute("SET preserve_insertion_order = false")
             return
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} FROM {self._scan(source)}")
 
@@ -133,8 +131,17 @@ class DuckDBRunner:
     def view(self, name: str, sql: str) -> None:
         self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
-    def table(self, name: str, sql: str) -> None:
-        self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+    def table(self, name: str, sql: str, ordered: bool = False) -> None:
+        """Materialise `sql` as table `name`; `ordered` when it reads a view numbered in file order (bind's
+        row_number): the scan then keeps the file's order, so the numbers are the lines' positions."""
+        if not ordered:
+            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+            return
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         cur = self._run(sql)
@@ -236,7 +243,7 @@ class SparkRunner:
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(to_spark_sql(sql)).createOrReplaceTempView(name)
 
-    def table(self, name: str, sql: str) -> None:
+    def table(self, name: str, sql: str, ordered: bool = False) -> None:
         self.spark.sql(f"CACHE TABLE {name} AS {to_spark_sql(sql)}")
         self._cached.append(name)
 
