@@ -97,6 +97,8 @@ def dedup_files(
     runner: Runner = SparkRunner(spark_remote) if engine == "spark" else \
         DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
     try:
+        if o_src is not None:
+            _start_orders(runner, o_src[0])
         out = _simulate(runner, p_src, s_src, say)
         out["ttp_fallback_candidates"] = _ttp_hints(runner)
         say("finding near misses")
@@ -206,10 +208,7 @@ def _has_agents(src: Source) -> bool:
 def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str, template: str,
                  feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool) -> dict[str, Any]:
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
-    runner.bind("orders_text", source, ORDER_ROLES, row_number=True)
-    has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
-    extra = tuple(c for c in linking.SEGMENT_BASES if source.columns.get(c) is not None)
-    runner.table("orders", q.order_rows(has[0], has[1], has[2], extra), ordered=True)
+    runner.finish("orders")  # read while the events were paired (_start_orders)
     runner.view("truth", q.truth(utm_source))
     found = linking.link_orders(runner, link, template, feeds.rescan, say)
     out = linking.order_figures(runner, found)
@@ -219,6 +218,13 @@ def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: s
     if tables:
         out["segments"] = segments
     return out
+
+
+def _start_orders(runner: Runner, source: Source) -> None:
+    """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work."""
+    has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
+    extra = tuple(c for c in linking.SEGMENT_BASES if source.columns.get(c) is not None)
+    runner.start("orders", "orders_text", source, ORDER_ROLES, q.order_rows(has[0], has[1], has[2], extra))
 
 
 def _unknown_engine(engine: str) -> Runner:

@@ -8,8 +8,10 @@ cluster through Spark Connect.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +36,8 @@ class Runner(Protocol):
     def frame(self, sql: str) -> pd.DataFrame: ...
     def numbered(self, name: str, sql: str) -> None: ...
     def strings(self, name: str, column: str, values: list[str]) -> None: ...
+    def start(self, name: str, source_name: str, source: Source, roles: tuple[str, ...], sql: str) -> None: ...
+    def finish(self, name: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -64,6 +68,7 @@ class DuckDBRunner:
         spill = Path(temp_dir) if temp_dir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.con = duckdb.connect(":memory:")
         self._readers: list[Any] = []
+        self._jobs: dict[str, tuple[threading.Thread, list[BaseException], Any]] = {}
         for statement in (f"SET memory_limit = {_literal(memory_limit or default_memory_limit())}",
                           f"SET temp_directory = {_literal(str(spill))}",
                           f"SET threads = {os.cpu_count() or 1}",
@@ -171,7 +176,45 @@ class DuckDBRunner:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         self.con.unregister(f"{name}_arrow")
 
+    def start(self, name: str, source_name: str, source: Source, roles: tuple[str, ...], sql: str) -> None:
+        """Materialise `sql` as table `name` on a second connection, in a thread, while this one goes on:
+        `source` is bound there as `source_name`, numbered in file order (bind's row_number; the read keeps
+        that order in that connection only). The orders are read while the events are paired: each side of
+        the work alone leaves a core idle. `finish(name)` waits for the table (and raises its error)."""
+        cursor = self.con.cursor()
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                other = DuckDBRunner.__new__(DuckDBRunner)
+                other.con, other._readers, other._jobs, other._tmp = cursor, [], {}, None
+                other.bind(source_name, source, roles, row_number=True)
+                cursor.execute("SET SESSION preserve_insertion_order = true")
+                cursor.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # not TEMP: seen by this connection
+            except BaseException as exc:  # handed to finish(), which raises it
+                errors.append(exc)
+            finally:
+                cursor.close()
+
+        thread = threading.Thread(target=work, name=f"engine-{name}", daemon=True)
+        self._jobs[name] = (thread, errors, cursor)
+        thread.start()
+
+    def finish(self, name: str) -> None:
+        """Wait for `start`'s table `name`; its error, if any, is raised here."""
+        job = self._jobs.pop(name, None)
+        if job is None:
+            return
+        job[0].join()
+        if job[1]:
+            raise job[1][0]
+
     def close(self) -> None:
+        for thread, _errors, cursor in self._jobs.values():  # left running after an error elsewhere
+            with contextlib.suppress(Exception):
+                cursor.interrupt()
+            thread.join()
+        self._jobs.clear()
         self.con.close()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -265,6 +308,14 @@ class SparkRunner:
 
     def strings(self, name: str, column: str, values: list[str]) -> None:
         self.spark.createDataFrame([(v,) for v in values], f"{column} string").createOrReplaceTempView(name)
+
+    def start(self, name: str, source_name: str, source: Source, roles: tuple[str, ...], sql: str) -> None:
+        """DuckDBRunner.start's contract; Spark schedules its own work, so this runs at once."""
+        self.bind(source_name, source, roles, row_number=True)
+        self.table(name, sql, ordered=True)
+
+    def finish(self, name: str) -> None:
+        """Nothing to wait for (start ran at once)."""
 
     def close(self) -> None:
         for name in reversed(self._cached):  # a cached view resolves the ones it reads when uncached
