@@ -302,6 +302,33 @@ def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
         dedup_files(tmp_path / "nope.csv", s)
 
 
+@pytest.mark.parametrize("slot", ["pixel", "server", "orders"])
+@pytest.mark.parametrize(("bad_line", "good_after"), [("{},a,b,c,d,e,f,g", 3000), ('{},"open quote', 2000),
+                                                      ("{},short", 0)])
+def test_a_ragged_csv_line_is_named_not_a_traceback(tmp_path: Path, slot: str, bad_line: str, good_after: int
+                                                    ) -> None:
+    """A line with more or fewer fields than the header, or a quote left open, in any of the three files
+    (early, where the engine sniffs, or deep in a big file) is an InvalidFile naming the file and, deep in
+    the file, the line; the line's text (customers' data) is not repeated."""
+    headers = {"pixel": "pixel_code,event,event_id,timestamp,order_id",
+               "server": "event_source_id,event,event_id,event_time,order_id",
+               "orders": "Name,Created at,Total,Currency,Landing Site"}
+    row = {"pixel": "C1,Purchase,ord_{i},1777593661,{i}", "server": "C1,Purchase,ord_{i},1777593662,{i}",
+           "orders": "#{i},2026-05-01 00:00:00 +0000,1,EUR,/?utm_source=tiktok"}
+    paths = {}
+    for name in ("pixel", "server", "orders"):
+        lines = [headers[name], *(row[name].format(i=i) for i in range(1, 30_000 if name == slot else 3))]
+        if name == slot:
+            lines.insert(len(lines) - good_after, bad_line.format("secret@example.com"))
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_text("\n".join(lines) + "\n")
+    with pytest.raises(InvalidFile) as err:
+        dedup_files(paths["pixel"], paths["server"], paths["orders"])
+    message = str(err.value) + err.value.hint
+    assert f"{slot}.csv is not a readable CSV" in message and "secret@" not in message
+    if good_after >= 2000:
+        assert f"(line {30_000 - good_after + 1:,})" in message
+
 def test_progress_and_spill_settings(tmp_path: Path) -> None:
     """Progress arrives as lines; a small memory limit and a chosen spill folder still give the figures."""
     p, s = frames([("a", 0), ("a", 3 * W)], [("a", 30)])

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from core.engine.sources import EVENT_ROLES, ORDER_ROLES, Source
-from core.errors import InvalidInput
+from core.errors import InvalidFile, InvalidInput
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +57,27 @@ def _quote(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+_CSV_LINE_RE: Final = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_FILE_RE: Final = re.compile(r'\n\s*file = ([^\n]+)|sniffing file "([^"]+)"')
+
+
+def csv_error(exc: BaseException) -> InvalidFile | None:
+    """DuckDB's error for a CSV it cannot read (a line with more or fewer fields than the header, a quote
+    left open), as the console's InvalidFile naming the file and the line; None for any other error.
+    The line's text is not repeated: an orders export holds customers' emails and phones."""
+    text = str(exc)
+    if "CSV Error" not in text and "sniffing file" not in text:
+        return None
+    found = _CSV_FILE_RE.search(text)
+    name = Path((found.group(1) or found.group(2)).strip()).name if found else "The CSV file"
+    line = _CSV_LINE_RE.search(text)
+    where = f" (line {int(line.group(1)):,})" if line else ""
+    return InvalidFile(f"{name} is not a readable CSV{where}: a line has more or fewer fields than the header, or "
+                       "a quote is left open.",
+                       hint="Export it again as comma-separated UTF-8 CSV with a header row, or fix that line "
+                            "(each line needs as many fields as the header; quotes come in pairs).")
 
 
 class DuckDBRunner:
@@ -114,10 +136,10 @@ class DuckDBRunner:
                     if col is not None}
         select = ", ".join(f"{pick[r]} AS {r}" if r in pick else f"CAST(NULL AS VARCHAR) AS {r}" for r in roles)
         if row_number:  # numbered in file order (a streaming window): read it with table(..., ordered=True)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
-                             f"SELECT row_number() OVER () AS rn, {select} FROM {self._scan(source)}")
+            self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS "
+                      f"SELECT row_number() OVER () AS rn, {select} FROM {self._scan(source)}")
             return
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} FROM {self._scan(source)}")
+        self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} FROM {self._scan(source)}")
 
     def _run(self, sql: str) -> Any:
         """Execute `sql`; a reader's error inside a stream scan comes out as itself (core.engine.sources)."""
@@ -128,9 +150,12 @@ class DuckDBRunner:
         STREAM_ERRORS.clear()
         try:
             return self.con.execute(sql)
-        except duckdb.Error:
+        except duckdb.Error as exc:
             if STREAM_ERRORS:
                 raise STREAM_ERRORS[-1] from None
+            unreadable = csv_error(exc)
+            if unreadable is not None:
+                raise unreadable from None
             raise
 
     def view(self, name: str, sql: str) -> None:
@@ -155,14 +180,14 @@ class DuckDBRunner:
 
     def frame(self, sql: str) -> pd.DataFrame:
         """A small result as a pandas frame."""
-        out: pd.DataFrame = self.con.execute(sql).df()
+        out: pd.DataFrame = self._run(sql).df()
         return out
 
     def numbered(self, name: str, sql: str) -> None:
         """Table `name`: the rows of `sql` with `rn`, their position in file order (1, 2, ...)."""
         self.con.execute("SET preserve_insertion_order = true")
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS "
                              f"SELECT *, row_number() OVER () AS rn FROM ({sql})")
         finally:
             self.con.execute("SET preserve_insertion_order = false")
@@ -192,7 +217,7 @@ class DuckDBRunner:
                 cursor.execute("SET SESSION preserve_insertion_order = true")
                 cursor.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # not TEMP: seen by this connection
             except BaseException as exc:  # handed to finish(), which raises it
-                errors.append(exc)
+                errors.append(csv_error(exc) or exc)
             finally:
                 cursor.close()
 
