@@ -194,6 +194,25 @@ def test_jsonl_streams_in_chunks(demo: dict[str, Path], monkeypatch: pytest.Monk
     assert dedup_files(demo["pixel.jsonl"], demo["server.jsonl"]) == want
 
 
+def test_a_stream_error_comes_out_while_the_orders_are_read_alongside(
+        tmp_path: Path, demo: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The orders are read on a second connection while the events are paired: a Pixel JSONL broken deep
+    inside still fails with its reader's own message (not the engine's), and the orders' reading stops."""
+    from core.engine import sources
+
+    monkeypatch.setattr(sources, "_CHUNK_LINES", 50)
+    lines = demo["pixel.jsonl"].read_text().splitlines()
+    broken = tmp_path / "pixel.jsonl"
+    broken.write_text("\n".join([*lines, '{"event": "Purchase", "properties": {"value": ', *lines[:3]]) + "\n")
+    orders = tmp_path / "orders.csv"
+    with demo["orders.csv"].open() as src, orders.open("w") as out:
+        header = src.readline()
+        body = src.read()
+        out.write(header + body * 40)  # long enough to be read while the events fail
+    with pytest.raises(InvalidFile, match=r"pixel\.jsonl"):
+        dedup_files(broken, demo["server.jsonl"], orders)
+
+
 def test_har_pixel_input(tmp_path: Path, demo: dict[str, Path]) -> None:
     """A Pixel HAR goes through the console's HAR reader into the engine."""
     from core.sources.pixel import load_pixel_events

@@ -224,7 +224,7 @@ def _start_orders(runner: Runner, source: Source) -> None:
     """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work."""
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
     extra = tuple(c for c in linking.SEGMENT_BASES if source.columns.get(c) is not None)
-    runner.start("orders", "orders_text", source, ORDER_ROLES, q.order_rows(has[0], has[1], has[2], extra))
+    runner.start("orders_text", source, ORDER_ROLES, (("orders", q.order_rows(has[0], has[1], has[2], extra)),))
 
 
 def _unknown_engine(engine: str) -> Runner:

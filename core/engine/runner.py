@@ -37,7 +37,8 @@ class Runner(Protocol):
     def frame(self, sql: str) -> pd.DataFrame: ...
     def numbered(self, name: str, sql: str) -> None: ...
     def strings(self, name: str, column: str, values: list[str]) -> None: ...
-    def start(self, name: str, source_name: str, source: Source, roles: tuple[str, ...], sql: str) -> None: ...
+    def start(self, source_name: str, source: Source, roles: tuple[str, ...],
+              steps: tuple[tuple[str, str], ...]) -> None: ...
     def finish(self, name: str) -> None: ...
     def close(self) -> None: ...
 
@@ -89,7 +90,7 @@ class DuckDBRunner:
         self._tmp = None if temp_dir else tempfile.TemporaryDirectory(prefix="tec-engine-")
         spill = Path(temp_dir) if temp_dir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.con = duckdb.connect(":memory:")
-        self._readers: list[Any] = []
+        self._readers: list[Any] | None = []
         self._jobs: dict[str, tuple[threading.Thread, list[BaseException], Any]] = {}
         for statement in (f"SET memory_limit = {_literal(memory_limit or default_memory_limit())}",
                           f"SET temp_directory = {_literal(str(spill))}",
@@ -120,7 +121,7 @@ class DuckDBRunner:
     def bind(self, name: str, source: Source, roles: tuple[str, ...], row_number: bool = False) -> None:
         """Expose `source` as view `name`: role columns as text (or typed rows from an Arrow stream)."""
         if source.kind == "arrow":
-            assert source.batches is not None
+            assert source.batches is not None and self._readers is not None
             reader = source.batches()
             self._readers.append(reader)
             self.con.register(f"{name}_stream", reader)
@@ -147,11 +148,12 @@ class DuckDBRunner:
 
         from core.engine.sources import STREAM_ERRORS
 
-        STREAM_ERRORS.clear()
+        if self._readers is not None:  # None: start's connection, which reads no stream (and must not
+            STREAM_ERRORS.clear()      # clear the errors of the one that does, in parallel)
         try:
             return self.con.execute(sql)
         except duckdb.Error as exc:
-            if STREAM_ERRORS:
+            if STREAM_ERRORS and self._readers is not None:
                 raise STREAM_ERRORS[-1] from None
             unreadable = csv_error(exc)
             if unreadable is not None:
@@ -201,28 +203,31 @@ class DuckDBRunner:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         self.con.unregister(f"{name}_arrow")
 
-    def start(self, name: str, source_name: str, source: Source, roles: tuple[str, ...], sql: str) -> None:
-        """Materialise `sql` as table `name` on a second connection, in a thread, while this one goes on:
-        `source` is bound there as `source_name`, numbered in file order (bind's row_number; the read keeps
-        that order in that connection only). The orders are read while the events are paired: each side of
-        the work alone leaves a core idle. `finish(name)` waits for the table (and raises its error)."""
+    def start(self, source_name: str, source: Source, roles: tuple[str, ...],
+              steps: tuple[tuple[str, str], ...]) -> None:
+        """Materialise `steps` ((table, sql), ...) in order on a second connection, in a thread, while this
+        one goes on: `source` is bound there as `source_name`, numbered in file order (bind's row_number),
+        and the first step reads it keeping that order (in that connection only). The orders are read while
+        the events are paired: each side of the work alone leaves a core idle. `finish(name)` of the last
+        table waits for them all (and raises their error)."""
         cursor = self.con.cursor()
         errors: list[BaseException] = []
 
         def work() -> None:
             try:
                 other = DuckDBRunner.__new__(DuckDBRunner)
-                other.con, other._readers, other._jobs, other._tmp = cursor, [], {}, None
+                other.con, other._readers, other._jobs, other._tmp = cursor, None, {}, None
                 other.bind(source_name, source, roles, row_number=True)
-                cursor.execute("SET SESSION preserve_insertion_order = true")
-                cursor.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # not TEMP: seen by this connection
+                for i, (name, sql) in enumerate(steps):  # not TEMP tables: this connection sees them
+                    cursor.execute(f"SET SESSION preserve_insertion_order = {'true' if i == 0 else 'false'}")
+                    other._run(f"CREATE OR REPLACE TABLE {name} AS {sql}")
             except BaseException as exc:  # handed to finish(), which raises it
-                errors.append(csv_error(exc) or exc)
+                errors.append(exc)
             finally:
                 cursor.close()
 
-        thread = threading.Thread(target=work, name=f"engine-{name}", daemon=True)
-        self._jobs[name] = (thread, errors, cursor)
+        thread = threading.Thread(target=work, name=f"engine-{steps[-1][0]}", daemon=True)
+        self._jobs[steps[-1][0]] = (thread, errors, cursor)
         thread.start()
 
     def finish(self, name: str) -> None:
@@ -334,10 +339,12 @@ class SparkRunner:
     def strings(self, name: str, column: str, values: list[str]) -> None:
         self.spark.createDataFrame([(v,) for v in values], f"{column} string").createOrReplaceTempView(name)
 
-    def start(self, name: str, source_name: str, source: Source, roles: tuple[str, ...], sql: str) -> None:
+    def start(self, source_name: str, source: Source, roles: tuple[str, ...],
+              steps: tuple[tuple[str, str], ...]) -> None:
         """DuckDBRunner.start's contract; Spark schedules its own work, so this runs at once."""
         self.bind(source_name, source, roles, row_number=True)
-        self.table(name, sql, ordered=True)
+        for i, (name, sql) in enumerate(steps):
+            self.table(name, sql, ordered=i == 0)
 
     def finish(self, name: str) -> None:
         """Nothing to wait for (start ran at once)."""
