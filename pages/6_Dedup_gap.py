@@ -62,7 +62,7 @@ try:
             ss.pop("gap_orders_form", None)
             mapping = orders_mapping_for(orders_up, settings.db_path, ss["gap_orders_mapping"]) \
                 if orders_up is not None else None
-            ss["gap_data"] = {"files": spool_uploads(pixel_up, server_up, orders_up), "mapping": mapping,
+            ss["gap_data"] = {"files": spool_uploads(pixel_up, server_up, orders_up, slot="gap"), "mapping": mapping,
                               "label": "uploaded files (analysed on DuckDB)", "token": token}
     elif ss["gap_data"] is None and ss.get("pixel_events") is not None and ss.get("server_events") is not None:
         ss["gap_data"] = {"pixel": ss["pixel_events"], "server": ss["server_events"], "orders": None,

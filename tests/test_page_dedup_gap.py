@@ -159,3 +159,24 @@ def test_empty_truth_offers_to_map_the_attribution_column(app_test) -> None:  # 
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Truth orders"] == f"{int((store.orders['utm_source'] == 'tiktok').sum()):,}"
+
+
+def test_spooled_uploads_go_when_replaced_and_when_the_session_ends(app_test) -> None:  # type: ignore[no-untyped-def]
+    """Uploads are analysed from temp files; a new upload replaces the previous files and a session that
+    ends takes its files with it, so a day of 1 GB uploads does not fill the disk."""
+    import gc
+
+    store = generate_store(200, seed=5)
+    orders_csv = store.orders.to_csv(index=False).encode()
+    at = _upload(app_test(PAGE).run(), store, orders_csv, "orders.csv")
+    assert not at.exception and not at.error
+    first = at.session_state["_spooled_gap"].folder
+    assert sorted(p.name for p in first.iterdir()) == ["0_pixel.csv", "1_server.csv", "2_orders.csv"]
+    at.radio(key="gap_link").set_value("event_id_template").run()  # a rerun reads the same files again
+    assert not at.exception and first.is_dir()
+    at = _upload(at, store, orders_csv.replace(b"\n", b"\r\n"), "orders_b.csv")
+    second = at.session_state["_spooled_gap"].folder
+    assert not at.exception and second != first and second.is_dir() and not first.exists()
+    del at
+    gc.collect()
+    assert not second.exists()

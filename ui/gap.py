@@ -147,18 +147,38 @@ def orders_mapping_form(form: Mapping[str, Any]) -> dict[str, str] | None:
 
 
 # --- uploads analysed on the engine (files of any size up to the upload cap) --------------------------
-def spool_uploads(*uploads: Any) -> list[Path | None]:
-    """Each upload written to a temp file in 8 MB chunks (never whole in memory); None stays None."""
-    import shutil
-    import tempfile
+class _Spool:
+    """One temp folder of spooled uploads; removed when replaced, when its session ends, or at exit."""
 
-    folder = Path(tempfile.mkdtemp(prefix="tec-gap-"))
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+        import weakref
+
+        self.folder = Path(tempfile.mkdtemp(prefix="tec-upload-"))
+        self.remove = weakref.finalize(self, shutil.rmtree, self.folder, True)
+
+
+def spool_uploads(*uploads: Any, slot: str) -> list[Path | None]:
+    """Each upload written to a temp file in 8 MB chunks (never whole in memory); None stays None.
+
+    The files stay while the session keeps using them: one folder per `slot` (a page's name) and session,
+    the previous one removed when a slot spools again, all of them when the session ends or the app stops
+    (an upload can be 1 GB: /tmp must not keep every one ever made)."""
+    import shutil
+
+    key = f"_spooled_{slot}"
+    old = st.session_state.get(key)
+    if isinstance(old, _Spool):
+        old.remove()
+    spool = _Spool()
+    st.session_state[key] = spool
     paths: list[Path | None] = []
     for i, upload in enumerate(uploads):
         if upload is None:
             paths.append(None)
             continue
-        path = folder / f"{i}_{Path(upload.name).name}"
+        path = spool.folder / f"{i}_{Path(upload.name).name}"
         upload.seek(0)
         with path.open("wb") as out:
             shutil.copyfileobj(upload, out, 8 << 20)
