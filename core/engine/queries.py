@@ -15,10 +15,12 @@ dropped, a later one starts a new occurrence (inclusive, in whole milliseconds);
 pairs with the n-th server occurrence: |Δt| ≤ 5 min merged, ≤ 48 h deduplicated, else both count; events
 without event_id or a usable time count alone.
 
-The 48 h-from-first rule needs one pass per occurrence number: pass 0 is a GROUP BY over every event (its
-minimum is the first occurrence); only keys whose events span more than 48 h go on, and each further pass
-reads only the events left after the previous occurrence's window (a month has at most ~16 passes, over a
-shrinking remainder). No recursion, so the same statements run on Spark 3.5.
+The 48 h-from-first rule needs one pass per occurrence number: pass 0 is one GROUP BY per key over every
+event, both sides at once (each side's minimum is its first occurrence); a key whose sides both stay within
+48 h is paired right there, without joining the sides (most keys). Only keys whose events span more than
+48 h go on, and each further pass reads only the events left after the previous occurrence's window (a
+month has at most ~16 passes, over a shrinking remainder); their occurrences are paired by a join of those
+few. No recursion, so the same statements run on Spark 3.5.
 """
 
 from __future__ import annotations
