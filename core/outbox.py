@@ -26,10 +26,10 @@ from typing import Any, Final
 
 from core.config import Settings
 from core.contract import MAX_EVENTS_PER_REQUEST
-from core.errors import ConfigError, ConsoleError
+from core.errors import ConfigError, ConsoleError, InvalidPayload
 from core.exchange import EventNote, Exchange, SendReport
 from core.lint.findings import Finding
-from core.store import OutboxRow, PlannedEvent, Store, new_claim_owner
+from core.store import OutboxRow, PlannedEvent, SessionInfo, Store, event_text, new_claim_owner
 from core.transport import (
     BACKOFF_CAP_S,
     Sender,
@@ -112,7 +112,8 @@ def lease_seconds(settings: Settings) -> float:
 
 
 def input_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
-    """A key for "the same send": the SHA-256 of the input's canonical JSON and the endpoint it goes to."""
+    """The key sessions were recorded under before `KEY_PREFIX` keys: the SHA-256 of the endpoint and of the
+    input re-encoded as canonical JSON (looked up only when the database still holds such keys)."""
     digest = hashlib.sha256(url.encode("utf-8"))
     for body in bodies:
         digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "replace"))
@@ -121,10 +122,31 @@ def input_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
 
 
 Part = tuple[dict[str, Any], list[PlannedEvent]]
+KEY_PREFIX: Final = "v2:"
+
+
+def _parts_key(parts: Sequence[Part], url: str) -> str:
+    """A key for "the same send": the SHA-256 of the endpoint and of every batch's top-level fields and event
+    texts (the texts the outbox keeps and posts: the input is not encoded again for its key)."""
+    digest = hashlib.sha256(url.encode("utf-8"))
+    for top, planned in parts:
+        digest.update(json.dumps(top, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "replace"))
+        digest.update(b"\x1d")
+        digest.update("\x1e".join(p.text or "" for p in planned).encode("utf-8", "replace"))
+        digest.update(b"\x1f")
+    return KEY_PREFIX + digest.hexdigest()
+
+
+def _event_text(event: Any) -> str:
+    try:
+        return event_text(event)
+    except ValueError:
+        raise InvalidPayload("An event holds NaN or Infinity, which JSON cannot carry.",
+                             hint="Send finite numbers only.") from None
 
 
 def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Part]:
-    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions."""
+    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions and their texts."""
     out = []
     index = 0
     for body in bodies:
@@ -134,10 +156,19 @@ def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Pa
             for ev in part.get("data") or []:
                 reason = hold.get(index)
                 planned.append(PlannedEvent(ev, index, "held" if reason else "pending",
-                                            f"lint: {reason}" if reason else None))
+                                            f"lint: {reason}" if reason else None, _event_text(ev)))
                 index += 1
             out.append((top, planned))
     return out
+
+
+def _earlier_session(store: Store, parts: Sequence[Part], bodies: Sequence[dict[str, Any]],
+                     url: str) -> SessionInfo | None:
+    """The latest session of the same input and endpoint; one recorded under the older key is found too."""
+    found = store.session_for_input(_parts_key(parts, url))
+    if found is None and store.has_unprefixed_input_keys():
+        found = store.session_for_input(input_key(bodies, url))
+    return found
 
 
 @dataclass(slots=True)
@@ -167,10 +198,10 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
     bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records
     into that session instead (the app's session); `resend` always starts a new one.
     """
-    key = input_key(bodies, sender.url)
     parts = _parts(bodies, hold or {})
+    key = _parts_key(parts, sender.url)
     total = sum(len(planned) for _, planned in parts)
-    earlier = None if resend or session_id else store.session_for_input(key)
+    earlier = None if resend or session_id else _earlier_session(store, parts, bodies, sender.url)
     sid = session_id or (earlier.id if earlier else store.create_session(
         label, target=sender.settings.target, base_url=sender.settings.base_url or "", input_key=key,
         input_events=total))

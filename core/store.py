@@ -39,7 +39,16 @@ from urllib.parse import unquote_plus
 from core.errors import InvalidInput, StoreError
 from core.exchange import Attempt, Exchange
 from core.identity import is_sha256
-from core.privacy import PII_KEYS, REDACTED_PII, is_raw_email, is_raw_phone, redact_text, scrub_body, scrub_event
+from core.privacy import (
+    PII_KEYS,
+    REDACTED_PII,
+    is_raw_email,
+    is_raw_phone,
+    redact_text,
+    scrub_body,
+    scrub_event,
+    scrub_events,
+)
 
 OUTBOX_STATUSES: Final = ("pending", "accepted", "blocked", "rejected", "held", "dropped")
 WAITING: Final = ("pending", "blocked", "rejected", "held")  # every status that is not settled for good
@@ -153,6 +162,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX pixel_hits_session ON pixel_hits(session_id, id);
     """,
+    # 6: each event's kept JSON in a table of its own, keyed by the outbox row's id: a claim, an in-flight mark
+    # or a settle rewrites a row of a few dozen bytes instead of one that carries the whole event
+    """
+    CREATE TABLE outbox_events (
+        id INTEGER PRIMARY KEY,
+        event_json TEXT NOT NULL
+    );
+    INSERT INTO outbox_events (id, event_json) SELECT id, event_json FROM outbox WHERE event_json IS NOT NULL;
+    UPDATE outbox SET event_json = NULL WHERE event_json IS NOT NULL;
+    """,
 )
 SOURCES: Final = ("console", "relay", "capture")  # who made an exchange or saw a Pixel hit
 _SESSION_ID_MAX: Final = 100
@@ -169,6 +188,7 @@ class PlannedEvent:
     index: int
     status: str = "pending"
     reason: str | None = None
+    text: str | None = None  # the event's compact JSON (`event_text`) when the caller has it: not encoded again
 
 
 @dataclass(slots=True)
@@ -278,10 +298,16 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def event_text(event: Any) -> str:
+    """An event as the outbox keeps it and the request carries it: compact JSON, non-ASCII as is, no NaN."""
+    return _dumps(event)
+
+
 _ROW_SQL: Final = (
-    "SELECT o.id, o.session_id, o.batch_id, b.top_json, o.event_json, b.data_json, o.idx, o.event_name, "
+    "SELECT o.id, o.session_id, o.batch_id, b.top_json, e.event_json, b.data_json, o.idx, o.event_name, "
     "o.event_id, o.status, o.reason, o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, "
-    "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id ")
+    "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id "
+    "LEFT JOIN outbox_events e ON e.id = o.id ")
 
 
 
@@ -470,6 +496,11 @@ class Store:
                                    "LIMIT 1", (input_key,)).fetchone()
         return self.session(row[0]) if row else None
 
+    def has_unprefixed_input_keys(self) -> bool:
+        """True when a session holds an input key of the first kind (bare hex, before keys had a prefix)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM sessions WHERE input_key < 'g' LIMIT 1").fetchone() is not None
+
     def incomplete_sessions(self) -> list[SessionInfo]:
         """Sessions whose recording was interrupted (their input is only partly in the outbox)."""
         with self._lock:
@@ -493,28 +524,34 @@ class Store:
     # recording -----------------------------------------------------------------------------------------
     def record_batch(self, session_id: str, top: dict[str, Any], events: Sequence[PlannedEvent],
                      seq: int | None = None) -> int:
-        """Write one batch of events (raw PII dropped) in one transaction; returns the batch id."""
+        """Write one batch of events (raw PII dropped) in one transaction; returns the batch id.
+
+        An event's `text`, when given, must be `event_text(event)`: the batch is screened for raw PII on
+        those texts at once (core.privacy.scrub_events) and a clean event's text is kept as it is.
+        """
         top_clean, _ = scrub_body(top)
         top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
+        texts = [_dumps(p.event) if p.text is None else p.text for p in events]
         rows = []
+        kept = []
         now = time.time()
-        for i, planned in enumerate(events):
-            text = _dumps(planned.event)
-            clean, dropped = scrub_event(planned.event, text=text)
-            rows.append((session_id, i, *_name_and_id(clean), planned.status, redact_text(planned.reason),
-                         json.dumps(dropped) if dropped else "[]", text if clean is planned.event else _dumps(clean),
-                         planned.index, now, now))
+        for i, (planned, text, (clean, dropped)) in enumerate(
+                zip(events, texts, scrub_events([p.event for p in events], texts), strict=True)):
+            rows.append((session_id, i, *_name_and_id(clean), planned.status,
+                         redact_text(planned.reason),
+                         json.dumps(dropped) if dropped else "[]", planned.index, now, now))
+            kept.append(text if clean is planned.event else _dumps(clean))
         with self._transaction() as db:
             cur = db.execute("INSERT INTO outbox_batches (session_id, top_json, data_json, created_at, seq) "
                              "VALUES (?, ?, '[]', ?, ?)", (session_id, top_json, now, seq))
             batch_id = int(cur.lastrowid or 0)
             start = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
-            ids = list(range(start, start + len(rows)))
+            ids = range(start, start + len(rows))
             db.executemany(
                 "INSERT INTO outbox (id, batch_id, session_id, idx, event_name, event_id, status, reason, "
-                "pii_dropped, event_json, input_index, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "pii_dropped, input_index, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(row_id, batch_id, *row) for row_id, row in zip(ids, rows, strict=True)])
+            db.executemany("INSERT INTO outbox_events (id, event_json) VALUES (?, ?)", zip(ids, kept, strict=True))
         return batch_id
 
     def add_outbox(self, session_id: str, body: dict[str, Any]) -> list[int]:
@@ -907,4 +944,4 @@ class _Transaction:
 
 
 __all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "SOURCES", "WAITING", "Attempt", "OutboxRow", "PlannedEvent", "SessionInfo",
-           "Store", "check_session_id", "new_claim_owner", "redact_url"]
+           "Store", "check_session_id", "event_text", "new_claim_owner", "redact_url"]
