@@ -17,9 +17,11 @@ Only the one request in flight at a crash may reach TikTok twice; the report nam
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -188,15 +190,73 @@ class _Run:
     done: int = 0
 
 
+class _Recording:
+    """The batches of a send not in the outbox yet, recorded by a thread of their own while the first ones are
+    delivered (the request's wait is spent recording the next batch). The run learns a batch's events as
+    given inside the batch's own transaction, so a claim never sees the batch without them."""
+
+    def __init__(self, run: _Run, sid: str, todo: list[tuple[int, Part]], *, seqs: bool, mark: bool) -> None:
+        self._cond = threading.Condition()
+        self._announced = self._seen = 0
+        self._done = self._stop = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._record, args=(run, sid, todo, seqs, mark),
+                                        name="outbox-recording", daemon=True)
+        self._thread.start()
+
+    def _record(self, run: _Run, sid: str, todo: list[tuple[int, Part]], seqs: bool, mark: bool) -> None:
+        try:
+            for seq, (top, planned) in todo:
+                if self._stop:
+                    return
+                run.store.record_batch(sid, top, planned, seq=seq if seqs else None,
+                                       written=functools.partial(self._written, run, planned))
+                with self._cond:
+                    self._announced += 1
+                    self._cond.notify_all()
+            if mark and not self._stop:
+                run.store.mark_recorded(sid)
+        except BaseException as exc:  # handed to the delivering thread, which raises it
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    @staticmethod
+    def _written(run: _Run, planned: list[PlannedEvent], batch_id: int) -> None:
+        run.originals[batch_id] = [p.event for p in planned]
+        run.fresh.add(batch_id)
+
+    def wait_more(self) -> bool:
+        """Wait until a batch not seen yet is in (True) or the recording ended without one (False); a
+        recording that failed raises its error here."""
+        with self._cond:
+            while not self._done and self._announced == self._seen:
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+            more = self._announced > self._seen
+            self._seen = self._announced
+            return more
+
+    def finish(self) -> None:
+        """Stop after the batch being written (an interrupted send) and wait for the thread."""
+        self._stop = True
+        self._thread.join()
+
+
 def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, label: str = "",
          hold: Mapping[int, str] | None = None, resend: bool = False, session_id: str | None = None,
          progress: Progress | None = None) -> SendReport:
-    """Record `bodies` in the outbox, then deliver them; resume the same send if it was interrupted.
+    """Record `bodies` in the outbox and deliver them; resume the same send if it was interrupted.
 
-    `hold` maps absolute event positions to why they must not be sent (lint errors): they are recorded
-    as held and named in the report. Without `resend`, an earlier session of the same input (same
-    bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records
-    into that session instead (the app's session); `resend` always starts a new one.
+    Batches are delivered as soon as they are recorded, while later ones are being recorded; the session
+    is marked recorded once its whole input is in. `hold` maps absolute event positions to why they must
+    not be sent (lint errors): they are recorded as held and named in the report. Without `resend`, an
+    earlier session of the same input (same bodies, same endpoint) is resumed: its accepted events are not
+    sent again. `session_id` records into that session instead (the app's session); `resend` always
+    starts a new one.
     """
     parts = _parts(bodies, hold or {})
     key = _parts_key(parts, sender.url)
@@ -207,18 +267,21 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
         input_events=total))
     report = SendReport(session_id=sid, events=total)
     run = _Run(store, sender, report, lease_s=lease_seconds(sender.settings), progress=progress)
-    before = store.session_counts(sid) if earlier else None
+    before = store.session_counts(sid) if earlier or session_id else None
     recorded = store.recorded_batches(sid) if earlier else {}
+    todo = []
     for seq, (top, planned) in enumerate(parts):
-        batch_id = recorded.get(seq)
-        if batch_id is None:
-            batch_id = store.record_batch(sid, top, planned, seq=None if session_id else seq)
-            run.fresh.add(batch_id)
-        run.originals[batch_id] = [p.event for p in planned]
-    if not session_id:
-        store.mark_recorded(sid)
-    report.resumed = before["accepted"] if before else 0
-    _deliver(run, statuses=("pending",), session_id=sid)
+        if seq in recorded:
+            run.originals[recorded[seq]] = [p.event for p in planned]
+        else:
+            todo.append((seq, (top, planned)))
+    report.resumed = before["accepted"] if before and earlier else 0
+    pending = (before["pending"] if before else 0) + sum(p.status == "pending" for _, (_, ps) in todo for p in ps)
+    recording = _Recording(run, sid, todo, seqs=not session_id, mark=not session_id)
+    try:
+        _deliver(run, statuses=("pending",), session_id=sid, total=pending, recording=recording)
+    finally:
+        recording.finish()
     _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
     report.accepted = store.session_counts(sid)["accepted"] - report.resumed
     return report
@@ -246,7 +309,7 @@ def retry(store: Store, sender: Sender, *, session_id: str | None = None, reject
     if waiting:
         blocked = [r.id for r in waiting if r.status == "blocked"]
         store.set_status(blocked, "pending", "token")
-        _deliver(run, statuses=("pending",), session_id=session_id)
+        _deliver(run, statuses=("pending",), session_id=session_id, total=len(waiting))
     _settle_report(run, run.final.values())
     report.accepted = sum(1 for r in run.final.values() if r.status == "accepted")
     return report
@@ -262,18 +325,22 @@ def drop(store: Store, ids: Iterable[int] | None = None, *, statuses: Iterable[s
 
 
 # --- delivery -----------------------------------------------------------------------------------------
-def _deliver(run: _Run, *, statuses: tuple[str, ...], session_id: str | None) -> None:
-    """Claim and send batches until nothing claimable is left; interrupted, give every claim back."""
+def _deliver(run: _Run, *, statuses: tuple[str, ...], session_id: str | None, total: int,
+             recording: _Recording | None = None) -> None:
+    """Claim and send batches until nothing claimable is left (and the recording, if any, has ended);
+    interrupted, give every claim back."""
     store = run.store
     store.release_dead_claims()
-    total = store.session_counts(session_id)["pending"] if session_id else run.report.events
     if run.progress:
         run.progress(0, total)
     cursor = 0  # one pass in id order: rows this run settled as pending wait for the next run
     while True:
+        # claimed and marked in flight in one write: they are posted at once
         rows = store.claim(run.owner, run.lease_s, statuses=statuses, session_id=session_id,
-                           limit=MAX_EVENTS_PER_REQUEST, after_id=cursor)
+                           limit=MAX_EVENTS_PER_REQUEST, after_id=cursor, in_flight=True)
         if not rows:
+            if recording is not None and recording.wait_more():
+                continue
             return
         cursor = rows[-1].id
         try:
@@ -312,37 +379,46 @@ def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
         else:
             sendable.append((row, event))
     partials = 0
+    first = True  # the claim marked the rows in flight
     while sendable:
         ids = [r.id for r, _ in sendable]
         body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
         content = _content(run, body, sendable)
-        store.set_in_flight(ids, run.owner, run.lease_s)
+        if not first:
+            store.set_in_flight(ids, run.owner, run.lease_s)
+        first = False
         ex = run.sender.send_one(body, content=content)
-        ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
+        partials += ex.outcome == "partial"
+        with store.atomic():  # the exchange and where its rows stand, in one commit
+            ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
+            sendable = _settle_answer(run, sendable, ex, ex_id, partials)
         run.report.exchanges.append(ex)
         run.report.exchange_ids.append(ex_id)
-        outcome = ex.outcome
-        if outcome == "accepted":
-            _settle(run, [r for r, _ in sendable], "accepted", None, ex=ex, ex_id=ex_id)
-            return
-        if outcome == "partial":
-            partials += 1
-            if partials <= PARTIAL_RESENDS:
-                continue
-            _settle(run, [r for r, _ in sendable], "pending", "partial", ex=ex, ex_id=ex_id)
-            return
-        if outcome == "undelivered":
-            _settle(run, [r for r, _ in sendable], "pending", "transient", ex=ex, ex_id=ex_id)
-            return
-        if ex.code in BLOCKED_CODES or ex.status in (401, 403):
-            _settle(run, [r for r, _ in sendable], "blocked", "token", ex=ex, ex_id=ex_id)
-            return
+
+
+def _settle_answer(run: _Run, sendable: list[tuple[OutboxRow, Any]], ex: Exchange, ex_id: int,
+                   partials: int) -> list[tuple[OutboxRow, Any]]:
+    """Settle the rows of one answered request; returns those to post again at once (a 20001 answer, or the
+    rest of a request TikTok refused over the events it named)."""
+    rows = [r for r, _ in sendable]
+    if ex.outcome == "accepted":
+        _settle(run, rows, "accepted", None, ex=ex, ex_id=ex_id)
+    elif ex.outcome == "partial":
+        if partials <= PARTIAL_RESENDS:
+            return sendable
+        _settle(run, rows, "pending", "partial", ex=ex, ex_id=ex_id)
+    elif ex.outcome == "undelivered":
+        _settle(run, rows, "pending", "transient", ex=ex, ex_id=ex_id)
+    elif ex.code in BLOCKED_CODES or ex.status in (401, 403):
+        _settle(run, rows, "blocked", "token", ex=ex, ex_id=ex_id)
+    else:
         named = _named_events(ex, len(sendable)) if ex.code in INVALID_CODES else set()
         if not named or len(named) == len(sendable):
-            _settle(run, [r for r, _ in sendable], "rejected", "invalid", ex=ex, ex_id=ex_id)
-            return
-        _settle(run, [sendable[i][0] for i in sorted(named)], "rejected", "invalid", ex=ex, ex_id=ex_id)
-        sendable = [pair for i, pair in enumerate(sendable) if i not in named]
+            _settle(run, rows, "rejected", "invalid", ex=ex, ex_id=ex_id)
+            return []
+        _settle(run, [rows[i] for i in sorted(named)], "rejected", "invalid", ex=ex, ex_id=ex_id)
+        return [pair for i, pair in enumerate(sendable) if i not in named]
+    return []
 
 
 def _content(run: _Run, body: dict[str, Any], sendable: Sequence[tuple[OutboxRow, Any]]) -> bytes | None:
