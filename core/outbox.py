@@ -17,6 +17,7 @@ Only the one request in flight at a crash may reach TikTok twice; the report nam
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import json
@@ -188,16 +189,28 @@ class _Run:
     final: dict[int, OutboxRow] = field(default_factory=dict)
     progress: Progress | None = None
     done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fresh:
+    """A batch this run has just recorded: its session, top-level fields, the events to send as given (with
+    their texts) and those events' row ids, in order."""
+
+    session_id: str
+    top: dict[str, Any]
+    pending: list[PlannedEvent]
+    ids: list[int]
 
 
 class _Recording:
     """The batches of a send not in the outbox yet, recorded by a thread of their own while the first ones are
-    delivered (the request's wait is spent recording the next batch). The run learns a batch's events as
-    given inside the batch's own transaction, so a claim never sees the batch without them."""
+    delivered (the request's wait is spent recording the next batch). The run learns a batch (its events as
+    given, its row ids) inside the batch's own transaction, so a claim never sees the batch before the run."""
 
     def __init__(self, run: _Run, sid: str, todo: list[tuple[int, Part]], *, seqs: bool, mark: bool) -> None:
         self._cond = threading.Condition()
-        self._announced = self._seen = 0
+        self._ready: collections.deque[_Fresh] = collections.deque()
         self._done = self._stop = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._record, args=(run, sid, todo, seqs, mark),
@@ -210,10 +223,7 @@ class _Recording:
                 if self._stop:
                     return
                 run.store.record_batch(sid, top, planned, seq=seq if seqs else None,
-                                       written=functools.partial(self._written, run, planned))
-                with self._cond:
-                    self._announced += 1
-                    self._cond.notify_all()
+                                       written=functools.partial(self._written, run, sid, top, planned))
             if mark and not self._stop:
                 run.store.mark_recorded(sid)
         except BaseException as exc:  # handed to the delivering thread, which raises it
@@ -223,22 +233,26 @@ class _Recording:
                 self._done = True
                 self._cond.notify_all()
 
-    @staticmethod
-    def _written(run: _Run, planned: list[PlannedEvent], batch_id: int) -> None:
+    def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: list[PlannedEvent], batch_id: int,
+                 first_id: int) -> None:
         run.originals[batch_id] = [p.event for p in planned]
         run.fresh.add(batch_id)
-
-    def wait_more(self) -> bool:
-        """Wait until a batch not seen yet is in (True) or the recording ended without one (False); a
-        recording that failed raises its error here."""
+        pending = [(first_id + i, p) for i, p in enumerate(planned) if p.status == "pending"]
         with self._cond:
-            while not self._done and self._announced == self._seen:
+            self._ready.append(_Fresh(sid, top, [p for _, p in pending], [i for i, _ in pending]))
+            self._cond.notify_all()
+
+    def next_batch(self) -> _Fresh | None:
+        """The next recorded batch, waiting for it; None once the recording has ended and every batch was
+        taken. A recording that failed raises its error here."""
+        with self._cond:
+            while not self._ready and not self._done:
                 self._cond.wait()
+            if self._ready:
+                return self._ready.popleft()
             if self._error is not None:
                 raise self._error
-            more = self._announced > self._seen
-            self._seen = self._announced
-            return more
+            return None
 
     def finish(self) -> None:
         """Stop after the batch being written (an interrupted send) and wait for the thread."""
@@ -251,12 +265,12 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
          progress: Progress | None = None) -> SendReport:
     """Record `bodies` in the outbox and deliver them; resume the same send if it was interrupted.
 
-    Batches are delivered as soon as they are recorded, while later ones are being recorded; the session
-    is marked recorded once its whole input is in. `hold` maps absolute event positions to why they must
-    not be sent (lint errors): they are recorded as held and named in the report. Without `resend`, an
-    earlier session of the same input (same bodies, same endpoint) is resumed: its accepted events are not
-    sent again. `session_id` records into that session instead (the app's session); `resend` always
-    starts a new one.
+    Events the session holds pending from before go first; then each batch is delivered as soon as it is
+    recorded, while the next ones are being recorded, and the session is marked recorded once its whole
+    input is in. `hold` maps absolute event positions to why they must not be sent (lint errors): they are
+    recorded as held and named in the report. Without `resend`, an earlier session of the same input (same
+    bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records into
+    that session instead (the app's session); `resend` always starts a new one.
     """
     parts = _parts(bodies, hold or {})
     key = _parts_key(parts, sender.url)
@@ -276,10 +290,18 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
         else:
             todo.append((seq, (top, planned)))
     report.resumed = before["accepted"] if before and earlier else 0
-    pending = (before["pending"] if before else 0) + sum(p.status == "pending" for _, (_, ps) in todo for p in ps)
+    waiting = before["pending"] if before else 0
+    run.total = waiting + sum(p.status == "pending" for _, (_, ps) in todo for p in ps)
+    store.release_dead_claims()
+    if run.progress:
+        run.progress(0, run.total)
+    cursor = _claim_and_send(run, ("pending",), sid, 0) if waiting else 0
     recording = _Recording(run, sid, todo, seqs=not session_id, mark=not session_id)
     try:
-        _deliver(run, statuses=("pending",), session_id=sid, total=pending, recording=recording)
+        while (fresh := recording.next_batch()) is not None:
+            if fresh.ids and fresh.ids[-1] > cursor:
+                # claimed whole, it goes at once; if another sender holds some of its rows, row by row
+                cursor = fresh.ids[-1] if _send_fresh(run, fresh) else _claim_and_send(run, ("pending",), sid, cursor)
     finally:
         recording.finish()
     _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
@@ -309,7 +331,11 @@ def retry(store: Store, sender: Sender, *, session_id: str | None = None, reject
     if waiting:
         blocked = [r.id for r in waiting if r.status == "blocked"]
         store.set_status(blocked, "pending", "token")
-        _deliver(run, statuses=("pending",), session_id=session_id, total=len(waiting))
+        store.release_dead_claims()
+        run.total = len(waiting)
+        if run.progress:
+            run.progress(0, run.total)
+        _claim_and_send(run, ("pending",), session_id, 0)
     _settle_report(run, run.final.values())
     report.accepted = sum(1 for r in run.final.values() if r.status == "accepted")
     return report
@@ -325,32 +351,53 @@ def drop(store: Store, ids: Iterable[int] | None = None, *, statuses: Iterable[s
 
 
 # --- delivery -----------------------------------------------------------------------------------------
-def _deliver(run: _Run, *, statuses: tuple[str, ...], session_id: str | None, total: int,
-             recording: _Recording | None = None) -> None:
-    """Claim and send batches until nothing claimable is left (and the recording, if any, has ended);
-    interrupted, give every claim back."""
-    store = run.store
-    store.release_dead_claims()
-    if run.progress:
-        run.progress(0, total)
-    cursor = 0  # one pass in id order: rows this run settled as pending wait for the next run
+def _claim_and_send(run: _Run, statuses: tuple[str, ...], session_id: str | None, cursor: int) -> int:
+    """Claim and send batches with ids after `cursor` until nothing claimable is left; returns the last id
+    sent. Interrupted, give every claim back. Rows this run settles as pending wait for the next run."""
     while True:
         # claimed and marked in flight in one write: they are posted at once
-        rows = store.claim(run.owner, run.lease_s, statuses=statuses, session_id=session_id,
-                           limit=MAX_EVENTS_PER_REQUEST, after_id=cursor, in_flight=True)
+        rows = run.store.claim(run.owner, run.lease_s, statuses=statuses, session_id=session_id,
+                               limit=MAX_EVENTS_PER_REQUEST, after_id=cursor, in_flight=True)
         if not rows:
-            if recording is not None and recording.wait_more():
-                continue
-            return
+            return cursor
         cursor = rows[-1].id
         try:
             _send_rows(run, rows)
         except BaseException:
-            store.release([r.id for r in rows], run.owner)
+            run.store.release([r.id for r in rows], run.owner)
             raise
-        run.done += len(rows)
-        if run.progress:
-            run.progress(min(run.done, total), total)
+        _progress(run, len(rows))
+
+
+def _progress(run: _Run, sent: int) -> None:
+    run.done += sent
+    if run.progress:
+        run.progress(min(run.done, run.total), run.total)
+
+
+def _send_fresh(run: _Run, fresh: _Fresh) -> bool:
+    """Send a batch this run has just recorded without reading it back: its rows claimed by id, the texts
+    it encoded posted. False, with nothing claimed, when another sender holds some of its rows."""
+    store = run.store
+    if not store.claim_ids(run.owner, run.lease_s, fresh.ids, in_flight=True):
+        return False
+    try:
+        body = {**fresh.top, "data": [p.event for p in fresh.pending]}
+        ex = run.sender.send_one(body, content=_texts_content(fresh.top, [p.text or "" for p in fresh.pending]))
+        if ex.outcome == "accepted":
+            with store.atomic():
+                ex_id = store.add_exchange(fresh.session_id, ex, row_ids=fresh.ids)
+                store.settle(fresh.ids, "accepted", code=ex.code, exchange_id=ex_id)
+            run.report.exchanges.append(ex)
+            run.report.exchange_ids.append(ex_id)
+        else:  # the rows read back, and the answer handled as for any claimed batch
+            rows = store.rows_by_id(fresh.ids)
+            _post(run, [(r, p.event) for r, p in zip(rows, fresh.pending, strict=True)], ex)
+    except BaseException:
+        store.release(fresh.ids, run.owner)
+        raise
+    _progress(run, len(fresh.ids))
+    return True
 
 
 def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:
@@ -369,7 +416,6 @@ def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:
 
 def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
     """Send one claimed batch: peel off events TikTok names as invalid, resend 20001 whole, settle each row."""
-    store = run.store
     sendable: list[tuple[OutboxRow, Any]] = []
     run.report.resent_in_flight += [r.event_id for r in rows if r.in_flight]
     for row in rows:
@@ -378,22 +424,29 @@ def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
             _settle(run, [row], "held", problem, error=f"raw values dropped at {', '.join(row.pii_dropped)}")
         else:
             sendable.append((row, event))
+    _post(run, sendable)
+
+
+def _post(run: _Run, sendable: list[tuple[OutboxRow, Any]], answer: Exchange | None = None) -> None:
+    """Post claimed rows (marked in flight by their claim) and settle them; a 20001 goes again whole and a
+    request refused over named events again without them. `answer`: the first post's answer, already had."""
+    store = run.store
     partials = 0
-    first = True  # the claim marked the rows in flight
     while sendable:
         ids = [r.id for r, _ in sendable]
-        body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
-        content = _content(run, body, sendable)
-        if not first:
-            store.set_in_flight(ids, run.owner, run.lease_s)
-        first = False
-        ex = run.sender.send_one(body, content=content)
+        ex = answer
+        if ex is None:
+            body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
+            ex = run.sender.send_one(body, content=_content(run, body, sendable))
+        answer = None
         partials += ex.outcome == "partial"
         with store.atomic():  # the exchange and where its rows stand, in one commit
             ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
             sendable = _settle_answer(run, sendable, ex, ex_id, partials)
         run.report.exchanges.append(ex)
         run.report.exchange_ids.append(ex_id)
+        if sendable:  # posted again at once: still in flight, the claim renewed
+            store.set_in_flight([r.id for r, _ in sendable], run.owner, run.lease_s)
 
 
 def _settle_answer(run: _Run, sendable: list[tuple[OutboxRow, Any]], ex: Exchange, ex_id: int,
@@ -430,12 +483,17 @@ def _content(run: _Run, body: dict[str, Any], sendable: Sequence[tuple[OutboxRow
     """
     if not all(r.batch_id in run.fresh and not r.pii_dropped for r, _ in sendable):
         return None
-    top = {k: v for k, v in body.items() if k != "data"}
+    return _texts_content({k: v for k, v in body.items() if k != "data"}, [r.event_json for r, _ in sendable])
+
+
+def _texts_content(top: dict[str, Any], texts: Sequence[str]) -> bytes | None:
+    """`encode_body({**top, "data": events})` from the events' texts (`event_text`); None when it fails (the
+    transport's own encoding then names the problem)."""
     try:
         head = encode_body(top)[:-1] + (b',"data":[' if top else b'"data":[')
-        return head + ",".join(r.event_json for r, _ in sendable).encode("utf-8") + b"]}"
+        return head + ",".join(texts).encode("utf-8") + b"]}"
     except (ConsoleError, UnicodeEncodeError):
-        return None  # the transport's own encoding names the problem
+        return None
 
 
 def _named_events(ex: Exchange, size: int) -> set[int]:

@@ -539,13 +539,13 @@ class Store:
 
     # recording -----------------------------------------------------------------------------------------
     def record_batch(self, session_id: str, top: dict[str, Any], events: Sequence[PlannedEvent],
-                     seq: int | None = None, *, written: Callable[[int], None] | None = None) -> int:
+                     seq: int | None = None, *, written: Callable[[int, int], None] | None = None) -> int:
         """Write one batch of events (raw PII dropped) in one transaction; returns the batch id.
 
         An event's `text`, when given, must be `event_text(event)`: the batch is screened for raw PII on
         those texts at once (core.privacy.scrub_events) and a clean event's text is kept as it is.
-        `written` is called with the batch id inside the transaction: whoever claims rows on this store
-        sees the batch only once the caller knows it.
+        `written` is called with the batch id and its first row's id (the rows' ids follow in order) inside
+        the transaction: whoever claims rows on this store sees the batch only once the caller knows it.
         """
         top_clean, _ = scrub_body(top)
         top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
@@ -571,7 +571,7 @@ class Store:
                 [(row_id, batch_id, *row) for row_id, row in zip(ids, rows, strict=True)])
             db.executemany("INSERT INTO outbox_events (id, event_json) VALUES (?, ?)", zip(ids, kept, strict=True))
             if written is not None:
-                written(batch_id)
+                written(batch_id, start)
         return batch_id
 
     def add_outbox(self, session_id: str, body: dict[str, Any]) -> list[int]:
@@ -624,6 +624,25 @@ class Store:
                        f"WHERE batch_id = ? AND id BETWEEN ? AND ? AND status IN ({marks}) AND {free}",
                        (owner, now + lease_s, int(in_flight), first[0], rows[0].id, rows[-1].id, *wanted, now))
         return rows
+
+    def claim_ids(self, owner: str, lease_s: float, ids: Sequence[int], *, in_flight: bool = False) -> bool:
+        """Claim exactly these pending rows (a batch the caller just recorded, whose rows it knows), all or
+        none: False, and nothing claimed, when any of them is not pending or is claimed by a live sender."""
+        now = time.time()
+        with self._lock:
+            if self._db.in_transaction:
+                raise StoreError("claim_ids runs in a transaction of its own, not inside `atomic()`.")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                taken = sum(self._db.execute(
+                    "UPDATE outbox SET claim_owner = ?, claim_until = ?, in_flight = MAX(in_flight, ?) "
+                    "WHERE id BETWEEN ? AND ? AND status = 'pending' AND (claim_until IS NULL OR claim_until < ?)",
+                    (owner, now + lease_s, int(in_flight), lo, hi, now)).rowcount for lo, hi in _id_ranges(ids))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT" if taken == len(ids) else "ROLLBACK")
+        return taken == len(ids)
 
     def set_in_flight(self, ids: Sequence[int], owner: str, lease_s: float) -> None:
         """Mark rows as posted (their request may reach TikTok) and renew their claim."""
