@@ -20,7 +20,9 @@ from __future__ import annotations
 import collections
 import functools
 import hashlib
+import io
 import json
+import pickle
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -128,15 +130,19 @@ Part = tuple[dict[str, Any], list[PlannedEvent]]
 KEY_PREFIX: Final = "v2:"
 
 
-def _parts_key(parts: Sequence[Part], url: str) -> str:
-    """A key for "the same send": the SHA-256 of the endpoint and of every batch's top-level fields and event
-    texts (the texts the outbox keeps and posts: the input is not encoded again for its key)."""
-    digest = hashlib.sha256(url.encode("utf-8"))
-    for top, planned in parts:
-        digest.update(json.dumps(top, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "replace"))
-        digest.update(b"\x1d")
-        digest.update("\x1e".join(p.text or "" for p in planned).encode("utf-8", "replace"))
-        digest.update(b"\x1f")
+def _send_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
+    """A key for "the same send": the SHA-256 of the endpoint and of the input's values, pickled without a
+    memo (equal values give equal bytes however the objects were built or shared), a tenth of the cost of
+    encoding the input as JSON; a value pickle cannot take falls back to the canonical JSON."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.fast = True  # no memo: an object seen twice is written twice, never as a reference
+    try:
+        pickler.dump(list(bodies))
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return KEY_PREFIX + input_key(bodies, url)
+    digest = hashlib.sha256(url.encode("utf-8") + b"\x00")
+    digest.update(out.getbuffer())
     return KEY_PREFIX + digest.hexdigest()
 
 
@@ -149,7 +155,7 @@ def _event_text(event: Any) -> str:
 
 
 def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Part]:
-    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions and their texts."""
+    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions."""
     out = []
     index = 0
     for body in bodies:
@@ -159,16 +165,15 @@ def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Pa
             for ev in part.get("data") or []:
                 reason = hold.get(index)
                 planned.append(PlannedEvent(ev, index, "held" if reason else "pending",
-                                            f"lint: {reason}" if reason else None, _event_text(ev)))
+                                            f"lint: {reason}" if reason else None))
                 index += 1
             out.append((top, planned))
     return out
 
 
-def _earlier_session(store: Store, parts: Sequence[Part], bodies: Sequence[dict[str, Any]],
-                     url: str) -> SessionInfo | None:
+def _earlier_session(store: Store, key: str, bodies: Sequence[dict[str, Any]], url: str) -> SessionInfo | None:
     """The latest session of the same input and endpoint; one recorded under the older key is found too."""
-    found = store.session_for_input(_parts_key(parts, url))
+    found = store.session_for_input(key)
     if found is None and store.has_unprefixed_input_keys():
         found = store.session_for_input(input_key(bodies, url))
     return found
@@ -201,6 +206,7 @@ class _Fresh:
     top: dict[str, Any]
     pending: list[PlannedEvent]
     ids: list[int]
+    content: bytes | None  # the request's bytes, built off the delivering thread
 
 
 class _Recording:
@@ -219,9 +225,11 @@ class _Recording:
 
     def _record(self, run: _Run, sid: str, todo: list[tuple[int, Part]], seqs: bool, mark: bool) -> None:
         try:
-            for seq, (top, planned) in todo:
+            for seq, (top, given) in todo:
                 if self._stop:
                     return
+                # each event encoded once, here: the privacy screen, the file and the request all use that text
+                planned = [PlannedEvent(p.event, p.index, p.status, p.reason, _event_text(p.event)) for p in given]
                 run.store.record_batch(sid, top, planned, seq=seq if seqs else None,
                                        written=functools.partial(self._written, run, sid, top, planned))
             if mark and not self._stop:
@@ -238,8 +246,9 @@ class _Recording:
         run.originals[batch_id] = [p.event for p in planned]
         run.fresh.add(batch_id)
         pending = [(first_id + i, p) for i, p in enumerate(planned) if p.status == "pending"]
+        content = _texts_content(top, [p.text or "" for _, p in pending]) if pending else None
         with self._cond:
-            self._ready.append(_Fresh(sid, top, [p for _, p in pending], [i for i, _ in pending]))
+            self._ready.append(_Fresh(sid, top, [p for _, p in pending], [i for i, _ in pending], content))
             self._cond.notify_all()
 
     def next_batch(self) -> _Fresh | None:
@@ -253,6 +262,11 @@ class _Recording:
             if self._error is not None:
                 raise self._error
             return None
+
+    def ready_batch(self) -> _Fresh | None:
+        """The next recorded batch if it is in already, without waiting."""
+        with self._cond:
+            return self._ready.popleft() if self._ready else None
 
     def finish(self) -> None:
         """Stop after the batch being written (an interrupted send) and wait for the thread."""
@@ -273,9 +287,9 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
     that session instead (the app's session); `resend` always starts a new one.
     """
     parts = _parts(bodies, hold or {})
-    key = _parts_key(parts, sender.url)
+    key = _send_key(bodies, sender.url)
     total = sum(len(planned) for _, planned in parts)
-    earlier = None if resend or session_id else _earlier_session(store, parts, bodies, sender.url)
+    earlier = None if resend or session_id else _earlier_session(store, key, bodies, sender.url)
     sid = session_id or (earlier.id if earlier else store.create_session(
         label, target=sender.settings.target, base_url=sender.settings.base_url or "", input_key=key,
         input_events=total))
@@ -298,10 +312,7 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
     cursor = _claim_and_send(run, ("pending",), sid, 0) if waiting else 0
     recording = _Recording(run, sid, todo, seqs=not session_id, mark=not session_id)
     try:
-        while (fresh := recording.next_batch()) is not None:
-            if fresh.ids and fresh.ids[-1] > cursor:
-                # claimed whole, it goes at once; if another sender holds some of its rows, row by row
-                cursor = fresh.ids[-1] if _send_fresh(run, fresh) else _claim_and_send(run, ("pending",), sid, cursor)
+        _deliver_fresh(run, recording, sid, cursor)
     finally:
         recording.finish()
     _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
@@ -375,19 +386,45 @@ def _progress(run: _Run, sent: int) -> None:
         run.progress(min(run.done, run.total), run.total)
 
 
-def _send_fresh(run: _Run, fresh: _Fresh) -> bool:
-    """Send a batch this run has just recorded without reading it back: its rows claimed by id, the texts
-    it encoded posted. False, with nothing claimed, when another sender holds some of its rows."""
+def _deliver_fresh(run: _Run, recording: _Recording, sid: str, cursor: int) -> None:
+    """Deliver each batch as the recording hands it over: claimed whole by its row ids it goes at once (the
+    next batch is claimed in the commit that settles this one); if another sender holds some of its rows,
+    whatever is claimable goes row by row."""
+    fresh, claimed = recording.next_batch(), False
+    try:
+        while fresh is not None:
+            if fresh.ids and fresh.ids[-1] > cursor:
+                claimed = claimed or run.store.claim_ids(run.owner, run.lease_s, fresh.ids, in_flight=True)
+                if claimed:
+                    following, claimed = _send_fresh(run, fresh, recording)
+                    cursor = fresh.ids[-1]
+                    fresh = following if following is not None else recording.next_batch()
+                    continue
+                cursor = _claim_and_send(run, ("pending",), sid, cursor)
+            fresh, claimed = recording.next_batch(), False
+    except BaseException:
+        if fresh is not None and claimed:  # claimed with the last commit, never posted
+            run.store.release(fresh.ids, run.owner)
+        raise
+
+
+def _send_fresh(run: _Run, fresh: _Fresh, recording: _Recording) -> tuple[_Fresh | None, bool]:
+    """Post a batch this run just recorded and claimed by its row ids, with the bytes the recording built,
+    and settle it; no row is read back unless TikTok refuses some. The next batch, when recorded already,
+    is claimed in the same commit: returns it and whether it is claimed."""
     store = run.store
-    if not store.claim_ids(run.owner, run.lease_s, fresh.ids, in_flight=True):
-        return False
+    following: _Fresh | None = None
+    claimed = False
     try:
         body = {**fresh.top, "data": [p.event for p in fresh.pending]}
-        ex = run.sender.send_one(body, content=_texts_content(fresh.top, [p.text or "" for p in fresh.pending]))
+        ex = run.sender.send_one(body, content=fresh.content)
         if ex.outcome == "accepted":
             with store.atomic():
                 ex_id = store.add_exchange(fresh.session_id, ex, row_ids=fresh.ids)
                 store.settle(fresh.ids, "accepted", code=ex.code, exchange_id=ex_id)
+                following = recording.ready_batch()
+                if following is not None and following.ids:
+                    claimed = store.claim_ids(run.owner, run.lease_s, following.ids, in_flight=True)
             run.report.exchanges.append(ex)
             run.report.exchange_ids.append(ex_id)
         else:  # the rows read back, and the answer handled as for any claimed batch
@@ -395,9 +432,11 @@ def _send_fresh(run: _Run, fresh: _Fresh) -> bool:
             _post(run, [(r, p.event) for r, p in zip(rows, fresh.pending, strict=True)], ex)
     except BaseException:
         store.release(fresh.ids, run.owner)
+        if following is not None and claimed:
+            store.release(following.ids, run.owner)
         raise
     _progress(run, len(fresh.ids))
-    return True
+    return following, claimed
 
 
 def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:

@@ -627,21 +627,26 @@ class Store:
 
     def claim_ids(self, owner: str, lease_s: float, ids: Sequence[int], *, in_flight: bool = False) -> bool:
         """Claim exactly these pending rows (a batch the caller just recorded, whose rows it knows), all or
-        none: False, and nothing claimed, when any of them is not pending or is claimed by a live sender."""
+        none: False, and nothing claimed, when any of them is not pending or is claimed by a live sender.
+        Inside `atomic()` it is part of that transaction (a savepoint undoes a claim that got only some)."""
         now = time.time()
         with self._lock:
-            if self._db.in_transaction:
-                raise StoreError("claim_ids runs in a transaction of its own, not inside `atomic()`.")
-            self._db.execute("BEGIN IMMEDIATE")
+            nested = self._db.in_transaction
+            self._db.execute("SAVEPOINT claim_ids" if nested else "BEGIN IMMEDIATE")
             try:
                 taken = sum(self._db.execute(
                     "UPDATE outbox SET claim_owner = ?, claim_until = ?, in_flight = MAX(in_flight, ?) "
                     "WHERE id BETWEEN ? AND ? AND status = 'pending' AND (claim_until IS NULL OR claim_until < ?)",
                     (owner, now + lease_s, int(in_flight), lo, hi, now)).rowcount for lo, hi in _id_ranges(ids))
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("ROLLBACK TO claim_ids" if nested else "ROLLBACK")
                 raise
-            self._db.execute("COMMIT" if taken == len(ids) else "ROLLBACK")
+            if nested:
+                self._db.execute("RELEASE claim_ids" if taken == len(ids) else "ROLLBACK TO claim_ids")
+                if taken != len(ids):
+                    self._db.execute("RELEASE claim_ids")
+            else:
+                self._db.execute("COMMIT" if taken == len(ids) else "ROLLBACK")
         return taken == len(ids)
 
     def set_in_flight(self, ids: Sequence[int], owner: str, lease_s: float) -> None:
