@@ -199,14 +199,17 @@ class _Run:
 
 @dataclass(frozen=True, slots=True)
 class _Fresh:
-    """A batch this run has just recorded: its session, top-level fields, the events to send as given (with
-    their texts) and those events' row ids, in order."""
+    """A batch this run has just recorded: its session, top-level fields, the events to send as given, their
+    row ids (in order) and the request's bytes."""
 
     session_id: str
     top: dict[str, Any]
-    pending: list[PlannedEvent]
+    events: list[Any]  # the pending events as given
     ids: list[int]
     content: bytes | None  # the request's bytes, built off the delivering thread
+
+
+_LOOKAHEAD: Final = 3  # batches recorded ahead of the one being posted (each holds its request bytes)
 
 
 class _Recording:
@@ -225,13 +228,16 @@ class _Recording:
 
     def _record(self, run: _Run, sid: str, todo: list[tuple[int, Part]], seqs: bool, mark: bool) -> None:
         try:
-            for seq, (top, given) in todo:
+            for seq, (top, planned) in todo:
+                with self._cond:  # a few batches ahead is enough: more only competes with the posting thread
+                    while len(self._ready) >= _LOOKAHEAD and not self._stop:
+                        self._cond.wait()
                 if self._stop:
                     return
                 # each event encoded once, here: the privacy screen, the file and the request all use that text
-                planned = [PlannedEvent(p.event, p.index, p.status, p.reason, _event_text(p.event)) for p in given]
-                run.store.record_batch(sid, top, planned, seq=seq if seqs else None,
-                                       written=functools.partial(self._written, run, sid, top, planned))
+                texts = [_event_text(p.event) for p in planned]
+                run.store.record_batch(sid, top, planned, seq=seq if seqs else None, texts=texts,
+                                       written=functools.partial(self._written, run, sid, top, planned, texts))
             if mark and not self._stop:
                 run.store.mark_recorded(sid)
         except BaseException as exc:  # handed to the delivering thread, which raises it
@@ -241,14 +247,15 @@ class _Recording:
                 self._done = True
                 self._cond.notify_all()
 
-    def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: list[PlannedEvent], batch_id: int,
-                 first_id: int) -> None:
+    def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: list[PlannedEvent], texts: list[str],
+                 batch_id: int, first_id: int) -> None:
         run.originals[batch_id] = [p.event for p in planned]
         run.fresh.add(batch_id)
-        pending = [(first_id + i, p) for i, p in enumerate(planned) if p.status == "pending"]
-        content = _texts_content(top, [p.text or "" for _, p in pending]) if pending else None
+        pending = [i for i, p in enumerate(planned) if p.status == "pending"]
+        content = _texts_content(top, [texts[i] for i in pending]) if pending else None
         with self._cond:
-            self._ready.append(_Fresh(sid, top, [p for _, p in pending], [i for i, _ in pending], content))
+            self._ready.append(_Fresh(sid, top, [planned[i].event for i in pending], [first_id + i for i in pending],
+                                      content))
             self._cond.notify_all()
 
     def next_batch(self) -> _Fresh | None:
@@ -258,6 +265,7 @@ class _Recording:
             while not self._ready and not self._done:
                 self._cond.wait()
             if self._ready:
+                self._cond.notify_all()
                 return self._ready.popleft()
             if self._error is not None:
                 raise self._error
@@ -266,11 +274,14 @@ class _Recording:
     def ready_batch(self) -> _Fresh | None:
         """The next recorded batch if it is in already, without waiting."""
         with self._cond:
+            self._cond.notify_all()
             return self._ready.popleft() if self._ready else None
 
     def finish(self) -> None:
         """Stop after the batch being written (an interrupted send) and wait for the thread."""
-        self._stop = True
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
         self._thread.join()
 
 
@@ -416,8 +427,7 @@ def _send_fresh(run: _Run, fresh: _Fresh, recording: _Recording) -> tuple[_Fresh
     following: _Fresh | None = None
     claimed = False
     try:
-        body = {**fresh.top, "data": [p.event for p in fresh.pending]}
-        ex = run.sender.send_one(body, content=fresh.content)
+        ex = run.sender.send_one({**fresh.top, "data": fresh.events}, content=fresh.content)
         if ex.outcome == "accepted":
             with store.atomic():
                 ex_id = store.add_exchange(fresh.session_id, ex, row_ids=fresh.ids)
@@ -429,7 +439,7 @@ def _send_fresh(run: _Run, fresh: _Fresh, recording: _Recording) -> tuple[_Fresh
             run.report.exchange_ids.append(ex_id)
         else:  # the rows read back, and the answer handled as for any claimed batch
             rows = store.rows_by_id(fresh.ids)
-            _post(run, [(r, p.event) for r, p in zip(rows, fresh.pending, strict=True)], ex)
+            _post(run, list(zip(rows, fresh.events, strict=True)), ex)
     except BaseException:
         store.release(fresh.ids, run.owner)
         if following is not None and claimed:

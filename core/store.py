@@ -189,7 +189,6 @@ class PlannedEvent:
     index: int
     status: str = "pending"
     reason: str | None = None
-    text: str | None = None  # the event's compact JSON (`event_text`) when the caller has it: not encoded again
 
 
 @dataclass(slots=True)
@@ -539,22 +538,24 @@ class Store:
 
     # recording -----------------------------------------------------------------------------------------
     def record_batch(self, session_id: str, top: dict[str, Any], events: Sequence[PlannedEvent],
-                     seq: int | None = None, *, written: Callable[[int, int], None] | None = None) -> int:
+                     seq: int | None = None, *, texts: Sequence[str] | None = None,
+                     written: Callable[[int, int], None] | None = None) -> int:
         """Write one batch of events (raw PII dropped) in one transaction; returns the batch id.
 
-        An event's `text`, when given, must be `event_text(event)`: the batch is screened for raw PII on
-        those texts at once (core.privacy.scrub_events) and a clean event's text is kept as it is.
-        `written` is called with the batch id and its first row's id (the rows' ids follow in order) inside
-        the transaction: whoever claims rows on this store sees the batch only once the caller knows it.
+        `texts`, when the caller has them, are `event_text(e.event)` of each event: the batch is screened
+        for raw PII on those texts at once (core.privacy.scrub_events) and a clean event's text is kept as
+        it is. `written` is called with the batch id and its first row's id (the rows' ids follow in order)
+        inside the transaction: whoever claims rows on this store sees the batch only once the caller knows it.
         """
         top_clean, _ = scrub_body(top)
         top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
-        texts = [event_text(p.event) if p.text is None else p.text for p in events]
+        given = [p.event for p in events]
+        texts = [event_text(e) for e in given] if texts is None else texts
         rows = []
         kept = []
         now = time.time()
         for i, (planned, text, (clean, dropped)) in enumerate(
-                zip(events, texts, scrub_events([p.event for p in events], texts), strict=True)):
+                zip(events, texts, scrub_events(given, texts), strict=True)):
             rows.append((session_id, i, *_name_and_id(clean), planned.status,
                          redact_text(planned.reason),
                          json.dumps(dropped) if dropped else "[]", planned.index, now, now))
