@@ -414,8 +414,8 @@ def _deliver_fresh(run: _Run, recording: _Recording, sid: str, cursor: int) -> N
                 cursor = _claim_and_send(run, ("pending",), sid, cursor)
             fresh, claimed = recording.next_batch(), False
     except BaseException:
-        if fresh is not None and claimed:  # claimed with the last commit, never posted
-            run.store.release(fresh.ids, run.owner)
+        if fresh is not None and claimed and fresh.ids[-1] > cursor:  # claimed with the last commit, never posted
+            run.store.release(fresh.ids, run.owner, posted=False)
         raise
 
 
@@ -440,12 +440,12 @@ def _send_fresh(run: _Run, fresh: _Fresh, recording: _Recording) -> tuple[_Fresh
         else:  # the rows read back, and the answer handled as for any claimed batch
             rows = store.rows_by_id(fresh.ids)
             _post(run, list(zip(rows, fresh.events, strict=True)), ex)
+        _progress(run, len(fresh.ids))
     except BaseException:
         store.release(fresh.ids, run.owner)
-        if following is not None and claimed:
-            store.release(following.ids, run.owner)
+        if following is not None and claimed:  # claimed with the settling commit, never posted
+            store.release(following.ids, run.owner, posted=False)
         raise
-    _progress(run, len(fresh.ids))
     return following, claimed
 
 

@@ -658,11 +658,15 @@ class Store:
                            "WHERE id BETWEEN ? AND ? AND claim_owner = ?",
                            [(until, lo, hi, owner) for lo, hi in _id_ranges(ids)])
 
-    def release(self, ids: Sequence[int], owner: str) -> None:
-        """Give rows back unchanged (an interrupted send): another sender may take them at once."""
+    def release(self, ids: Sequence[int], owner: str, *, posted: bool = True) -> None:
+        """Give rows back unchanged (an interrupted send): another sender may take them at once.
+
+        Their in-flight mark stays (a request that was posted may have reached TikTok; the next sender
+        says so) unless `posted` is False: rows claimed with the mark that were never posted lose it.
+        """
+        unmark = "" if posted else ", in_flight = 0"
         with self._transaction() as db:
-            # in_flight stays: a request that was posted may have reached TikTok; the next sender says so
-            db.executemany("UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
+            db.executemany(f"UPDATE outbox SET claim_owner = NULL, claim_until = NULL{unmark} "
                            "WHERE id BETWEEN ? AND ? AND claim_owner = ?",
                            [(lo, hi, owner) for lo, hi in _id_ranges(ids)])
 

@@ -171,3 +171,26 @@ def test_a_new_session_is_keyed_with_the_prefix_and_found_again(tmp_path: Path, 
         again = outbox.send(store, sender, copy.deepcopy(bodies))
         assert again.session_id == first.session_id and again.resumed == 5 and again.exchanges == []
     assert len(emu.received_events("TEST7")) == 5
+
+
+def test_a_send_interrupted_between_requests_leaves_nothing_claimed_or_marked_in_flight(
+        tmp_path: Path, emu: EmulatorServer, sender: Sender) -> None:
+    """Ctrl-C right after the first request's answer: the next batch, claimed in the commit that settled the
+    first, was never posted, so it is given back without an in-flight mark and a retry sends the rest once."""
+    def stop_after_first(done: int, total: int) -> None:
+        if done == 1000:
+            raise KeyboardInterrupt
+
+    with Store(tmp_path / "c.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            outbox.send(store, sender, [wrap(events(3000))], progress=stop_after_first)
+        [sid] = [s["id"] for s in store.sessions()]
+        counts = store.session_counts(sid)
+        assert counts["accepted"] == 1000 and counts["in_flight"] == 0
+        assert len(store.claim("host:1:other", 60)) == 1000  # nothing left claimed by the interrupted send
+        store.release([r.id for r in store.outbox_rows(session_id=sid)], "host:1:other")
+        retried = outbox.retry(store, sender, session_id=sid)
+        accepted = store.session_counts(sid)["accepted"]
+        assert retried.resent_in_flight == [] and retried.accepted + 1000 == accepted == 3000
+    ids = [e["event_id"] for e in emu.received_events("TEST7")]
+    assert sorted(ids) == sorted(e["event_id"] for e in events(3000))
