@@ -34,7 +34,7 @@ from core.contract import MAX_EVENTS_PER_REQUEST
 from core.errors import ConfigError, ConsoleError, InvalidPayload
 from core.exchange import EventNote, Exchange, SendReport
 from core.lint.findings import Finding
-from core.store import OutboxRow, PlannedEvent, SessionInfo, Store, event_text, new_claim_owner
+from core.store import OutboxRow, PlannedEvent, SessionInfo, Store, event_texts, new_claim_owner
 from core.transport import (
     BACKOFF_CAP_S,
     Sender,
@@ -146,9 +146,9 @@ def _send_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
     return KEY_PREFIX + digest.hexdigest()
 
 
-def _event_text(event: Any) -> str:
+def _event_texts(events: list[Any]) -> list[str]:
     try:
-        return event_text(event)
+        return event_texts(events)
     except ValueError:
         raise InvalidPayload("An event holds NaN or Infinity, which JSON cannot carry.",
                              hint="Send finite numbers only.") from None
@@ -235,7 +235,7 @@ class _Recording:
                 if self._stop:
                     return
                 # each event encoded once, here: the privacy screen, the file and the request all use that text
-                texts = [_event_text(p.event) for p in planned]
+                texts = _event_texts([p.event for p in planned])
                 run.store.record_batch(sid, top, planned, seq=seq if seqs else None, texts=texts,
                                        written=functools.partial(self._written, run, sid, top, planned, texts))
             if mark and not self._stop:

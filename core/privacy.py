@@ -10,6 +10,7 @@ v1.3 `user.email`, 1.0's `context.user.email`, `user.emails`, misspelt keys, or 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Any, Final
@@ -249,7 +250,7 @@ def scrub_events(events: Sequence[Any], texts: Sequence[str]) -> list[tuple[Any,
     One screen of the whole batch's text lets a clean batch through at once; a batch with anything to
     judge (or an event that is no object) is screened event by event, and only suspect events are walked.
     """
-    if texts and all(t.startswith("{") for t in texts) and _surely_clean("[" + ",".join(texts) + "]"):
+    if texts and all(map(str.startswith, texts, itertools.repeat("{"))) and _surely_clean("[" + ",".join(texts) + "]"):
         return [(event, []) for event in events]
     return [scrub_event(event, text=text) for event, text in zip(events, texts, strict=True)]
 
