@@ -1,9 +1,11 @@
 """The delivery workflow: record every event, claim it, send it, settle it; resume and retry.
 
 On top of transport (HTTP) and store (SQLite), knowing TikTok's answers (contract §4):
-- a send records its whole input before anything is posted, batch by batch, and marks the session
-  recorded at the end; the same send run again (same input, same endpoint) resumes that session:
-  events already accepted are not sent again, events not yet recorded are recorded and sent;
+- a send records its input batch by batch, each batch in one transaction before any of its events is
+  posted (later batches are recorded on a thread of their own while earlier ones are delivered), and
+  marks the session recorded once every batch is in; the same send run again (same input, same
+  endpoint) resumes that session: events already accepted are not sent again, events not yet recorded
+  are recorded and sent;
 - rows are claimed with a lease before they are posted, so a send, an `outbox retry` and the app can
   run at once on one database without sending an event twice; a dead sender's claims are void;
 - TikTok refuses a whole request over one bad event and names it (`data.N` in a 40002 message): that
@@ -132,8 +134,8 @@ KEY_PREFIX: Final = "v2:"
 
 def _send_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
     """A key for "the same send": the SHA-256 of the endpoint and of the input's values, pickled without a
-    memo (equal values give equal bytes however the objects were built or shared), a tenth of the cost of
-    encoding the input as JSON; a value pickle cannot take falls back to the canonical JSON."""
+    memo (equal values give equal bytes however the objects were built or shared), a fraction of the cost
+    of encoding the input as JSON; a value pickle cannot take falls back to the canonical JSON."""
     out = io.BytesIO()
     pickler = pickle.Pickler(out, protocol=5)
     pickler.fast = True  # no memo: an object seen twice is written twice, never as a reference
