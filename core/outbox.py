@@ -128,7 +128,7 @@ def input_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
     return digest.hexdigest()
 
 
-Part = tuple[dict[str, Any], list[PlannedEvent]]
+Part = tuple[dict[str, Any], list[Any], int]  # a batch: top-level fields, events as given, first input position
 KEY_PREFIX: Final = "v2:"
 
 
@@ -156,21 +156,32 @@ def _event_texts(events: list[Any]) -> list[str]:
                              hint="Send finite numbers only.") from None
 
 
-def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Part]:
-    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions."""
+def _parts(bodies: Sequence[dict[str, Any]]) -> list[Part]:
+    """Bodies split into ≤1,000-event batches (slices: no event is copied), each with its first absolute
+    input position."""
     out = []
     index = 0
     for body in bodies:
         for part in split_body(body):
-            top = {k: v for k, v in part.items() if k != "data"}
-            planned = []
-            for ev in part.get("data") or []:
-                reason = hold.get(index)
-                planned.append(PlannedEvent(ev, index, "held" if reason else "pending",
-                                            f"lint: {reason}" if reason else None))
-                index += 1
-            out.append((top, planned))
+            events = part.get("data") or []
+            out.append(({k: v for k, v in part.items() if k != "data"}, events, index))
+            index += len(events)
     return out
+
+
+def _planned(events: list[Any], start: int, hold: Mapping[int, str]) -> list[PlannedEvent]:
+    """A batch's events to record: pending, or held with the linter's reason."""
+    if not hold:
+        return [PlannedEvent(ev, start + i) for i, ev in enumerate(events)]
+    return [PlannedEvent(ev, start + i, "held", f"lint: {hold[start + i]}") if start + i in hold
+            else PlannedEvent(ev, start + i) for i, ev in enumerate(events)]
+
+
+def _to_send(todo: Sequence[tuple[int, Part]], hold: Mapping[int, str]) -> int:
+    """Events of the batches still to record that will be sent (not held)."""
+    ranges = [(start, start + len(events)) for _, (_, events, start) in todo]
+    held = sum(1 for i in hold if any(lo <= i < hi for lo, hi in ranges)) if hold else 0
+    return sum(hi - lo for lo, hi in ranges) - held
 
 
 def _earlier_session(store: Store, key: str, bodies: Sequence[dict[str, Any]], url: str) -> SessionInfo | None:
@@ -219,25 +230,28 @@ class _Recording:
     delivered (the request's wait is spent recording the next batch). The run learns a batch (its events as
     given, its row ids) inside the batch's own transaction, so a claim never sees the batch before the run."""
 
-    def __init__(self, run: _Run, sid: str, todo: list[tuple[int, Part]], *, seqs: bool, mark: bool) -> None:
+    def __init__(self, run: _Run, sid: str, todo: list[tuple[int, Part]], hold: Mapping[int, str], *, seqs: bool,
+                 mark: bool) -> None:
         self._cond = threading.Condition()
         self._ready: collections.deque[_Fresh] = collections.deque()
         self._done = self._stop = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._record, args=(run, sid, todo, seqs, mark),
+        self._thread = threading.Thread(target=self._record, args=(run, sid, todo, hold, seqs, mark),
                                         name="outbox-recording", daemon=True)
         self._thread.start()
 
-    def _record(self, run: _Run, sid: str, todo: list[tuple[int, Part]], seqs: bool, mark: bool) -> None:
+    def _record(self, run: _Run, sid: str, todo: list[tuple[int, Part]], hold: Mapping[int, str], seqs: bool,
+                mark: bool) -> None:
         try:
-            for seq, (top, planned) in todo:
+            for seq, (top, events, start) in todo:
                 with self._cond:  # a few batches ahead is enough: more only competes with the posting thread
                     while len(self._ready) >= _LOOKAHEAD and not self._stop:
                         self._cond.wait()
                 if self._stop:
                     return
+                planned = _planned(events, start, hold)
                 # each event encoded once, here: the privacy screen, the file and the request all use that text
-                texts = _event_texts([p.event for p in planned])
+                texts = _event_texts(events)
                 run.store.record_batch(sid, top, planned, seq=seq if seqs else None, texts=texts,
                                        written=functools.partial(self._written, run, sid, top, planned, texts))
             if mark and not self._stop:
@@ -251,7 +265,7 @@ class _Recording:
 
     def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: list[PlannedEvent], texts: list[str],
                  batch_id: int, first_id: int) -> None:
-        run.originals[batch_id] = [p.event for p in planned]
+        run.originals[batch_id] = [p.event for p in planned]  # read by the delivering thread once announced
         run.fresh.add(batch_id)
         pending = [i for i, p in enumerate(planned) if p.status == "pending"]
         content = _texts_content(top, [texts[i] for i in pending]) if pending else None
@@ -299,9 +313,10 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
     bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records into
     that session instead (the app's session); `resend` always starts a new one.
     """
-    parts = _parts(bodies, hold or {})
+    hold = hold or {}
+    parts = _parts(bodies)
     key = _send_key(bodies, sender.url)
-    total = sum(len(planned) for _, planned in parts)
+    total = sum(len(events) for _, events, _ in parts)
     earlier = None if resend or session_id else _earlier_session(store, key, bodies, sender.url)
     sid = session_id or (earlier.id if earlier else store.create_session(
         label, target=sender.settings.target, base_url=sender.settings.base_url or "", input_key=key,
@@ -311,19 +326,19 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
     before = store.session_counts(sid) if earlier or session_id else None
     recorded = store.recorded_batches(sid) if earlier else {}
     todo = []
-    for seq, (top, planned) in enumerate(parts):
+    for seq, part in enumerate(parts):
         if seq in recorded:
-            run.originals[recorded[seq]] = [p.event for p in planned]
+            run.originals[recorded[seq]] = part[1]
         else:
-            todo.append((seq, (top, planned)))
+            todo.append((seq, part))
     report.resumed = before["accepted"] if before and earlier else 0
     waiting = before["pending"] if before else 0
-    run.total = waiting + sum(p.status == "pending" for _, (_, ps) in todo for p in ps)
+    run.total = waiting + _to_send(todo, hold)
     store.release_dead_claims()
     if run.progress:
         run.progress(0, run.total)
     cursor = _claim_and_send(run, ("pending",), sid, 0) if waiting else 0
-    recording = _Recording(run, sid, todo, seqs=not session_id, mark=not session_id)
+    recording = _Recording(run, sid, todo, hold, seqs=not session_id, mark=not session_id)
     try:
         _deliver_fresh(run, recording, sid, cursor)
     finally:
