@@ -138,8 +138,8 @@ def _send_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
     of encoding the input as JSON; a value pickle cannot take falls back to the canonical JSON."""
     out = io.BytesIO()
     pickler = pickle.Pickler(out, protocol=5)
-    pickler.fast = True  # no memo: an object seen twice is written twice, never as a reference
     try:
+        pickler.fast = True  # no memo: an object seen twice is written twice, never as a reference
         pickler.dump(list(bodies))
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return KEY_PREFIX + input_key(bodies, url)
