@@ -21,6 +21,7 @@ reaches this module: Exchanges carry it redacted.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -558,25 +559,27 @@ class Store:
         top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
         given = [p.event for p in events]
         texts = event_texts(given) if texts is None else texts
-        rows = []
-        kept = []
-        now = time.time()
-        for i, (planned, text, (clean, dropped)) in enumerate(
-                zip(events, texts, scrub_events(given, texts), strict=True)):
-            rows.append((session_id, i, *_name_and_id(clean), planned.status,
-                         planned.reason and redact_text(planned.reason),
-                         json.dumps(dropped) if dropped else "[]", planned.index, now, now))
-            kept.append(text if clean is planned.event else _dumps(clean))
+        screened = scrub_events(given, texts)
+        if any(dropped for _, dropped in screened):
+            kept = [t if c is e else _dumps(c) for t, (c, _), e in zip(texts, screened, given, strict=True)]
+            names = [_name_and_id(c) for c, _ in screened]
+            dropped_paths: Iterable[str] = [json.dumps(d) if d else "[]" for _, d in screened]
+        else:  # nothing dropped (nearly always): the texts are kept as given, the rows built in C (zip)
+            kept, names, dropped_paths = list(texts), [_name_and_id(e) for e in given], itertools.repeat("[]")
+        n, now = len(events), time.time()
         with self._transaction() as db:
             cur = db.execute("INSERT INTO outbox_batches (session_id, top_json, data_json, created_at, seq) "
                              "VALUES (?, ?, '[]', ?, ?)", (session_id, top_json, now, seq))
             batch_id = int(cur.lastrowid or 0)
             start = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
-            ids = range(start, start + len(rows))
+            ids = range(start, start + n)
             db.executemany(
                 "INSERT INTO outbox (id, batch_id, session_id, idx, event_name, event_id, status, reason, "
                 "pii_dropped, input_index, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(row_id, batch_id, *row) for row_id, row in zip(ids, rows, strict=True)])
+                zip(ids, itertools.repeat(batch_id), itertools.repeat(session_id), range(n),
+                    [name for name, _ in names], [eid for _, eid in names], [p.status for p in events],
+                    [p.reason and redact_text(p.reason) for p in events], dropped_paths,
+                    [p.index for p in events], itertools.repeat(now), itertools.repeat(now)))
             db.executemany("INSERT INTO outbox_events (id, event_json) VALUES (?, ?)", zip(ids, kept, strict=True))
             if written is not None:
                 written(batch_id, start)
