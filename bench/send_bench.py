@@ -10,6 +10,12 @@ The two passes alternate for --rounds rounds (the machine may be loaded: each ou
 the transport figure measured just before it), and the outbox/transport ratio is printed per round with
 its min/median, by wall clock and by this process's CPU time (steadier when other
 processes compete). Prints figures only; asserts nothing (speed is measured here, never in tests).
+
+    .venv/bin/python bench/send_bench.py --events 20000 --rounds 3 [--in-process] --against ../wt-old
+
+compares with another checkout (e.g. `git worktree add ../wt-old COMMIT`; it needs no venv of its own):
+each round runs that checkout's bench and this one's, each in a fresh process with the same arguments,
+in alternating order, and prints both outbox figures and their ratio (this / other), then min/median.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import signal
 import statistics
@@ -25,7 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -95,13 +102,52 @@ def outbox_pass(sender: Sender, body: dict[str, Any], events: list[dict[str, Any
     return len(events) / dt, cpu
 
 
+_OUTBOX_LINE: Final = re.compile(r"^outbox:\s+([\d,]+) events/s", re.MULTILINE)
+
+
+def outbox_rate(checkout: Path, argv: list[str]) -> float:
+    """The outbox figure (events/s) of one run of `checkout`'s bench with `argv`, in a process of its own."""
+    done = subprocess.run([sys.executable, str(checkout / "bench" / "send_bench.py"), *argv], cwd=checkout,
+                          capture_output=True, text=True, timeout=3600, check=False)
+    found = _OUTBOX_LINE.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{checkout}: its bench printed no outbox figure (exit {done.returncode}):\n"
+                         f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return float(found.group(1).replace(",", ""))
+
+
+def against(other: Path, args: argparse.Namespace) -> None:
+    """This checkout's outbox pass beside `other`'s, alternately, each run in a fresh process."""
+    if not (other / "bench" / "send_bench.py").is_file():
+        raise SystemExit(f"--against {other}: no bench/send_bench.py there (a checkout of this repository?)")
+    argv = [f"--events={args.events}", f"--batch={args.batch}"] + (["--in-process"] if args.in_process else [])
+    mine = [*argv, "--rounds=1"]  # the other checkout's bench may predate --rounds: it runs one pass of each
+    print(f"{args.events:,} events, {args.rounds} round(s), emulator "
+          f"{'in-process' if args.in_process else 'in its own process'}: {ROOT} against {other}")
+    ratios = []
+    for n in range(1, args.rounds + 1):
+        runs = [(other, argv), (ROOT, mine)] if n % 2 else [(ROOT, mine), (other, argv)]
+        rates = {str(path): outbox_rate(path, a) for path, a in runs}
+        this, that = rates[str(ROOT)], rates[str(other)]
+        ratios.append(this / that)
+        print(f"round {n}: outbox this {this:,.0f} events/s, other {that:,.0f} events/s, this/other "
+              f"{ratios[-1]:.2f} (load {os.getloadavg()[0]:.2f})")
+    print(f"this/other over {len(ratios)} round(s): min {min(ratios):.2f}, median {statistics.median(ratios):.2f}, "
+          f"max {max(ratios):.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=1000, help="events per request (TikTok's maximum is 1,000)")
     ap.add_argument("--rounds", type=int, default=3, help="transport and outbox passes, alternating")
     ap.add_argument("--in-process", action="store_true", help="run the emulator in this process")
+    ap.add_argument("--against", type=Path, metavar="PATH",
+                    help="a checkout of another commit: compare its outbox figure with this one's, alternately")
     args = ap.parse_args()
+    if args.against is not None:
+        against(args.against.resolve(), args)
+        return
 
     proc = None
     if args.in_process:

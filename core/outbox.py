@@ -1,9 +1,11 @@
 """The delivery workflow: record every event, claim it, send it, settle it; resume and retry.
 
 On top of transport (HTTP) and store (SQLite), knowing TikTok's answers (contract §4):
-- a send records its whole input before anything is posted, batch by batch, and marks the session
-  recorded at the end; the same send run again (same input, same endpoint) resumes that session:
-  events already accepted are not sent again, events not yet recorded are recorded and sent;
+- a send records its input batch by batch, each batch in one transaction before any of its events is
+  posted (later batches are recorded on a thread of their own while earlier ones are delivered), and
+  marks the session recorded once every batch is in; the same send run again (same input, same
+  endpoint) resumes that session: events already accepted are not sent again, events not yet recorded
+  are recorded and sent;
 - rows are claimed with a lease before they are posted, so a send, an `outbox retry` and the app can
   run at once on one database without sending an event twice; a dead sender's claims are void;
 - TikTok refuses a whole request over one bad event and names it (`data.N` in a 40002 message): that
@@ -17,19 +19,24 @@ Only the one request in flight at a crash may reach TikTok twice; the report nam
 
 from __future__ import annotations
 
+import collections
+import functools
 import hashlib
+import io
 import json
+import pickle
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from core.config import Settings
 from core.contract import MAX_EVENTS_PER_REQUEST
-from core.errors import ConfigError, ConsoleError
+from core.errors import ConfigError, ConsoleError, InvalidPayload
 from core.exchange import EventNote, Exchange, SendReport
 from core.lint.findings import Finding
-from core.store import OutboxRow, PlannedEvent, Store, new_claim_owner
+from core.store import OutboxRow, PlannedEvent, SessionInfo, Store, event_texts, new_claim_owner
 from core.transport import (
     BACKOFF_CAP_S,
     Sender,
@@ -112,7 +119,8 @@ def lease_seconds(settings: Settings) -> float:
 
 
 def input_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
-    """A key for "the same send": the SHA-256 of the input's canonical JSON and the endpoint it goes to."""
+    """The key sessions were recorded under before `KEY_PREFIX` keys: the SHA-256 of the endpoint and of the
+    input re-encoded as canonical JSON (looked up only when the database still holds such keys)."""
     digest = hashlib.sha256(url.encode("utf-8"))
     for body in bodies:
         digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "replace"))
@@ -120,24 +128,68 @@ def input_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
     return digest.hexdigest()
 
 
-Part = tuple[dict[str, Any], list[PlannedEvent]]
+Part = tuple[dict[str, Any], list[Any], int]  # a batch: top-level fields, events as given, first input position
+KEY_PREFIX: Final = "v2:"
 
 
-def _parts(bodies: Sequence[dict[str, Any]], hold: Mapping[int, str]) -> list[Part]:
-    """Bodies split into ≤1,000-event batches of PlannedEvents with absolute input positions."""
+def _send_key(bodies: Sequence[dict[str, Any]], url: str) -> str:
+    """A key for "the same send": the SHA-256 of the endpoint and of the input's values, pickled without a
+    memo (equal values give equal bytes however the objects were built or shared), a fraction of the cost
+    of encoding the input as JSON; a value pickle cannot take falls back to the canonical JSON."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    try:
+        pickler.fast = True  # no memo: an object seen twice is written twice, never as a reference
+        pickler.dump(list(bodies))
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return KEY_PREFIX + input_key(bodies, url)
+    digest = hashlib.sha256(url.encode("utf-8") + b"\x00")
+    digest.update(out.getbuffer())
+    return KEY_PREFIX + digest.hexdigest()
+
+
+def _event_texts(events: list[Any]) -> list[str]:
+    try:
+        return event_texts(events)
+    except ValueError:
+        raise InvalidPayload("An event holds NaN or Infinity, which JSON cannot carry.",
+                             hint="Send finite numbers only.") from None
+
+
+def _parts(bodies: Sequence[dict[str, Any]]) -> list[Part]:
+    """Bodies split into ≤1,000-event batches (slices: no event is copied), each with its first absolute
+    input position."""
     out = []
     index = 0
     for body in bodies:
         for part in split_body(body):
-            top = {k: v for k, v in part.items() if k != "data"}
-            planned = []
-            for ev in part.get("data") or []:
-                reason = hold.get(index)
-                planned.append(PlannedEvent(ev, index, "held" if reason else "pending",
-                                            f"lint: {reason}" if reason else None))
-                index += 1
-            out.append((top, planned))
+            events = part.get("data") or []
+            out.append(({k: v for k, v in part.items() if k != "data"}, events, index))
+            index += len(events)
     return out
+
+
+def _planned(events: list[Any], start: int, hold: Mapping[int, str]) -> list[PlannedEvent]:
+    """A batch's events to record: pending, or held with the linter's reason."""
+    if not hold:
+        return [PlannedEvent(ev, start + i) for i, ev in enumerate(events)]
+    return [PlannedEvent(ev, start + i, "held", f"lint: {hold[start + i]}") if start + i in hold
+            else PlannedEvent(ev, start + i) for i, ev in enumerate(events)]
+
+
+def _to_send(todo: Sequence[tuple[int, Part]], hold: Mapping[int, str]) -> int:
+    """Events of the batches still to record that will be sent (not held)."""
+    ranges = [(start, start + len(events)) for _, (_, events, start) in todo]
+    held = sum(1 for i in hold if any(lo <= i < hi for lo, hi in ranges)) if hold else 0
+    return sum(hi - lo for lo, hi in ranges) - held
+
+
+def _earlier_session(store: Store, key: str, bodies: Sequence[dict[str, Any]], url: str) -> SessionInfo | None:
+    """The latest session of the same input and endpoint; one recorded under the older key is found too."""
+    found = store.session_for_input(key)
+    if found is None and store.has_unprefixed_input_keys():
+        found = store.session_for_input(input_key(bodies, url))
+    return found
 
 
 @dataclass(slots=True)
@@ -155,39 +207,142 @@ class _Run:
     final: dict[int, OutboxRow] = field(default_factory=dict)
     progress: Progress | None = None
     done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fresh:
+    """A batch this run has just recorded: its session, top-level fields, the events to send as given, their
+    row ids (in order) and the request's bytes."""
+
+    session_id: str
+    top: dict[str, Any]
+    events: list[Any]  # the pending events as given
+    ids: list[int]
+    content: bytes | None  # the request's bytes, built off the delivering thread
+
+
+_LOOKAHEAD: Final = 3  # batches recorded ahead of the one being posted (each holds its request bytes)
+
+
+class _Recording:
+    """The batches of a send not in the outbox yet, recorded by a thread of their own while the first ones are
+    delivered (the request's wait is spent recording the next batch). The run learns a batch (its events as
+    given, its row ids) inside the batch's own transaction, so a claim never sees the batch before the run."""
+
+    def __init__(self, run: _Run, sid: str, todo: list[tuple[int, Part]], hold: Mapping[int, str], *, seqs: bool,
+                 mark: bool) -> None:
+        self._cond = threading.Condition()
+        self._ready: collections.deque[_Fresh] = collections.deque()
+        self._done = self._stop = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._record, args=(run, sid, todo, hold, seqs, mark),
+                                        name="outbox-recording", daemon=True)
+        self._thread.start()
+
+    def _record(self, run: _Run, sid: str, todo: list[tuple[int, Part]], hold: Mapping[int, str], seqs: bool,
+                mark: bool) -> None:
+        try:
+            for seq, (top, events, start) in todo:
+                with self._cond:  # a few batches ahead is enough: more only competes with the posting thread
+                    while len(self._ready) >= _LOOKAHEAD and not self._stop:
+                        self._cond.wait()
+                if self._stop:
+                    return
+                planned = _planned(events, start, hold)
+                # each event encoded once, here: the privacy screen, the file and the request all use that text
+                texts = _event_texts(events)
+                run.store.record_batch(sid, top, planned, seq=seq if seqs else None, texts=texts,
+                                       written=functools.partial(self._written, run, sid, top, planned, texts))
+            if mark and not self._stop:
+                run.store.mark_recorded(sid)
+        except BaseException as exc:  # handed to the delivering thread, which raises it
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: list[PlannedEvent], texts: list[str],
+                 batch_id: int, first_id: int) -> None:
+        run.originals[batch_id] = [p.event for p in planned]  # read by the delivering thread once announced
+        run.fresh.add(batch_id)
+        pending = [i for i, p in enumerate(planned) if p.status == "pending"]
+        content = _texts_content(top, [texts[i] for i in pending]) if pending else None
+        with self._cond:
+            self._ready.append(_Fresh(sid, top, [planned[i].event for i in pending], [first_id + i for i in pending],
+                                      content))
+            self._cond.notify_all()
+
+    def next_batch(self) -> _Fresh | None:
+        """The next recorded batch, waiting for it; None once the recording has ended and every batch was
+        taken. A recording that failed raises its error here."""
+        with self._cond:
+            while not self._ready and not self._done:
+                self._cond.wait()
+            if self._ready:
+                self._cond.notify_all()
+                return self._ready.popleft()
+            if self._error is not None:
+                raise self._error
+            return None
+
+    def ready_batch(self) -> _Fresh | None:
+        """The next recorded batch if it is in already, without waiting."""
+        with self._cond:
+            self._cond.notify_all()
+            return self._ready.popleft() if self._ready else None
+
+    def finish(self) -> None:
+        """Stop after the batch being written (an interrupted send) and wait for the thread."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join()
 
 
 def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, label: str = "",
          hold: Mapping[int, str] | None = None, resend: bool = False, session_id: str | None = None,
          progress: Progress | None = None) -> SendReport:
-    """Record `bodies` in the outbox, then deliver them; resume the same send if it was interrupted.
+    """Record `bodies` in the outbox and deliver them; resume the same send if it was interrupted.
 
-    `hold` maps absolute event positions to why they must not be sent (lint errors): they are recorded
-    as held and named in the report. Without `resend`, an earlier session of the same input (same
-    bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records
-    into that session instead (the app's session); `resend` always starts a new one.
+    Events the session holds pending from before go first; then each batch is delivered as soon as it is
+    recorded, while the next ones are being recorded, and the session is marked recorded once its whole
+    input is in. `hold` maps absolute event positions to why they must not be sent (lint errors): they are
+    recorded as held and named in the report. Without `resend`, an earlier session of the same input (same
+    bodies, same endpoint) is resumed: its accepted events are not sent again. `session_id` records into
+    that session instead (the app's session); `resend` always starts a new one.
     """
-    key = input_key(bodies, sender.url)
-    parts = _parts(bodies, hold or {})
-    total = sum(len(planned) for _, planned in parts)
-    earlier = None if resend or session_id else store.session_for_input(key)
+    hold = hold or {}
+    parts = _parts(bodies)
+    key = _send_key(bodies, sender.url)
+    total = sum(len(events) for _, events, _ in parts)
+    earlier = None if resend or session_id else _earlier_session(store, key, bodies, sender.url)
     sid = session_id or (earlier.id if earlier else store.create_session(
         label, target=sender.settings.target, base_url=sender.settings.base_url or "", input_key=key,
         input_events=total))
     report = SendReport(session_id=sid, events=total)
     run = _Run(store, sender, report, lease_s=lease_seconds(sender.settings), progress=progress)
-    before = store.session_counts(sid) if earlier else None
+    before = store.session_counts(sid) if earlier or session_id else None
     recorded = store.recorded_batches(sid) if earlier else {}
-    for seq, (top, planned) in enumerate(parts):
-        batch_id = recorded.get(seq)
-        if batch_id is None:
-            batch_id = store.record_batch(sid, top, planned, seq=None if session_id else seq)
-            run.fresh.add(batch_id)
-        run.originals[batch_id] = [p.event for p in planned]
-    if not session_id:
-        store.mark_recorded(sid)
-    report.resumed = before["accepted"] if before else 0
-    _deliver(run, statuses=("pending",), session_id=sid)
+    todo = []
+    for seq, part in enumerate(parts):
+        if seq in recorded:
+            run.originals[recorded[seq]] = part[1]
+        else:
+            todo.append((seq, part))
+    report.resumed = before["accepted"] if before and earlier else 0
+    waiting = before["pending"] if before else 0
+    run.total = waiting + _to_send(todo, hold)
+    store.release_dead_claims()
+    if run.progress:
+        run.progress(0, run.total)
+    cursor = _claim_and_send(run, ("pending",), sid, 0) if waiting else 0
+    recording = _Recording(run, sid, todo, hold, seqs=not session_id, mark=not session_id)
+    try:
+        _deliver_fresh(run, recording, sid, cursor)
+    finally:
+        recording.finish()
     _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
     report.accepted = store.session_counts(sid)["accepted"] - report.resumed
     return report
@@ -215,7 +370,11 @@ def retry(store: Store, sender: Sender, *, session_id: str | None = None, reject
     if waiting:
         blocked = [r.id for r in waiting if r.status == "blocked"]
         store.set_status(blocked, "pending", "token")
-        _deliver(run, statuses=("pending",), session_id=session_id)
+        store.release_dead_claims()
+        run.total = len(waiting)
+        if run.progress:
+            run.progress(0, run.total)
+        _claim_and_send(run, ("pending",), session_id, 0)
     _settle_report(run, run.final.values())
     report.accepted = sum(1 for r in run.final.values() if r.status == "accepted")
     return report
@@ -231,28 +390,80 @@ def drop(store: Store, ids: Iterable[int] | None = None, *, statuses: Iterable[s
 
 
 # --- delivery -----------------------------------------------------------------------------------------
-def _deliver(run: _Run, *, statuses: tuple[str, ...], session_id: str | None) -> None:
-    """Claim and send batches until nothing claimable is left; interrupted, give every claim back."""
-    store = run.store
-    store.release_dead_claims()
-    total = store.session_counts(session_id)["pending"] if session_id else run.report.events
-    if run.progress:
-        run.progress(0, total)
-    cursor = 0  # one pass in id order: rows this run settled as pending wait for the next run
+def _claim_and_send(run: _Run, statuses: tuple[str, ...], session_id: str | None, cursor: int) -> int:
+    """Claim and send batches with ids after `cursor` until nothing claimable is left; returns the last id
+    sent. Interrupted, give every claim back. Rows this run settles as pending wait for the next run."""
     while True:
-        rows = store.claim(run.owner, run.lease_s, statuses=statuses, session_id=session_id,
-                           limit=MAX_EVENTS_PER_REQUEST, after_id=cursor)
+        # claimed and marked in flight in one write: they are posted at once
+        rows = run.store.claim(run.owner, run.lease_s, statuses=statuses, session_id=session_id,
+                               limit=MAX_EVENTS_PER_REQUEST, after_id=cursor, in_flight=True)
         if not rows:
-            return
+            return cursor
         cursor = rows[-1].id
         try:
             _send_rows(run, rows)
         except BaseException:
-            store.release([r.id for r in rows], run.owner)
+            run.store.release([r.id for r in rows], run.owner)
             raise
-        run.done += len(rows)
-        if run.progress:
-            run.progress(min(run.done, total), total)
+        _progress(run, len(rows))
+
+
+def _progress(run: _Run, sent: int) -> None:
+    run.done += sent
+    if run.progress:
+        run.progress(min(run.done, run.total), run.total)
+
+
+def _deliver_fresh(run: _Run, recording: _Recording, sid: str, cursor: int) -> None:
+    """Deliver each batch as the recording hands it over: claimed whole by its row ids it goes at once (the
+    next batch is claimed in the commit that settles this one); if another sender holds some of its rows,
+    whatever is claimable goes row by row."""
+    fresh, claimed = recording.next_batch(), False
+    try:
+        while fresh is not None:
+            if fresh.ids and fresh.ids[-1] > cursor:
+                claimed = claimed or run.store.claim_ids(run.owner, run.lease_s, fresh.ids, in_flight=True)
+                if claimed:
+                    following, claimed = _send_fresh(run, fresh, recording)
+                    cursor = fresh.ids[-1]
+                    fresh = following if following is not None else recording.next_batch()
+                    continue
+                cursor = _claim_and_send(run, ("pending",), sid, cursor)
+            fresh, claimed = recording.next_batch(), False
+    except BaseException:
+        if fresh is not None and claimed and fresh.ids[-1] > cursor:  # claimed with the last commit, never posted
+            run.store.release(fresh.ids, run.owner, posted=False)
+        raise
+
+
+def _send_fresh(run: _Run, fresh: _Fresh, recording: _Recording) -> tuple[_Fresh | None, bool]:
+    """Post a batch this run just recorded and claimed by its row ids, with the bytes the recording built,
+    and settle it; no row is read back unless TikTok refuses some. The next batch, when recorded already,
+    is claimed in the same commit: returns it and whether it is claimed."""
+    store = run.store
+    following: _Fresh | None = None
+    claimed = False
+    try:
+        ex = run.sender.send_one({**fresh.top, "data": fresh.events}, content=fresh.content)
+        if ex.outcome == "accepted":
+            with store.atomic():
+                ex_id = store.add_exchange(fresh.session_id, ex, row_ids=fresh.ids)
+                store.settle(fresh.ids, "accepted", code=ex.code, exchange_id=ex_id)
+                following = recording.ready_batch()
+                if following is not None and following.ids:
+                    claimed = store.claim_ids(run.owner, run.lease_s, following.ids, in_flight=True)
+            run.report.exchanges.append(ex)
+            run.report.exchange_ids.append(ex_id)
+        else:  # the rows read back, and the answer handled as for any claimed batch
+            rows = store.rows_by_id(fresh.ids)
+            _post(run, list(zip(rows, fresh.events, strict=True)), ex)
+        _progress(run, len(fresh.ids))
+    except BaseException:
+        store.release(fresh.ids, run.owner)
+        if following is not None and claimed:  # claimed with the settling commit, never posted
+            store.release(following.ids, run.owner, posted=False)
+        raise
+    return following, claimed
 
 
 def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:
@@ -271,7 +482,6 @@ def _event_to_send(run: _Run, row: OutboxRow) -> tuple[Any, str | None]:
 
 def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
     """Send one claimed batch: peel off events TikTok names as invalid, resend 20001 whole, settle each row."""
-    store = run.store
     sendable: list[tuple[OutboxRow, Any]] = []
     run.report.resent_in_flight += [r.event_id for r in rows if r.in_flight]
     for row in rows:
@@ -280,38 +490,54 @@ def _send_rows(run: _Run, rows: list[OutboxRow]) -> None:
             _settle(run, [row], "held", problem, error=f"raw values dropped at {', '.join(row.pii_dropped)}")
         else:
             sendable.append((row, event))
+    _post(run, sendable)
+
+
+def _post(run: _Run, sendable: list[tuple[OutboxRow, Any]], answer: Exchange | None = None) -> None:
+    """Post claimed rows (marked in flight by their claim) and settle them; a 20001 goes again whole and a
+    request refused over named events again without them. `answer`: the first post's answer, already had."""
+    store = run.store
     partials = 0
     while sendable:
         ids = [r.id for r, _ in sendable]
-        body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
-        content = _content(run, body, sendable)
-        store.set_in_flight(ids, run.owner, run.lease_s)
-        ex = run.sender.send_one(body, content=content)
-        ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
+        ex = answer
+        if ex is None:
+            body = {**sendable[0][0].top, "data": [e for _, e in sendable]}
+            ex = run.sender.send_one(body, content=_content(run, body, sendable))
+        answer = None
+        partials += ex.outcome == "partial"
+        with store.atomic():  # the exchange and where its rows stand, in one commit
+            ex_id = store.add_exchange(sendable[0][0].session_id, ex, row_ids=ids)
+            sendable = _settle_answer(run, sendable, ex, ex_id, partials)
         run.report.exchanges.append(ex)
         run.report.exchange_ids.append(ex_id)
-        outcome = ex.outcome
-        if outcome == "accepted":
-            _settle(run, [r for r, _ in sendable], "accepted", None, ex=ex, ex_id=ex_id)
-            return
-        if outcome == "partial":
-            partials += 1
-            if partials <= PARTIAL_RESENDS:
-                continue
-            _settle(run, [r for r, _ in sendable], "pending", "partial", ex=ex, ex_id=ex_id)
-            return
-        if outcome == "undelivered":
-            _settle(run, [r for r, _ in sendable], "pending", "transient", ex=ex, ex_id=ex_id)
-            return
-        if ex.code in BLOCKED_CODES or ex.status in (401, 403):
-            _settle(run, [r for r, _ in sendable], "blocked", "token", ex=ex, ex_id=ex_id)
-            return
+        if sendable:  # posted again at once: still in flight, the claim renewed
+            store.set_in_flight([r.id for r, _ in sendable], run.owner, run.lease_s)
+
+
+def _settle_answer(run: _Run, sendable: list[tuple[OutboxRow, Any]], ex: Exchange, ex_id: int,
+                   partials: int) -> list[tuple[OutboxRow, Any]]:
+    """Settle the rows of one answered request; returns those to post again at once (a 20001 answer, or the
+    rest of a request TikTok refused over the events it named)."""
+    rows = [r for r, _ in sendable]
+    if ex.outcome == "accepted":
+        _settle(run, rows, "accepted", None, ex=ex, ex_id=ex_id)
+    elif ex.outcome == "partial":
+        if partials <= PARTIAL_RESENDS:
+            return sendable
+        _settle(run, rows, "pending", "partial", ex=ex, ex_id=ex_id)
+    elif ex.outcome == "undelivered":
+        _settle(run, rows, "pending", "transient", ex=ex, ex_id=ex_id)
+    elif ex.code in BLOCKED_CODES or ex.status in (401, 403):
+        _settle(run, rows, "blocked", "token", ex=ex, ex_id=ex_id)
+    else:
         named = _named_events(ex, len(sendable)) if ex.code in INVALID_CODES else set()
         if not named or len(named) == len(sendable):
-            _settle(run, [r for r, _ in sendable], "rejected", "invalid", ex=ex, ex_id=ex_id)
-            return
-        _settle(run, [sendable[i][0] for i in sorted(named)], "rejected", "invalid", ex=ex, ex_id=ex_id)
-        sendable = [pair for i, pair in enumerate(sendable) if i not in named]
+            _settle(run, rows, "rejected", "invalid", ex=ex, ex_id=ex_id)
+            return []
+        _settle(run, [rows[i] for i in sorted(named)], "rejected", "invalid", ex=ex, ex_id=ex_id)
+        return [pair for i, pair in enumerate(sendable) if i not in named]
+    return []
 
 
 def _content(run: _Run, body: dict[str, Any], sendable: Sequence[tuple[OutboxRow, Any]]) -> bytes | None:
@@ -323,12 +549,17 @@ def _content(run: _Run, body: dict[str, Any], sendable: Sequence[tuple[OutboxRow
     """
     if not all(r.batch_id in run.fresh and not r.pii_dropped for r, _ in sendable):
         return None
-    top = {k: v for k, v in body.items() if k != "data"}
+    return _texts_content({k: v for k, v in body.items() if k != "data"}, [r.event_json for r, _ in sendable])
+
+
+def _texts_content(top: dict[str, Any], texts: Sequence[str]) -> bytes | None:
+    """`encode_body({**top, "data": events})` from the events' texts (`event_text`); None when it fails (the
+    transport's own encoding then names the problem)."""
     try:
         head = encode_body(top)[:-1] + (b',"data":[' if top else b'"data":[')
-        return head + ",".join(r.event_json for r, _ in sendable).encode("utf-8") + b"]}"
+        return head + ",".join(texts).encode("utf-8") + b"]}"
     except (ConsoleError, UnicodeEncodeError):
-        return None  # the transport's own encoding names the problem
+        return None
 
 
 def _named_events(ex: Exchange, size: int) -> set[int]:

@@ -21,6 +21,7 @@ reaches this module: Exchanges carry it redacted.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -30,8 +31,9 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote_plus
@@ -39,7 +41,16 @@ from urllib.parse import unquote_plus
 from core.errors import InvalidInput, StoreError
 from core.exchange import Attempt, Exchange
 from core.identity import is_sha256
-from core.privacy import PII_KEYS, REDACTED_PII, is_raw_email, is_raw_phone, redact_text, scrub_body, scrub_event
+from core.privacy import (
+    PII_KEYS,
+    REDACTED_PII,
+    is_raw_email,
+    is_raw_phone,
+    redact_text,
+    scrub_body,
+    scrub_event,
+    scrub_events,
+)
 
 OUTBOX_STATUSES: Final = ("pending", "accepted", "blocked", "rejected", "held", "dropped")
 WAITING: Final = ("pending", "blocked", "rejected", "held")  # every status that is not settled for good
@@ -153,6 +164,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX pixel_hits_session ON pixel_hits(session_id, id);
     """,
+    # 6: each event's kept JSON in a table of its own, keyed by the outbox row's id: a claim, an in-flight mark
+    # or a settle rewrites a row of a few dozen bytes instead of one that carries the whole event
+    """
+    CREATE TABLE outbox_events (
+        id INTEGER PRIMARY KEY,
+        event_json TEXT NOT NULL
+    );
+    INSERT INTO outbox_events (id, event_json) SELECT id, event_json FROM outbox WHERE event_json IS NOT NULL;
+    UPDATE outbox SET event_json = NULL WHERE event_json IS NOT NULL;
+    """,
 )
 SOURCES: Final = ("console", "relay", "capture")  # who made an exchange or saw a Pixel hit
 _SESSION_ID_MAX: Final = 100
@@ -259,8 +280,9 @@ def _id_ranges(ids: Sequence[int]) -> list[tuple[int, int]]:
 def _name_and_id(event: Any) -> tuple[str, str]:
     if not isinstance(event, dict):
         return "", ""
-    eid = event.get("event_id")
-    return str(event.get("event") or ""), "" if eid is None else str(eid)
+    name, eid = event.get("event"), event.get("event_id")
+    return (name if type(name) is str else str(name or "")), (eid if type(eid) is str else "" if eid is None
+                                                              else str(eid))
 
 
 def _storable(value: Any) -> Any:
@@ -278,10 +300,32 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+# json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False) without building an encoder
+# per call (a third of the cost of a small event) and without the circular-reference markers (a JSON value
+# read from a file or built from one has no cycle; one that had would fail with RecursionError)
+_encode: Final = c_make_encoder(None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ":", ",",
+                                False, False, False) if c_make_encoder is not None else None
+
+
+def event_text(event: Any) -> str:
+    """An event as the outbox keeps it and the request carries it: compact JSON, non-ASCII as is, no NaN
+    (ValueError), byte for byte `json.dumps` with those options."""
+    return _dumps(event) if _encode is None else "".join(_encode(event, 0))
+
+
+def event_texts(events: Iterable[Any]) -> list[str]:
+    """`event_text` of each event (a batch's worth in one comprehension)."""
+    if _encode is None:
+        return [_dumps(e) for e in events]
+    join, encode = "".join, _encode
+    return [join(encode(e, 0)) for e in events]
+
+
 _ROW_SQL: Final = (
-    "SELECT o.id, o.session_id, o.batch_id, b.top_json, o.event_json, b.data_json, o.idx, o.event_name, "
+    "SELECT o.id, o.session_id, o.batch_id, b.top_json, e.event_json, b.data_json, o.idx, o.event_name, "
     "o.event_id, o.status, o.reason, o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, "
-    "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id ")
+    "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id "
+    "LEFT JOIN outbox_events e ON e.id = o.id ")
 
 
 
@@ -398,6 +442,11 @@ class Store:
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
 
+    def atomic(self) -> _Transaction:
+        """`with store.atomic():` the store's writes inside commit together, or not at all (one commit for
+        e.g. an exchange and the settling of its rows)."""
+        return _Transaction(self)
+
     def _migrate(self) -> None:
         with self._lock:
             try:
@@ -470,6 +519,11 @@ class Store:
                                    "LIMIT 1", (input_key,)).fetchone()
         return self.session(row[0]) if row else None
 
+    def has_unprefixed_input_keys(self) -> bool:
+        """True when a session holds an input key of the first kind (bare hex, before keys had a prefix)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM sessions WHERE input_key < 'g' LIMIT 1").fetchone() is not None
+
     def incomplete_sessions(self) -> list[SessionInfo]:
         """Sessions whose recording was interrupted (their input is only partly in the outbox)."""
         with self._lock:
@@ -492,29 +546,43 @@ class Store:
 
     # recording -----------------------------------------------------------------------------------------
     def record_batch(self, session_id: str, top: dict[str, Any], events: Sequence[PlannedEvent],
-                     seq: int | None = None) -> int:
-        """Write one batch of events (raw PII dropped) in one transaction; returns the batch id."""
+                     seq: int | None = None, *, texts: Sequence[str] | None = None,
+                     written: Callable[[int, int], None] | None = None) -> int:
+        """Write one batch of events (raw PII dropped) in one transaction; returns the batch id.
+
+        `texts`, when the caller has them, are `event_text(e.event)` of each event: the batch is screened
+        for raw PII on those texts at once (core.privacy.scrub_events) and a clean event's text is kept as
+        it is. `written` is called with the batch id and its first row's id (the rows' ids follow in order)
+        inside the transaction: whoever claims rows on this store sees the batch only once the caller knows it.
+        """
         top_clean, _ = scrub_body(top)
         top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
-        rows = []
-        now = time.time()
-        for i, planned in enumerate(events):
-            text = _dumps(planned.event)
-            clean, dropped = scrub_event(planned.event, text=text)
-            rows.append((session_id, i, *_name_and_id(clean), planned.status, redact_text(planned.reason),
-                         json.dumps(dropped) if dropped else "[]", text if clean is planned.event else _dumps(clean),
-                         planned.index, now, now))
+        given = [p.event for p in events]
+        texts = event_texts(given) if texts is None else texts
+        screened = scrub_events(given, texts)
+        if any(dropped for _, dropped in screened):
+            kept = [t if c is e else _dumps(c) for t, (c, _), e in zip(texts, screened, given, strict=True)]
+            names = [_name_and_id(c) for c, _ in screened]
+            dropped_paths: Iterable[str] = [json.dumps(d) if d else "[]" for _, d in screened]
+        else:  # nothing dropped (nearly always): the texts are kept as given, the rows built in C (zip)
+            kept, names, dropped_paths = list(texts), [_name_and_id(e) for e in given], itertools.repeat("[]")
+        n, now = len(events), time.time()
         with self._transaction() as db:
             cur = db.execute("INSERT INTO outbox_batches (session_id, top_json, data_json, created_at, seq) "
                              "VALUES (?, ?, '[]', ?, ?)", (session_id, top_json, now, seq))
             batch_id = int(cur.lastrowid or 0)
             start = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
-            ids = list(range(start, start + len(rows)))
+            ids = range(start, start + n)
             db.executemany(
                 "INSERT INTO outbox (id, batch_id, session_id, idx, event_name, event_id, status, reason, "
-                "pii_dropped, event_json, input_index, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(row_id, batch_id, *row) for row_id, row in zip(ids, rows, strict=True)])
+                "pii_dropped, input_index, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                zip(ids, itertools.repeat(batch_id), itertools.repeat(session_id), range(n),
+                    [name for name, _ in names], [eid for _, eid in names], [p.status for p in events],
+                    [p.reason and redact_text(p.reason) for p in events], dropped_paths,
+                    [p.index for p in events], itertools.repeat(now), itertools.repeat(now)))
+            db.executemany("INSERT INTO outbox_events (id, event_json) VALUES (?, ?)", zip(ids, kept, strict=True))
+            if written is not None:
+                written(batch_id, start)
         return batch_id
 
     def add_outbox(self, session_id: str, body: dict[str, Any]) -> list[int]:
@@ -539,11 +607,13 @@ class Store:
         return len(dead)
 
     def claim(self, owner: str, lease_s: float, *, statuses: Iterable[str] = ("pending",),
-              session_id: str | None = None, limit: int = 1000, after_id: int = 0) -> list[OutboxRow]:
+              session_id: str | None = None, limit: int = 1000, after_id: int = 0,
+              in_flight: bool = False) -> list[OutboxRow]:
         """Take up to `limit` unclaimed rows of one batch with one of `statuses` and id > `after_id`, oldest first.
 
         The claim lasts `lease_s` seconds; rows claimed by another live sender are skipped, so two senders
-        on one database never send the same event. An empty list: nothing left to take.
+        on one database never send the same event. An empty list: nothing left to take. `in_flight` marks
+        the rows as posted in the same write (`set_in_flight`), for a sender that posts them at once.
         """
         wanted = tuple(statuses)
         marks = ",".join("?" * len(wanted))
@@ -561,10 +631,34 @@ class Store:
                              (first[0], after_id, *wanted, now, limit)).fetchall()
             rows = _outbox_rows(raw)
             # the rows of [first, last] that meet the same conditions are exactly `rows` (the first n in id order)
-            db.execute(f"UPDATE outbox SET claim_owner = ?, claim_until = ? WHERE batch_id = ? AND id BETWEEN ? AND ? "
-                       f"AND status IN ({marks}) AND {free}",
-                       (owner, now + lease_s, first[0], rows[0].id, rows[-1].id, *wanted, now))
+            db.execute(f"UPDATE outbox SET claim_owner = ?, claim_until = ?, in_flight = MAX(in_flight, ?) "
+                       f"WHERE batch_id = ? AND id BETWEEN ? AND ? AND status IN ({marks}) AND {free}",
+                       (owner, now + lease_s, int(in_flight), first[0], rows[0].id, rows[-1].id, *wanted, now))
         return rows
+
+    def claim_ids(self, owner: str, lease_s: float, ids: Sequence[int], *, in_flight: bool = False) -> bool:
+        """Claim exactly these pending rows (a batch the caller just recorded, whose rows it knows), all or
+        none: False, and nothing claimed, when any of them is not pending or is claimed by a live sender.
+        Inside `atomic()` it is part of that transaction (a savepoint undoes a claim that got only some)."""
+        now = time.time()
+        with self._lock:
+            nested = self._db.in_transaction
+            self._db.execute("SAVEPOINT claim_ids" if nested else "BEGIN IMMEDIATE")
+            try:
+                taken = sum(self._db.execute(
+                    "UPDATE outbox SET claim_owner = ?, claim_until = ?, in_flight = MAX(in_flight, ?) "
+                    "WHERE id BETWEEN ? AND ? AND status = 'pending' AND (claim_until IS NULL OR claim_until < ?)",
+                    (owner, now + lease_s, int(in_flight), lo, hi, now)).rowcount for lo, hi in _id_ranges(ids))
+            except BaseException:
+                self._db.execute("ROLLBACK TO claim_ids" if nested else "ROLLBACK")
+                raise
+            if nested:
+                self._db.execute("RELEASE claim_ids" if taken == len(ids) else "ROLLBACK TO claim_ids")
+                if taken != len(ids):
+                    self._db.execute("RELEASE claim_ids")
+            else:
+                self._db.execute("COMMIT" if taken == len(ids) else "ROLLBACK")
+        return taken == len(ids)
 
     def set_in_flight(self, ids: Sequence[int], owner: str, lease_s: float) -> None:
         """Mark rows as posted (their request may reach TikTok) and renew their claim."""
@@ -574,11 +668,15 @@ class Store:
                            "WHERE id BETWEEN ? AND ? AND claim_owner = ?",
                            [(until, lo, hi, owner) for lo, hi in _id_ranges(ids)])
 
-    def release(self, ids: Sequence[int], owner: str) -> None:
-        """Give rows back unchanged (an interrupted send): another sender may take them at once."""
+    def release(self, ids: Sequence[int], owner: str, *, posted: bool = True) -> None:
+        """Give rows back unchanged (an interrupted send): another sender may take them at once.
+
+        Their in-flight mark stays (a request that was posted may have reached TikTok; the next sender
+        says so) unless `posted` is False: rows claimed with the mark that were never posted lose it.
+        """
+        unmark = "" if posted else ", in_flight = 0"
         with self._transaction() as db:
-            # in_flight stays: a request that was posted may have reached TikTok; the next sender says so
-            db.executemany("UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
+            db.executemany(f"UPDATE outbox SET claim_owner = NULL, claim_until = NULL{unmark} "
                            "WHERE id BETWEEN ? AND ? AND claim_owner = ?",
                            [(lo, hi, owner) for lo, hi in _id_ranges(ids)])
 
@@ -891,20 +989,25 @@ class _Transaction:
         self._store = store
 
     def __enter__(self) -> sqlite3.Connection:
-        self._store._lock.acquire()
-        try:
-            self._store._db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._store._lock.release()
-            raise
-        return self._store._db
+        store = self._store
+        store._lock.acquire()
+        self._outer = not store._db.in_transaction  # inside `atomic()`: part of that transaction
+        if self._outer:
+            try:
+                store._db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                store._lock.release()
+                raise
+        return store._db
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         try:
-            self._store._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+            if self._outer:
+                self._store._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
         finally:
             self._store._lock.release()
 
 
 __all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "SOURCES", "WAITING", "Attempt", "OutboxRow", "PlannedEvent", "SessionInfo",
-           "Store", "check_session_id", "new_claim_owner", "redact_url"]
+           "Store", "check_session_id", "event_text", "event_texts", "new_claim_owner",
+           "redact_url"]

@@ -54,7 +54,7 @@ def test_v4_file_migrates_and_old_exchanges_read_as_console(tmp_path: Path, monk
             "NULL, NULL, ?, NULL)", (sid, json.dumps(record)))
     monkeypatch.undo()
     with Store(path) as new:
-        assert new.schema_version == len(MIGRATIONS) == 5
+        assert new.schema_version == len(MIGRATIONS) == 6
         [ex] = new.exchanges(sid)
         assert ex.source == "console" and ex.request_id == "r1" and ex.event_count == 1
         assert new.exchanges(sid, source="relay") == []
