@@ -25,6 +25,7 @@ engine="spark" is refused with that reason (the dedup analysis, which compares i
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,22 @@ _SPARK_REFUSED: Final = ("Match quality does not run on Spark: Spark's Java regu
 # --- SQL ------------------------------------------------------------------------------------------------
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def python_re(pattern: str) -> str:
+    """An RE2 spelling of `pattern` that decides as Python's `re` does on any text.
+
+    pandas runs core.quality's expressions on RE2 only where RE2 and `re` agree on the data, and falls back
+    to `re` otherwise (for `\\s`; for `\\d` and `\\b` on non-ASCII text), so the rules mean `re`'s: `\\s` is
+    any str.isspace() character, `\\d` a Unicode decimal digit, `\\b` a boundary of Unicode word characters,
+    and a case-insensitive `i` also matches the dotless ı and the dotted İ (`re`'s case-folding fixes).
+    """
+    out = pattern.replace(r"\s", "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WS) + "]").replace(r"\d", r"\p{Nd}")
+    out = re.sub(r"\\b(?=[A-Za-z])", lambda _m: r"(?:^|[^\pL\pN_])", out)
+    out = re.sub(r"(?<=[A-Za-z])\\b", lambda _m: r"(?:$|[^\pL\pN_])", out)
+    if out.startswith("(?i)"):
+        out = "(?i)" + out[4:].replace("i", "[i\u0131\u0130]")
+    return out
 
 
 def _full(col: str, pattern: str) -> str:
@@ -97,14 +114,16 @@ def _classifier(key: str, v: str) -> str:
     """SQL for the reason code of text column `v` under `key`: core.quality's _classify_* rule by rule."""
     common = [(_full(v, q._PLACEHOLDER), "placeholder"), (_full(v, q._ANYHEX64), "hashed")]
     if key == "ttclid":
-        return _case(v, [*common, (_search(v, r"\s"), "whitespace"), (_search(v, r"://|ttclid=|[?&]"), "bad_shape"),
+        return _case(v, [*common, (_search(v, python_re(r"\s")), "whitespace"),
+                         (_search(v, r"://|ttclid=|[?&]"), "bad_shape"),
                          (f"NOT {_full(v, _PRINTABLE)}", "bad_characters"),
                          (f"length({v}) < 10", "too_short"), (f"length({v}) > 200", "too_long")])
     if key == "ttp":
-        return _case(v, [*common, (_search(v, r"\s"), "whitespace"), (f"NOT {_full(v, q._TTP)}", "bad_shape")])
+        return _case(v, [*common, (_search(v, python_re(r"\s")), "whitespace"),
+                         (f"NOT {_full(v, python_re(q._TTP))}", "bad_shape")])
     if key == "user_agent":
-        return _case(v, [*common, (_search(v, q._SERVER_LIB), "server_library"), (_search(v, q._BOT), "bot"),
-                         (f"NOT {_full(v, q._BROWSER)}", "not_browser"), (f"length({v}) < 30", "too_short")])
+        return _case(v, [*common, (_search(v, python_re(q._SERVER_LIB)), "server_library"), (_search(v, q._BOT), "bot"),
+                         (f"NOT {_full(v, python_re(q._BROWSER))}", "not_browser"), (f"length({v}) < 30", "too_short")])
     if key == "ip":
         return _ipv4(v)
     return _hashed(v)
@@ -218,10 +237,15 @@ def _batch(frame: pd.DataFrame, offset: int = 0) -> pa.RecordBatch:
     n = len(frame)
     index = (pd.to_numeric(frame["index"], errors="coerce").fillna(-1).astype("int64") + offset
              if "index" in frame.columns else pd.Series(np.arange(offset, offset + n)))
-    arrays = [pa.array(index.astype(str).tolist() if r == "idx" else
-                       (frame[r].astype("string").fillna("") if r in frame.columns else pd.Series([""] * n)),
-                       pa.string()) for r in ROLES]
+    arrays = [_text(index.astype(str) if r == "idx" else
+                    frame[r].astype("string").fillna("") if r in frame.columns else pd.Series([""] * n, dtype="string"))
+              for r in ROLES]
     return pa.RecordBatch.from_arrays(arrays, schema=BATCH_SCHEMA)
+
+
+def _text(values: pd.Series) -> pa.Array:
+    arr = pa.array(values, pa.string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _frame_batches(frame: pd.DataFrame) -> pa.RecordBatchReader:
@@ -259,14 +283,39 @@ class QualityRun:
         self.runner = DuckDBRunner(memory_limit, temp_dir)
         try:
             say(f"reading and classifying {inp.name}")
-            self.runner.bind("q_src", inp.source, ROLES)
-            self.runner.numbered("q_codes", codes_sql(inp.has_index))
+            self._classify(inp)
             say("classifying IPv6 and other IP texts")
             self._classify_other_ips()
             self.runner.view("q_scored", SCORED)
         except BaseException:
             self.runner.close()
             raise
+
+    def _classify(self, inp: QualityInput) -> None:
+        """Table q_codes: the reason codes of every row, numbered in file order. A CSV the engine's reader
+        cannot parse (a dialect it does not detect, e.g. bare carriage returns) is read by the console's own
+        CSV reader instead, so it gets exactly the rows load_quality_input gives it."""
+        import duckdb
+
+        from core.engine.sources import STREAM_ERRORS
+
+        STREAM_ERRORS.clear()
+        try:
+            self.runner.bind("q_src", inp.source, ROLES)
+            self.runner.numbered("q_codes", codes_sql(inp.has_index))
+        except duckdb.Error as exc:
+            if STREAM_ERRORS:  # a reader's own error inside the scan, as itself
+                raise STREAM_ERRORS[-1] from None
+            if inp.source.kind == "parquet":
+                raise InvalidFile(f"{inp.name} is not a readable Parquet file: {exc}",
+                                  hint="Write it with pyarrow, DuckDB or Spark, with text or number columns.") from None
+            if inp.source.kind != "csv":
+                raise
+            frame = q.load_quality_input(inp.source.path, inp.name)
+            self.input = QualityInput(Source("arrow", inp.source.path, batches=lambda: _frame_batches(frame)),
+                                      inp.name, True)
+            self.runner.bind("q_src", self.input.source, ROLES)
+            self.runner.numbered("q_codes", codes_sql(True))
 
     def _classify_other_ips(self) -> None:
         """c_ip for the texts SQL left (IPv6, ports, lists): each distinct text once, by classify_key."""
@@ -388,17 +437,15 @@ def review_from_counts(groups: list[dict[str, Any]], bands: list[dict[str, Any]]
 
 def _top_reasons(per_code: Mapping[tuple[str, int], int],
                  per_event_code: Mapping[tuple[str, str], Mapping[int, int]]) -> dict[tuple[str, str], str]:
-    """core.review.top_reasons from counts: overall, pandas' value_counts order over REASON_CODES (the same
-    call on the same counts, ties included); per event type, the first of the most common in name order."""
+    """core.review.top_reasons from counts: overall, the first of the most common in REASON_CODES order (pandas'
+    value_counts sorts stably); per event type, the first of the most common in name order (crosstab's)."""
     bad_codes = range(2, len(q.REASON_CODES))
     out: dict[tuple[str, str], str] = {}
     for key in q.KEYS:
         counts = [0, 0, *(per_code[(key, c)] for c in bad_codes)]
         if not sum(counts):
             continue
-        series = pd.Series(np.array(counts, dtype=np.int64),
-                           index=pd.CategoricalIndex(q.REASON_CODES, categories=q.REASON_CODES))
-        out[(ALL_EVENTS, key)] = str(series.sort_values(ascending=False).index[0])
+        out[(ALL_EVENTS, key)] = q.REASON_CODES[counts.index(max(counts))]
         for (event, k), by_code in per_event_code.items():
             bad = {q.REASON_CODES[c]: n for c, n in by_code.items() if c >= 2 and n}
             if k == key and bad:
