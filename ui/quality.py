@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,26 @@ from core import review as rv
 from ui.markup import plain
 
 PCT = st.column_config.NumberColumn(format="percent")
+
+
+def review_upload(upload: Any) -> tuple[rv.Review, pd.DataFrame | None]:
+    """An upload reviewed on the engine (core.engine.quality): spooled to a temp file in chunks (ui.gap's
+    spool_uploads, as the Dedup gap page does), its stages in an st.status; plus its Pixel rows when it is a
+    HAR (for TikTok's own verdicts). Raises the engine's ConsoleErrors, naming the uploaded file."""
+    from core.engine.quality import quality_file
+    from core.sources.source import open_source
+    from ui.gap import spool_uploads
+
+    path = spool_uploads(upload)[0]
+    assert path is not None
+    with st.status(f"Scoring {upload.name} on the engine…", expanded=False) as status:
+        review = quality_file(path, upload.name, progress=lambda line: status.update(label=f"Match quality: {line}…"))
+        status.update(label=f"Scored {review.summary['events']:,} events", state="complete")
+    pixel = None
+    if open_source(path, upload.name).format == "har":  # a HAR is read whole anyway (within the readers' limits)
+        rows = q.load_quality_input(path, upload.name)
+        pixel = rows if "signal_diagnostic_labels" in rows.columns else None
+    return review, pixel
 
 
 def render_summary(result: rv.Review) -> None:
