@@ -131,29 +131,35 @@ def _classifier(key: str, v: str) -> str:
 
 def _ipv4(v: str) -> str:
     """Dotted quads decided in SQL over core.quality's range table (leading zeros and octets over 255 are
-    unparseable, as Python's ipaddress has them); NULL for any other non-empty text (classified in Python)."""
-    octet = [f"CAST(split_part({v}, '.', {i}) AS BIGINT)" for i in (1, 2, 3, 4)]
-    num = f"({octet[0]} * 16777216 + {octet[1]} * 65536 + {octet[2]} * 256 + {octet[3]})"
+    unparseable, as Python's ipaddress has them); NULL for any other non-empty text (classified in Python).
+    Reads the columns _IP_LAYERS adds (each computed once: the engines do not share repeated expressions)."""
     ranges = []
     for net, code in q._IPV4_SPECIAL:
         network = ipaddress.IPv4Network(net)
-        ranges.append(f"WHEN {num} BETWEEN {int(network.network_address)} AND {int(network.broadcast_address)} "
+        ranges.append(f"WHEN ip_num BETWEEN {int(network.network_address)} AND {int(network.broadcast_address)} "
                       f"THEN {_C[code]}")
-    bad = " OR ".join([f"{o} > 255" for o in octet] + [_full(v, r"(?:.*\.)?0\d.*")])
-    return (f"CAST(CASE WHEN {v} = '' THEN {_C['missing']} WHEN NOT {_search(v, _QUAD)} THEN NULL "
-            f"WHEN {bad} THEN {_C['unparseable']} {' '.join(ranges)} ELSE 0 END AS TINYINT)")
+    return (f"CAST(CASE WHEN {v} = '' THEN {_C['missing']} WHEN NOT ip_quad THEN NULL "
+            f"WHEN ip_bad THEN {_C['unparseable']} {' '.join(ranges)} ELSE 0 END AS TINYINT)")
 
 
 def codes_sql(has_index: bool) -> str:
     """One row per input row (view q_src): idx, event name and a reason code per key; `ip_rest` holds the IP
-    texts SQL leaves to Python (c_ip NULL there)."""
+    texts SQL leaves to Python (c_ip NULL there). Layered: trimmed texts, then whether the IP is a dotted
+    quad, its octets, its number, then the codes."""
     keys = ", ".join(f"{_classifier(k, k)} AS c_{k}" for k in q.ALL_KEYS)
     idx = ("coalesce(CAST(trunc(TRY_CAST(idx AS DOUBLE)) AS BIGINT), -1)" if has_index
            else "CAST(-1 AS BIGINT)")
     stripped = ", ".join(f"{_strip(k)} AS {k}" for k in q.ALL_KEYS)
+    octets = ", ".join(f"CASE WHEN ip_quad THEN CAST(split_part(ip, '.', {i}) AS BIGINT) END AS o{i}"
+                       for i in (1, 2, 3, 4))
+    lead0 = _full("ip", r"(?:.*\.)?0\d.*")
     return (f"SELECT {idx} AS idx, CASE WHEN event = '' THEN {_lit(q.NO_EVENT)} ELSE event END AS event, {keys}, "
-            f"CASE WHEN ip <> '' AND NOT {_search('ip', _QUAD)} THEN ip END AS ip_rest "
-            f"FROM (SELECT idx, {_strip('event')} AS event, {stripped} FROM q_src) s")
+            f"CASE WHEN ip <> '' AND NOT ip_quad THEN ip END AS ip_rest FROM ("
+            f"SELECT *, o1 * 16777216 + o2 * 65536 + o3 * 256 + o4 AS ip_num, "
+            f"ip_quad AND (o1 > 255 OR o2 > 255 OR o3 > 255 OR o4 > 255 OR {lead0}) AS ip_bad FROM ("
+            f"SELECT *, {octets} FROM ("
+            f"SELECT *, {_search('ip', _QUAD)} AS ip_quad FROM ("
+            f"SELECT idx, {_strip('event')} AS event, {stripped} FROM q_src) s) t) u) w")
 
 
 def _score4() -> str:
