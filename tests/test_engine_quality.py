@@ -228,6 +228,7 @@ def test_empty_har_reviews_no_events(tmp_path: Path) -> None:
     ("{broken", "in.json", "not valid JSON"),
     ('{"event_source": "web", "data": []}', "in.json", "holds no events"),
     ('{"data": []}\n{"data": []}\n', "in.jsonl", "holds no events"),
+    ('{"event": "Lead"}\n\n{"event": "Lead"}\n{"event": \n', "in.jsonl", "line 4"),
     ("", "in.csv", "empty"),
 ])
 def test_bad_files_raise_the_loaders_errors(tmp_path: Path, content: str, name: str, message: str) -> None:

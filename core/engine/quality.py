@@ -268,7 +268,11 @@ def _jsonl_batches(path: Path, label: str) -> pa.RecordBatchReader:
     def gen() -> Iterator[pa.RecordBatch]:
         seen = 0
         for chunk in _chunks(path):
-            frame = server_frame(parse_json_documents(chunk, label, error=InvalidFile))
+            try:
+                frame = server_frame(parse_json_documents(chunk, label, error=InvalidFile))
+            except InvalidFile:  # the whole-file reader names the bad line as it is in the file
+                q.load_quality_input(path, label)
+                raise
             yield _batch(frame, seen)
             seen += len(frame)
         if not seen:
