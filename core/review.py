@@ -84,6 +84,13 @@ class Review:
     # when per_event holds only the first page of a large input (core.engine.quality): every event's rows,
     # in file order, as per_event frames one chunk at a time
     all_rows: Callable[[], Iterator[pd.DataFrame]] | None = None
+    worst: pd.DataFrame | None = None  # the lowest-scoring events of the whole input, when per_event is a page
+
+    def worst_events(self, limit: int = 500) -> pd.DataFrame:
+        """The `limit` lowest-scoring events (ties in input order), as per_event rows."""
+        if self.worst is not None:
+            return self.worst.head(limit)
+        return self.per_event.sort_values("score", kind="stable").head(limit)
 
 
 def _coverage_table(per_event: pd.DataFrame, column: str) -> pd.DataFrame:

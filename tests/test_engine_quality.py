@@ -115,6 +115,7 @@ def assert_same(got: Review, want: Review) -> None:
     pd.testing.assert_frame_equal(got.per_event.astype({"event": str}),
                                   want.per_event.head(PAGE_ROWS).astype({"event": str}))
     close(to_cli_json(got), to_cli_json(want), "cli")
+    assert got.worst_events(50)["index"].tolist() == want.worst_events(50)["index"].tolist()
     assert result_csv(got) == result_csv(want)
 
 

@@ -44,6 +44,9 @@ def test_upload_is_reviewed_on_the_engine(app_test, tmp_path: Path) -> None:  # 
         assert metrics["Events"] == "700" and metrics["EMQ proxy (mean)"] == f"{expected['mean_score']:.2f} / 10"
         events = next(d.value for d in at.dataframe if "next_key" in d.value.columns)
         assert len(events) == 500 and events["index"].tolist() == list(range(500))
+        worst = [d.value for d in at.dataframe if "next_key" in d.value.columns][1]  # the whole upload's lowest
+        assert len(worst) == 100 and worst["score"].is_monotonic_increasing
+        assert worst["score"].iloc[0] == min(build_review(score_frame(frame.astype(str))).per_event["score"])
         heat = next(json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
                     if json.loads(c.proto.spec)["data"][0]["type"] == "heatmap")
         assert heat["z"][-1] == pytest.approx([expected["coverage"][k] for k in KEYS])  # "All events" on top

@@ -71,6 +71,10 @@ def render_per_event(result: rv.Review) -> None:
     st.caption(f"First {len(shown):,} of {result.summary['events']:,} events; a reason is empty when the key is "
                "valid. The CSV holds every event with present / valid / points / reason per key.")
     st.dataframe(shown, key="quality_events", hide_index=True, width="stretch")
+    worst = result.worst_events(100)
+    if len(worst) and worst["score"].iloc[0] < q.MAX_SCORE:
+        with st.expander(f"The {len(worst):,} lowest-scoring events"):
+            st.dataframe(worst[shown.columns], key="quality_worst", hide_index=True, width="stretch")
     st.download_button("Download per-event CSV", data=lambda: rv.result_csv(result), file_name="emq_proxy.csv",
                        mime="text/csv", key="quality_download", on_click="ignore", icon="⬇️")
 

@@ -344,8 +344,10 @@ class QualityRun:
 
     def review(self, targets: Mapping[str, float] | None = None, page_rows: int = PAGE_ROWS) -> Review:
         """The Review (core.review's shape) with the first `page_rows` events as per_event."""
-        return review_from_counts(self.runner.rows(GROUPS), self.runner.rows(BANDS), self.runner.rows(REASONS),
-                                  next(self.chunks(page_rows), _empty_rows()), targets)
+        review = review_from_counts(self.runner.rows(GROUPS), self.runner.rows(BANDS), self.runner.rows(REASONS),
+                                    next(self.chunks(page_rows), _empty_rows()), targets)
+        review.worst = self.worst(page_rows)
+        return review
 
     def chunks(self, size: int = CHUNK_ROWS, limit: int | None = None) -> Iterator[pd.DataFrame]:
         """Every event's per_event rows in file order, `size` at a time (at most `limit` rows)."""
