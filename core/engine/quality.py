@@ -313,10 +313,10 @@ class QualityRun:
         try:
             self.runner.bind("q_src", inp.source, ROLES)
             self.runner.numbered("q_codes", codes_sql(inp.has_index))
-        except duckdb.Error as exc:
+        except (duckdb.Error, InvalidFile) as exc:  # (a runner may already word a CSV error as InvalidFile)
             if STREAM_ERRORS:  # a reader's own error inside the scan, as itself
                 raise STREAM_ERRORS[-1] from None
-            if inp.source.kind == "parquet":
+            if inp.source.kind == "parquet" and not isinstance(exc, InvalidFile):
                 raise InvalidFile(f"{inp.name} is not a readable Parquet file: {exc}",
                                   hint="Write it with pyarrow, DuckDB or Spark, with text or number columns.") from None
             if inp.source.kind != "csv":
