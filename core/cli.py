@@ -632,24 +632,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- match quality: quality -----------------------------------------------------------------------
 def cmd_quality(args: argparse.Namespace) -> int:
-    """Score every event's match keys with the EMQ proxy (core.quality, core.review); FILE is JSON/JSONL/CSV or -.
+    """Score every event's match keys with the EMQ proxy (core.quality, core.review); FILE is JSON/JSONL/CSV,
+    Parquet, a HAR, or - (standard input).
 
     Exit 0 when scored (a low score is a finding to read, not a failure), 2 for unreadable input; with
-    `--min-score S`, exit 1 when the mean EMQ proxy is below S (a gate for CI pipelines).
+    `--min-score S`, exit 1 when the mean EMQ proxy is below S (a gate for CI pipelines). The default engine
+    is DuckDB (core.engine.quality: the file read once, memory bounded, progress on stderr unless --format
+    json, every event streamed into the JSON); --engine memory is core.quality's pandas path (and standard
+    input always is); --engine spark is refused for quality (exit 2, with the reason).
     """
-    from core.quality import LABEL, load_quality_input, score_frame, score_text
-    from core.review import build_review, to_cli_json
+    from core.quality import score_frame, score_text
+    from core.review import build_review
 
-    if args.file == "-" or not Path(args.file).is_file():
-        scores = score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
-    else:
-        scores = score_frame(load_quality_input(args.file))
-    result = build_review(scores)
+    if args.file == "-" or not Path(args.file).is_file() or args.engine == "memory":
+        from core.quality import load_quality_input
+
+        scores = (score_text(read_text_arg(args.file), "standard input" if args.file == "-" else args.file)
+                  if args.file == "-" or not Path(args.file).is_file() else score_frame(load_quality_input(args.file)))
+        return _quality_out(args, build_review(scores), None)
+    from core.engine.quality import open_run
+
+    say = _progress(f"quality ({args.engine})") if args.format != "json" else None
+    with open_run(args.file, engine=args.engine, memory_limit=args.memory_limit, progress=say) as run:
+        return _quality_out(args, run.review(), run)
+
+
+def _quality_out(args: argparse.Namespace, result: Any, run: Any) -> int:
+    """Print the review (JSON with every event, streamed from `run` when given, or text); the exit code."""
+    from core.quality import LABEL
+    from core.review import cli_events, to_cli_json
+
     below = args.min_score is not None and result.summary["mean_score"] < args.min_score
     if below:
         print(f"tiktok-events quality: mean {LABEL} {result.summary['mean_score']:.2f} is below --min-score "
               f"{args.min_score:g}.", file=sys.stderr)
-    emit(to_cli_json(result) if args.format == "json" else result, args.format, format_quality)
+    if args.format == "json" and run is not None:  # the document emit() would print, written a chunk at a time
+        sys.stdout.write('{"events": [')
+        sep = ""
+        for frame in run.chunks():
+            for event in cli_events(frame):
+                sys.stdout.write(sep + json.dumps(event, ensure_ascii=False, default=str))
+                sep = ", "
+        sys.stdout.write('], "summary": ' + json.dumps(result.summary, ensure_ascii=False, default=str) + "}\n")
+    else:
+        emit(to_cli_json(result) if args.format == "json" else result, args.format, format_quality)
     return EXIT_FINDINGS if below else EXIT_OK
 
 
@@ -892,6 +918,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("quality", cmd_quality, "score match keys with the EMQ proxy")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--min-score", type=float, metavar="S", help="exit 1 when the mean EMQ proxy is below S (0-10)")
+    p.add_argument("--engine", choices=("duckdb", "memory", "spark"), default="duckdb",
+                   help="duckdb (default): the key rules as SQL over the file with bounded memory, files of any "
+                        "size; memory: the same figures in pandas (small files); spark: refused for quality")
+    p.add_argument("--memory-limit", metavar="SIZE",
+                   help="the engine's memory limit, e.g. 4GB (default an eighth of the RAM); it spills beyond")
 
     p = add("demo", cmd_demo, "write a synthetic store month (orders, Pixel, server events)")
     p.add_argument("--orders", type=int, default=5000)

@@ -445,14 +445,21 @@ def score_frame(df: pd.DataFrame) -> QualityResult:
     core.review.build_review turns it into the tables and recommendations.
     """
     n = len(df)
-    per: dict[str, Any] = {
-        "index": (pd.to_numeric(df["index"], errors="coerce").fillna(-1).astype("int64").to_numpy()
-                  if "index" in df.columns else np.arange(n, dtype="int64")),
-        "event": _event_names(df, n).astype("category"),
-    }
-    reason_codes: dict[str, npt.NDArray[np.int8]] = {}
-    for key in ALL_KEYS:
-        reason_codes[key] = classify_key(key, df[key] if key in df.columns else [""] * n)
+    index = (pd.to_numeric(df["index"], errors="coerce").fillna(-1).astype("int64").to_numpy()
+             if "index" in df.columns else np.arange(n, dtype="int64"))
+    reason_codes = {key: classify_key(key, df[key] if key in df.columns else [""] * n) for key in ALL_KEYS}
+    return QualityResult(per_event_frame(index, _event_names(df, n), reason_codes))
+
+
+def per_event_frame(index: Any, events: Any, reason_codes: Mapping[str, npt.NDArray[np.int8]]) -> pd.DataFrame:
+    """The per-event frame of `score_frame` from each row's index, event name and reason codes per key.
+
+    The one place scores, next keys and points are derived from reason codes: score_frame and the
+    analysis engine (core.engine.quality, which classifies in SQL) both build their rows here.
+    """
+    n = len(index)
+    per: dict[str, Any] = {"index": np.asarray(index, dtype="int64"),
+                           "event": pd.Series(events, dtype="string[pyarrow]").astype("category")}
     valid = np.column_stack([reason_codes[k] == VALID for k in KEYS]) if n else np.zeros((0, len(KEYS)), bool)
     weights = np.array([WEIGHT[k] for k in KEYS])
     score = valid.astype(np.float64) @ weights if n else np.zeros(0)
@@ -465,14 +472,13 @@ def score_frame(df: pd.DataFrame) -> QualityResult:
     per["next_gain"] = np.where(has_next, weights[first], 0.0)
     categories = pd.Index(REASON_CODES)
     for j, key in enumerate(ALL_KEYS):
-        codes = reason_codes[key]
+        codes = np.asarray(reason_codes[key], dtype=np.int8)
         per[f"{key}_present"] = codes != MISSING
         per[f"{key}_valid"] = codes == VALID
         if j < len(KEYS):
             per[f"{key}_points"] = valid[:, j] * weights[j]
         per[f"{key}_reason"] = pd.Categorical.from_codes(codes, categories=categories)
-    per_event = pd.DataFrame(per)
-    return QualityResult(per_event)
+    return pd.DataFrame(per)
 
 
 def next_best_key(row: Mapping[str, Any]) -> str | None:

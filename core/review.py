@@ -13,7 +13,7 @@ those scores into what the Match quality page and `tiktok-events quality` show:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -81,6 +81,16 @@ class Review:
     coverage: pd.DataFrame
     invalid_reasons: pd.DataFrame
     recommendations: list[Recommendation] = field(default_factory=list)
+    # when per_event holds only the first page of a large input (core.engine.quality): every event's rows,
+    # in file order, as per_event frames one chunk at a time
+    all_rows: Callable[[], Iterator[pd.DataFrame]] | None = None
+    worst: pd.DataFrame | None = None  # the lowest-scoring events of the whole input, when per_event is a page
+
+    def worst_events(self, limit: int = 500) -> pd.DataFrame:
+        """The `limit` lowest-scoring events (ties in input order), as per_event rows."""
+        if self.worst is not None:
+            return self.worst.head(limit)
+        return self.per_event.sort_values("score", kind="stable").head(limit)
 
 
 def _coverage_table(per_event: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -125,22 +135,8 @@ def build_review(result: QualityResult, targets: Mapping[str, float] | None = No
     presence.insert(1, "events", by_type["events"].to_numpy())
 
     # invalid values by key and reason (present but not valid)
-    rows = []
-    for key in ALL_KEYS:
-        vc = per_event[f"{key}_reason"].value_counts(sort=False)
-        present = int(per_event[f"{key}_present"].sum())
-        for code, count in vc.items():
-            if code in ("", "missing") or count == 0:
-                continue
-            rows.append({"key": key, "reason": str(code), "events": int(count),
-                         "share_of_present": count / present if present else 0.0,
-                         "points_lost": float(count * WEIGHT.get(key, 0.0)),
-                         "message": reason_text(key, str(code))})
-    invalid = pd.DataFrame(rows, columns=["key", "reason", "events", "share_of_present", "points_lost",
-                                          "message"])
-    invalid = invalid.sort_values(["points_lost", "events"], ascending=False, kind="stable",
-                                  ignore_index=True)
-    recs = _recommend(by_type, coverage, presence, per_event, dict(targets or DEFAULT_TARGETS))
+    reason_counts = [(key, str(code), int(count), int(per_event[f"{key}_present"].sum()))
+                     for key in ALL_KEYS for code, count in per_event[f"{key}_reason"].value_counts(sort=False).items()]
     # 1-point bands 0-1 ... 9-10 (10 falls in the last band), per event type and overall, in one bincount
     band = np.minimum(np.floor(per_event["score"].to_numpy()), 9).astype(np.int64)
     type_codes = per_event["event"].cat.codes.to_numpy(dtype=np.int64)
@@ -148,6 +144,31 @@ def build_review(result: QualityResult, targets: Mapping[str, float] | None = No
     per_type = np.bincount(type_codes * 10 + band, minlength=n_types * 10).reshape(n_types, 10)
     names = [str(c) for c in per_event["event"].cat.categories]
     bands = {ALL_EVENTS: per_type.sum(axis=0), **dict(zip(names, per_type, strict=True))}
+    return assemble_review(per_event, by_type, coverage, presence, reason_counts, top_reasons(per_event), bands,
+                           targets)
+
+
+def assemble_review(per_event: pd.DataFrame, by_type: pd.DataFrame, coverage: pd.DataFrame, presence: pd.DataFrame,
+                    reason_counts: list[tuple[str, str, int, int]], top_reason: Mapping[tuple[str, str], str],
+                    bands: Mapping[str, Any], targets: Mapping[str, float] | None = None) -> Review:
+    """The Review from its aggregates, whichever engine counted them (build_review here, core.engine.quality
+    in SQL): `by_type`, `coverage` and `presence` as build_review lays them out, `reason_counts` as (key,
+    reason, events, events carrying the key) in ALL_KEYS x REASON_CODES order, `top_reason` per (event type,
+    key), `bands` the score distribution per event type (ten counts). `per_event` is kept as given."""
+    n = int(by_type["events"].iloc[0])
+    rows = []
+    for key, code, count, present in reason_counts:
+        if code in ("", "missing") or count == 0:
+            continue
+        rows.append({"key": key, "reason": code, "events": count,
+                     "share_of_present": count / present if present else 0.0,
+                     "points_lost": float(count * WEIGHT.get(key, 0.0)),
+                     "message": reason_text(key, code)})
+    invalid = pd.DataFrame(rows, columns=["key", "reason", "events", "share_of_present", "points_lost",
+                                          "message"])
+    invalid = invalid.sort_values(["points_lost", "events"], ascending=False, kind="stable",
+                                  ignore_index=True)
+    recs = _recommend(by_type, coverage, presence, top_reason, dict(targets or DEFAULT_TARGETS))
 
     def distribution(event: str) -> list[dict[str, Any]]:
         counts = bands.get(event, np.zeros(10, dtype=np.int64))
@@ -176,9 +197,8 @@ def build_review(result: QualityResult, targets: Mapping[str, float] | None = No
     return Review(per_event, summary, by_type, coverage, invalid, recs)
 
 
-def _recommend(by_type: pd.DataFrame, coverage: pd.DataFrame, presence: pd.DataFrame,
-               per_event: pd.DataFrame, targets: Mapping[str, float]) -> list[Recommendation]:
-    """Per scope and key: raise valid coverage to max(target, share already sent); rank by gain."""
+def top_reasons(per_event: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """The most common invalid reason per (event type or "All events", key) among events that carry the key."""
     top_reason: dict[tuple[str, str], str] = {}
     for key in KEYS:
         reasons = per_event[f"{key}_reason"]
@@ -188,6 +208,12 @@ def _recommend(by_type: pd.DataFrame, coverage: pd.DataFrame, presence: pd.DataF
             by_event = pd.crosstab(per_event.loc[bad.index, "event"], bad.astype(str))
             for event, row in by_event.iterrows():
                 top_reason[(str(event), key)] = str(row.idxmax())
+    return top_reason
+
+
+def _recommend(by_type: pd.DataFrame, coverage: pd.DataFrame, presence: pd.DataFrame,
+               top_reason: Mapping[tuple[str, str], str], targets: Mapping[str, float]) -> list[Recommendation]:
+    """Per scope and key: raise valid coverage to max(target, share already sent); rank by gain."""
     recs = []
     total = max(int(by_type["events"].iloc[0]), 1)
     for i, scope in enumerate(by_type["event"]):
@@ -263,8 +289,14 @@ def to_cli_json(result: Review) -> dict[str, Any]:
 
     Shape: {"events": [{"index", "event", "score", "next_key", "keys": {KEY: {"present", "valid",
     "points", "reason"}}}], "summary": {...}}; reason is None when valid, "missing" when absent.
+    A review whose per_event is a page (`all_rows` set) lists every event from `all_rows`.
     """
-    pe = result.per_event
+    frames = result.all_rows() if result.all_rows is not None else [result.per_event]
+    return {"events": [e for frame in frames for e in cli_events(frame)], "summary": result.summary}
+
+
+def cli_events(pe: pd.DataFrame) -> list[dict[str, Any]]:
+    """The `events` items of to_cli_json for per-event rows `pe` (a whole per_event frame or a chunk of it)."""
     cols: dict[str, list[Any]] = {"index": pe["index"].tolist(), "event": pe["event"].astype(str).tolist(),
                                   "score": pe["score"].tolist(), "next": pe["next_key"].astype(str).tolist()}
     for key in KEYS:
@@ -279,15 +311,19 @@ def to_cli_json(result: Review) -> dict[str, Any]:
                 for key in KEYS}
         events.append({"index": cols["index"][i], "event": cols["event"][i], "score": cols["score"][i],
                        "next_key": cols["next"][i] or None, "keys": keys})
-    return {"events": events, "summary": result.summary}
+    return events
 
 
 def result_csv(result: QualityResult | Review) -> bytes:
     """Per-event CSV (UTF-8, header row): index, event, score, next key, then per key present, valid,
-    points and reason code; event names that read as spreadsheet formulas are neutralized (core.export)."""
+    points and reason code; event names that read as spreadsheet formulas are neutralized (core.export).
+    Every event: a review whose per_event is a page (`all_rows` set) is written chunk by chunk."""
     from core.export import csv_bytes
 
-    return csv_bytes(result.per_event)
+    if not isinstance(result, Review) or result.all_rows is None:
+        return csv_bytes(result.per_event)
+    parts = [csv_bytes(frame) for frame in result.all_rows()]
+    return parts[0] + b"".join(p.split(b"\n", 1)[1] for p in parts[1:]) if parts else csv_bytes(result.per_event)
 
 
 def weights_frame() -> pd.DataFrame:

@@ -13,7 +13,7 @@ from core import quality as q
 from core import review as rv
 from core.errors import ConsoleError
 from ui.errors import show_error
-from ui.quality import render_advice, render_per_event, render_pixel_verdicts, render_summary
+from ui.quality import render_advice, render_per_event, render_pixel_verdicts, render_summary, review_upload
 from ui.report import report_download
 
 settings = ui.page_setup("Match quality", "🧬")
@@ -35,8 +35,8 @@ scope = st.radio("Which sends", [THIS_SESSION, ALL_HISTORY], key="quality_sent_s
 text = st.text_area("v1.3 bodies or events (JSON or JSONL)", key="quality_text", height=160,
                     placeholder='{"event_source": "web", "data": [{"event": "Purchase", "user": {...}}]}'
                     ) if source == PASTE else ""
-upload = st.file_uploader("Server events (JSON, JSONL, CSV) or a Pixel HAR", key="quality_upload",
-                          type=["json", "jsonl", "ndjson", "csv", "har"]) if source == UPLOAD else None
+upload = st.file_uploader("Server events (JSON, JSONL, CSV, Parquet) or a Pixel HAR", key="quality_upload",
+                          type=["json", "jsonl", "ndjson", "csv", "parquet", "har"]) if source == UPLOAD else None
 
 
 @st.cache_data(show_spinner="Generating the demo store month…")
@@ -61,11 +61,8 @@ def _load() -> tuple[str, pd.DataFrame | None, pd.DataFrame | None]:
     if source == PASTE:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return f"paste:{digest}", q.text_frame(text) if text.strip() else None, None
-    if source == UPLOAD:
-        if upload is None:
-            return "upload:", None, None
-        rows = q.load_quality_input(upload, upload.name)
-        return f"upload:{upload.file_id}", rows, rows if "signal_diagnostic_labels" in rows.columns else None
+    if source == UPLOAD:  # analysed on the engine from a temp file (review_upload), never whole in memory
+        return f"upload:{upload.file_id if upload is not None else ''}", None, ss.get("quality_pixel")
     if source == DEMO:
         return "demo", *_demo()
     server, pixel = ss.get("server_events"), ss.get("pixel_events")
@@ -75,19 +72,24 @@ def _load() -> tuple[str, pd.DataFrame | None, pd.DataFrame | None]:
 
 try:
     signature, rows, pixel_rows = _load()
-    if rows is not None and not rows.empty and ss.get("quality_sig") != signature:
+    fresh, has_rows = ss.get("quality_sig") != signature, rows is not None and not rows.empty
+    if fresh and upload is not None:
+        ss["quality_result"], pixel_rows = review_upload(upload)
+        ss["quality_pixel"], ss["quality_sig"] = pixel_rows, signature
+    elif fresh and has_rows:
         with st.spinner(f"Scoring {len(rows):,} events…"):
             ss["quality_result"], ss["quality_sig"] = rv.build_review(q.score_frame(rows)), signature
+    if fresh and (upload is not None or has_rows):
         for key in q.KEYS:  # new input: the what-if sliders start again at the recommended targets
             ss[f"quality_target_{key}"] = round(rv.DEFAULT_TARGETS[key] * 100)
 except ConsoleError as exc:
     show_error(exc)
     st.stop()
-if rows is None or rows.empty:
+if not (ss["quality_result"].summary["events"] if upload is not None else has_rows):
     st.info({SENT: "No events sent in this session yet: send some on the Send page, or choose All history."
              if scope == THIS_SESSION else "No events sent yet in this console. Send some on the Send page.",
              PASTE: "Paste one or more v1.3 bodies (or bare events) above.",
-             UPLOAD: "Upload a JSON/JSONL/CSV of server events, or a HAR of Pixel hits.",
+             UPLOAD: "Upload a JSON/JSONL/CSV/Parquet file of server events, or a HAR of Pixel hits.",
              }.get(source, "The chosen source holds no events."), icon="👆")
     st.stop()
 result: rv.Review = ss["quality_result"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,31 @@ from core import review as rv
 from ui.markup import plain
 
 PCT = st.column_config.NumberColumn(format="percent")
+
+
+def review_upload(upload: Any) -> tuple[rv.Review, pd.DataFrame | None]:
+    """An upload reviewed on the engine (core.engine.quality): spooled to a temp file in chunks (ui.gap's
+    spool_uploads, as the Dedup gap page does), its stages in an st.status; plus its Pixel rows when it is a
+    HAR (for TikTok's own verdicts). Raises the engine's ConsoleErrors, naming the uploaded file."""
+    import inspect
+
+    from core.engine.quality import quality_file
+    from core.sources.source import open_source
+    from ui.gap import spool_uploads
+
+    # main's spool_uploads takes the page's `slot` (and removes that slot's previous files); this branch's
+    # does not yet: pass it when it is there (drop the check once both are merged)
+    slot = {"slot": "quality"} if "slot" in inspect.signature(spool_uploads).parameters else {}
+    path = spool_uploads(upload, **slot)[0]
+    assert path is not None
+    with st.status(f"Scoring {upload.name} on the engine…", expanded=False) as status:
+        review = quality_file(path, upload.name, progress=lambda line: status.update(label=f"Match quality: {line}…"))
+        status.update(label=f"Scored {review.summary['events']:,} events", state="complete")
+    pixel = None
+    if open_source(path, upload.name).format == "har":  # a HAR is read whole anyway (within the readers' limits)
+        rows = q.load_quality_input(path, upload.name)
+        pixel = rows if "signal_diagnostic_labels" in rows.columns else None
+    return review, pixel
 
 
 def render_summary(result: rv.Review) -> None:
@@ -49,6 +76,10 @@ def render_per_event(result: rv.Review) -> None:
     st.caption(f"First {len(shown):,} of {result.summary['events']:,} events; a reason is empty when the key is "
                "valid. The CSV holds every event with present / valid / points / reason per key.")
     st.dataframe(shown, key="quality_events", hide_index=True, width="stretch")
+    worst = result.worst_events(100)
+    if len(worst) and worst["score"].iloc[0] < q.MAX_SCORE:
+        with st.expander(f"The {len(worst):,} lowest-scoring events"):
+            st.dataframe(worst[shown.columns], key="quality_worst", hide_index=True, width="stretch")
     st.download_button("Download per-event CSV", data=lambda: rv.result_csv(result), file_name="emq_proxy.csv",
                        mime="text/csv", key="quality_download", on_click="ignore", icon="⬇️")
 

@@ -20,3 +20,4 @@ from core.engine.runner import default_memory_limit, to_spark_sql
 
 __all__ = ["DAILY_FIELDS", "DEFAULT_TEMPLATE", "KEY_FIELDS", "ORDER_FIELDS", "SUMMARY_FIELDS", "VERDICTS", "Engine",
            "LinkMode", "dedup_files", "default_memory_limit", "to_spark_sql"]
+from core.engine.quality import quality_file as quality_file  # match quality on the engine
