@@ -18,16 +18,11 @@ def review_upload(upload: Any) -> tuple[rv.Review, pd.DataFrame | None]:
     """An upload reviewed on the engine (core.engine.quality): spooled to a temp file in chunks (ui.gap's
     spool_uploads, as the Dedup gap page does), its stages in an st.status; plus its Pixel rows when it is a
     HAR (for TikTok's own verdicts). Raises the engine's ConsoleErrors, naming the uploaded file."""
-    import inspect
-
     from core.engine.quality import quality_file
     from core.sources.source import open_source
     from ui.gap import spool_uploads
 
-    # main's spool_uploads takes the page's `slot` (and removes that slot's previous files); this branch's
-    # does not yet: pass it when it is there (drop the check once both are merged)
-    slot = {"slot": "quality"} if "slot" in inspect.signature(spool_uploads).parameters else {}
-    path = spool_uploads(upload, **slot)[0]
+    path = spool_uploads(upload, slot="quality")[0]  # kept for the page's CSV download until the next upload
     assert path is not None
     with st.status(f"Scoring {upload.name} on the engine…", expanded=False) as status:
         review = quality_file(path, upload.name, progress=lambda line: status.update(label=f"Match quality: {line}…"))
