@@ -164,8 +164,6 @@ def _with_reasons(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _ttp_hints(runner: Runner) -> int:
     """core.dedup's ttp_fallback_candidates, from the _ttp the events table kept (q.SERVER_EVENTS)."""
-    if not runner.rows("SELECT count(ttp) AS n FROM server_events")[0]["n"]:
-        return 0
     return int(runner.rows(q.TTP_HINTS)[0]["n"])
 
 
@@ -224,7 +222,7 @@ def _start_orders(runner: Runner, source: Source) -> None:
     """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work."""
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
     extra = tuple(c for c in linking.SEGMENT_BASES if source.columns.get(c) is not None)
-    runner.start("orders_text", source, ORDER_ROLES, (("orders", q.order_rows(has[0], has[1], has[2], extra)),))
+    runner.start("orders", q.order_rows(has[0], has[1], has[2], extra), "orders_text", source, ORDER_ROLES)
 
 
 def _unknown_engine(engine: str) -> Runner:

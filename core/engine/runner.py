@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -32,13 +33,12 @@ class Runner(Protocol):
 
     def bind(self, name: str, source: Source, roles: tuple[str, ...], row_number: bool = False) -> None: ...
     def view(self, name: str, sql: str) -> None: ...
-    def table(self, name: str, sql: str, ordered: bool = False) -> None: ...
+    def table(self, name: str, sql: str) -> None: ...
     def rows(self, sql: str) -> list[dict[str, Any]]: ...
     def frame(self, sql: str) -> pd.DataFrame: ...
     def numbered(self, name: str, sql: str) -> None: ...
     def strings(self, name: str, column: str, values: list[str]) -> None: ...
-    def start(self, source_name: str, source: Source, roles: tuple[str, ...],
-              steps: tuple[tuple[str, str], ...]) -> None: ...
+    def start(self, name: str, sql: str, source_name: str, source: Source, roles: tuple[str, ...]) -> None: ...
     def finish(self, name: str) -> None: ...
     def close(self) -> None: ...
 
@@ -90,7 +90,8 @@ class DuckDBRunner:
         self._tmp = None if temp_dir else tempfile.TemporaryDirectory(prefix="tec-engine-")
         spill = Path(temp_dir) if temp_dir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.con = duckdb.connect(":memory:")
-        self._readers: list[Any] | None = []
+        self._readers: list[Any] = []
+        self._streams = True  # False on start's sibling connection: it reads no stream
         self._jobs: dict[str, tuple[threading.Thread, list[BaseException], Any]] = {}
         for statement in (f"SET memory_limit = {_literal(memory_limit or default_memory_limit())}",
                           f"SET temp_directory = {_literal(str(spill))}",
@@ -121,7 +122,7 @@ class DuckDBRunner:
     def bind(self, name: str, source: Source, roles: tuple[str, ...], row_number: bool = False) -> None:
         """Expose `source` as view `name`: role columns as text (or typed rows from an Arrow stream)."""
         if source.kind == "arrow":
-            assert source.batches is not None and self._readers is not None
+            assert source.batches is not None
             reader = source.batches()
             self._readers.append(reader)
             self.con.register(f"{name}_stream", reader)
@@ -136,7 +137,7 @@ class DuckDBRunner:
             pick = {role: f"CAST({_quote(col)} AS VARCHAR)" for role, col in source.columns.items()
                     if col is not None}
         select = ", ".join(f"{pick[r]} AS {r}" if r in pick else f"CAST(NULL AS VARCHAR) AS {r}" for r in roles)
-        if row_number:  # numbered in file order (a streaming window): read it with table(..., ordered=True)
+        if row_number:  # numbered in file order (a streaming window): read it under _file_order()
             self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS "
                       f"SELECT row_number() OVER () AS rn, {select} FROM {self._scan(source)}")
             return
@@ -148,12 +149,12 @@ class DuckDBRunner:
 
         from core.engine.sources import STREAM_ERRORS
 
-        if self._readers is not None:  # None: start's connection, which reads no stream (and must not
-            STREAM_ERRORS.clear()      # clear the errors of the one that does, in parallel)
+        if self._streams:  # start's sibling must not clear the errors of the stream read in parallel
+            STREAM_ERRORS.clear()
         try:
             return self.con.execute(sql)
         except duckdb.Error as exc:
-            if STREAM_ERRORS and self._readers is not None:
+            if STREAM_ERRORS and self._streams:
                 raise STREAM_ERRORS[-1] from None
             unreadable = csv_error(exc)
             if unreadable is not None:
@@ -163,17 +164,17 @@ class DuckDBRunner:
     def view(self, name: str, sql: str) -> None:
         self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
-    def table(self, name: str, sql: str, ordered: bool = False) -> None:
-        """Materialise `sql` as table `name`; `ordered` when it reads a view numbered in file order (bind's
-        row_number): the scan then keeps the file's order, so the numbers are the lines' positions."""
-        if not ordered:
-            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-            return
-        self.con.execute("SET preserve_insertion_order = true")
+    def table(self, name: str, sql: str) -> None:
+        self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    @contextlib.contextmanager
+    def _file_order(self) -> Iterator[None]:
+        """Scans keep the file's order inside (so row numbers are the lines' positions), for this session."""
+        self.con.execute("SET SESSION preserve_insertion_order = true")
         try:
-            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+            yield
         finally:
-            self.con.execute("SET preserve_insertion_order = false")
+            self.con.execute("SET SESSION preserve_insertion_order = false")
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         cur = self._run(sql)
@@ -187,12 +188,8 @@ class DuckDBRunner:
 
     def numbered(self, name: str, sql: str) -> None:
         """Table `name`: the rows of `sql` with `rn`, their position in file order (1, 2, ...)."""
-        self.con.execute("SET preserve_insertion_order = true")
-        try:
-            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS "
-                             f"SELECT *, row_number() OVER () AS rn FROM ({sql})")
-        finally:
-            self.con.execute("SET preserve_insertion_order = false")
+        with self._file_order():
+            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, row_number() OVER () AS rn FROM ({sql})")
 
     def strings(self, name: str, column: str, values: list[str]) -> None:
         """Table `name` with one text `column` holding `values`."""
@@ -203,32 +200,34 @@ class DuckDBRunner:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         self.con.unregister(f"{name}_arrow")
 
-    def start(self, source_name: str, source: Source, roles: tuple[str, ...],
-              steps: tuple[tuple[str, str], ...]) -> None:
-        """Materialise `steps` ((table, sql), ...) in order on a second connection, in a thread, while this
-        one goes on: `source` is bound there as `source_name`, numbered in file order (bind's row_number),
-        and the first step reads it keeping that order (in that connection only). The orders are read while
-        the events are paired: each side of the work alone leaves a core idle. `finish(name)` of the last
-        table waits for them all (and raises their error)."""
-        cursor = self.con.cursor()
+    def start(self, name: str, sql: str, source_name: str, source: Source, roles: tuple[str, ...]) -> None:
+        """Materialise `sql` as table `name` on a sibling connection, in a thread, while this one goes on:
+        `source` is bound there as `source_name`, numbered in file order (bind's row_number), and read in
+        that order. The orders are read while the events are paired (each side of the work alone leaves a
+        core idle). `finish(name)` waits for the table and raises its error."""
+        sibling = self._sibling()
         errors: list[BaseException] = []
 
         def work() -> None:
             try:
-                other = DuckDBRunner.__new__(DuckDBRunner)
-                other.con, other._readers, other._jobs, other._tmp = cursor, None, {}, None
-                other.bind(source_name, source, roles, row_number=True)
-                for i, (name, sql) in enumerate(steps):  # not TEMP tables: this connection sees them
-                    cursor.execute(f"SET SESSION preserve_insertion_order = {'true' if i == 0 else 'false'}")
-                    other._run(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+                sibling.bind(source_name, source, roles, row_number=True)
+                with sibling._file_order():  # not a TEMP table: this connection sees it
+                    sibling._run(f"CREATE OR REPLACE TABLE {name} AS {sql}")
             except BaseException as exc:  # handed to finish(), which raises it
                 errors.append(exc)
             finally:
-                cursor.close()
+                sibling.con.close()
 
-        thread = threading.Thread(target=work, name=f"engine-{steps[-1][0]}", daemon=True)
-        self._jobs[steps[-1][0]] = (thread, errors, cursor)
+        thread = threading.Thread(target=work, name=f"engine-{name}", daemon=True)
+        self._jobs[name] = (thread, errors, sibling.con)
         thread.start()
+
+    def _sibling(self) -> DuckDBRunner:
+        """A runner on a second connection to this database (its own session; no temp dir, no streams)."""
+        sibling = DuckDBRunner.__new__(DuckDBRunner)
+        sibling.con, sibling._readers, sibling._jobs, sibling._tmp = self.con.cursor(), [], {}, None
+        sibling._streams = False
+        return sibling
 
     def finish(self, name: str) -> None:
         """Wait for `start`'s table `name`; its error, if any, is raised here."""
@@ -316,7 +315,7 @@ class SparkRunner:
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(to_spark_sql(sql)).createOrReplaceTempView(name)
 
-    def table(self, name: str, sql: str, ordered: bool = False) -> None:
+    def table(self, name: str, sql: str) -> None:
         self.spark.sql(f"CACHE TABLE {name} AS {to_spark_sql(sql)}")
         self._cached.append(name)
 
@@ -339,12 +338,10 @@ class SparkRunner:
     def strings(self, name: str, column: str, values: list[str]) -> None:
         self.spark.createDataFrame([(v,) for v in values], f"{column} string").createOrReplaceTempView(name)
 
-    def start(self, source_name: str, source: Source, roles: tuple[str, ...],
-              steps: tuple[tuple[str, str], ...]) -> None:
+    def start(self, name: str, sql: str, source_name: str, source: Source, roles: tuple[str, ...]) -> None:
         """DuckDBRunner.start's contract; Spark schedules its own work, so this runs at once."""
         self.bind(source_name, source, roles, row_number=True)
-        for i, (name, sql) in enumerate(steps):
-            self.table(name, sql, ordered=i == 0)
+        self.table(name, sql)
 
     def finish(self, name: str) -> None:
         """Nothing to wait for (start ran at once)."""
