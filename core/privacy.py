@@ -41,7 +41,8 @@ _PHONE_VALUE = r'[+( ]*\d[\d\s().\-/]{5,}'
 _PHONE_PAIR_RE: Final = re.compile(r'":"(' + _PHONE_VALUE + r')"')
 _PHONE_MEMBER_RE: Final = re.compile(r'"(' + _PHONE_VALUE + r')"(?=[,\]])')
 # a value that is no text (a number, list or object) right after a key: judged by its key
-_NONTEXT_VALUE_RE: Final = re.compile(r'":(?:[-\d{]|\[(?:"[^"]*",)*[-\d\[{tfn])')  # a list: any non-text member
+_NONTEXT: Final = r'(?:[-\d{]|\[(?:"[^"]*",)*[-\d\[{tfn])'  # a number, object, or a list with a member that is no text
+_NONTEXT_VALUE_RE: Final = re.compile('":' + _NONTEXT)
 _PHONE_KEY_RE: Final = re.compile(r"ph|tel|mobile|cell|msisdn|whatsapp|sms", re.IGNORECASE)
 # the screen of an ASCII text without backslashes, lower-cased (no character changes length or meaning there):
 # the keys are read once (from the text reversed, where each key follows its `":`), then only what the rule
@@ -50,7 +51,6 @@ _REVERSED_KEY_RE: Final = re.compile(r':"([^"]*)"')
 _HASH_OR_EMPTY = r'"(?:[0-9a-f]{64})?"'
 # what a personal-data key may hold without the walk: a hash or "", null, or a list of those
 _CLEAN_PII_VALUE = rf"(?:{_HASH_OR_EMPTY}|null|\[(?:{_HASH_OR_EMPTY}(?:,{_HASH_OR_EMPTY})*)?\])[,}}\]]"
-_NONTEXT = r'(?:[-\d{]|\[(?:"[^"]*",)*[-\d\[{tfn])'  # a number, object, or a list with a member that is no text
 _PHONE_CHARS = r"[ ().\-/+]"
 _DIGITS7 = rf"{_PHONE_CHARS}*(?:\d{_PHONE_CHARS}*){{7,}}"
 # under any key, a text that can be a phone there: 8+ digits of phone characters, neither IPv4 nor a date
