@@ -20,14 +20,16 @@ Only the one request in flight at a crash may reach TikTok twice; the report nam
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import hashlib
 import io
 import json
 import pickle
 import re
+import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -223,6 +225,31 @@ class _Fresh:
 
 
 _LOOKAHEAD: Final = 3  # batches recorded ahead of the one being posted (each holds its request bytes)
+# While a batch is posted the recording thread runs Python (encoding, the privacy screen). The posting thread
+# gives the interpreter up at every socket and SQLite call, and by default waits up to 5 ms to get it back
+# each time: about ten times per request. Switching every 0.5 ms while a recording runs keeps the posting
+# thread from queueing behind it (measured: a fifth of the wall time of a 20k-event send).
+_SWITCH_INTERVAL_S: Final = 0.0005
+_switching = {"users": 0, "saved": 0.0}
+_switching_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _brisk_switching() -> Iterator[None]:
+    """Shorten the interpreter's thread switch interval for the block (never lengthen it); sends that overlap
+    share it, and the last one out puts the previous value back."""
+    with _switching_lock:
+        if _switching["users"] == 0:
+            _switching["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switching["saved"], _SWITCH_INTERVAL_S))
+        _switching["users"] += 1
+    try:
+        yield
+    finally:
+        with _switching_lock:
+            _switching["users"] -= 1
+            if _switching["users"] == 0:
+                sys.setswitchinterval(_switching["saved"])
 
 
 class _Recording:
@@ -338,11 +365,12 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
     if run.progress:
         run.progress(0, run.total)
     cursor = _claim_and_send(run, ("pending",), sid, 0) if waiting else 0
-    recording = _Recording(run, sid, todo, hold, seqs=not session_id, mark=not session_id)
-    try:
-        _deliver_fresh(run, recording, sid, cursor)
-    finally:
-        recording.finish()
+    with _brisk_switching():
+        recording = _Recording(run, sid, todo, hold, seqs=not session_id, mark=not session_id)
+        try:
+            _deliver_fresh(run, recording, sid, cursor)
+        finally:
+            recording.finish()
     _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
     report.accepted = store.session_counts(sid)["accepted"] - report.resumed
     return report

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -179,6 +181,11 @@ def test_a_send_interrupted_between_requests_leaves_nothing_claimed_or_marked_in
     first, was never posted, so it is given back without an in-flight mark and a retry sends the rest once."""
     def stop_after_first(done: int, total: int) -> None:
         if done == 1000:
+            # the other two batches are recorded first (the recording thread runs on meanwhile), so the retry
+            # below has all of the rest to send
+            deadline = time.monotonic() + 10
+            while not store.sessions()[0]["recorded"] and time.monotonic() < deadline:
+                time.sleep(0.005)
             raise KeyboardInterrupt
 
     with Store(tmp_path / "c.db") as store:
@@ -194,3 +201,32 @@ def test_a_send_interrupted_between_requests_leaves_nothing_claimed_or_marked_in
         assert retried.resent_in_flight == [] and retried.accepted + 1000 == accepted == 3000
     ids = [e["event_id"] for e in emu.received_events("TEST7")]
     assert sorted(ids) == sorted(e["event_id"] for e in events(3000))
+
+
+def test_a_send_switches_threads_briskly_while_it_records_and_puts_the_interval_back(
+        tmp_path: Path, emu: EmulatorServer, sender: Sender) -> None:
+    """While a send's recording thread runs, the interpreter switches threads every 0.5 ms at most (the posting
+    thread does not wait 5 ms behind it at each socket or SQLite call); afterwards, and after a failed send,
+    the interval is what it was; overlapping sends share the short interval and the last one restores it."""
+    seen: list[float] = []
+    before = sys.getswitchinterval()
+    with Store(tmp_path / "s.db") as store:
+        outbox.send(store, sender, [wrap(events(1500))], progress=lambda done, total: seen.append(
+            sys.getswitchinterval()))
+        assert sys.getswitchinterval() == before
+        # progress 0 of N is reported before the recording starts; every batch delivered after it runs briskly
+        assert len(seen) == 3 and max(seen[1:]) <= outbox._SWITCH_INTERVAL_S + 1e-9
+        with outbox._brisk_switching():
+            with outbox._brisk_switching():
+                assert sys.getswitchinterval() <= outbox._SWITCH_INTERVAL_S + 1e-9
+            assert sys.getswitchinterval() <= outbox._SWITCH_INTERVAL_S + 1e-9  # the outer one still runs
+        assert sys.getswitchinterval() == before
+        sys.setswitchinterval(0.0001)  # already shorter: never lengthened
+        try:
+            with outbox._brisk_switching():
+                assert sys.getswitchinterval() == pytest.approx(0.0001, rel=0.05)
+        finally:
+            sys.setswitchinterval(before)
+        with pytest.raises(RuntimeError), outbox._brisk_switching():
+            raise RuntimeError("a send that fails")
+        assert sys.getswitchinterval() == before
