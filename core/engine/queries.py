@@ -39,13 +39,13 @@ _WS: Final = "' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u00a0'"
 def strip(col: str) -> str:
     """SQL for `col` without surrounding whitespace, '' for NULL (the loaders' `stripped`).
 
-    The trim runs only where the first or last character could be whitespace: most values have none, and
-    looking at two characters costs a third of trimming with a character set.
+    The trim runs only where the first or last character could be whitespace (code points 33-132 cannot):
+    most values have none, and looking at two characters costs a fraction of trimming with a character set.
     """
-    # comparisons, not `IN (...)`: the engine turns a list of constants into a join per value read
-    edge = " OR ".join(f"({c} <= 32 AND ({c} >= 28 OR ({c} >= 9 AND {c} <= 13))) OR {c} = 133 OR {c} = 160"
-                       for c in (f"ascii({col})", f"ascii(right({col}, 1))"))
-    return f"CASE WHEN {edge} THEN trim({col}, {_WS}) ELSE coalesce({col}, '') END"
+    # BETWEEN, not `IN (...)` (the engine turns a list of constants into a join per value read); NULL and ''
+    # (code 0) go to the trim and come out ''
+    return (f"CASE WHEN ascii({col}) BETWEEN 33 AND 132 AND ascii(right({col}, 1)) BETWEEN 33 AND 132 THEN {col} "
+            f"ELSE trim(coalesce({col}, ''), {_WS}) END")
 
 
 def round_half_even(expr: str) -> str:
@@ -383,18 +383,17 @@ ORDER_ID_KEY: Final = _norm_order_id("order_id", stripped=True)
 
 def linked(ev_key: str) -> str:
     """Per truth order: a Pixel event linked, a server event linked, and how many counted events TikTok
-    attributes to it, the event's link key being `ev_key` (SQL over events' columns; '' links nothing)."""
+    attributes to it, the event's link key being `ev_key` (SQL over events' columns; '' links nothing).
+    One join of the orders with the events and the counted events (kind 0 Pixel, 1 server, 2 counted), then
+    one aggregate per order: only events that link reach the aggregate."""
     return f"""
-SELECT o.order_id, o.created, coalesce(e.pixel, 0) AS pixel, coalesce(e.server, 0) AS server,
-       coalesce(c.conversions, 0) AS conversions
+SELECT o.order_id, min(o.created) AS created, max(CASE WHEN k.kind = 0 THEN 1 ELSE 0 END) AS pixel,
+       max(CASE WHEN k.kind = 1 THEN 1 ELSE 0 END) AS server, sum(CASE WHEN k.kind = 2 THEN 1 ELSE 0 END) AS conversions
 FROM truth o
-LEFT JOIN (SELECT link_key, max(CASE WHEN side = 0 THEN 1 ELSE 0 END) AS pixel,
-                  max(CASE WHEN side = 1 THEN 1 ELSE 0 END) AS server
-           FROM (SELECT side, {ev_key} AS link_key FROM events) k WHERE link_key <> '' GROUP BY link_key) e
-  ON e.link_key = o.order_id
-LEFT JOIN (SELECT link_key, count(*) AS conversions
-           FROM (SELECT {ev_key} AS link_key FROM counted_events) k WHERE link_key <> '' GROUP BY link_key) c
-  ON c.link_key = o.order_id"""
+LEFT JOIN (SELECT side AS kind, {ev_key} AS link_key FROM events
+           UNION ALL
+           SELECT 2 AS kind, {ev_key} AS link_key FROM counted_events) k ON k.link_key = o.order_id
+GROUP BY o.order_id"""
 
 
 # each distinct event_id with its first position over both files (Pixel rows first), as pc.unique sees them
