@@ -427,3 +427,29 @@ def test_link_near_misses_and_segments_equal_the_memory_engine(tmp_path: Path, p
         p, s, _ = _random_files(tmp_path / fmt, pixel, server, fmt, agents)
     got = dedup_files(p, s, orders, link=link, memory_limit="512MB")  # type: ignore[arg-type]
     assert got == want
+
+
+def test_segment_sources_from_order_flags_equal_the_texts(tmp_path: Path, demo: dict[str, Path]) -> None:
+    """The command reads only flags of the orders' segment columns (whether the picked row has its own user
+    agent, cookie age, page load); blank and padded texts, numbers that are no numbers, and line items after
+    the picked row count as the memory engine counts them, and as the segment table's path does."""
+    nbsp = "\u00a0"
+    rows = [  # Name, Created at, User Agent, Cookie age (days), Page load (s), Landing Site
+        ("#1001", "2026-05-01 10:00:00 +0000", "   ", "n/a", "nan", "/?utm_source=tiktok"),
+        ("#1001", "", "Mozilla/5.0 (iPhone)", "5", "1.2", ""),  # a line item: not the order's row
+        ("#1002", "", "Mozilla/5.0 (Windows)", "", "", "/?utm_source=tiktok"),  # no created_at: not picked
+        ("#1002", "2026-05-01 11:00:00 +0000", f"{nbsp}Mozilla/5.0 (Macintosh)", " 7 ", "", "/?ttclid=E.C.P.9"),
+        ("#1003", "1777629600", "Mozilla/5.0", "1e400", " 2.5", "/?utm_source=tiktok"),
+        ("#1004", "", "", "", "", "/?utm_source=tiktok"),  # undated: its first line
+        ("#1005", "2026-05-02T10:00:00Z", "\t", "-3", "x1", "/?utm_source=google"),  # not in the truth set
+    ]
+    orders = tmp_path / "orders.csv"
+    pd.DataFrame(rows, columns=["Name", "Created at", "User Agent", "Cookie age (days)", "Page load (s)",
+                                "Landing Site"]).assign(Total="10", Currency="EUR", **{"Lineitem name": "Tee"}) \
+        .to_csv(orders, index=False)
+    files = {**demo, "orders.csv": orders}
+    want = command_doc(files, "pixel.csv", "server.csv", "orders.csv")
+    got = dedup_files(demo["pixel.csv"], demo["server.csv"], orders)
+    assert got == want and got["truth"] == 4
+    with_table = dedup_files(demo["pixel.csv"], demo["server.csv"], orders, tables=True)
+    assert with_table["segment_sources"] == got["segment_sources"]

@@ -14,7 +14,15 @@ from typing import Any, Final, Literal
 from core.engine import linking
 from core.engine import queries as q
 from core.engine.runner import DuckDBRunner, Runner, SparkRunner
-from core.engine.sources import EVENT_ROLES, ORDER_ROLES, Source, orders_source, pixel_source, server_source
+from core.engine.sources import (
+    EVENT_ROLES,
+    ORDER_ROLES,
+    SEGMENT_ROLES,
+    Source,
+    orders_source,
+    pixel_source,
+    server_source,
+)
 from core.errors import InvalidInput
 
 Engine = Literal["duckdb", "spark"]
@@ -96,9 +104,15 @@ def dedup_files(
         raise InvalidInput("A key page needs a non-negative offset and limit.", hint="For example offset 0, limit 100.")
     runner: Runner = SparkRunner(spark_remote) if engine == "spark" else \
         DuckDBRunner(memory_limit, temp_dir) if engine == "duckdb" else _unknown_engine(engine)
+    feeds = linking.AgentFeeds(
+        (("server events' user_agent", "server_rows", _has_agents(s_src)),
+         ("Pixel events' user agent", "pixel_rows", _has_agents(p_src))),
+        lambda: _rebind_streams(runner, p_src, s_src))
+    # segment sources as counts alone (no order's values needed): orders keep flags instead of texts
+    counts_only = o_src is not None and linking.counts_only_segments(tables, o_src[0], feeds)
     try:
         if o_src is not None:
-            _start_orders(runner, o_src[0])
+            _start_orders(runner, o_src[0], counts_only)
         out = _simulate(runner, p_src, s_src, say)
         out["ttp_fallback_candidates"] = _ttp_hints(runner)
         say("finding near misses")
@@ -108,12 +122,8 @@ def dedup_files(
             out["near_miss_rows"] = near
         if o_src is not None:
             say("linking orders")
-            feeds = linking.AgentFeeds(
-                (("server events' user_agent", "server_rows", _has_agents(s_src)),
-                 ("Pixel events' user agent", "pixel_rows", _has_agents(p_src))),
-                lambda: _rebind_streams(runner, p_src, s_src))
             out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, template, feeds, say,
-                                    tables))
+                                    tables, counts_only))
             out["truth_rule"] = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
         out["daily"] = _daily(runner, out.get("link"))
         if tables:
@@ -204,25 +214,32 @@ def _has_agents(src: Source) -> bool:
 
 
 def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str, template: str,
-                 feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool) -> dict[str, Any]:
+                 feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool,
+                 counts_only: bool) -> dict[str, Any]:
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.finish("orders")  # read while the events were paired (_start_orders)
-    runner.view("truth", q.truth(utm_source))
-    found = linking.link_orders(runner, link, template, feeds.rescan, say)
+    own = counts_only and bool(_segment_roles(source))  # the orders carry segment flags (q.order_rows)
+    runner.table("truth", q.truth(utm_source, own))  # created_at read once, for these orders only
+    found = linking.link_orders(runner, link, template, feeds.rescan, say, own)
     out = linking.order_figures(runner, found)
     say("segments")
-    segments, sources = linking.segments(runner, source, found, feeds, table=tables)
+    segments, sources = linking.segments(runner, source, found, feeds, table=tables, counts_only=counts_only)
     out["segment_sources"] = {k: v.to_dict() for k, v in sources.items()}
     if tables:
         out["segments"] = segments
     return out
 
 
-def _start_orders(runner: Runner, source: Source) -> None:
-    """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work."""
+def _segment_roles(source: Source) -> tuple[str, ...]:
+    return tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
+
+
+def _start_orders(runner: Runner, source: Source, counts_only: bool) -> None:
+    """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work; with
+    `counts_only` its segment columns are flags (q.OWN_BITS), not texts."""
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
-    extra = tuple(c for c in linking.SEGMENT_BASES if source.columns.get(c) is not None)
-    runner.start("orders", q.order_rows(has[0], has[1], has[2], extra), "orders_text", source, ORDER_ROLES)
+    runner.start("orders", q.order_rows(has[0], has[1], has[2], _segment_roles(source), flags=counts_only),
+                 "orders_text", source, ORDER_ROLES)
 
 
 def _unknown_engine(engine: str) -> Runner:

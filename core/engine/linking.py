@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.engine import queries as q
 from core.engine.runner import Runner
-from core.engine.sources import Source
+from core.engine.sources import SEGMENT_ROLES, Source
 from core.gap import (
     UNLINKED_MESSAGE,
     SegmentSource,
@@ -57,25 +57,26 @@ def _template_key(runner: Runner, template: str) -> str:
     return f"CASE event {cases} ELSE '' END" if cases else "''"
 
 
-def _linked_count(runner: Runner, ev_key: str) -> int:
-    runner.table("linked", q.linked(ev_key))
+def _linked_count(runner: Runner, ev_key: str, own: bool) -> int:
+    runner.table("linked", q.linked(ev_key, own))
     return int(runner.rows("SELECT count(*) AS n FROM linked WHERE pixel = 1 OR server = 1")[0]["n"])
 
 
 def link_orders(runner: Runner, link: str, template: str, rescan: Callable[[], None],
-                say: Callable[[str], None]) -> Link:
+                say: Callable[[str], None], own: bool = False) -> Link:
     """Link the truth orders (view `truth`) to the events as core.gap.link_orders does; table `linked`.
 
     "order_id": the events' normalized properties.order_id; "event_id_template": the order id inside the
     event_id; "auto": order_id where some event links, else the template the ids follow (voted on the
     first SAMPLE_IDS distinct ids in file order, as core.gap.infer_template), else none.
-    `rescan` makes the event views readable again (a stream is read once).
+    `rescan` makes the event views readable again (a stream is read once). `own`: truth carries the
+    orders' segment flags (q.order_rows with flags) and `linked` keeps them.
     """
     if link == "event_id_template":
         key = _template_key(runner, template)
-        n = _linked_count(runner, key)
+        n = _linked_count(runner, key, own)
         return Link("event_id_template" if n else "none", template if n else None, n, key)
-    n = _linked_count(runner, q.ORDER_ID_KEY)
+    n = _linked_count(runner, q.ORDER_ID_KEY, own)
     if link == "order_id" or n:
         return Link("order_id" if n else "none", None, n, q.ORDER_ID_KEY)
     say("finding the event_id shape that carries the order id")
@@ -83,7 +84,7 @@ def link_orders(runner: Runner, link: str, template: str, rescan: Callable[[], N
     if inferred is None:
         return Link("none", None, 0, q.ORDER_ID_KEY)
     key = _template_key(runner, inferred)
-    n = _linked_count(runner, key)
+    n = _linked_count(runner, key, own)
     return Link("event_id_template" if n else "none", inferred if n else None, n, key)
 
 
@@ -131,7 +132,7 @@ def near_misses(runner: Runner) -> pd.DataFrame:
     from core.dedup import classify_near, empty_near_misses, skew_near_misses
 
     parts: list[pd.DataFrame] = []
-    m = runner.frame(q.NEAR_KEYS)
+    m = runner.frame(q.near_keys())
     if len(m):
         parts.append(classify_near(m))
     skew = runner.frame(q.NEAR_SKEW)
@@ -147,7 +148,6 @@ def near_misses(runner: Runner) -> pd.DataFrame:
 
 
 # --- segments -------------------------------------------------------------------------------------
-SEGMENT_BASES: Final = ("user_agent", "cookie_age_days", "page_load_s")
 
 
 @dataclass(frozen=True)
@@ -158,26 +158,28 @@ class AgentFeeds:
     rescan: Callable[[], None]
 
 
-def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, table: bool = True
-             ) -> tuple[pd.DataFrame | None, dict[str, SegmentSource]]:
+def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, table: bool = True,
+             counts_only: bool = False) -> tuple[pd.DataFrame | None, dict[str, SegmentSource]]:
     """The segment table (core.gap.segment_gaps) and segment_sources, as core.gap segments the memory
     engine's command: the truth orders' own values; orders without a user-agent column take the user agent
     of their first linked server event, else of their first linked Pixel event (file order).
 
     Only orders come back to Python (one row each, the columns segments read), never the events. The
-    table is None when nothing linked or `table` is false (only the sources wanted).
+    table is None when nothing linked or `table` is false (only the sources wanted). `counts_only`
+    (`counts_only_segments`): the sources come from the flags `linked` kept, no order comes back at all.
     """
     from core.gap import _unknown
     from core.orders import segment_columns
+    from core.sources.values import number_column
 
-    cols = tuple(c for c in SEGMENT_BASES if source.columns.get(c) is not None)
-    if not table and ("user_agent" in cols or not any(has for _, _, has in agents.feeds)):
-        return None, _segment_sources(*_sql_counts(runner, cols), link, {}, 0, looked=False)
+    cols = tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
+    if counts_only:
+        return None, _segment_sources(*_own_counts(runner, cols), link, {}, 0, looked=False)
     frame = runner.frame(q.segment_orders(cols))
     frame["created_at"] = pd.to_datetime(frame.pop("created"), unit="s", utc=True)
     for col in ("cookie_age_days", "page_load_s"):
         if col in frame.columns:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+            frame[col] = number_column(frame[col])  # the console's one number reader: finite numbers only
     frame["pixel"] = frame["pixel"].astype(bool)
     frame["counted"] = frame["counted"].astype(bool)
     labelled = segment_columns(frame)
@@ -225,14 +227,18 @@ def _frame_counts(frame: pd.DataFrame, agents: dict[str, int]) -> tuple[dict[str
     return counts, len(frame), dated
 
 
-def _sql_counts(runner: Runner, cols: tuple[str, ...]) -> tuple[dict[str, tuple[int, int]], int, int]:
-    """_frame_counts in one SQL pass, for the sources alone (no order comes back to Python): a blank user
-    agent reads unknown, so does a cookie age or page load that is no number."""
-    own = {c: (f"{c} <> ''" if c == "user_agent" else
-               f"TRY_CAST({c} AS DOUBLE) IS NOT NULL AND NOT isnan(TRY_CAST({c} AS DOUBLE))") for c in cols}
-    parts = "".join(f", sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS own_{c}" for c, cond in own.items())
+def counts_only_segments(table: bool, source: Source, agents: AgentFeeds) -> bool:
+    """Whether `segments` needs no order's values, only counts: no segment table, and no order's user agent
+    to fill from the events (the orders have that column, or no event file has one)."""
+    return not table and (source.columns.get("user_agent") is not None or not any(has for _, _, has in agents.feeds))
+
+
+def _own_counts(runner: Runner, cols: tuple[str, ...]) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """_frame_counts in one SQL pass over `linked` and the flags it kept (q.OWN_BITS): a blank user agent
+    reads unknown, so does a cookie age or page load that is no number."""
+    parts = "".join(f", sum(CASE WHEN (own & {q.OWN_BITS[c]}) <> 0 THEN 1 ELSE 0 END) AS own_{c}" for c in cols)
     row = runner.rows(f"SELECT count(*) AS n, sum(CASE WHEN created IS NOT NULL AND NOT isnan(created) "
-                      f"THEN 1 ELSE 0 END) AS dated{parts} FROM ({q.segment_orders(cols)}) o")[0]
+                      f"THEN 1 ELSE 0 END) AS dated{parts} FROM linked")[0]
     total = int(row["n"])
     counts = {}
     for base, _dims in _DIMS:

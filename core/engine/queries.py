@@ -32,8 +32,8 @@ from core.contract import DEDUP_WINDOW_SECONDS, MERGE_WINDOW_SECONDS, MS_TIMESTA
 W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
 M_MS: Final = MERGE_WINDOW_SECONDS * 1000
 KEY: Final = "pixel_code, event, event_id"
-# Python's str.strip() whitespace (the ASCII and Latin-1 part): what the loaders' trimming removes
-_WS: Final = "' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u00a0'"
+# Python's str.strip() whitespace, every character of it: what the loaders' trimming removes
+_WS: Final = "'" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "'"
 
 
 def strip(col: str) -> str:
@@ -42,10 +42,10 @@ def strip(col: str) -> str:
     The trim runs only where the first or last character could be whitespace (code points 33-132 cannot):
     most values have none, and looking at two characters costs a fraction of trimming with a character set.
     """
-    # BETWEEN, not `IN (...)` (the engine turns a list of constants into a join per value read); NULL and ''
-    # (code 0) go to the trim and come out ''
+    # BETWEEN, not `IN (...)` (the engine turns a list of constants into a join per value read); NULL (a
+    # CSV's empty field) and '' come out '' without the trim
     return (f"CASE WHEN ascii({col}) BETWEEN 33 AND 132 AND ascii(right({col}, 1)) BETWEEN 33 AND 132 THEN {col} "
-            f"ELSE trim(coalesce({col}, ''), {_WS}) END")
+            f"WHEN {col} IS NULL OR {col} = '' THEN '' ELSE trim({col}, {_WS}) END")
 
 
 def round_half_even(expr: str) -> str:
@@ -281,18 +281,46 @@ def _query_param(url: str, name: str) -> str:
 _PICK_BLANK: Final = 1_000_000_000_000_000  # added to the row number of a line without created_at
 
 
-def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[str, ...] = ()) -> str:
+# bits of an order's `own` column (order_rows with flags): the segment columns its picked row fills
+OWN_BITS: Final = {"user_agent": 1, "cookie_age_days": 2, "page_load_s": 4}
+
+
+def finite_number(text: str) -> str:
+    """SQL: the finite number a trimmed text reads as (core.sources.values.number_column), else NULL: no
+    infinity or NaN, and no digits grouped with '_' (which the engine's cast would take)."""
+    num = f"TRY_CAST({text} AS DOUBLE)"
+    return f"CASE WHEN abs({num}) <= 1.7976931348623157e308 AND NOT contains({text}, '_') THEN {num} END"
+
+
+def _own_bit(col: str) -> str:
+    """SQL: OWN_BITS[col] when this line's `col` counts as the order's own value (a user agent that is not
+    blank, a cookie age or page load that is a number), else 0: what segment_sources counts."""
+    if col == "user_agent":
+        # most user agents start with a letter: trimmed only when the first character could be whitespace
+        own = f"{col} >= '!' AND {col} < chr(133) OR {strip(col)} <> ''"
+    else:
+        own = finite_number(strip(col)) + " IS NOT NULL"
+    return f"CASE WHEN {own} THEN {OWN_BITS[col]} ELSE 0 END"
+
+
+def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[str, ...] = (),
+               flags: bool = False) -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
     row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
-    created_at in epoch seconds: epoch s/ms, ISO-8601, or Shopify's '2026-05-01 00:23:55 +0000'; the
-    `extra` columns (segment columns) as that row has them, untrimmed.
+    that row's created_at text (trimmed; `created_seconds` reads it); the `extra` columns (segment columns)
+    as that row has them, untrimmed, or with `flags` only which of them it fills (`own`, OWN_BITS): the
+    counts segment_sources reports need no text.
     The row is picked first, so each order's texts are trimmed and parsed once (not once per line item)."""
     texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
     present = [(name, col) for name, (col, there) in texts.items() if there]
-    raw = "".join(f", {col}" for _name, col in present) + "".join(f", {c}" for c in extra)
+    kept = [f"({' + '.join(_own_bit(c) for c in extra)}) AS own"] if flags and extra else [] if flags else list(extra)
+    names = ["own"] if flags and extra else [] if flags else list(extra)
+    raw = "".join(f", {col}" for _name, col in present)
+    inner = raw + "".join(f", {c}" for c in kept)  # read from the file (the flags computed per line)
+    raw += "".join(f", {c}" for c in names)
     picked = "".join(f", arg_min({col}, pick) AS {col}" for _name, col in present) + \
-        "".join(f", arg_min({c}, pick) AS {c}" for c in extra)
-    stripped = "".join(f", {strip(col)} AS {name}" for name, col in present) + "".join(f", {c}" for c in extra)
+        "".join(f", arg_min({c}, pick) AS {c}" for c in names)
+    stripped = "".join(f", {strip(col)} AS {name}" for name, col in present) + "".join(f", {c}" for c in names)
     utm = "utm" if has_utm else "''"
     clid = "clid" if has_ttclid else "''"
     if has_landing:
@@ -300,34 +328,42 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[
                f"THEN {_query_param('landing', 'utm_source')} ELSE '' END")
         clid = (f"CASE WHEN {clid} <> '' THEN {clid} WHEN landing LIKE '%ttclid=%' "
                 f"THEN {_query_param('landing', 'ttclid')} ELSE '' END")
-    created = ("CASE WHEN num IS NOT NULL THEN CASE WHEN num < 1e11 THEN num ELSE num / 1000.0 END "
-               "WHEN created_at LIKE '% +____' OR created_at LIKE '% -____' "
-               "THEN epoch(coalesce(TRY_CAST(try_strptime(created_at, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ), "
-               "TRY_CAST(created_at AS TIMESTAMPTZ))) "
-               "ELSE epoch(TRY_CAST(created_at AS TIMESTAMPTZ)) END")
-    extra_out = "".join(f", {c}" for c in extra)
+    names_out = "".join(f", {c}" for c in names)
     return f"""
-SELECT order_id, {created} AS created, {utm} AS utm, {clid} AS clid, pick % {_PICK_BLANK} AS rn{extra_out}
+SELECT order_id, created_at, {utm} AS utm, {clid} AS clid{names_out}
 FROM (
-  SELECT order_id, created_at, pick, TRY_CAST(created_at AS DOUBLE) AS num{stripped} FROM (
-    SELECT order_id, arg_min(created_at, pick) AS created_at, min(pick) AS pick{picked}
+  SELECT order_id, created_at{stripped} FROM (
+    SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
     FROM (
       SELECT {_norm_order_id('order_id', stripped=True)} AS order_id,
              rn + CASE WHEN created_at <> '' THEN 0 ELSE {_PICK_BLANK} END AS pick, created_at{raw}
-      FROM (SELECT rn, {strip('order_id')} AS order_id, {strip('created_at')} AS created_at{raw}
+      FROM (SELECT rn, {strip('order_id')} AS order_id, {strip('created_at')} AS created_at{inner}
             FROM orders_text) s) a
     WHERE order_id <> ''
     GROUP BY order_id) g) n"""
 
 
-def truth(utm_source: str | None) -> str:
+def created_seconds(col: str) -> str:
+    """SQL: the epoch seconds of a trimmed created_at text: epoch s/ms, ISO-8601, or Shopify's
+    '2026-05-01 00:23:55 +0000' (NULL when unreadable)."""
+    num = f"TRY_CAST({col} AS DOUBLE)"
+    return (f"CASE WHEN {num} IS NOT NULL THEN CASE WHEN {num} < 1e11 THEN {num} ELSE {num} / 1000.0 END "
+            f"WHEN {col} LIKE '% +____' OR {col} LIKE '% -____' "
+            f"THEN epoch(coalesce(TRY_CAST(try_strptime({col}, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ), "
+            f"TRY_CAST({col} AS TIMESTAMPTZ))) "
+            f"ELSE epoch(TRY_CAST({col} AS TIMESTAMPTZ)) END")
+
+
+def truth(utm_source: str | None, own: bool = False) -> str:
     """The TikTok-attributable orders (core.orders.truth_filter): a ttclid, or utm_source as given
-    (case-insensitive); `None` keeps every order."""
+    (case-insensitive); `None` keeps every order. Their created_at is read here (in epoch seconds), for
+    these orders only; `own` carries order_rows' flags."""
+    cols = f"order_id, {created_seconds('created_at')} AS created" + (", own" if own else "")
     if utm_source is None:
-        return "SELECT order_id, created FROM orders"
+        return f"SELECT {cols} FROM orders"
     want = utm_source.strip().lower().replace("'", "''")
     cond = "clid <> ''" + (f" OR lower(utm) = '{want}'" if want else "")
-    return f"SELECT order_id, created FROM orders WHERE {cond}"
+    return f"SELECT {cols} FROM orders WHERE {cond}"
 
 
 ORDER_SUMMARY: Final = """
@@ -381,13 +417,14 @@ def strip_affixes(col: str, pre: str, post: str) -> str:
 ORDER_ID_KEY: Final = _norm_order_id("order_id", stripped=True)
 
 
-def linked(ev_key: str) -> str:
+def linked(ev_key: str, own: bool = False) -> str:
     """Per truth order: a Pixel event linked, a server event linked, and how many counted events TikTok
     attributes to it, the event's link key being `ev_key` (SQL over events' columns; '' links nothing).
     One join of the orders with the events and the counted events (kind 0 Pixel, 1 server, 2 counted), then
-    one aggregate per order: only events that link reach the aggregate."""
+    one aggregate per order: only events that link reach the aggregate. `own`: truth's flags come along."""
+    carry = ", min(o.own) AS own" if own else ""
     return f"""
-SELECT o.order_id, min(o.created) AS created, max(CASE WHEN k.kind = 0 THEN 1 ELSE 0 END) AS pixel,
+SELECT o.order_id, min(o.created) AS created{carry}, max(CASE WHEN k.kind = 0 THEN 1 ELSE 0 END) AS pixel,
        max(CASE WHEN k.kind = 1 THEN 1 ELSE 0 END) AS server, sum(CASE WHEN k.kind = 2 THEN 1 ELSE 0 END) AS conversions
 FROM truth o
 LEFT JOIN (SELECT side AS kind, {ev_key} AS link_key FROM events
@@ -426,7 +463,10 @@ SELECT pixel_code, event, event_id, t, norm FROM (
 WHERE norm <> ''"""
 
 
-NEAR_KEYS: Final = f"""
+def near_keys() -> str:
+    """Pairs of one-sided keys (a Pixel one, a server one) whose loose ids are equal (core.dedup's rule: built
+    when asked, as core.dedup loads pandas)."""
+    return f"""
 SELECT p.pixel_code AS pixel_code_p, p.event AS event_p, p.event_id AS event_id_p, p.t AS t_p,
        s.pixel_code AS pixel_code_s, s.event AS event_s, s.event_id AS event_id_s, s.t AS t_s
 FROM ({_loose(3, 't_p')}) p

@@ -26,6 +26,7 @@ Kind = Literal["csv", "parquet", "arrow"]
 EVENT_ROLES: Final = ("pixel_code", "event", "event_id", "t_text", "order_id", "ttp", "user_agent")
 ORDER_ROLES: Final = ("order_id", "created_at", "utm_source", "ttclid", "landing_site", "user_agent",
                        "cookie_age_days", "page_load_s")
+SEGMENT_ROLES: Final = ("user_agent", "cookie_age_days", "page_load_s")  # the orders' own segment columns
 ROW_SCHEMA: Final = pa.schema([("pixel_code", pa.string()), ("event", pa.string()), ("event_id", pa.string()),
                                ("t", pa.float64()), ("order_id", pa.string()), ("ttp", pa.string()),
                                ("user_agent", pa.string())])
