@@ -453,3 +453,26 @@ def test_segment_sources_from_order_flags_equal_the_texts(tmp_path: Path, demo: 
     assert got == want and got["truth"] == 4
     with_table = dedup_files(demo["pixel.csv"], demo["server.csv"], orders, tables=True)
     assert with_table["segment_sources"] == got["segment_sources"]
+
+
+@pytest.mark.parametrize("utm_source", ["tiktok", "TikTok ", "", "google", "é"])
+def test_attribution_from_landing_urls_equals_the_memory_engine(tmp_path: Path, demo: dict[str, Path],
+                                                                 utm_source: str) -> None:
+    """Which orders are TikTok's is judged from the first utm_source / ttclid of the landing URL as the
+    memory engine reads it: empty values, fragments, case, longer values, repeated parameters, a parameter
+    name inside another, and the file's own utm_source column before the URL."""
+    landings = [
+        "/p?utm_source=tiktok", "/p?utm_source=TikTok&x=1", "/p?utm_source=tiktokx", "/p?utm_source=tik",
+        "/p?utm_source=tiktok#top", "/p?a=1&utm_source=google&utm_source=tiktok", "/p?xutm_source=tiktok",
+        "/p?ttclid=&utm_source=google", "/p?ttclid=#x", "/p?ttclid=E.C.P.1", "/p?x=1&ttclid=abc#f",
+        "/p?ttclid=&ttclid=abc", "/p#utm_source=tiktok", "/p?utm_source=", "", "/p?utm_source=é&y",
+        "/p?utm_source=%20tiktok", "/p?UTM_SOURCE=tiktok", "/p?utm_source=google?utm_source=tiktok",
+    ]
+    rows = [{"order_id": str(2000 + i), "created_at": "2026-05-01T10:00:00Z", "total": "9", "currency": "EUR",
+             "utm_source": "google" if i % 7 == 3 else "", "landing_site": url} for i, url in enumerate(landings)]
+    orders = tmp_path / "orders.csv"
+    pd.DataFrame(rows).to_csv(orders, index=False)
+    want = command_doc({**demo, "orders.csv": orders}, "pixel.csv", "server.csv", "orders.csv", utm_source=utm_source)
+    got = dedup_files(demo["pixel.csv"], demo["server.csv"], orders, utm_source=utm_source)
+    assert got["truth"] == want["truth"] and got["truth"] > 0
+    assert got == want

@@ -112,7 +112,7 @@ def dedup_files(
     counts_only = o_src is not None and linking.counts_only_segments(tables, o_src[0], feeds)
     try:
         if o_src is not None:
-            _start_orders(runner, o_src[0], counts_only)
+            _start_orders(runner, o_src[0], counts_only, None if all_orders else utm_source)
         out = _simulate(runner, p_src, s_src, say)
         out["ttp_fallback_candidates"] = _ttp_hints(runner)
         say("finding near misses")
@@ -122,8 +122,7 @@ def dedup_files(
             out["near_miss_rows"] = near
         if o_src is not None:
             say("linking orders")
-            out.update(_link_orders(runner, o_src[0], None if all_orders else utm_source, link, template, feeds, say,
-                                    tables, counts_only))
+            out.update(_link_orders(runner, o_src[0], link, template, feeds, say, tables, counts_only))
             out["truth_rule"] = "all orders" if all_orders else f"utm_source={utm_source} or a ttclid"
         out["daily"] = _daily(runner, out.get("link"))
         if tables:
@@ -213,13 +212,12 @@ def _has_agents(src: Source) -> bool:
     return src.kind == "arrow" or src.columns.get("user_agent") is not None
 
 
-def _link_orders(runner: Runner, source: Source, utm_source: str | None, link: str, template: str,
-                 feeds: linking.AgentFeeds, say: Callable[[str], None], tables: bool,
-                 counts_only: bool) -> dict[str, Any]:
+def _link_orders(runner: Runner, source: Source, link: str, template: str, feeds: linking.AgentFeeds,
+                 say: Callable[[str], None], tables: bool, counts_only: bool) -> dict[str, Any]:
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.finish("orders")  # read while the events were paired (_start_orders)
     own = counts_only and bool(_segment_roles(source))  # the orders carry segment flags (q.order_rows)
-    runner.table("truth", q.truth(utm_source, own))  # created_at read once, for these orders only
+    runner.table("truth", q.truth(own))  # created_at read once, for these orders only
     found = linking.link_orders(runner, link, template, feeds.rescan, say, own)
     out = linking.order_figures(runner, found)
     say("segments")
@@ -234,12 +232,13 @@ def _segment_roles(source: Source) -> tuple[str, ...]:
     return tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
 
 
-def _start_orders(runner: Runner, source: Source, counts_only: bool) -> None:
-    """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work; with
-    `counts_only` its segment columns are flags (q.OWN_BITS), not texts."""
+def _start_orders(runner: Runner, source: Source, counts_only: bool, utm_source: str | None) -> None:
+    """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work, each
+    judged TikTok-attributable by `utm_source` or a ttclid (None: every order); with `counts_only` its
+    segment columns are flags (q.OWN_BITS), not texts."""
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
-    runner.start("orders", q.order_rows(has[0], has[1], has[2], _segment_roles(source), flags=counts_only),
-                 "orders_text", source, ORDER_ROLES)
+    runner.start("orders", q.order_rows(has[0], has[1], has[2], _segment_roles(source), flags=counts_only,
+                                        utm_source=utm_source), "orders_text", source, ORDER_ROLES)
 
 
 def _unknown_engine(engine: str) -> Runner:

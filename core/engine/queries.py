@@ -274,8 +274,36 @@ def _norm_order_id(col: str, stripped: bool = False) -> str:
     return f"CASE WHEN {col} LIKE '%.%' THEN regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1') ELSE {text} END"
 
 
-def _query_param(url: str, name: str) -> str:
-    return f"coalesce(regexp_extract({url}, '[?&]{name}=([^&#]*)', 1), '')"
+def _param_at(url: str, name: str) -> str:
+    """SQL: where the first '?name=' or '&name=' starts in `url` (0 when neither is there)."""
+    at_q, at_a = f"strpos({url}, '?{name}=')", f"strpos({url}, '&{name}=')"
+    return f"CASE WHEN {at_q} = 0 THEN {at_a} WHEN {at_a} = 0 THEN {at_q} ELSE least({at_q}, {at_a}) END"
+
+
+def _value_ends(url: str, at: str) -> str:
+    """SQL: true when the character at position `at` of `url` ends a query value (an '&', a '#', or the end)."""
+    after = f"substring({url}, {at}, 1)"
+    return f"({after} = '' OR {after} = '&' OR {after} = '#')"
+
+
+def _attributed(has_utm: bool, has_ttclid: bool, has_landing: bool, utm_source: str | None) -> str:
+    """SQL of whether an order is TikTok-attributable (core.orders.truth_filter): a ttclid, or utm_source as
+    given (case-insensitive; `None`: every order is), each from the file's own column (`clid`, `utm`,
+    trimmed), else from the first such parameter of the landing URL (`landing`, with `at_utm` / `at_clid`
+    from _param_at), as the regular expression [?&]name=([^&#]*) reads it. Only the answer is computed, never
+    the values: a few string comparisons per order."""
+    if utm_source is None:
+        return "true"
+    found = []
+    clid = f"at_clid > 0 AND NOT {_value_ends('landing', 'at_clid + 8')}" if has_landing else "false"
+    found.append(f"CASE WHEN clid <> '' THEN true ELSE {clid} END" if has_ttclid else clid)
+    want = utm_source.strip().lower()
+    if want:
+        n, lit = len(want), literal(want)
+        utm = (f"at_utm > 0 AND lower(substring(landing, at_utm + 12, {n})) = {lit} "
+               f"AND {_value_ends('landing', f'at_utm + {12 + n}')}") if has_landing else "false"
+        found.append(f"CASE WHEN utm <> '' THEN lower(utm) = {lit} ELSE {utm} END" if has_utm else utm)
+    return " OR ".join(f"({f})" for f in found)
 
 
 _PICK_BLANK: Final = 1_000_000_000_000_000  # added to the row number of a line without created_at
@@ -304,15 +332,15 @@ def _own_bit(col: str) -> str:
 
 
 def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[str, ...] = (),
-               flags: bool = False) -> str:
+               flags: bool = False, utm_source: str | None = "tiktok") -> str:
     """One row per order id (core.orders.pick_order_rows: its first row with a created_at, else its first
-    row), with utm_source / ttclid filled from the landing URL where the file's own column is blank, and
-    that row's created_at text (trimmed; `created_seconds` reads it); the `extra` columns (segment columns)
-    as that row has them, untrimmed, or with `flags` only which of them it fills (`own`, OWN_BITS): the
-    counts segment_sources reports need no text.
-    The row is picked first, so each order's texts are trimmed and parsed once (not once per line item)."""
+    row): whether that row makes it TikTok-attributable (`truth`, _attributed: a ttclid, or `utm_source`;
+    None keeps every order), that row's created_at text (trimmed; `created_seconds` reads it), and the
+    `extra` columns (segment columns) as that row has them, untrimmed, or with `flags` only which of them
+    it fills (`own`, OWN_BITS): the counts segment_sources reports need no text.
+    The row is picked first, so each order's texts are trimmed and judged once (not once per line item)."""
     texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
-    present = [(name, col) for name, (col, there) in texts.items() if there]
+    present = [(name, col) for name, (col, there) in texts.items() if there] if utm_source is not None else []
     kept = [f"({' + '.join(_own_bit(c) for c in extra)}) AS own"] if flags and extra else [] if flags else list(extra)
     names = ["own"] if flags and extra else [] if flags else list(extra)
     raw = "".join(f", {col}" for _name, col in present)
@@ -321,17 +349,14 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[
     picked = "".join(f", arg_min({col}, pick) AS {col}" for _name, col in present) + \
         "".join(f", arg_min({c}, pick) AS {c}" for c in names)
     stripped = "".join(f", {strip(col)} AS {name}" for name, col in present) + "".join(f", {c}" for c in names)
-    utm = "utm" if has_utm else "''"
-    clid = "clid" if has_ttclid else "''"
-    if has_landing:
-        utm = (f"CASE WHEN {utm} <> '' THEN {utm} WHEN landing LIKE '%utm_source=%' "
-               f"THEN {_query_param('landing', 'utm_source')} ELSE '' END")
-        clid = (f"CASE WHEN {clid} <> '' THEN {clid} WHEN landing LIKE '%ttclid=%' "
-                f"THEN {_query_param('landing', 'ttclid')} ELSE '' END")
     names_out = "".join(f", {c}" for c in names)
+    passed = "".join(f", {name}" for name, _col in present) + names_out
+    at = (f", {_param_at('landing', 'utm_source')} AS at_utm, {_param_at('landing', 'ttclid')} AS at_clid"
+          if has_landing and present else "")  # where each parameter starts in the landing URL, once
     return f"""
-SELECT order_id, created_at, {utm} AS utm, {clid} AS clid{names_out}
+SELECT order_id, created_at, {_attributed(has_utm, has_ttclid, has_landing, utm_source)} AS truth{names_out}
 FROM (
+  SELECT order_id, created_at{passed}{at} FROM (
   SELECT order_id, created_at{stripped} FROM (
     SELECT order_id, arg_min(created_at, pick) AS created_at{picked}
     FROM (
@@ -340,7 +365,7 @@ FROM (
       FROM (SELECT rn, {strip('order_id')} AS order_id, {strip('created_at')} AS created_at{inner}
             FROM orders_text) s) a
     WHERE order_id <> ''
-    GROUP BY order_id) g) n"""
+    GROUP BY order_id) g) n) p"""
 
 
 def created_seconds(col: str) -> str:
@@ -354,16 +379,11 @@ def created_seconds(col: str) -> str:
             f"ELSE epoch(TRY_CAST({col} AS TIMESTAMPTZ)) END")
 
 
-def truth(utm_source: str | None, own: bool = False) -> str:
-    """The TikTok-attributable orders (core.orders.truth_filter): a ttclid, or utm_source as given
-    (case-insensitive); `None` keeps every order. Their created_at is read here (in epoch seconds), for
-    these orders only; `own` carries order_rows' flags."""
-    cols = f"order_id, {created_seconds('created_at')} AS created" + (", own" if own else "")
-    if utm_source is None:
-        return f"SELECT {cols} FROM orders"
-    want = utm_source.strip().lower().replace("'", "''")
-    cond = "clid <> ''" + (f" OR lower(utm) = '{want}'" if want else "")
-    return f"SELECT {cols} FROM orders WHERE {cond}"
+def truth(own: bool = False) -> str:
+    """The TikTok-attributable orders (order_rows' `truth`) with their created_at in epoch seconds, read
+    here for these orders only; `own` carries order_rows' flags."""
+    own_col = ", own" if own else ""
+    return f"SELECT order_id, {created_seconds('created_at')} AS created{own_col} FROM orders WHERE truth"
 
 
 ORDER_SUMMARY: Final = """
