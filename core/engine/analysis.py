@@ -196,7 +196,6 @@ def _simulate(runner: Runner, p_src: Source, s_src: Source, say: Callable[[str],
     wanted = bool(runner.rows("SELECT count(ttp) AS n FROM server_events")[0]["n"])
     runner.table("pixel_events", q.pixel_events(wanted))
     runner.view("events", q.EVENTS)
-    runner.view("keyed", q.KEYED)
     say("finding each key's first event")
     runner.table("firsts", q.FIRSTS)
     occ_tables = _later_occurrences(runner, say)

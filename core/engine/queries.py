@@ -113,12 +113,6 @@ SELECT side, pixel_code, event, event_id, t, order_id, ttp FROM pixel_events
 UNION ALL
 SELECT side, pixel_code, event, event_id, t, order_id, ttp FROM server_events"""
 
-# events that can pair: an event_id and a finite time (NaN and inf are not times)
-KEYED: Final = f"""
-SELECT side, {KEY}, t, CAST({round_half_even('t * 1000')} AS BIGINT) AS tm, order_id
-FROM events WHERE event_id <> '' AND abs(t) < 1e300"""
-
-
 def verdict(t_p: str, t_s: str) -> str:
     """The verdict code (core.dedup.VERDICTS) of a Pixel occurrence at `t_p` beside a server one at `t_s`
     (either NULL when that side has none)."""
@@ -156,12 +150,16 @@ FROM (
            {_sides()}
     FROM events WHERE event_id <> '' AND abs(t) < 1e300 GROUP BY {KEY}) g) m"""
 
-# the events more than 48 h after their key's first event on their side (only sides spanning more than 48 h)
+# the events more than 48 h after their key's first event on their side (only sides spanning more than 48 h);
+# the few keys that repeat are joined first, so only their events get their milliseconds computed
 LATER_0: Final = f"""
-SELECT k.side, k.pixel_code, k.event, k.event_id, k.t, k.tm, k.order_id
-FROM keyed k JOIN (SELECT * FROM firsts WHERE rep_p OR rep_s) f ON k.pixel_code = f.pixel_code
-  AND k.event = f.event AND k.event_id = f.event_id
-WHERE (k.side = 0 AND f.rep_p AND k.tm > f.tm_p + {W_MS}) OR (k.side = 1 AND f.rep_s AND k.tm > f.tm_s + {W_MS})"""
+SELECT side, pixel_code, event, event_id, t, tm, order_id FROM (
+  SELECT e.side, e.pixel_code, e.event, e.event_id, e.t, {_ms('e.t')} AS tm, e.order_id, f.rep_p, f.rep_s,
+         f.tm_p, f.tm_s
+  FROM events e JOIN (SELECT {KEY}, rep_p, rep_s, tm_p, tm_s FROM firsts WHERE rep_p OR rep_s) f
+    ON e.pixel_code = f.pixel_code AND e.event = f.event AND e.event_id = f.event_id
+  WHERE e.event_id <> '' AND abs(e.t) < 1e300) k
+WHERE (side = 0 AND rep_p AND tm > tm_p + {W_MS}) OR (side = 1 AND rep_s AND tm > tm_s + {W_MS})"""
 
 
 def occurrence(later: str, occ: int) -> str:
