@@ -476,3 +476,29 @@ def test_attribution_from_landing_urls_equals_the_memory_engine(tmp_path: Path, 
     got = dedup_files(demo["pixel.csv"], demo["server.csv"], orders, utm_source=utm_source)
     assert got["truth"] == want["truth"] and got["truth"] > 0
     assert got == want
+
+
+_NEAR_IDS = ["ord_7_purchase", "ORD_7_PURCHASE", "\u00a0ord_7_purchase", "ord_7_purchase\u2003", "\tOrd_7_Purchase",
+             "7", "7.0", "7.00", "07", "ÉV_7", "év_7", "order-7", "#7", "ord:7", "7_purchase", "purchase_7"]
+_near_events = st.lists(st.tuples(
+    st.sampled_from(_NEAR_IDS),
+    st.sampled_from([0.0, 60.0, M + 1, 10 * M, W - 60, W + 1, W + 1800]),
+    st.sampled_from(["Purchase", "CompletePayment", "AddToCart"]),
+    st.just(""), st.just(""),
+), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_near_events, _near_events)
+def test_near_miss_kinds_counted_on_the_engine_equal_the_memory_engine(tmp_path: Path, pixel: list,
+                                                                       server: list) -> None:
+    """Near misses counted by kind in SQL (no row listed) are the memory engine's counts and the counts of
+    the engine's own listed table, for ids that differ by case, Unicode spaces, '.0', prefixes and names."""
+    from core.dedup import dedup_files as memory_dedup_files
+
+    p, s, orders = _random_files(tmp_path, pixel, server, "csv", False)
+    want = memory_dedup_files(p, s, orders).to_dict()["near_misses"]
+    got = dedup_files(p, s, orders, memory_limit="512MB")["near_misses"]
+    listed = dedup_files(p, s, orders, memory_limit="512MB", near_miss_rows=True)
+    assert got == want == listed["near_misses"]
+    assert sum(got.values()) == len(listed["near_miss_rows"])

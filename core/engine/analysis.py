@@ -116,10 +116,12 @@ def dedup_files(
         out = _simulate(runner, p_src, s_src, say)
         out["ttp_fallback_candidates"] = _ttp_hints(runner)
         say("finding near misses")
-        near = linking.near_misses(runner)
-        out["near_misses"] = {str(k): int(v) for k, v in near["kind"].value_counts().items()}
-        if near_miss_rows:
+        if near_miss_rows:  # the table, and its counts; else the counts alone
+            near = linking.near_misses(runner)
+            out["near_misses"] = {str(k): int(v) for k, v in near["kind"].value_counts().items()}
             out["near_miss_rows"] = near
+        else:
+            out["near_misses"] = linking.near_miss_counts(runner)
         if o_src is not None:
             say("linking orders")
             out.update(_link_orders(runner, o_src[0], link, template, feeds, say, tables, counts_only))

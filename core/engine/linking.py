@@ -126,6 +126,12 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 # --- near misses ----------------------------------------------------------------------------------
+def near_miss_counts(runner: Runner) -> dict[str, int]:
+    """How many near misses of each kind (core.dedup.near_misses' kinds), counted on the engine: no row
+    comes back to Python."""
+    return {str(r["kind"]): int(r["n"]) for r in runner.rows(q.near_kinds())}
+
+
 def near_misses(runner: Runner) -> pd.DataFrame:
     """core.dedup.near_misses over the engine's pairs: one-sided keys joined by their loose id in SQL,
     and pairs that just missed a window; the rows are named by core.dedup's own classifier."""

@@ -481,21 +481,44 @@ SELECT pixel_code, event, event_id, t, norm FROM (
 WHERE norm <> ''"""
 
 
-def near_keys() -> str:
+def near_keys(ordered: bool = True) -> str:
     """Pairs of one-sided keys (a Pixel one, a server one) whose loose ids are equal (core.dedup's rule: built
-    when asked, as core.dedup loads pandas)."""
+    when asked, as core.dedup loads pandas); in key order unless not `ordered`."""
+    order = ("\nORDER BY p.pixel_code, p.event, p.event_id, p.t, s.pixel_code, s.event, s.event_id, s.t"
+             if ordered else "")
     return f"""
 SELECT p.pixel_code AS pixel_code_p, p.event AS event_p, p.event_id AS event_id_p, p.t AS t_p,
        s.pixel_code AS pixel_code_s, s.event AS event_s, s.event_id AS event_id_s, s.t AS t_s
 FROM ({_loose(3, 't_p')}) p
-JOIN ({_loose(4, 't_s')}) s ON p.norm = s.norm
-ORDER BY p.pixel_code, p.event, p.event_id, p.t, s.pixel_code, s.event, s.event_id, s.t"""
+JOIN ({_loose(4, 't_s')}) s ON p.norm = s.norm{order}"""
 
+
+# pairs that just missed the merge window (15 min) or the 48 h window (an hour): core.dedup's "clock skew"
+_SKEW: Final = (f"(verdict = 1 AND abs(t_s - t_p) <= {15 * 60}) "
+                f"OR (verdict = 2 AND abs(t_s - t_p) <= {W_MS // 1000 + 3600})")
 NEAR_SKEW: Final = f"""
 SELECT pixel_code, event, event_id, t_s - t_p AS delta, verdict FROM pairs
-WHERE (verdict = 1 AND abs(t_s - t_p) <= {15 * 60}) OR (verdict = 2 AND abs(t_s - t_p) <= {W_MS // 1000 + 3600})
+WHERE {_SKEW}
 ORDER BY pixel_code, event, event_id, occ"""
 
+
+def near_kinds() -> str:
+    """How many near misses of each kind (kind, n), without listing them: core.dedup.classify_near's rule
+    in SQL (same id, name and a different Pixel code; same id; same once trimmed and lower-cased; same
+    without a trailing '.0'; else a prefix or suffix) over near_keys, and the pairs NEAR_SKEW lists."""
+    return f"""
+SELECT kind, count(*) AS n FROM (
+  SELECT CASE WHEN id_same AND ev_same AND NOT code_same THEN 'pixel code differs'
+              WHEN id_same THEN 'event name differs' WHEN lower_same THEN 'case or whitespace'
+              WHEN num_same THEN 'number vs string' ELSE 'prefix or suffix' END AS kind
+  FROM (SELECT event_id_p = event_id_s AS id_same, event_p = event_s AS ev_same,
+               pixel_code_p = pixel_code_s AS code_same,
+               lower({strip('event_id_p')}) = lower({strip('event_id_s')}) AS lower_same,
+               regexp_replace(event_id_p, '\\.0+$', '') = regexp_replace(event_id_s, '\\.0+$', '') AS num_same
+        FROM ({near_keys(ordered=False)}) k) m
+  UNION ALL
+  SELECT 'clock skew' AS kind FROM pairs WHERE {_SKEW}) a
+GROUP BY kind ORDER BY n DESC, kind"""
 
 
 def segment_orders(cols: tuple[str, ...]) -> str:
