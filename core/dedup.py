@@ -37,7 +37,6 @@ Everything is vectorized (numpy sort + searchsorted); 1M + 1M events run in seco
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -49,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.contract import DEDUP_WINDOW_SECONDS, KNOWN_EVENTS, LEGACY_EVENTS, MERGE_WINDOW_SECONDS
+from core.contract import DEDUP_WINDOW_SECONDS, LEGACY_EVENTS, MERGE_WINDOW_SECONDS
 from core.errors import ConsoleError, InvalidInput
 from core.gap import (
     DEFAULT_TEMPLATE,
@@ -62,6 +61,7 @@ from core.gap import (
     order_day_numbers,
     segment_gaps,
 )
+from core.links import LOOSE_PREFIX_RE, LOOSE_SUFFIX_RE
 
 VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
 SUMMARY_FIELDS: Final = (
@@ -88,9 +88,6 @@ _M_MS: Final = MERGE_WINDOW_SECONDS * 1000
 # Near-miss clock skew: a pair that just missed the merge window (≤ 15 min) or the 48 h window (≤ 49 h).
 _SKEW_MERGE_S: Final = 15 * 60
 _SKEW_WINDOW_S: Final = DEDUP_WINDOW_SECONDS + 3600
-_PREFIX_RE: Final = r"^(?:order[_\-:#]?|ord[_\-:#]?|purchase[_\-:#]|txn[_\-:#]?|id[_\-:#]|#)"
-_SUFFIX_RE: Final = (r"[_\-:](?:" + "|".join(sorted((re.escape(e.lower()) for e in KNOWN_EVENTS), key=len,
-                                                   reverse=True)) + r"|order)$")
 
 
 @dataclass(frozen=True)
@@ -667,8 +664,8 @@ def _ttp_fallback(cols: dict[str, pa.Array], side: np.ndarray, t: np.ndarray,
 # --- near misses ----------------------------------------------------------------------------------
 def _normalize_ids(ids: pa.Array) -> pa.Array:
     s = pc.utf8_lower(pc.utf8_trim_whitespace(ids))
-    s = pc.replace_substring_regex(s, pattern=_SUFFIX_RE, replacement="")
-    s = pc.replace_substring_regex(s, pattern=_PREFIX_RE, replacement="")
+    s = pc.replace_substring_regex(s, pattern=LOOSE_SUFFIX_RE, replacement="")
+    s = pc.replace_substring_regex(s, pattern=LOOSE_PREFIX_RE, replacement="")
     s = pc.replace_substring_regex(s, pattern=r"^(\d+)\.0+$", replacement=r"\1")
     return pc.utf8_trim_whitespace(s)
 

@@ -13,10 +13,8 @@ core.dedup counts the events (TikTok's rules) and calls this module with what it
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -24,18 +22,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import InvalidInput
+from core.links import DEFAULT_TEMPLATE as DEFAULT_TEMPLATE
+from core.links import LINK_MODES as LINK_MODES
+from core.links import UNLINKED_MESSAGE as UNLINKED_MESSAGE
+from core.links import LinkMode as LinkMode
+from core.links import SegmentSource as SegmentSource
+from core.links import check_link, source_message, vote_template
+from core.links import check_template as check_template
 from core.orders import SEGMENT_DIMENSIONS, segment_columns
 
-LinkMode = Literal["auto", "order_id", "event_id_template"]
-LINK_MODES: Final = ("auto", "order_id", "event_id_template")
-DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
 SEGMENT_COLUMNS: Final = ("dimension", "value", "truth", "pixel", "counted", "server_recovered", "pixel_gap",
                           "counted_gap", "recovered_share")
-_TEMPLATE_FIELDS: Final = ("order_id", "event", "event_name")
-_WORD_RUN: Final = re.compile(r"[A-Za-z0-9]+")
-UNLINKED_MESSAGE: Final = ("No order links to an event: no event carries one of these orders' ids in "
-                    "properties.order_id, and no event_id contains one. Send properties.order_id with each "
-                    "event, or link by an event_id template such as ord_{order_id}_purchase.")
 # What fills a segment dimension when the orders lack it: (orders column, its dimensions, the linked
 # events' columns tried in turn as (label, side 0 Pixel / 1 server, column)).
 _SEGMENT_FEEDS: Final = (
@@ -44,7 +41,6 @@ _SEGMENT_FEEDS: Final = (
     ("cookie_age_days", ("cookie_age",), (("Pixel events' cookie age", 0, "cookie_age_days"),)),
     ("page_load_s", ("page_load",), (("Pixel events' page-load time", 0, "page_load_s"),)),
 )
-_FEED_NAMES: Final = {"user_agent": "user agent", "cookie_age_days": "cookie age", "page_load_s": "page-load time"}
 
 
 @dataclass(frozen=True)
@@ -63,18 +59,6 @@ class OrderLink:
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "template": self.template, "linked_orders": self.linked_orders,
                 "message": self.message}
-
-
-@dataclass(frozen=True)
-class SegmentSource:
-    """Where one segment dimension's values came from: `source`, the orders that have a value, and a note."""
-
-    source: str
-    orders: int
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "orders": self.orders, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -147,17 +131,6 @@ def norm_order_ids(ids: pa.Array) -> pa.Array:
     return ids
 
 
-def check_template(template: str) -> None:
-    """InvalidInput unless `template` has exactly one {order_id} and only {event} / {event_name} besides."""
-    if template.count("{order_id}") != 1:
-        raise InvalidInput(f"event_id template {template!r} needs exactly one {{order_id}}.",
-                           hint=f"For example {DEFAULT_TEMPLATE} or ord_{{order_id}}_{{event}}.")
-    unknown = [f for f in re.findall(r"\{([^{}]*)\}", template) if f not in _TEMPLATE_FIELDS]
-    if unknown:
-        raise InvalidInput(f"event_id template {template!r} has an unknown placeholder {{{unknown[0]}}}.",
-                           hint="Use {order_id}, and {event} (snake case) or {event_name} if the id names it.")
-
-
 def _strip_affixes(ids: pa.Array, pre: str, post: str) -> pa.Array:
     """What lies between `pre` and `post` in each id ("" when the id does not start and end with them)."""
     fits = pc.and_(pc.and_(pc.starts_with(ids, pre), pc.ends_with(ids, post)),
@@ -200,60 +173,10 @@ def infer_template(order_ids: pa.Array, event_ids: pa.Array, sample: int = 20_00
     return vote_template(distinct.slice(0, sample).to_pylist(), known, len(distinct))
 
 
-def template_candidates(event_ids: list[str]) -> set[str]:
-    """Every text in `event_ids` that vote_template could look up as an order id (whole ids, word runs)."""
-    out: set[str] = set()
-    for eid in event_ids:
-        if eid and "{" not in eid and "}" not in eid:
-            out.add(eid)
-            out.update(m.group() for m in _WORD_RUN.finditer(eid))
-    return out
-
-
-def vote_template(sample: list[str], known: set[str], n_distinct: int) -> str | None:
-    """The template of `infer_template` from `sample` (distinct event ids in first-appearance order), the
-    `known` order ids (at least those among template_candidates(sample)) and the number of distinct ids."""
-    known = known - {""}
-    if not known:
-        return None
-    votes: Counter[tuple[str, str]] = Counter()
-    for eid in sample:
-        if not eid or "{" in eid or "}" in eid:
-            continue
-        if eid in known:
-            votes[("", "")] += 1
-            continue
-        for m in _WORD_RUN.finditer(eid):
-            if m.group() in known:
-                votes[(eid[:m.start()], eid[m.end():])] += 1
-                break
-    if not votes:
-        return None
-    (pre, post), n = votes.most_common(1)[0]
-    # a shape seen once among thousands of ids is a coincidence (a number that happens to be an order id)
-    if n < max(1, min(50, n_distinct // 200)):
-        return None
-    return f"{pre}{{order_id}}{post}"
-
-
-def template_affixes(template: str, event: str) -> tuple[str, str]:
-    """(prefix, suffix) around {order_id} in `template` for an event named `event` (see
-    order_ids_from_event_ids: {event} in snake case, {event_name} as sent)."""
-    check_template(template)
-    pre, post = template.split("{order_id}")
-    if "{" not in pre + post:
-        return pre, post
-    from core.payload import snake_case
-
-    fill = {"event": snake_case(event), "event_name": event.strip()}
-    return pre.format(**fill), post.format(**fill)
-
-
 def _choose_link(oid: pa.Array, ev: LinkedEvents, link: str, template: str) -> tuple[str, str | None, _Linking]:
     """(mode, template, the link): explicit modes as asked; "auto" takes properties.order_id where it links
     some order, else the event_id template inferred from the ids, else "none"."""
-    if link not in LINK_MODES:
-        raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use auto, order_id or event_id_template.")
+    check_link(link, template)
     if link == "event_id_template":
         return "event_id_template", template, _link_keys(oid, order_ids_from_event_ids(
             ev.event_id, ev.event, template))
@@ -339,7 +262,7 @@ def _segments_from_events(frame: pd.DataFrame, ev: LinkedEvents, linking: _Linki
                     frame.loc[got, d] = relabelled[d].to_numpy(dtype=object)
                     frame[d] = frame[d].astype("str")
         looked = any(col in (ev.pixel if side == 0 else ev.server).columns for _, side, col in feeds)
-        message = _source_message(base, int(own.sum()), filled, int(need.sum()), len(frame),
+        message = source_message(base, int(own.sum()), filled, int(need.sum()), len(frame),
                                   linked=bool(linking.linked.any()), looked=looked)
         for d in dims:
             sources[d] = message
@@ -389,27 +312,6 @@ def _present(values: np.ndarray) -> np.ndarray:
         return out
     finite: np.ndarray = np.isfinite(values)
     return finite
-
-
-def _source_message(base: str, own: int, filled: dict[str, int], unknown: int, total: int,
-                    linked: bool, looked: bool) -> SegmentSource:
-    """Where one dimension's values came from, in words (and why some or all are unknown)."""
-    what = _FEED_NAMES[base]
-    parts = ([f"{own:,} from the orders file"] if own else []) + [
-        f"{n:,} from linked {label}" for label, n in filled.items() if n]
-    names = (["orders file"] if own else []) + [label for label, n in filled.items() if n]
-    if not linked:
-        reason = "the orders are not linked to any event"
-    elif base == "user_agent":
-        reason = f"no linked event carries a {what}" if looked else "the event files carry no user agent"
-    else:
-        reason = (f"no linked Pixel event carries a {what}" if looked else
-                  f"the Pixel events carry no {what} (the Pixel does not send one by default)")
-    if not parts:
-        return SegmentSource("none", 0, f"Empty: the orders file has no {what}, and {reason}.")
-    tail = f"; {unknown:,} unknown ({reason})" if unknown else ""
-    return SegmentSource(" + ".join(names), total - unknown,
-                         f"{total - unknown:,} of {total:,} truth orders have a {what}: {'; '.join(parts)}{tail}.")
 
 
 def segment_gaps(linked: pd.DataFrame, dimensions: tuple[str, ...] | None = None) -> pd.DataFrame:

@@ -178,3 +178,25 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=root, capture_output=True, text=True, timeout=120)
     assert proc.stdout.startswith("pixel_events") and len(proc.stdout.splitlines()) == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and proc.returncode == 0
+
+
+def test_the_engine_command_counts_without_loading_pandas(tmp_path: Path) -> None:
+    """`tiktok-events dedup` on the engine (summary, order gap, segment sources, near misses) runs without
+    pandas: loading it alone would cost a third of a second on every run."""
+    import subprocess
+    import sys
+
+    from core.demo import generate_store, write_store
+
+    files = write_store(generate_store(60, seed=5), tmp_path)
+    code = ("import io, contextlib, json, sys\n"
+            "from core.cli import main\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            f"    rc = main(['dedup', '--pixel', {str(files['pixel.csv'])!r}, '--server', {str(files['server.csv'])!r}, "
+            f"'--orders', {str(files['orders.csv'])!r}, '--format', 'json'])\n"
+            "doc = json.loads(out.getvalue())\n"
+            "print(rc, 'pandas' in sys.modules, doc['truth'] > 0, bool(doc['segment_sources']))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1], check=False)
+    assert done.stdout.split() == ["0", "False", "True", "True"], done.stderr[-2000:]

@@ -24,10 +24,10 @@ from core.engine.sources import (
     server_source,
 )
 from core.errors import InvalidInput
+from core.links import DEFAULT_TEMPLATE, check_link
 
 Engine = Literal["duckdb", "spark"]
 LinkMode = Literal["auto", "order_id", "event_id_template"]
-DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
 VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
 SUMMARY_FIELDS: Final = (
     "pixel_events", "server_events", "counted", "deduplicated_pairs", "merged_pairs", "pixel_only",
@@ -41,15 +41,6 @@ DAILY_FIELDS: Final = ("day", "truth", "truth_pixel", "truth_counted", "pixel_ev
 KEY_FIELDS: Final = ("pixel_code", "event", "event_id", "occurrence", "pixel_time", "server_time", "delta_s",
                      "pixel_events", "server_events", "counted", "verdict", "reason")
 MAX_PASSES: Final = 10_000  # occurrences per key; a month has at most ~16 (one per 48 h)
-
-
-def _check_link(link: str, template: str) -> None:
-    from core.gap import LINK_MODES, check_template
-
-    if link not in LINK_MODES:
-        raise InvalidInput(f"Unknown link mode {link!r}.", hint="Use auto, order_id or event_id_template.")
-    if link == "event_id_template":
-        check_template(template)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -97,7 +88,7 @@ def dedup_files(
     Pixel↔server merge within 5 min, dedup within 48 h (contract §8).
     """
     say = progress or (lambda _line: None)
-    _check_link(link, template)
+    check_link(link, template)
     p_src, s_src = pixel_source(Path(pixel)), server_source(Path(server))
     o_src = orders_source(Path(orders), order_mapping) if orders is not None else None
     if keys_offset is not None and (keys_offset < 0 or keys_limit < 0):

@@ -2,31 +2,32 @@
 
 The heavy part of each stays set-based SQL on the engine (core.engine.queries); the decisions that read a
 handful of values (which event_id shape the ids follow, how a near miss reads, a segment's label) are the
-memory engine's own functions (core.gap, core.dedup, core.orders), fed with the small results only:
-one definition of each rule, whichever engine counted.
+memory engine's own functions (core.links, core.gap, core.dedup, core.orders), fed with the small results
+only: one definition of each rule, whichever engine counted. pandas is loaded only by what returns a frame
+(the near-miss and segment tables the app shows): the command's counts need none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from core.engine import queries as q
 from core.engine.runner import Runner
 from core.engine.sources import SEGMENT_ROLES, Source
-from core.gap import (
+from core.links import (
     UNLINKED_MESSAGE,
     SegmentSource,
     check_template,
-    segment_gaps,
+    source_message,
     template_affixes,
     template_candidates,
     vote_template,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SAMPLE_IDS: Final = 20_000  # distinct event ids read to infer the event_id shape (core.gap.infer_template)
 
@@ -135,6 +136,9 @@ def near_miss_counts(runner: Runner) -> dict[str, int]:
 def near_misses(runner: Runner) -> pd.DataFrame:
     """core.dedup.near_misses over the engine's pairs: one-sided keys joined by their loose id in SQL,
     and pairs that just missed a window; the rows are named by core.dedup's own classifier."""
+    import numpy as np
+    import pandas as pd
+
     from core.dedup import classify_near, empty_near_misses, skew_near_misses
 
     parts: list[pd.DataFrame] = []
@@ -174,13 +178,15 @@ def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, tab
     table is None when nothing linked or `table` is false (only the sources wanted). `counts_only`
     (`counts_only_segments`): the sources come from the flags `linked` kept, no order comes back at all.
     """
-    from core.gap import _unknown
-    from core.orders import segment_columns
-    from core.sources.values import number_column
-
     cols = tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
     if counts_only:
         return None, _segment_sources(*_own_counts(runner, cols), link, {}, 0, looked=False)
+    import pandas as pd
+
+    from core.gap import _unknown, segment_gaps
+    from core.orders import segment_columns
+    from core.sources.values import number_column
+
     frame = runner.frame(q.segment_orders(cols))
     frame["created_at"] = pd.to_datetime(frame.pop("created"), unit="s", utc=True)
     for col in ("cookie_age_days", "page_load_s"):
@@ -218,6 +224,8 @@ _DIMS: Final = (("user_agent", ("browser", "os", "ios_ltp")), ("cookie_age_days"
 
 def _frame_counts(frame: pd.DataFrame, agents: dict[str, int]) -> tuple[dict[str, tuple[int, int]], int, int]:
     """(base -> (orders with their own value, orders whose labels read unknown without one), orders, dated)."""
+    import numpy as np
+
     from core.gap import _unknown
 
     counts: dict[str, tuple[int, int]] = {}
@@ -257,13 +265,11 @@ def _segment_sources(counts: dict[str, tuple[int, int]], total: int, dated: int,
                      agents: dict[str, int], agents_unknown: int, looked: bool) -> dict[str, SegmentSource]:
     """Where each dimension's values came from (core.gap's wording): the orders file, and for user agents
     the linked events (`agents`: label -> orders filled, `agents_unknown` left without one)."""
-    from core.gap import _source_message
-
     out: dict[str, SegmentSource] = {}
     for base, dims in _DIMS:
         own, need = counts[base]
         filled = agents if base == "user_agent" else {}
-        message = _source_message(base, own, filled, agents_unknown if filled else need, total,
+        message = source_message(base, own, filled, agents_unknown if filled else need, total,
                                   linked=bool(link.linked_orders), looked=looked and base == "user_agent")
         for d in dims:
             out[d] = message

@@ -469,10 +469,10 @@ def _loose(side: int, t_col: str) -> str:
     """One side's one-sided keys (verdict 3 Pixel only, 4 server only) with core.dedup's loose id `norm`:
     lower-case, trimmed, without common prefixes and event suffixes, "12.0" as "12" (in layers: each value
     is computed once)."""
-    from core.dedup import _PREFIX_RE, _SUFFIX_RE
+    from core.links import LOOSE_PREFIX_RE, LOOSE_SUFFIX_RE
 
     chain = f"lower({strip('event_id')})"
-    for pattern, repl in ((_SUFFIX_RE, ""), (_PREFIX_RE, ""), ("^([0-9]+)\\.0+$", "\\1")):
+    for pattern, repl in ((LOOSE_SUFFIX_RE, ""), (LOOSE_PREFIX_RE, ""), ("^([0-9]+)\\.0+$", "\\1")):
         chain = f"regexp_replace({chain}, {literal(pattern)}, {literal(repl)})"
     return f"""
 SELECT pixel_code, event, event_id, t, norm FROM (

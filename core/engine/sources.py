@@ -132,7 +132,7 @@ def orders_source(path: Path, mapping: dict[str, str] | None = None) -> tuple[So
 
     Raises core.orders.MissingOrderColumns as load_orders does when a required column has no match.
     """
-    from core.sources.orders import map_columns
+    from core.sources.order_columns import map_columns
 
     kind = _kind(path)
     if kind == "arrow":

@@ -9,6 +9,7 @@
     pixel.py       load_pixel_events: HAR / JSON / JSONL / CSV Pixel input
     server.py      load_server_events: v1.3 bodies or CSV -> SERVER_COLUMNS rows
     orders.py      load_orders: store exports -> canonical order columns
+    order_columns.py  how an orders header maps to those columns (no pandas: the engine maps without the reader)
     columns.py     text-column cleaning and column projection shared by the loaders
 
 Names are re-exported here lazily: the linter imports the value readers without loading pandas.
