@@ -189,12 +189,13 @@ def test_the_engine_command_counts_without_loading_pandas(tmp_path: Path) -> Non
     from core.demo import generate_store, write_store
 
     files = write_store(generate_store(60, seed=5), tmp_path)
+    args = ["dedup", "--pixel", str(files["pixel.csv"]), "--server", str(files["server.csv"]),
+            "--orders", str(files["orders.csv"]), "--format", "json"]
     code = ("import io, contextlib, json, sys\n"
             "from core.cli import main\n"
             "out = io.StringIO()\n"
             "with contextlib.redirect_stdout(out):\n"
-            f"    rc = main(['dedup', '--pixel', {str(files['pixel.csv'])!r}, '--server', {str(files['server.csv'])!r}, "
-            f"'--orders', {str(files['orders.csv'])!r}, '--format', 'json'])\n"
+            f"    rc = main({args!r})\n"
             "doc = json.loads(out.getvalue())\n"
             "print(rc, 'pandas' in sys.modules, doc['truth'] > 0, bool(doc['segment_sources']))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
