@@ -61,7 +61,7 @@ from core.gap import (
     order_day_numbers,
     segment_gaps,
 )
-from core.links import LOOSE_PREFIX_RE, LOOSE_SUFFIX_RE
+from core.links import LOOSE_PREFIX_RE, LOOSE_SUFFIX_RE, SKEW_MERGE_S, SKEW_WINDOW_S
 
 VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
 SUMMARY_FIELDS: Final = (
@@ -85,9 +85,6 @@ NEAR_MISS_COLUMNS: Final = ("kind", "pixel_code", "pixel_event", "pixel_event_id
 
 _W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
 _M_MS: Final = MERGE_WINDOW_SECONDS * 1000
-# Near-miss clock skew: a pair that just missed the merge window (≤ 15 min) or the 48 h window (≤ 49 h).
-_SKEW_MERGE_S: Final = 15 * 60
-_SKEW_WINDOW_S: Final = DEDUP_WINDOW_SECONDS + 3600
 
 
 @dataclass(frozen=True)
@@ -702,7 +699,7 @@ def near_misses(cols: dict[str, pa.Array], first_rows: np.ndarray, pair_key: np.
         if len(m):
             parts.append(classify_near(m))
     ad = np.abs(t_s - t_p)
-    skew = ((verdict == 1) & (ad <= _SKEW_MERGE_S)) | ((verdict == 2) & (ad <= _SKEW_WINDOW_S))
+    skew = ((verdict == 1) & (ad <= SKEW_MERGE_S)) | ((verdict == 2) & (ad <= SKEW_WINDOW_S))
     if skew.any():
         take = pa.array(first_rows[pair_key[skew]])
         code, event, eid = (cols[c].take(take) for c in ("pixel_code", "event", "event_id"))

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from core.contract import KNOWN_EVENTS
+from core.contract import DEDUP_WINDOW_SECONDS, KNOWN_EVENTS
 from core.errors import InvalidInput
 
 LinkMode = Literal["auto", "order_id", "event_id_template"]
@@ -23,6 +23,9 @@ DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
 LOOSE_PREFIX_RE: Final = r"^(?:order[_\-:#]?|ord[_\-:#]?|purchase[_\-:#]|txn[_\-:#]?|id[_\-:#]|#)"
 LOOSE_SUFFIX_RE: Final = (r"[_\-:](?:" + "|".join(sorted((re.escape(e.lower()) for e in KNOWN_EVENTS), key=len,
                                                         reverse=True)) + r"|order)$")
+# a "clock skew" near miss: a pair that just missed the merge window (by <= 15 min) or the 48 h window (<= 1 h)
+SKEW_MERGE_S: Final = 15 * 60
+SKEW_WINDOW_S: Final = DEDUP_WINDOW_SECONDS + 3600
 _TEMPLATE_FIELDS: Final = ("order_id", "event", "event_name")
 _WORD_RUN: Final = re.compile(r"[A-Za-z0-9]+")
 UNLINKED_MESSAGE: Final = ("No order links to an event: no event carries one of these orders' ids in "
@@ -132,6 +135,6 @@ def source_message(base: str, own: int, filled: dict[str, int], unknown: int, to
                          f"{total - unknown:,} of {total:,} truth orders have a {what}: {'; '.join(parts)}{tail}.")
 
 
-__all__ = ["DEFAULT_TEMPLATE", "LINK_MODES", "LOOSE_PREFIX_RE", "LOOSE_SUFFIX_RE", "UNLINKED_MESSAGE", "LinkMode",
-           "SegmentSource", "check_link", "check_template", "source_message", "template_affixes",
-           "template_candidates", "vote_template"]
+__all__ = ["DEFAULT_TEMPLATE", "LINK_MODES", "LOOSE_PREFIX_RE", "LOOSE_SUFFIX_RE", "SKEW_MERGE_S", "SKEW_WINDOW_S",
+           "UNLINKED_MESSAGE", "LinkMode", "SegmentSource", "check_link", "check_template",
+           "source_message", "template_affixes", "template_candidates", "vote_template"]

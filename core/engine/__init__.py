@@ -5,8 +5,6 @@ bounded memory, or on Spark (local or Spark Connect) after SQLGlot transpiles it
 small-data path and the oracle the engine is tested against.
 """
 
-from typing import Any
-
 from core.engine.analysis import (
     DAILY_FIELDS,
     KEY_FIELDS,
@@ -14,21 +12,11 @@ from core.engine.analysis import (
     SUMMARY_FIELDS,
     VERDICTS,
     Engine,
-    LinkMode,
     dedup_files,
 )
 from core.engine.runner import default_memory_limit, to_spark_sql
-from core.links import DEFAULT_TEMPLATE
+from core.links import DEFAULT_TEMPLATE, LinkMode
 
 __all__ = ["DAILY_FIELDS", "DEFAULT_TEMPLATE", "KEY_FIELDS", "ORDER_FIELDS", "SUMMARY_FIELDS", "VERDICTS", "Engine",
            "LinkMode", "dedup_files", "default_memory_limit", "to_spark_sql"]
 
-
-def __getattr__(name: str) -> Any:
-    """`quality_file` (match quality on the engine) is imported when asked for: it loads pandas, which the
-    dedup command does not need."""
-    if name == "quality_file":
-        from core.engine.quality import quality_file
-
-        return quality_file
-    raise AttributeError(f"module 'core.engine' has no attribute {name!r}")

@@ -17,17 +17,16 @@ from core.engine.runner import DuckDBRunner, Runner, SparkRunner
 from core.engine.sources import (
     EVENT_ROLES,
     ORDER_ROLES,
-    SEGMENT_ROLES,
     Source,
     orders_source,
     pixel_source,
+    segment_roles,
     server_source,
 )
 from core.errors import InvalidInput
-from core.links import DEFAULT_TEMPLATE, check_link
+from core.links import DEFAULT_TEMPLATE, LinkMode, check_link
 
 Engine = Literal["duckdb", "spark"]
-LinkMode = Literal["auto", "order_id", "event_id_template"]
 VERDICTS: Final = ("merged", "deduplicated", "outside window", "pixel only", "server only", "missing event_id")
 SUMMARY_FIELDS: Final = (
     "pixel_events", "server_events", "counted", "deduplicated_pairs", "merged_pairs", "pixel_only",
@@ -208,7 +207,7 @@ def _link_orders(runner: Runner, source: Source, link: str, template: str, feeds
                  say: Callable[[str], None], tables: bool, counts_only: bool) -> dict[str, Any]:
     """The truth set from the orders file, linked to the counted events: ORDER_FIELDS, link, segments."""
     runner.finish("orders")  # read while the events were paired (_start_orders)
-    own = counts_only and bool(_segment_roles(source))  # the orders carry segment flags (q.order_rows)
+    own = counts_only and bool(segment_roles(source))  # the orders carry segment flags (q.order_rows)
     runner.table("truth", q.truth(own))  # created_at read once, for these orders only
     found = linking.link_orders(runner, link, template, feeds.rescan, say, own)
     out = linking.order_figures(runner, found)
@@ -220,16 +219,12 @@ def _link_orders(runner: Runner, source: Source, link: str, template: str, feeds
     return out
 
 
-def _segment_roles(source: Source) -> tuple[str, ...]:
-    return tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
-
-
 def _start_orders(runner: Runner, source: Source, counts_only: bool, utm_source: str | None) -> None:
     """Table `orders` (one row per order, q.order_rows) read from the file alongside the events' work, each
     judged TikTok-attributable by `utm_source` or a ttclid (None: every order); with `counts_only` its
     segment columns are flags (q.OWN_BITS), not texts."""
     has = [source.columns.get(c) is not None for c in ("utm_source", "ttclid", "landing_site")]
-    runner.start("orders", q.order_rows(has[0], has[1], has[2], _segment_roles(source), flags=counts_only,
+    runner.start("orders", q.order_rows(has[0], has[1], has[2], segment_roles(source), flags=counts_only,
                                         utm_source=utm_source), "orders_text", source, ORDER_ROLES)
 
 

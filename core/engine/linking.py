@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from core.engine import queries as q
 from core.engine.runner import Runner
-from core.engine.sources import SEGMENT_ROLES, Source
+from core.engine.sources import Source, segment_roles
 from core.links import (
     UNLINKED_MESSAGE,
     SegmentSource,
@@ -178,7 +178,7 @@ def segments(runner: Runner, source: Source, link: Link, agents: AgentFeeds, tab
     table is None when nothing linked or `table` is false (only the sources wanted). `counts_only`
     (`counts_only_segments`): the sources come from the flags `linked` kept, no order comes back at all.
     """
-    cols = tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
+    cols = segment_roles(source)
     if counts_only:
         return None, _segment_sources(*_own_counts(runner, cols), link, {}, 0, looked=False)
     import pandas as pd

@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from core import quality as q
 from core.contract import EMPTY_SHA256
+from core.engine.queries import WHITESPACE, strip
 from core.engine.runner import DuckDBRunner
 from core.engine.sources import Source
 from core.errors import InvalidFile, InvalidInput
@@ -49,8 +50,6 @@ CHUNK_ROWS: Final = 100_000  # per-event rows fetched at a time when every event
 IP_CHUNK: Final = 50_000     # distinct non-dotted-quad IP texts classified in Python at a time
 ENGINES: Final = ("duckdb", "memory", "spark")
 _C: Final = {code: i for i, code in enumerate(q.REASON_CODES)}
-# Python's str.isspace() characters: what pandas' str.strip() (pyarrow's utf8_trim_whitespace) removes
-_WS: Final = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _PRINTABLE: Final = r"[\x21-\x7e]+"
 _QUAD: Final = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 _SPARK_REFUSED: Final = ("Match quality does not run on Spark: Spark's Java regular expressions judge some "
@@ -70,7 +69,8 @@ def python_re(pattern: str) -> str:
     any str.isspace() character, `\\d` a Unicode decimal digit, `\\b` a boundary of Unicode word characters,
     and a case-insensitive `i` also matches the dotless ı and the dotted İ (`re`'s case-folding fixes).
     """
-    out = pattern.replace(r"\s", "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WS) + "]").replace(r"\d", r"\p{Nd}")
+    space = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+    out = pattern.replace(r"\s", space).replace(r"\d", r"\p{Nd}")
     out = re.sub(r"\\b(?=[A-Za-z])", lambda _m: r"(?:^|[^\pL\pN_])", out)
     out = re.sub(r"(?<=[A-Za-z])\\b", lambda _m: r"(?:$|[^\pL\pN_])", out)
     if out.startswith("(?i)"):
@@ -87,13 +87,6 @@ def _search(col: str, pattern: str) -> str:
     return f"regexp_matches({col}, {_lit(pattern)})"
 
 
-def _strip(col: str) -> str:
-    """core.sources.server's str.strip() of a text column, '' for NULL (trimmed only when an end is blank)."""
-    codes = ", ".join(str(ord(c)) for c in _WS)
-    return (f"CASE WHEN {col} IS NULL THEN '' WHEN ascii({col}) IN ({codes}) OR ascii(right({col}, 1)) IN ({codes}) "
-            f"THEN trim({col}, {_lit(_WS)}) ELSE {col} END")
-
-
 def _case(col: str, rules: list[tuple[str, str]]) -> str:
     """The first matching reason code of `rules` (condition SQL, code) in priority order, else valid."""
     whens = " ".join(f"WHEN {cond} THEN {_C[code]}" for cond, code in [(f"{col} = ''", "missing"), *rules])
@@ -106,7 +99,7 @@ def _hashed(v: str) -> str:
                      (f"lower({v}) IN ({hashes})", "hashed_placeholder"),
                      (_full(v, q._PLACEHOLDER), "placeholder"), (_full(v, q._HEX64), ""),
                      (_full(v, q._ANYHEX64), "uppercase_hash"),
-                     (_full(f"trim({v}, {_lit(_WS)})", q._ANYHEX64), "whitespace"),
+                     (_full(f"trim({v}, {_lit(WHITESPACE)})", q._ANYHEX64), "whitespace"),
                      (_full(v, q._OTHER_HEX), "wrong_hash"), ("true", "unhashed")])
 
 
@@ -149,7 +142,7 @@ def codes_sql(has_index: bool) -> str:
     keys = ", ".join(f"{_classifier(k, k)} AS c_{k}" for k in q.ALL_KEYS)
     idx = ("coalesce(CAST(trunc(TRY_CAST(idx AS DOUBLE)) AS BIGINT), -1)" if has_index
            else "CAST(-1 AS BIGINT)")
-    stripped = ", ".join(f"{_strip(k)} AS {k}" for k in q.ALL_KEYS)
+    stripped = ", ".join(f"{strip(k)} AS {k}" for k in q.ALL_KEYS)
     octets = ", ".join(f"CASE WHEN ip_quad THEN CAST(split_part(ip, '.', {i}) AS BIGINT) END AS o{i}"
                        for i in (1, 2, 3, 4))
     lead0 = _full("ip", r"(?:.*\.)?0\d.*")
@@ -159,7 +152,7 @@ def codes_sql(has_index: bool) -> str:
             f"ip_quad AND (o1 > 255 OR o2 > 255 OR o3 > 255 OR o4 > 255 OR {lead0}) AS ip_bad FROM ("
             f"SELECT *, {octets} FROM ("
             f"SELECT *, {_search('ip', _QUAD)} AS ip_quad FROM ("
-            f"SELECT idx, {_strip('event')} AS event, {stripped} FROM q_src) s) t) u) w")
+            f"SELECT idx, {strip('event')} AS event, {stripped} FROM q_src) s) t) u) w")
 
 
 def _score4() -> str:

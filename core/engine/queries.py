@@ -28,12 +28,15 @@ from __future__ import annotations
 from typing import Final
 
 from core.contract import DEDUP_WINDOW_SECONDS, MERGE_WINDOW_SECONDS, MS_TIMESTAMP_THRESHOLD
+from core.links import SKEW_MERGE_S, SKEW_WINDOW_S
 
 W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
 M_MS: Final = MERGE_WINDOW_SECONDS * 1000
 KEY: Final = "pixel_code, event, event_id"
-# Python's str.strip() whitespace, every character of it: what the loaders' trimming removes
-_WS: Final = "'" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "'"
+# Python's str.strip() whitespace, every character of it (pyarrow's utf8_trim_whitespace removes the same):
+# what the loaders' trimming removes
+WHITESPACE: Final = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_WS: Final = f"'{WHITESPACE}'"
 
 
 def strip(col: str) -> str:
@@ -339,10 +342,12 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[
     The row is picked first, so each order's texts are trimmed and judged once (not once per line item)."""
     texts = {"utm": ("utm_source", has_utm), "clid": ("ttclid", has_ttclid), "landing": ("landing_site", has_landing)}
     present = [(name, col) for name, (col, there) in texts.items() if there] if utm_source is not None else []
-    kept = [f"({' + '.join(_own_bit(c) for c in extra)}) AS own"] if flags and extra else [] if flags else list(extra)
-    names = ["own"] if flags and extra else [] if flags else list(extra)
+    if flags and extra:  # one column of bits computed per line, in place of the texts
+        kept, names = [f"({' + '.join(_own_bit(c) for c in extra)}) AS own"], ["own"]
+    else:
+        kept = names = [] if flags else list(extra)
     raw = "".join(f", {col}" for _name, col in present)
-    inner = raw + "".join(f", {c}" for c in kept)  # read from the file (the flags computed per line)
+    inner = raw + "".join(f", {c}" for c in kept)  # read from the file
     raw += "".join(f", {c}" for c in names)
     picked = "".join(f", arg_min({col}, pick) AS {col}" for _name, col in present) + \
         "".join(f", arg_min({c}, pick) AS {c}" for c in names)
@@ -493,9 +498,9 @@ FROM ({_loose(3, 't_p')}) p
 JOIN ({_loose(4, 't_s')}) s ON p.norm = s.norm{order}"""
 
 
-# pairs that just missed the merge window (15 min) or the 48 h window (an hour): core.dedup's "clock skew"
-_SKEW: Final = (f"(verdict = 1 AND abs(t_s - t_p) <= {15 * 60}) "
-                f"OR (verdict = 2 AND abs(t_s - t_p) <= {W_MS // 1000 + 3600})")
+# pairs that just missed the merge window or the 48 h window: core.dedup's "clock skew" (core.links)
+_SKEW: Final = (f"(verdict = 1 AND abs(t_s - t_p) <= {SKEW_MERGE_S}) "
+                f"OR (verdict = 2 AND abs(t_s - t_p) <= {SKEW_WINDOW_S})")
 NEAR_SKEW: Final = f"""
 SELECT pixel_code, event, event_id, t_s - t_p AS delta, verdict FROM pairs
 WHERE {_SKEW}

@@ -127,6 +127,11 @@ def server_source(path: Path) -> Source:
     return Source(kind, path, cols)
 
 
+def segment_roles(source: Source) -> tuple[str, ...]:
+    """The SEGMENT_ROLES an orders source has a column for."""
+    return tuple(c for c in SEGMENT_ROLES if source.columns.get(c) is not None)
+
+
 def orders_source(path: Path, mapping: dict[str, str] | None = None) -> tuple[Source, bool]:
     """The orders export mapped as core.orders maps it; (source, is a Shopify line-item export).
 
