@@ -23,6 +23,9 @@ DEFAULT_TEMPLATE: Final = "ord_{order_id}_purchase"
 LOOSE_PREFIX_RE: Final = r"^(?:order[_\-:#]?|ord[_\-:#]?|purchase[_\-:#]|txn[_\-:#]?|id[_\-:#]|#)"
 LOOSE_SUFFIX_RE: Final = (r"[_\-:](?:" + "|".join(sorted((re.escape(e.lower()) for e in KNOWN_EVENTS), key=len,
                                                         reverse=True)) + r"|order)$")
+# a TikTok host at the start of a landing or referring URL (www.tiktok.com, vm.tiktok.com, ...): an order from
+# it is TikTok's when the truth set names TikTok (core.orders.truth_filter)
+TIKTOK_SITE: Final = r"^\s*(?:https?://)?(?:[\w-]+\.)*tiktok\.com(?:[/:?#]|$)"
 # a "clock skew" near miss: a pair that just missed the merge window (by <= 15 min) or the 48 h window (<= 1 h)
 SKEW_MERGE_S: Final = 15 * 60
 SKEW_WINDOW_S: Final = DEDUP_WINDOW_SECONDS + 3600
@@ -136,5 +139,5 @@ def source_message(base: str, own: int, filled: dict[str, int], unknown: int, to
 
 
 __all__ = ["DEFAULT_TEMPLATE", "LINK_MODES", "LOOSE_PREFIX_RE", "LOOSE_SUFFIX_RE", "SKEW_MERGE_S", "SKEW_WINDOW_S",
-           "UNLINKED_MESSAGE", "LinkMode", "SegmentSource", "check_link", "check_template",
+           "TIKTOK_SITE", "UNLINKED_MESSAGE", "LinkMode", "SegmentSource", "check_link", "check_template",
            "source_message", "template_affixes", "template_candidates", "vote_template"]

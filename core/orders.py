@@ -14,13 +14,12 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from core.links import TIKTOK_SITE
 from core.sources.orders import REQUIRED, Orders, parse_created_at, suggest_mapping
 
 SEGMENT_DIMENSIONS: Final = ("browser", "os", "ios_ltp", "cookie_age", "page_load", "day")
 COOKIE_AGE_DAYS: Final = 7  # Safari ITP caps script-set first-party cookies (such as _ttp) at 7 days
 SLOW_PAGE_S: Final = 5.0  # the page-load bucket analysts use: the Pixel often never fires after 5 s
-# A TikTok host at the start of a URL: www.tiktok.com, vm.tiktok.com, ads.tiktok.com ...
-_TIKTOK_SITE: Final = r"^\s*(?:https?://)?(?:[\w-]+\.)*tiktok\.com(?:[/:?#]|$)"
 LTP_IOS_MAJOR: Final = 17  # iOS 17 Link Tracking Protection strips click ids such as ttclid
 
 
@@ -44,7 +43,7 @@ def truth_filter(orders: Orders | pd.DataFrame, utm_source: str = "tiktok",
         mask = mask | (utm.str.strip().str.lower() == want)
     if want == "tiktok" and "landing_site" in frame.columns:
         site = frame["landing_site"].astype("string").fillna("")
-        mask = mask | site.str.contains(_TIKTOK_SITE, case=False, regex=True).fillna(False).astype(bool)
+        mask = mask | site.str.contains(TIKTOK_SITE, case=False, regex=True).fillna(False).astype(bool)
     return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
 

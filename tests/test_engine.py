@@ -467,6 +467,8 @@ def test_attribution_from_landing_urls_equals_the_memory_engine(tmp_path: Path, 
         "/p?ttclid=&utm_source=google", "/p?ttclid=#x", "/p?ttclid=E.C.P.1", "/p?x=1&ttclid=abc#f",
         "/p?ttclid=&ttclid=abc", "/p#utm_source=tiktok", "/p?utm_source=", "", "/p?utm_source=é&y",
         "/p?utm_source=%20tiktok", "/p?UTM_SOURCE=tiktok", "/p?utm_source=google?utm_source=tiktok",
+        "https://www.tiktok.com/@shop/video/1", "  vm.TikTok.com/abc ", "https://nottiktok.com/x",
+        "tiktok.com", "https://tiktok.com.evil.example/", "https://ads.tiktok.com:443/x",
     ]
     rows = [{"order_id": str(2000 + i), "created_at": "2026-05-01T10:00:00Z", "total": "9", "currency": "EUR",
              "utm_source": "google" if i % 7 == 3 else "", "landing_site": url} for i, url in enumerate(landings)]
@@ -502,3 +504,25 @@ def test_near_miss_kinds_counted_on_the_engine_equal_the_memory_engine(tmp_path:
     listed = dedup_files(p, s, orders, memory_limit="512MB", near_miss_rows=True)
     assert got == want == listed["near_misses"]
     assert sum(got.values()) == len(listed["near_miss_rows"])
+
+
+def test_an_orders_picked_line_is_read_whole_not_filled_from_its_other_lines(tmp_path: Path,
+                                                                          demo: dict[str, Path]) -> None:
+    """A line-item export whose picked line (the first with a created_at) leaves utm_source, the user agent
+    or the cookie age blank: those stay blank for the order, as the memory engine reads it; a later line's
+    values (utm_source=google, a user agent) are not taken instead. A WooCommerce header, odd spacing."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "Order Number,Order Date,Order Total Amount,Order Currency,meta:_wc_order_attribution_utm_source,"
+        "meta:_wc_order_attribution_session_entry,meta:_wc_order_attribution_user_agent,Cookie age (days)\n"
+        "10492,2025-01-14 09:12:03,129.99,USD,tiktok,https://shop.example/?ttclid=E.C.P.abc,Mozilla/5.0,3\n"
+        " 10495 ,1736850000000,20,USD,,https://shop.example/?UTM_SOURCE=x&utm_source=tiktok,,\n"
+        "10495,,20,USD,google,,Mozilla/5.0 (Windows),9\n"
+        "10496,,20,USD,,,,\n"
+        "10496,,20,USD,tiktok,,Mozilla/5.0,4\n", encoding="utf-8")
+    for kwargs in ({}, {"tables": True}):
+        want = command_doc({**demo, "orders.csv": orders}, "pixel.csv", "server.csv", "orders.csv")
+        got = dedup_files(demo["pixel.csv"], demo["server.csv"], orders, **kwargs)
+        assert got["truth"] == want["truth"] == 2
+        assert got["segment_sources"] == want["segment_sources"]
+        assert {k: got[k] for k in want} == want

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Final
 
 from core.contract import DEDUP_WINDOW_SECONDS, MERGE_WINDOW_SECONDS, MS_TIMESTAMP_THRESHOLD
-from core.links import SKEW_MERGE_S, SKEW_WINDOW_S
+from core.links import SKEW_MERGE_S, SKEW_WINDOW_S, TIKTOK_SITE
 
 W_MS: Final = DEDUP_WINDOW_SECONDS * 1000
 M_MS: Final = MERGE_WINDOW_SECONDS * 1000
@@ -291,7 +291,8 @@ def _attributed(has_utm: bool, has_ttclid: bool, has_landing: bool, utm_source: 
     """SQL of whether an order is TikTok-attributable (core.orders.truth_filter): a ttclid, or utm_source as
     given (case-insensitive; `None`: every order is), each from the file's own column (`clid`, `utm`,
     trimmed), else from the first such parameter of the landing URL (`landing`, with `at_utm` / `at_clid`
-    from _param_at), as the regular expression [?&]name=([^&#]*) reads it. Only the answer is computed, never
+    from _param_at), as the regular expression [?&]name=([^&#]*) reads it; for utm_source "tiktok" also a
+    landing or referring page on tiktok.com (core.links.TIKTOK_SITE). Only the answer is computed, never
     the values: a few string comparisons per order."""
     if utm_source is None:
         return "true"
@@ -304,6 +305,9 @@ def _attributed(has_utm: bool, has_ttclid: bool, has_landing: bool, utm_source: 
         utm = (f"at_utm > 0 AND lower(substring(landing, at_utm + 12, {n})) = {lit} "
                f"AND {_value_ends('landing', f'at_utm + {12 + n}')}") if has_landing else "false"
         found.append(f"CASE WHEN utm <> '' THEN lower(utm) = {lit} ELSE {utm} END" if has_utm else utm)
+    if want == "tiktok" and has_landing:  # a landing or referring page on tiktok.com
+        site = literal("(?i)" + TIKTOK_SITE)
+        found.append(f"contains(lower(landing), 'tiktok.com') AND regexp_matches(landing, {site})")
     return " OR ".join(f"({f})" for f in found)
 
 
@@ -345,10 +349,11 @@ def order_rows(has_utm: bool, has_ttclid: bool, has_landing: bool, extra: tuple[
     if flags and extra:  # one column of bits computed per line, in place of the texts
         kept, names = [f"({' + '.join(_own_bit(c) for c in extra)}) AS own"], ["own"]
     else:
-        kept = names = [] if flags else list(extra)
-    raw = "".join(f", {col}" for _name, col in present)
-    inner = raw + "".join(f", {c}" for c in kept)  # read from the file
-    raw += "".join(f", {c}" for c in names)
+        names = [] if flags else list(extra)
+        kept = [f"coalesce({c}, '') AS {c}" for c in names]
+    # read from the file; never NULL, as arg_min passes over a NULL value to another line's
+    inner = "".join(f", coalesce({col}, '') AS {col}" for _name, col in present) + "".join(f", {c}" for c in kept)
+    raw = "".join(f", {col}" for _name, col in present) + "".join(f", {c}" for c in names)
     picked = "".join(f", arg_min({col}, pick) AS {col}" for _name, col in present) + \
         "".join(f", arg_min({c}, pick) AS {c}" for c in names)
     stripped = "".join(f", {strip(col)} AS {name}" for name, col in present) + "".join(f", {c}" for c in names)
