@@ -526,3 +526,20 @@ def test_an_orders_picked_line_is_read_whole_not_filled_from_its_other_lines(tmp
         assert got["truth"] == want["truth"] == 2
         assert got["segment_sources"] == want["segment_sources"]
         assert {k: got[k] for k in want} == want
+
+
+@pytest.mark.parametrize("slot", ["pixel", "server", "orders"])
+def test_bytes_that_are_not_utf8_are_named_as_such(tmp_path: Path, slot: str) -> None:
+    """A CSV with bytes that are no UTF-8 (a Latin-1 export) is an InvalidFile that says so and how to save
+    it, naming the file and the line, not a line with the wrong number of fields."""
+    text = {"pixel": "pixel_code,event,event_id,timestamp,order_id\nC1,Purchase,ord_1,1777593661,1\n",
+            "server": "event_source_id,event,event_id,event_time,order_id\nC1,Purchase,ord_1,1777593662,1\n",
+            "orders": "Name,Created at,Total,Currency,Landing Site\n#1,2026-05-01 00:00:00 +0000,1,EUR,/\n"}
+    paths = {name: tmp_path / f"{name}.csv" for name in text}
+    for name, path in paths.items():
+        data = text[name].encode()
+        path.write_bytes(data + (b"C1,Caf\xe9,ord_2,1777593663,2\n" if name != "orders" and name == slot
+                                 else b"#2,2026-05-01 00:00:00 +0000,1,EUR,/caf\xe9\n" if name == slot else b""))
+    with pytest.raises(InvalidFile) as err:
+        dedup_files(paths["pixel"], paths["server"], paths["orders"])
+    assert f"{slot}.csv is not UTF-8 text" in str(err.value) and "UTF-8" in err.value.hint

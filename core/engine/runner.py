@@ -66,7 +66,8 @@ _CSV_FILE_RE: Final = re.compile(r'\n\s*file = ([^\n]+)|sniffing file "([^"]+)"'
 
 def csv_error(exc: BaseException) -> InvalidFile | None:
     """DuckDB's error for a CSV it cannot read (a line with more or fewer fields than the header, a quote
-    left open), as the console's InvalidFile naming the file and the line; None for any other error.
+    left open, bytes that are not UTF-8), as the console's InvalidFile naming the file and the line; None for
+    any other error.
     The line's text is not repeated: an orders export holds customers' emails and phones."""
     text = str(exc)
     if "CSV Error" not in text and "sniffing file" not in text:
@@ -75,6 +76,9 @@ def csv_error(exc: BaseException) -> InvalidFile | None:
     name = Path((found.group(1) or found.group(2)).strip()).name if found else "The CSV file"
     line = _CSV_LINE_RE.search(text)
     where = f" (line {int(line.group(1)):,})" if line else ""
+    if "Invalid unicode" in text:
+        return InvalidFile(f"{name} is not UTF-8 text{where}: a byte there is no UTF-8 character.",
+                           hint="Save or export it again as UTF-8 CSV (spreadsheet apps offer 'CSV UTF-8').")
     return InvalidFile(f"{name} is not a readable CSV{where}: a line has more or fewer fields than the header, or "
                        "a quote is left open.",
                        hint="Export it again as comma-separated UTF-8 CSV with a header row, or fix that line "
