@@ -372,7 +372,7 @@ def send(store: Store, sender: Sender, bodies: Sequence[dict[str, Any]], *, labe
         finally:
             recording.finish()
     _settle_report(run, store.outbox_rows(statuses=("pending", "blocked", "rejected", "held"), session_id=sid))
-    report.accepted = store.session_counts(sid)["accepted"] - report.resumed
+    report.accepted = store.outbox_counts(sid)["accepted"] - report.resumed
     return report
 
 

@@ -739,8 +739,13 @@ class Store:
         self.settle(ids, status, reason=reason, attempted=False)
 
     # reading the outbox --------------------------------------------------------------------------------
-    def _rows(self, where: str, params: Sequence[Any], limit: int | None = None) -> list[OutboxRow]:
-        sql = _ROW_SQL + where + " ORDER BY o.id" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    def _rows(self, where: str, params: Sequence[Any], limit: int | None = None, *,
+              by_session_status: bool = False) -> list[OutboxRow]:
+        """Rows matching `where`, in id order; `by_session_status`: a session's rows of some statuses, found by
+        that index (the planner, left alone, walks every row of the session to test its status)."""
+        head = _ROW_SQL.replace("FROM outbox o ", "FROM outbox o INDEXED BY outbox_session_status ", 1) \
+            if by_session_status else _ROW_SQL
+        sql = head + where + " ORDER BY o.id" + (f" LIMIT {int(limit)}" if limit is not None else "")
         with self._lock:
             raw = self._db.execute(sql, params).fetchall()
         return _outbox_rows(raw)
@@ -765,7 +770,7 @@ class Store:
         if reason is not None:
             where += " AND o.reason = ?"
             params.append(reason)
-        return self._rows(where, params, limit)
+        return self._rows(where, params, limit, by_session_status=session_id is not None and bool(wanted))
 
     def outbox_counts(self, session_id: str | None = None) -> dict[str, int]:
         """Events per outbox status (every status present, zero when none)."""
@@ -781,8 +786,11 @@ class Store:
         """Events per status of one session, with `in_flight` (posted, answer not recorded) and `recorded`."""
         counts = self.outbox_counts(session_id)
         with self._lock:
+            # every settle clears the in-flight mark, so an accepted or dropped row never has it: only the
+            # session's waiting rows are read, not every row it ever sent
             counts["in_flight"] = int(self._db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE session_id = ? AND in_flight = 1", (session_id,)).fetchone()[0])
+                "SELECT COUNT(*) FROM outbox INDEXED BY outbox_session_status WHERE session_id = ? AND status IN "
+                f"({','.join('?' * len(WAITING))}) AND in_flight = 1", (session_id, *WAITING)).fetchone()[0])
         counts["recorded"] = sum(counts[s] for s in OUTBOX_STATUSES)
         return counts
 
