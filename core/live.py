@@ -43,7 +43,8 @@ from core.diff import FieldDiff, field_diff, legacy_twin_note
 from core.errors import InvalidFile
 from core.lint import Finding, lint
 from core.privacy import REDACTED_PII, is_raw_email, is_raw_phone
-from core.quality import ALL_KEYS, MISSING, REASON_CODES, VALID, WEIGHTS, classify_key, score_frame
+from core.quality import ALL_KEYS, WEIGHTS, classify_key, score_frame
+from core.reasons import MISSING, REASON_CODES, VALID
 from core.sources.pixel_body import pixel_frame
 from core.sources.server import server_side
 from core.store import Store

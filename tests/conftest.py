@@ -11,6 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fixtures wider than one test (a module's capture run) write to a database of the test session's,
+    never to the developer's own (`$XDG_DATA_HOME/tiktok-events-console/console.db`)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TEC_DB", str(tmp_path_factory.mktemp("session-db") / "console.db"))
+        mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test gets its own database file and no token or target from the developer's shell."""

@@ -41,6 +41,7 @@ from core.engine.queries import WHITESPACE, strip
 from core.engine.runner import DuckDBRunner
 from core.engine.sources import Source
 from core.errors import InvalidFile, InvalidInput
+from core.reasons import ANYHEX64, IPV4_SPECIAL, PLACEHOLDER, REASON_CODES
 from core.review import ALL_EVENTS, Review, assemble_review
 
 ROLES: Final = ("event", "idx", *q.ALL_KEYS)
@@ -49,7 +50,7 @@ PAGE_ROWS: Final = 500      # per-event rows a review holds (the page shows them
 CHUNK_ROWS: Final = 100_000  # per-event rows fetched at a time when every event is listed
 IP_CHUNK: Final = 50_000     # distinct non-dotted-quad IP texts classified in Python at a time
 ENGINES: Final = ("duckdb", "memory", "spark")
-_C: Final = {code: i for i, code in enumerate(q.REASON_CODES)}
+_C: Final = {code: i for i, code in enumerate(REASON_CODES)}
 _PRINTABLE: Final = r"[\x21-\x7e]+"
 _QUAD: Final = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 _SPARK_REFUSED: Final = ("Match quality does not run on Spark: Spark's Java regular expressions judge some "
@@ -97,15 +98,15 @@ def _hashed(v: str) -> str:
     hashes = ", ".join(_lit(h) for h in sorted(q.PLACEHOLDER_HASHES))
     return _case(v, [(f"lower({v}) = {_lit(EMPTY_SHA256)}", "empty_hash"),
                      (f"lower({v}) IN ({hashes})", "hashed_placeholder"),
-                     (_full(v, q._PLACEHOLDER), "placeholder"), (_full(v, q._HEX64), ""),
-                     (_full(v, q._ANYHEX64), "uppercase_hash"),
-                     (_full(f"trim({v}, {_lit(WHITESPACE)})", q._ANYHEX64), "whitespace"),
+                     (_full(v, PLACEHOLDER), "placeholder"), (_full(v, q._HEX64), ""),
+                     (_full(v, ANYHEX64), "uppercase_hash"),
+                     (_full(f"trim({v}, {_lit(WHITESPACE)})", ANYHEX64), "whitespace"),
                      (_full(v, q._OTHER_HEX), "wrong_hash"), ("true", "unhashed")])
 
 
 def _classifier(key: str, v: str) -> str:
     """SQL for the reason code of text column `v` under `key`: core.quality's _classify_* rule by rule."""
-    common = [(_full(v, q._PLACEHOLDER), "placeholder"), (_full(v, q._ANYHEX64), "hashed")]
+    common = [(_full(v, PLACEHOLDER), "placeholder"), (_full(v, ANYHEX64), "hashed")]
     if key == "ttclid":
         return _case(v, [*common, (_search(v, python_re(r"\s")), "whitespace"),
                          (_search(v, r"://|ttclid=|[?&]"), "bad_shape"),
@@ -127,7 +128,7 @@ def _ipv4(v: str) -> str:
     unparseable, as Python's ipaddress has them); NULL for any other non-empty text (classified in Python).
     Reads the columns _IP_LAYERS adds (each computed once: the engines do not share repeated expressions)."""
     ranges = []
-    for net, code in q._IPV4_SPECIAL:
+    for net, code in IPV4_SPECIAL:
         network = ipaddress.IPv4Network(net)
         ranges.append(f"WHEN ip_num BETWEEN {int(network.network_address)} AND {int(network.broadcast_address)} "
                       f"THEN {_C[code]}")
@@ -424,14 +425,14 @@ def review_from_counts(groups: list[dict[str, Any]], bands: list[dict[str, Any]]
     coverage, presence = (pd.DataFrame({"event": order, "events": by_type["events"].to_numpy(),
                                         **{k: [int(g.get(f"{p}_{k}") or 0) / int(g["n"]) if g.get("n") else 0.0
                                                for g in rows] for k in q.ALL_KEYS}}) for p in ("v", "p"))
-    per_code = {(k, c): 0 for k in q.ALL_KEYS for c in range(len(q.REASON_CODES))}
+    per_code = {(k, c): 0 for k in q.ALL_KEYS for c in range(len(REASON_CODES))}
     per_event_code: dict[tuple[str, str], dict[int, int]] = {}
     for r in reasons:
         per_code[(r["key"], int(r["code"]))] += int(r["n"])
         per_event_code.setdefault((str(r["event"]), r["key"]), {})[int(r["code"])] = int(r["n"])
     present = {k: int(overall.get(f"p_{k}") or 0) if overall else 0 for k in q.ALL_KEYS}
     reason_counts = [(k, code, per_code[(k, c)], present[k]) for k in q.ALL_KEYS
-                     for c, code in enumerate(q.REASON_CODES)]
+                     for c, code in enumerate(REASON_CODES)]
     band_counts: dict[str, np.ndarray] = {ALL_EVENTS: np.zeros(10, np.int64)}
     for b in bands:
         band_counts.setdefault(str(b["event"]), np.zeros(10, np.int64))[int(b["band"])] += int(b["n"])
@@ -444,15 +445,15 @@ def _top_reasons(per_code: Mapping[tuple[str, int], int],
                  per_event_code: Mapping[tuple[str, str], Mapping[int, int]]) -> dict[tuple[str, str], str]:
     """core.review.top_reasons from counts: overall, the first of the most common in REASON_CODES order (pandas'
     value_counts sorts stably); per event type, the first of the most common in name order (crosstab's)."""
-    bad_codes = range(2, len(q.REASON_CODES))
+    bad_codes = range(2, len(REASON_CODES))
     out: dict[tuple[str, str], str] = {}
     for key in q.KEYS:
         counts = [0, 0, *(per_code[(key, c)] for c in bad_codes)]
         if not sum(counts):
             continue
-        out[(ALL_EVENTS, key)] = q.REASON_CODES[counts.index(max(counts))]
+        out[(ALL_EVENTS, key)] = REASON_CODES[counts.index(max(counts))]
         for (event, k), by_code in per_event_code.items():
-            bad = {q.REASON_CODES[c]: n for c, n in by_code.items() if c >= 2 and n}
+            bad = {REASON_CODES[c]: n for c, n in by_code.items() if c >= 2 and n}
             if k == key and bad:
                 most = max(bad.values())
                 out[(event, key)] = min(r for r, n in bad.items() if n == most)

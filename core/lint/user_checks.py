@@ -17,6 +17,7 @@ from core.contract import CONSENT_SUPPRESSED_FIELDS, EMPTY_SHA256, META_USER_KEY
 from core.identity import hash_identifier
 from core.lint.checker import Checker, EventContext, is_present, json_excerpt, json_kind
 from core.lint.jsonpath import join_index, join_key
+from core.reasons import REASONS, ip_reason
 
 _HEX_RE: Final = re.compile(r"^[A-Fa-f0-9]+$")
 _SERVER_UA_RE: Final = re.compile(
@@ -165,8 +166,6 @@ class UserChecks(Checker):
         if not reason:
             return
         if reason in _NO_POINTS:
-            from core.quality import REASONS
-
             what, fix = REASONS[reason]
             self.add("user.ip.private", path, f"ip {text} {what}: the EMQ proxy gives it no points.", fix)
             return
@@ -185,7 +184,6 @@ _INVALID_IP_FIX: Final = {
 
 @functools.lru_cache(maxsize=4096)
 def _ip_reason(text: str) -> str:
-    """core.quality's verdict on one IP, once per distinct address (a batch repeats its servers' IPs)."""
-    from core.quality import ip_reason  # the EMQ proxy's rule; pandas loads only when an ip is linted
-
+    """The EMQ proxy's verdict on one IP (core.reasons), once per distinct address (a batch repeats its
+    servers' IPs)."""
     return ip_reason(text)
