@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,20 @@ def test_linter_starts_without_pandas() -> None:
     code = "import sys, core.lint, core.payload; print('pandas' in sys.modules, 'pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_linting_ips_loads_neither_pandas_nor_pyarrow() -> None:
+    """Judging an IP (the EMQ proxy's rule, core.reasons) needs no data frame: a lint of events with public,
+    private, loopback, IPv6 and broken addresses leaves pandas and pyarrow unloaded, and still names each."""
+    code = (
+        "import sys, json\n"
+        "from core.lint import lint\n"
+        "ips = ['203.0.114.7', '10.1.2.3', '127.0.0.1', '2a00:1450:4001:81b::200e', 'fd00::1', '1.2.3.4:80', 'x']\n"
+        "body = {'event_source': 'web', 'event_source_id': 'C1', 'data': [{'event': 'Purchase', 'event_time': "
+        "1767225600, 'event_id': f'e{i}', 'user': {'ip': ip}} for i, ip in enumerate(ips)]}\n"
+        "codes = sorted({f.code for f in lint(body, now=1767225600) if f.code.startswith('user.ip')})\n"
+        "print(json.dumps([codes, 'pandas' in sys.modules, 'pyarrow' in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    codes, pandas_loaded, pyarrow_loaded = json.loads(out.stdout)
+    assert codes == ["user.ip.invalid", "user.ip.private"]
+    assert (pandas_loaded, pyarrow_loaded) == (False, False)
