@@ -61,9 +61,9 @@ REASONS: Final[dict[str, tuple[str, str]]] = {  # code -> (what is wrong, what t
                     "Forward the browser's User-Agent request header."),
 }
 
-# --- values no key may hold ------------------------------------------------------------------------
+# --- values no key may hold: regular expressions read alike by Python's re and by RE2 (pyarrow, DuckDB) ----
 ANYHEX64: Final = r"[0-9A-Fa-f]{64}"
-PLACEHOLDER = (
+PLACEHOLDER: Final = (
     r"(?i)(?:undefined|null|none|nil|nan|n/a|na|false|true|0|-|\(not set\)|\[object object\]|"
     r"\{\{.*\}\}|\$\{.*\}|__[a-z_]+__|%[a-z_]+%|\[[a-z_]+\])"
 )
@@ -79,8 +79,9 @@ IPV4_SPECIAL: Final[tuple[tuple[str, str], ...]] = (
     ("198.18.0.0/15", "not_public"), ("198.51.100.0/24", "not_public"), ("203.0.113.0/24", "not_public"),
     ("224.0.0.0/4", "not_public"), ("240.0.0.0/4", "not_public"),
 )
-IPV4_RANGES = [(int(n.network_address), int(n.broadcast_address), CODE[c])
-                for n, c in ((ipaddress.IPv4Network(net), c) for net, c in IPV4_SPECIAL)]
+IPV4_RANGES: Final[list[tuple[int, int, int]]] = [
+    (int(n.network_address), int(n.broadcast_address), CODE[c])
+    for n, c in ((ipaddress.IPv4Network(net), c) for net, c in IPV4_SPECIAL)]
 
 
 def _ipv4_code(value: int) -> int:
