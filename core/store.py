@@ -38,10 +38,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote_plus
 
-try:  # a declared dependency; the standard encoder serves when it cannot be imported
-    import orjson
-except ImportError:  # pragma: no cover
-    orjson = None  # type: ignore[assignment]
+import orjson
 
 from core.errors import InvalidInput, StoreError
 from core.exchange import Attempt, Exchange
@@ -316,8 +313,8 @@ _encode: Final = c_make_encoder(None, json.JSONEncoder().default, json.encoder.e
 # another way (1e-7 for 1e-07, 0.00001 for 1e-05), NaN and Infinity become null, and a subclass, an int over
 # 64 bits, a non-text key or a lone surrogate it refuses. A text it writes is kept only when none of those can
 # be in it (no null, no "0.0000", no one-digit negative exponent); any other event goes through json's encoder.
-_ORJSON_OPTION: Final = ((orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
-                          | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson is not None else 0)
+_ORJSON_OPTION: Final = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
+                          | orjson.OPT_PASSTHROUGH_DATACLASS)
 _ONE_DIGIT_NEGATIVE_EXPONENT: Final = re.compile(r"e-\d(?!\d)")
 
 
@@ -344,13 +341,11 @@ def _maybe_not_json(text: str) -> bool:
 def event_text(event: Any) -> str:
     """An event as the outbox keeps it and the request carries it: compact JSON, non-ASCII as is, no NaN
     (ValueError), byte for byte `json.dumps` with those options."""
-    return _json_text(event) if orjson is None else _orjson_text(event)
+    return _orjson_text(event)
 
 
 def event_texts(events: Iterable[Any]) -> list[str]:
     """`event_text` of each event (a batch's worth in one comprehension)."""
-    if orjson is None:
-        return [_json_text(e) for e in events]
     events = events if isinstance(events, list) else list(events)
     dumps, option = orjson.dumps, _ORJSON_OPTION
     try:
@@ -367,6 +362,8 @@ _ROW_SQL: Final = (
     "o.event_id, o.status, o.reason, o.attempts, o.last_code, o.last_error, o.exchange_id, o.pii_dropped, "
     "o.input_index, o.in_flight, o.created_at, o.updated_at FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id "
     "LEFT JOIN outbox_events e ON e.id = o.id ")
+_ROW_SQL_BY_SESSION_STATUS: Final = _ROW_SQL.replace("FROM outbox o ",
+                                                     "FROM outbox o INDEXED BY outbox_session_status ")
 
 
 
@@ -743,8 +740,7 @@ class Store:
               by_session_status: bool = False) -> list[OutboxRow]:
         """Rows matching `where`, in id order; `by_session_status`: a session's rows of some statuses, found by
         that index (the planner, left alone, walks every row of the session to test its status)."""
-        head = _ROW_SQL.replace("FROM outbox o ", "FROM outbox o INDEXED BY outbox_session_status ", 1) \
-            if by_session_status else _ROW_SQL
+        head = _ROW_SQL_BY_SESSION_STATUS if by_session_status else _ROW_SQL
         sql = head + where + " ORDER BY o.id" + (f" LIMIT {int(limit)}" if limit is not None else "")
         with self._lock:
             raw = self._db.execute(sql, params).fetchall()
