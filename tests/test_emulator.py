@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.contract import DEDUP_WINDOW_SECONDS, TRACK_PATH
-from core.emulator import EmulatorServer, new_request_id, start_emulator, validate_body
+from core.emulator import EmulatorServer, load_body, new_request_id, start_emulator, validate_body
 
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 TOKEN = "emu-secret-token-123"
@@ -259,3 +261,76 @@ def test_received_is_a_copy(emu: EmulatorServer, client: httpx.Client) -> None:
     copy.deepcopy(view)["TEST123"].clear()
     view["TEST123"][0]["event_id"] = "changed"
     assert emu.received["TEST123"][0]["event_id"] == "ord_0"
+
+
+# --- reading a request body: orjson's speed, json's reading ----------------------------------------------
+def _json_values(low: int, high: int) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        st.none() | st.booleans() | st.integers(min_value=low, max_value=high) | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values(-(2**63), 2**64 - 1))  # orjson's integers: signed and unsigned 64-bit
+def test_load_body_reads_any_json_as_json_loads_does(value: Any) -> None:
+    raw = json.dumps(value).encode()
+    got, want = load_body(raw), json.loads(raw)
+    assert got == want and json.dumps(got) == json.dumps(want)  # the same types too (1 is not 1.0)
+
+
+_BIG = st.integers(min_value=-(2**80), max_value=2**80) | st.floats(allow_nan=False) | st.text(max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(event_time=_BIG, event_id=_BIG, amount=_BIG, source_id=_BIG, code=_BIG, other=_json_values(-(2**80), 2**80))
+def test_load_body_keeps_every_value_the_emulator_looks_at_as_json_reads_it(
+        event_time: Any, event_id: Any, amount: Any, source_id: Any, code: Any, other: Any) -> None:
+    """An integer beyond 64 bits (orjson reads a float) stays an int wherever the emulator judges, keeps or logs it."""
+    b = {**body(), "event_source_id": source_id, "test_event_code": code,
+         "data": [event(0, event_time=event_time, event_id=event_id, properties={"value": amount, "other": other})]}
+    raw = json.dumps(b).encode()
+    got, want = load_body(raw), json.loads(raw)
+    for top in ("event_source_id", "test_event_code"):
+        assert json.dumps(got[top]) == json.dumps(want[top])
+    g, w = got["data"][0], want["data"][0]
+    for key in ("event_time", "event_id"):
+        assert json.dumps(g[key]) == json.dumps(w[key])
+    assert json.dumps(g["properties"]["value"]) == json.dumps(w["properties"]["value"])
+    assert validate_body(got) == validate_body(want)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b'{"a": NaN, "b": -Infinity}', "nan-inf"),  # json reads these; orjson does not
+    (b'"\\ud800"', "\ud800"),  # a lone surrogate
+    (b"[1e400]", [float("inf")]),
+    ('{"é": 1}'.encode("utf-16"), {"é": 1}),  # json reads UTF-16 by its BOM-less sniffing
+])
+def test_load_body_falls_back_to_json_for_what_orjson_refuses(raw: bytes, expected: Any) -> None:
+    got = load_body(raw)
+    if expected == "nan-inf":
+        assert got["a"] != got["a"] and got["b"] == float("-inf")
+    else:
+        assert got == expected
+
+
+def test_load_body_refuses_deep_nesting_with_a_value_error() -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        load_body(b"[" * 200_000 + b"]" * 200_000)
+
+
+def test_deeply_nested_request_is_answered_40002(client: httpx.Client) -> None:
+    r = client.post(TRACK_PATH, content=b"[" * 200_000 + b"]" * 200_000)
+    assert r.json()["code"] == 40002
+
+
+@pytest.mark.parametrize("event_time", ["¹", "١٢٣", "²⁰²⁵"])
+def test_event_time_of_non_ascii_digits_is_40002_not_a_crash(event_time: str) -> None:
+    code, message = validate_body(body(1) | {"data": [event(0, event_time=event_time)]})
+    assert code == 40002 and "data.0.event_time: not a valid integer" in message
+
+
+def test_events_view_with_a_non_ascii_limit_answers(emu: EmulatorServer, client: httpx.Client) -> None:
+    post(client, body(3))
+    r = client.get("/_emulator/events", params={"limit": "¹"})
+    assert r.status_code == 200 and r.json()["test_event_codes"]["TEST123"]["received"] == 3
