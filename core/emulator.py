@@ -238,7 +238,7 @@ _ROW_FIELDS: Final = ("event", "event_id", "event_time", "event_source_id", "rec
                       "match_keys", "value", "currency", "deduplicated", "duplicate_of")
 
 
-def _row_dict(row: list[Any]) -> dict[str, Any]:
+def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     d = dict(zip(_ROW_FIELDS, row, strict=True))
     d["match_keys"] = list(d["match_keys"])
     return d
@@ -260,7 +260,7 @@ class EmulatorServer(LocalServer):
         self.max_kept = max_kept
         self._lock = threading.Lock()
         self._faults: deque[_Fault] = deque()
-        self._events: dict[str, list[list[Any]]] = {}  # rows in _ROW_FIELDS order
+        self._events: dict[str, list[tuple[Any, ...]]] = {}  # rows in _ROW_FIELDS order
         self._kept = 0
         self._first_seen: dict[tuple[str, str, str, str], tuple[int, str]] = {}
         self._requests: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -423,8 +423,8 @@ class EmulatorServer(LocalServer):
         code = body.get("test_event_code") or ""
         sid = str(body.get("event_source_id"))
         now = time.time()
-        rows: list[list[Any]] = []
-        append = rows.append
+        seen: list[tuple[Any, ...]] = []  # (event, event_id, event_time, match keys, value, currency)
+        append = seen.append
         for ev in body["data"]:
             user = ev.get("user")
             props = ev.get("properties")
@@ -432,23 +432,26 @@ class EmulatorServer(LocalServer):
             value = currency = None
             if isinstance(props, dict):
                 value, currency = props.get("value"), props.get("currency")
-            # a list, not a dict: 100,000 kept events must stay cheap (see bench/send_bench.py)
-            append([ev["event"], ev.get("event_id") or "", int(ev["event_time"]), sid, now, request_id, keys,
-                    value, currency, False, None])
+            append((ev["event"], ev.get("event_id") or "", int(ev["event_time"]), keys, value, currency))
+        rows: list[tuple[Any, ...]] = []
         with self._lock:
-            kept = self._events.setdefault(code, [])
             first_seen = self._first_seen
-            for row in rows:
-                if row[1]:
+            for name, event_id, event_time, keys, value, currency in seen:
+                duplicate_of = None
+                if event_id:
                     # TikTok (§8): same Pixel + event + event_id within 48 h of the first copy is dropped.
-                    key = (code, sid, row[0], row[1])
+                    key = (code, sid, name, event_id)
                     first = first_seen.get(key)
                     if first is None:
-                        first_seen[key] = (row[2], request_id)
-                    elif abs(row[2] - first[0]) <= DEDUP_WINDOW_SECONDS:
-                        row[9], row[10] = True, first[1]
+                        first_seen[key] = (event_time, request_id)
+                    elif abs(event_time - first[0]) <= DEDUP_WINDOW_SECONDS:
+                        duplicate_of = first[1]
+                # a tuple of plain values, not a dict: 100,000 kept events stay cheap, and the garbage collector
+                # stops tracking such a tuple at its first pass (a kept list would be walked by every full pass)
+                rows.append((name, event_id, event_time, sid, now, request_id, keys, value, currency,
+                             duplicate_of is not None, duplicate_of))
             room = max(0, self.max_kept - self._kept)
-            kept.extend(rows if len(rows) <= room else rows[:room])
+            self._events.setdefault(code, []).extend(rows if len(rows) <= room else rows[:room])
             self._kept += min(len(rows), room)
 
     def _log_request(self, entry: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ from core.contract import MAX_EVENTS_PER_REQUEST
 from core.errors import ConfigError, ConsoleError, InvalidPayload
 from core.exchange import EventNote, Exchange, SendReport
 from core.lint.findings import Finding
-from core.store import OutboxRow, PlannedEvent, SessionInfo, Store, event_texts, new_claim_owner
+from core.store import OutboxRow, PlannedBatch, SessionInfo, Store, event_texts, new_claim_owner
 from core.transport import (
     BACKOFF_CAP_S,
     Sender,
@@ -171,12 +171,11 @@ def _parts(bodies: Sequence[dict[str, Any]]) -> list[Part]:
     return out
 
 
-def _planned(events: list[Any], start: int, hold: Mapping[int, str]) -> list[PlannedEvent]:
+def _planned(events: list[Any], start: int, hold: Mapping[int, str]) -> PlannedBatch:
     """A batch's events to record: pending, or held with the linter's reason."""
     if not hold:
-        return [PlannedEvent(ev, start + i) for i, ev in enumerate(events)]
-    return [PlannedEvent(ev, start + i, "held", f"lint: {hold[start + i]}") if start + i in hold
-            else PlannedEvent(ev, start + i) for i, ev in enumerate(events)]
+        return PlannedBatch(events, start)
+    return PlannedBatch(events, start, {i: f"lint: {hold[start + i]}" for i in range(len(events)) if start + i in hold})
 
 
 def _to_send(todo: Sequence[tuple[int, Part]], hold: Mapping[int, str]) -> int:
@@ -203,7 +202,7 @@ class _Run:
     report: SendReport
     owner: str = field(default_factory=new_claim_owner)
     lease_s: float = 60.0
-    originals: dict[int, list[Any]] = field(default_factory=dict)  # batch id -> events as given
+    originals: dict[int, Sequence[Any]] = field(default_factory=dict)  # batch id -> events as given
     fresh: set[int] = field(default_factory=set)  # batches recorded by this run: kept text == the given event's
     allow_changed: bool = False
     final: dict[int, OutboxRow] = field(default_factory=dict)
@@ -290,15 +289,20 @@ class _Recording:
                 self._done = True
                 self._cond.notify_all()
 
-    def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: list[PlannedEvent], texts: list[str],
+    def _written(self, run: _Run, sid: str, top: dict[str, Any], planned: PlannedBatch, texts: list[str],
                  batch_id: int, first_id: int) -> None:
-        run.originals[batch_id] = [p.event for p in planned]  # read by the delivering thread once announced
+        events = planned.events
+        run.originals[batch_id] = events  # read by the delivering thread once announced
         run.fresh.add(batch_id)
-        pending = [i for i, p in enumerate(planned) if p.status == "pending"]
-        content = _texts_content(top, [texts[i] for i in pending]) if pending else None
+        if planned.held:
+            pending = planned.pending()
+            sent, sent_texts = [events[i] for i in pending], [texts[i] for i in pending]
+            ids = [first_id + i for i in pending]
+        else:
+            sent, sent_texts, ids = list(events), texts, list(range(first_id, first_id + len(events)))
+        content = _texts_content(top, sent_texts) if sent else None
         with self._cond:
-            self._ready.append(_Fresh(sid, top, [planned[i].event for i in pending], [first_id + i for i in pending],
-                                      content))
+            self._ready.append(_Fresh(sid, top, sent, ids, content))
             self._cond.notify_all()
 
     def next_batch(self) -> _Fresh | None:

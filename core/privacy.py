@@ -244,13 +244,21 @@ def scrub_event(event: Any, path: str = "", *, text: str | None = None) -> tuple
     return clean, dropped
 
 
+def batch_is_clean(texts: Sequence[str]) -> bool:
+    """True when a batch of events, by their compact JSON texts, surely holds no raw PII: one screen of the
+    whole batch's text (False for an event that is no object, and whenever the screen cannot be sure:
+    `scrub_events` then judges event by event)."""
+    return bool(texts) and all(map(str.startswith, texts, itertools.repeat("{"))) and _surely_clean(
+        "[" + ",".join(texts) + "]")
+
+
 def scrub_events(events: Sequence[Any], texts: Sequence[str]) -> list[tuple[Any, list[str]]]:
     """`scrub_event` of each event of a batch whose compact JSON texts the caller has (`texts[i]` is `events[i]`).
 
-    One screen of the whole batch's text lets a clean batch through at once; a batch with anything to
-    judge (or an event that is no object) is screened event by event, and only suspect events are walked.
+    A clean batch (`batch_is_clean`) goes through at once; a batch with anything to judge is screened
+    event by event, and only suspect events are walked.
     """
-    if texts and all(map(str.startswith, texts, itertools.repeat("{"))) and _surely_clean("[" + ",".join(texts) + "]"):
+    if batch_is_clean(texts):
         return [(event, []) for event in events]
     return [scrub_event(event, text=text) for event, text in zip(events, texts, strict=True)]
 
@@ -268,5 +276,5 @@ def redact_text(text: str | None) -> str | None:
     return _PHONE_IN_TEXT_RE.sub(REDACTED_PII, _EMAIL_RE.sub(REDACTED_PII, text))
 
 
-__all__ = ["REDACTED_PII", "is_raw_email", "is_raw_phone", "redact_text", "scrub_body", "scrub_event",
+__all__ = ["REDACTED_PII", "batch_is_clean", "is_raw_email", "is_raw_phone", "redact_text", "scrub_body", "scrub_event",
            "scrub_events"]

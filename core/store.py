@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from pathlib import Path
@@ -46,6 +46,7 @@ from core.identity import is_sha256
 from core.privacy import (
     PII_KEYS,
     REDACTED_PII,
+    batch_is_clean,
     is_raw_email,
     is_raw_phone,
     redact_text,
@@ -182,16 +183,21 @@ _SESSION_ID_MAX: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedEvent:
-    """One event to record: the event as given, its absolute position in the input, and where it starts.
+class PlannedBatch:
+    """A batch of events to record: the events as given, the input position of the first, and those held.
 
-    `status` is pending (to send) or held (not to send), with `reason` saying why it is held.
+    Every event is pending (to send) but those in `held` (position in the batch -> why), which are held
+    (not to send). One record per batch, not per event: a 1,000-event batch allocates no per-event objects.
     """
 
-    event: Any
-    index: int
-    status: str = "pending"
-    reason: str | None = None
+    events: Sequence[Any]
+    first_index: int = 0
+    held: Mapping[int, str] = field(default_factory=dict)
+
+    def pending(self) -> list[int]:
+        """Positions in the batch of the events to send, in order."""
+        held = self.held
+        return [i for i in range(len(self.events)) if i not in held] if held else list(range(len(self.events)))
 
 
 @dataclass(slots=True)
@@ -583,42 +589,48 @@ class Store:
                 for r in cur]
 
     # recording -----------------------------------------------------------------------------------------
-    def record_batch(self, session_id: str, top: dict[str, Any], events: Sequence[PlannedEvent],
+    def record_batch(self, session_id: str, top: dict[str, Any], batch: PlannedBatch,
                      seq: int | None = None, *, texts: Sequence[str] | None = None,
                      written: Callable[[int, int], None] | None = None) -> int:
         """Write one batch of events (raw PII dropped) in one transaction; returns the batch id.
 
-        `texts`, when the caller has them, are `event_text(e.event)` of each event: the batch is screened
-        for raw PII on those texts at once (core.privacy.scrub_events) and a clean event's text is kept as
-        it is. `written` is called with the batch id and its first row's id (the rows' ids follow in order)
-        inside the transaction: whoever claims rows on this store sees the batch only once the caller knows it.
+        `texts`, when the caller has them, are `event_text(e)` of each event: the batch is screened for raw
+        PII on those texts at once (core.privacy.batch_is_clean, else scrub_events) and a clean event's text
+        is kept as it is. `written` is called with the batch id and its first row's id (the rows' ids follow
+        in order) inside the transaction: whoever claims rows on this store sees the batch only once the
+        caller knows it.
         """
         top_clean, _ = scrub_body(top)
         top_json = json.dumps(top_clean, sort_keys=True, ensure_ascii=False)
-        given = [p.event for p in events]
+        given = batch.events
         texts = event_texts(given) if texts is None else texts
-        screened = scrub_events(given, texts)
-        if any(dropped for _, dropped in screened):
+        screened = None if batch_is_clean(texts) else scrub_events(given, texts)
+        if screened is not None and any(dropped for _, dropped in screened):
             kept = [t if c is e else _dumps(c) for t, (c, _), e in zip(texts, screened, given, strict=True)]
             names = [_name_and_id(c) for c, _ in screened]
             dropped_paths: Iterable[str] = [json.dumps(d) if d else "[]" for _, d in screened]
         else:  # nothing dropped (nearly always): the texts are kept as given, the rows built in C (zip)
             kept, names, dropped_paths = list(texts), [_name_and_id(e) for e in given], itertools.repeat("[]")
-        n, now = len(events), time.time()
+        held = batch.held
+        if held:
+            statuses: Iterable[str] = ["held" if i in held else "pending" for i in range(len(given))]
+            reasons: Iterable[str | None] = [redact_text(held[i]) if i in held else None for i in range(len(given))]
+        else:
+            statuses, reasons = itertools.repeat("pending"), itertools.repeat(None)
+        n, now = len(given), time.time()
         with self._transaction() as db:
             cur = db.execute("INSERT INTO outbox_batches (session_id, top_json, data_json, created_at, seq) "
                              "VALUES (?, ?, '[]', ?, ?)", (session_id, top_json, now, seq))
             batch_id = int(cur.lastrowid or 0)
             start = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
             ids = range(start, start + n)
-            db.executemany(
-                "INSERT INTO outbox (id, batch_id, session_id, idx, event_name, event_id, status, reason, "
-                "pii_dropped, input_index, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                zip(ids, itertools.repeat(batch_id), itertools.repeat(session_id), range(n),
-                    [name for name, _ in names], [eid for _, eid in names], [p.status for p in events],
-                    [p.reason and redact_text(p.reason) for p in events], dropped_paths,
-                    [p.index for p in events], itertools.repeat(now), itertools.repeat(now)))
-            db.executemany("INSERT INTO outbox_events (id, event_json) VALUES (?, ?)", zip(ids, kept, strict=True))
+            _insert_rows(db, "outbox (id, batch_id, session_id, idx, event_name, event_id, status, reason, "
+                         "pii_dropped, input_index, created_at, updated_at)", 12,
+                         zip(ids, itertools.repeat(batch_id), itertools.repeat(session_id), range(n),
+                             [name for name, _ in names], [eid for _, eid in names], statuses, reasons,
+                             dropped_paths, range(batch.first_index, batch.first_index + n), itertools.repeat(now),
+                             itertools.repeat(now)))
+            _insert_rows(db, "outbox_events (id, event_json)", 2, zip(ids, kept, strict=True))
             if written is not None:
                 written(batch_id, start)
         return batch_id
@@ -628,7 +640,7 @@ class Store:
         data = body.get("data")
         events = data if isinstance(data, list) else []
         top = {k: v for k, v in body.items() if k != "data"}
-        batch_id = self.record_batch(session_id, top, [PlannedEvent(ev, i) for i, ev in enumerate(events)])
+        batch_id = self.record_batch(session_id, top, PlannedBatch(events))
         with self._lock:
             rows = self._db.execute("SELECT id FROM outbox WHERE batch_id = ? ORDER BY idx", (batch_id,))
             return [r[0] for r in rows]
@@ -1027,6 +1039,26 @@ class Store:
         return json.dumps(doc, indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
 
+_ROWS_PER_INSERT: Final = 500
+
+
+def _insert_rows(db: sqlite3.Connection, into: str, width: int, rows: Iterable[tuple[Any, ...]]) -> None:
+    """INSERT `rows` (tuples of `width` values) into `into` ("table (columns)"), many rows per statement.
+
+    executemany steps SQLite once per row, and the sqlite3 module gives the interpreter up around every
+    step: with another thread running Python (the posting thread, an emulator in the same process) each
+    row then waits for the interpreter to come back, and 1,000 rows take ten times as long. One statement
+    of many rows is one step, bound and run in C.
+    """
+    flat = list(itertools.chain.from_iterable(rows))
+    per = max(1, min(_ROWS_PER_INSERT, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    marks = "(" + ",".join("?" * width) + ")"
+    step = per * width
+    for start in range(0, len(flat), step):
+        chunk = flat[start:start + step]
+        db.execute(f"INSERT INTO {into} VALUES " + ",".join(itertools.repeat(marks, len(chunk) // width)), chunk)
+
+
 class _Transaction:
     """`with store._transaction() as db:` — BEGIN IMMEDIATE under the store's lock; COMMIT, or ROLLBACK."""
 
@@ -1053,6 +1085,6 @@ class _Transaction:
             self._store._lock.release()
 
 
-__all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "SOURCES", "WAITING", "Attempt", "OutboxRow", "PlannedEvent", "SessionInfo",
+__all__ = ["MIGRATIONS", "OUTBOX_STATUSES", "SOURCES", "WAITING", "Attempt", "OutboxRow", "PlannedBatch", "SessionInfo",
            "Store", "check_session_id", "event_text", "event_texts", "new_claim_owner",
            "redact_url"]

@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import StoreError
 from core.exchange import Attempt, Exchange
-from core.store import MIGRATIONS, PlannedEvent, Store
+from core.store import MIGRATIONS, PlannedBatch, Store
 
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 RAW_EMAIL = "alice.raw@example.com"
@@ -169,7 +169,7 @@ def test_recording_marker(store: Store) -> None:
     """A session that records an input is incomplete until marked recorded; its batches are known by seq."""
     sid = store.create_session("cli", input_key="k1", input_events=2)
     assert [s.id for s in store.incomplete_sessions()] == [sid]
-    batch = store.record_batch(sid, {"event_source": "web"}, [PlannedEvent({"event": "Purchase"}, 0)], seq=0)
+    batch = store.record_batch(sid, {"event_source": "web"}, PlannedBatch([{"event": "Purchase"}]), seq=0)
     assert store.recorded_batches(sid) == {0: batch}
     store.mark_recorded(sid)
     assert store.incomplete_sessions() == [] and store.session_for_input("k1").id == sid  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.store import PlannedEvent, Store
+from core.store import PlannedBatch, Store
 
 HASH = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 
@@ -73,7 +73,7 @@ def test_a_recorded_batch_is_announced_inside_its_transaction(store: Store) -> N
         finally:
             other.close()
 
-    events = [PlannedEvent(e, i) for i, e in enumerate(body(4)["data"])]
+    events = PlannedBatch(body(4)["data"])
     batch = store.record_batch(sid, {"event_source": "web"}, events, seq=0, written=written)
     rows = store.outbox_rows(session_id=sid)
     assert seen == [(batch, rows[0].id, 0)] and [r.id for r in rows] == list(range(rows[0].id, rows[0].id + 4))
