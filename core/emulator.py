@@ -234,6 +234,7 @@ def validate_body(body: object) -> tuple[int, str]:
     return 0, "OK"
 
 
+_KEY_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}  # the match keys an event carried, one tuple per set
 _ROW_FIELDS: Final = ("event", "event_id", "event_time", "event_source_id", "received_at", "request_id",
                       "match_keys", "value", "currency", "deduplicated", "duplicate_of")
 
@@ -262,7 +263,7 @@ class EmulatorServer(LocalServer):
         self._faults: deque[_Fault] = deque()
         self._events: dict[str, list[tuple[Any, ...]]] = {}  # rows in _ROW_FIELDS order
         self._kept = 0
-        self._first_seen: dict[tuple[str, str, str, str], tuple[int, str]] = {}
+        self._first_seen: dict[str, tuple[Any, ...]] = {}  # code, Pixel, event, event_id -> the first copy's row
         self._requests: deque[dict[str, Any]] = deque(maxlen=2000)
         self._pixel_hits: list[tuple[str, str, float, bool]] = []  # (pixel code, event, time, hashed email/phone)
         self.request_count = 0
@@ -423,33 +424,36 @@ class EmulatorServer(LocalServer):
         code = body.get("test_event_code") or ""
         sid = str(body.get("event_source_id"))
         now = time.time()
-        seen: list[tuple[Any, ...]] = []  # (event, event_id, event_time, match keys, value, currency)
-        append = seen.append
-        for ev in body["data"]:
-            user = ev.get("user")
-            props = ev.get("properties")
-            keys = tuple([k for k in MATCH_KEYS if user.get(k)]) if isinstance(user, dict) else ()
-            value = currency = None
-            if isinstance(props, dict):
-                value, currency = props.get("value"), props.get("currency")
-            append((ev["event"], ev.get("event_id") or "", int(ev["event_time"]), keys, value, currency))
         rows: list[tuple[Any, ...]] = []
+        append = rows.append
+        # one new object per event, the kept row: a tuple of plain values, which the garbage collector stops
+        # tracking at its first pass (the emulator may hold 500,000 events in the process of a bulk send)
         with self._lock:
             first_seen = self._first_seen
-            for name, event_id, event_time, keys, value, currency in seen:
-                duplicate_of = None
+            for ev in body["data"]:
+                user = ev.get("user")
+                props = ev.get("properties")
+                if isinstance(user, dict):
+                    found = tuple([k for k in MATCH_KEYS if user.get(k)])
+                    keys = _KEY_SETS.setdefault(found, found)  # one tuple per set of keys, shared
+                else:
+                    keys = ()
+                value = currency = None
+                if isinstance(props, dict):
+                    value, currency = props.get("value"), props.get("currency")
+                name, event_id, event_time = ev["event"], ev.get("event_id") or "", int(ev["event_time"])
+                first = key = None
                 if event_id:
                     # TikTok (§8): same Pixel + event + event_id within 48 h of the first copy is dropped.
-                    key = (code, sid, name, event_id)
+                    key = f"{code}\x00{sid}\x00{name}\x00{event_id}"
                     first = first_seen.get(key)
-                    if first is None:
-                        first_seen[key] = (event_time, request_id)
-                    elif abs(event_time - first[0]) <= DEDUP_WINDOW_SECONDS:
-                        duplicate_of = first[1]
-                # a tuple of plain values, not a dict: 100,000 kept events stay cheap, and the garbage collector
-                # stops tracking such a tuple at its first pass (a kept list would be walked by every full pass)
-                rows.append((name, event_id, event_time, sid, now, request_id, keys, value, currency,
-                             duplicate_of is not None, duplicate_of))
+                duplicate_of = first[5] if first is not None and abs(event_time - first[2]) <= DEDUP_WINDOW_SECONDS \
+                    else None
+                row = (name, event_id, event_time, sid, now, request_id, keys, value, currency,
+                       duplicate_of is not None, duplicate_of)
+                if key is not None and first is None:
+                    first_seen[key] = row
+                append(row)
             room = max(0, self.max_kept - self._kept)
             self._events.setdefault(code, []).extend(rows if len(rows) <= room else rows[:room])
             self._kept += min(len(rows), room)
