@@ -314,3 +314,22 @@ def test_a_version_3_outbox_reads_back_after_migration(tmp_path: Path) -> None:
         assert [(r.event_id, r.status, r.reason) for r in s.outbox_rows(statuses=("pending", "accepted"))] == [
             ("ord_0", "pending", "partial"), ("ord_1", "accepted", None)]
         assert s.exchanges()[0].request_body["data"] == events
+
+
+@pytest.mark.parametrize("limit", [999, 50, 12])  # SQLite's bound-parameter limit: 999 in older builds
+@pytest.mark.parametrize("n", [1, 4, 37, 1000])
+def test_record_batch_writes_every_row_whatever_the_parameter_limit(tmp_path: Path, limit: int, n: int) -> None:
+    """A batch goes in as few multi-row INSERTs as SQLite's parameter limit allows: every event, in order, with
+    its held reason and input position, and its kept text, whatever the batch size and the limit."""
+    with Store(tmp_path / "db" / "console.db") as store:
+        store._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        sid = store.create_session("cli")
+        events = [{"event": "Purchase", "event_id": f"ord_{i}", "user": {"email": [HASH]}} for i in range(n)]
+        held = {i: "lint: E001 at data[0]" for i in range(0, n, 3)}
+        store.record_batch(sid, {"event_source": "web"}, PlannedBatch(events, 500, held), seq=0)
+        rows = store.outbox_rows(statuses=("pending", "held"), session_id=sid)
+        assert [r.event_id for r in rows] == [f"ord_{i}" for i in range(n)]
+        assert [r.input_index for r in rows] == list(range(500, 500 + n))
+        assert [r.status for r in rows] == ["held" if i in held else "pending" for i in range(n)]
+        assert all((r.reason == held[i]) if i in held else r.reason is None for i, r in enumerate(rows))
+        assert [r.event for r in rows] == events
