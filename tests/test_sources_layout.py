@@ -76,3 +76,22 @@ def test_linting_ips_loads_neither_pandas_nor_pyarrow() -> None:
     codes, pandas_loaded, pyarrow_loaded = json.loads(out.stdout)
     assert codes == ["user.ip.invalid", "user.ip.private"]
     assert (pandas_loaded, pyarrow_loaded) == (False, False)
+
+
+def test_emulator_keeps_a_pixel_hit_without_loading_pandas() -> None:
+    """The emulator reads a Pixel body with the console's one Pixel reader, which needs no data frame: its
+    first hit is answered at once (loading pandas took about 0.5 s inside the request, more on a busy machine)."""
+    code = (
+        "import sys, json, httpx\n"
+        "from core.emulator import start_emulator\n"
+        "emu = start_emulator()\n"
+        "hit = {'event': 'Purchase', 'event_id': 'o1', 'timestamp': '2026-05-14T12:00:00.000Z', 'context': "
+        "{'pixel': {'code': 'CPIX1'}, 'page': {'url': 'https://shop.example/thanks'}, 'user': {}}}\n"
+        "kept = httpx.post(emu.url + '/api/v2/pixel', json=hit, timeout=10).json()['data']['kept']\n"
+        "pixels = [p['pixel_code'] for p in emu.pixel_list()]\n"
+        "emu.stop()\n"
+        "print(json.dumps([kept, pixels, 'pandas' in sys.modules, 'pyarrow' in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    kept, pixels, pandas_loaded, pyarrow_loaded = json.loads(out.stdout)
+    assert kept == 1 and pixels == ["CPIX1"]
+    assert (pandas_loaded, pyarrow_loaded) == (False, False)

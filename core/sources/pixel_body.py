@@ -22,14 +22,15 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
-
-import pandas as pd
 
 from core.errors import InvalidPayload
 from core.identity import is_sha256
 from core.sources.values import as_text, parse_number, parse_time
+
+if TYPE_CHECKING:  # pandas is loaded by the frame functions only: a Pixel body is read without it (the emulator)
+    import pandas as pd
 
 PIXEL_COLUMNS = [
     "pixel_code", "event", "event_id", "timestamp", "source", "url", "referrer", "message_id",
@@ -86,6 +87,8 @@ class PixelImport:
 
     def skipped_frame(self) -> pd.DataFrame:
         """The skipped list as a frame (entry, kind, url, reason) for display."""
+        import pandas as pd
+
         return pd.DataFrame([asdict(s) for s in self.skipped], columns=["entry", "kind", "url", "reason"])
 
     def skipped_counts(self) -> dict[str, int]:
@@ -316,6 +319,8 @@ def ttp_age_days(ttp: str, event_time: float) -> float:
 
 def pixel_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Rows (dicts with PIXEL_COLUMNS keys) -> a typed frame; an empty input gives an empty typed frame."""
+    import pandas as pd
+
     df = pd.DataFrame(list(rows), columns=PIXEL_COLUMNS)
     for col in _STRING_COLUMNS:
         df[col] = df[col].astype("string").fillna("")
