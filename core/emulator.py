@@ -263,7 +263,8 @@ class EmulatorServer(LocalServer):
         self._faults: deque[_Fault] = deque()
         self._events: dict[str, list[tuple[Any, ...]]] = {}  # rows in _ROW_FIELDS order
         self._kept = 0
-        self._first_seen: dict[str, tuple[Any, ...]] = {}  # code, Pixel, event, event_id -> the first copy's row
+        # (code, Pixel, event, event_id) -> the first copy's row
+        self._first_seen: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
         self._requests: deque[dict[str, Any]] = deque(maxlen=2000)
         self._pixel_hits: list[tuple[str, str, float, bool]] = []  # (pixel code, event, time, hashed email/phone)
         self.request_count = 0
@@ -445,7 +446,7 @@ class EmulatorServer(LocalServer):
                 first = key = None
                 if event_id:
                     # TikTok (§8): same Pixel + event + event_id within 48 h of the first copy is dropped.
-                    key = f"{code}\x00{sid}\x00{name}\x00{event_id}"
+                    key = (code, sid, name, event_id)  # a tuple of texts: untracked by the collector too
                     first = first_seen.get(key)
                 duplicate_of = first[5] if first is not None and abs(event_time - first[2]) <= DEDUP_WINDOW_SECONDS \
                     else None

@@ -194,6 +194,13 @@ def test_dedup_same_event_id_within_48h(emu: EmulatorServer, client: httpx.Clien
     assert view["test_event_codes"]["TEST123"]["deduplicated"] == 2
 
 
+def test_dedup_keys_do_not_run_together(emu: EmulatorServer, client: httpx.Client) -> None:
+    """Event name and event_id are kept apart in the dedup key: ("A\\x00B", "C") is not ("A", "B\\x00C")."""
+    post(client, body(1) | {"data": [event(0, event="Custom\x00Lead", event_id="x")]})
+    post(client, body(1) | {"data": [event(1, event="Custom", event_id="Lead\x00x")]})
+    assert [e["deduplicated"] for e in emu.received["TEST123"]] == [False, False]
+
+
 @pytest.mark.parametrize(("kind", "opts", "status", "code"), [
     ("rate_limit", {}, 200, 40100),
     ("rate_limit", {"http_status": 429}, 429, 40100),
